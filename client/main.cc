@@ -1,0 +1,67 @@
+// stewardctl entry point: global options, command registration, exit codes.
+// Commands live in *_command(s).cc files, one family each.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "client/command.h"
+
+namespace steward::client {
+
+void Fail(CommandContext& context, const std::string& message, int exit_code) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  context.exit_code = exit_code;
+}
+
+namespace {
+
+int Run(int argc, char** argv) {
+  CommandContext context;
+  if (const char* server = std::getenv("STEWARD_SERVER")) {
+    context.connection.server = server;
+  }
+  if (const char* otp = std::getenv("STEWARD_OTP")) {
+    context.connection.otp = otp;
+  }
+
+  CLI::App app{"stewardctl: administer and audit a Steward server"};
+  app.require_subcommand(1);
+  // Global options may follow the subcommand (`stewardctl health --server X`).
+  app.fallthrough();
+  app.add_option("--server", context.connection.server,
+                 "server address (env STEWARD_SERVER)")
+      ->capture_default_str();
+  app.add_option("--api-key-file", context.connection.api_key_file,
+                 "file holding the API key (env STEWARD_API_KEY)");
+  app.add_option("--otp", context.connection.otp,
+                 "TOTP code for admin changes (env STEWARD_OTP)");
+  app.add_option("--tls-ca", context.connection.tls_ca,
+                 "use TLS and trust this CA certificate (PEM)");
+  std::map<std::string, OutputFormat> formats{{"table", OutputFormat::kTable},
+                                              {"json", OutputFormat::kJson},
+                                              {"csv", OutputFormat::kCsv}};
+  app.add_option("-o,--output", context.output, "table, json or csv")
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case));
+
+  RegisterHealthCommand(app, context);
+  RegisterPolicyCommands(app, context);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitUsage;
+  }
+  return context.exit_code;
+}
+
+}  // namespace
+}  // namespace steward::client
+
+int main(int argc, char** argv) { return steward::client::Run(argc, argv); }

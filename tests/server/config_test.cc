@@ -1,0 +1,126 @@
+#include "server/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/testing/status_matchers.h"
+
+namespace steward::server {
+namespace {
+
+using ::steward::testing::IsOk;
+using ::steward::testing::StatusIs;
+using ::testing::HasSubstr;
+
+struct DurationCase {
+  std::string name;
+  std::string text;
+  bool ok;
+  absl::Duration expected;
+};
+
+class ParseDurationFlagTest : public ::testing::TestWithParam<DurationCase> {};
+
+TEST_P(ParseDurationFlagTest, Parses) {
+  const DurationCase& c = GetParam();
+  absl::StatusOr<absl::Duration> parsed = ParseDurationFlag(c.text);
+  if (c.ok) {
+    ASSERT_THAT(parsed, IsOk());
+    EXPECT_EQ(*parsed, c.expected);
+  } else {
+    EXPECT_THAT(parsed, StatusIs(absl::StatusCode::kInvalidArgument,
+                                 HasSubstr(c.text)));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ParseDurationFlagTest,
+    ::testing::Values(DurationCase{"Days", "400d", true, absl::Hours(24 * 400)},
+                      DurationCase{"Hours", "24h", true, absl::Hours(24)},
+                      DurationCase{"Minutes", "90m", true, absl::Minutes(90)},
+                      DurationCase{"Seconds", "30s", true, absl::Seconds(30)},
+                      DurationCase{"NoUnit", "30", false, {}},
+                      DurationCase{"BadUnit", "3w", false, {}},
+                      DurationCase{"Zero", "0d", false, {}},
+                      DurationCase{"Negative", "-1d", false, {}},
+                      DurationCase{"Empty", "", false, {}}),
+    [](const auto& info) { return info.param.name; });
+
+struct LoopbackCase {
+  std::string name;
+  std::string address;
+  bool loopback;
+};
+
+class IsLoopbackAddressTest : public ::testing::TestWithParam<LoopbackCase> {};
+
+TEST_P(IsLoopbackAddressTest, Classifies) {
+  EXPECT_EQ(IsLoopbackAddress(GetParam().address), GetParam().loopback);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, IsLoopbackAddressTest,
+    ::testing::Values(LoopbackCase{"Ipv4", "127.0.0.1:7070", true},
+                      LoopbackCase{"Ipv4Range", "127.8.9.10:1", true},
+                      LoopbackCase{"Ipv6", "[::1]:7070", true},
+                      LoopbackCase{"Localhost", "localhost:7070", true},
+                      LoopbackCase{"AnyAddress", "0.0.0.0:7070", false},
+                      LoopbackCase{"Private", "10.0.0.1:7070", false},
+                      LoopbackCase{"LookAlike", "127.0.0.1.evil:7070", false},
+                      LoopbackCase{"Ipv6Any", "[::]:7070", false}),
+    [](const auto& info) { return info.param.name; });
+
+absl::StatusOr<Command> Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "stewardd");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  return ParseCommandLine(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(ParseCommandLineTest, ServeDefaults) {
+  absl::StatusOr<Command> command = Parse({"serve", "--data-dir", "/tmp/x"});
+  ASSERT_THAT(command, IsOk());
+  ASSERT_TRUE(command->serve.has_value());
+  EXPECT_EQ(command->serve->listen, "127.0.0.1:7070");
+  EXPECT_EQ(command->serve->audit_durability, AuditDurability::kSync);
+  EXPECT_EQ(command->serve->audit_retention, absl::Hours(24 * 400));
+}
+
+TEST(ParseCommandLineTest, RefusesPlaintextOnNonLoopback) {
+  EXPECT_THAT(Parse({"serve", "--data-dir", "d", "--listen", "0.0.0.0:7070"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not a loopback address")));
+}
+
+TEST(ParseCommandLineTest, AllowsNonLoopbackWithTls) {
+  absl::StatusOr<Command> command =
+      Parse({"serve", "--data-dir", "d", "--listen", "0.0.0.0:7070",
+             "--tls-cert", "c.pem", "--tls-key", "k.pem"});
+  ASSERT_THAT(command, IsOk());
+  EXPECT_TRUE(command->serve->tls());
+}
+
+TEST(ParseCommandLineTest, NamesTheBadFlag) {
+  EXPECT_THAT(Parse({"serve", "--data-dir", "d", "--audit-retention", "x"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--audit-retention")));
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--tls-cert", "c.pem"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls-key")));
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--listen", "nocolon"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--listen")));
+  EXPECT_THAT(Parse({"serve", "--data-dir", "d", "--audit-durability", "x"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--audit-durability")));
+  EXPECT_THAT(Parse({"serve"}), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("--data-dir")));
+  EXPECT_THAT(Parse({}), StatusIs(absl::StatusCode::kInvalidArgument,
+                                  HasSubstr("subcommand")));
+}
+
+}  // namespace
+}  // namespace steward::server
