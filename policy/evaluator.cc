@@ -1,0 +1,500 @@
+// The decision algorithm of spec §6 over the compiled tables (see
+// evaluator.h and program.h for the layout).
+#include "policy/evaluator.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace steward::policy {
+
+bool ScopeCovers(absl::string_view binding_scope,
+                 absl::string_view resource_scope) {
+  if (binding_scope.empty() || binding_scope == resource_scope) return true;
+  return resource_scope.size() > binding_scope.size() &&
+         absl::StartsWith(resource_scope, binding_scope) &&
+         resource_scope[binding_scope.size()] == '/';
+}
+
+namespace {
+
+using internal::Bucket;
+using internal::BucketRule;
+using internal::CmpOp;
+using internal::ExecTables;
+using internal::Instr;
+using internal::OpCode;
+using internal::Operand;
+using internal::OperandSource;
+
+constexpr uint8_t kF = 0;
+constexpr uint8_t kT = 1;
+constexpr uint8_t kU = 2;
+
+// Per-check scratch state. Lives on the stack of Evaluate(); sized by the
+// hard limits of program.h so no allocation is ever needed.
+class Scratch {
+ public:
+  Scratch(const Program& program, const Request& request)
+      : program_(program), x_(program.exec()), request_(request) {}
+
+  // Step 1 of §6 up to the bucket; returns false with `d` filled when the
+  // request is decided by it.
+  bool Resolve(Decision& d) {
+    if (!request_.principal_known) {
+      d.reason = Reason::kUnknownPrincipal;
+      return false;
+    }
+    if (request_.principal_disabled) {
+      d.reason = Reason::kPrincipalDisabled;
+      return false;
+    }
+    auto kit = x_.kind_index.find(request_.kind);
+    if (kit == x_.kind_index.end()) {
+      d.reason = Reason::kUnknownResourceKind;
+      return false;
+    }
+    kind_ = kit->second;
+    d.kind = kind_;
+    const internal::KindExec& k = x_.kinds[kind_];
+    auto ait = x_.action_index.find(request_.action);
+    if (ait == x_.action_index.end() || !k.declares_action[ait->second]) {
+      d.reason = Reason::kUnknownAction;
+      return false;
+    }
+    if (!request_.purpose.empty()) {
+      auto pit = x_.purpose_index.find(request_.purpose);
+      if (pit == x_.purpose_index.end()) {
+        d.reason = Reason::kUnknownPurpose;
+        return false;
+      }
+      purpose_mask_ = uint64_t{1} << pit->second;
+    }
+    for (absl::string_view f : request_.fields) {
+      auto fit = k.field_index.find(f);
+      if (fit == k.field_index.end()) {
+        d.reason = Reason::kUnknownField;
+        return false;
+      }
+      requested_.Add(fit->second);
+    }
+    const int32_t b = k.action_bucket[ait->second];
+    if (b < 0 || b >= static_cast<int32_t>(x_.buckets.size())) {
+      d.reason = Reason::kEvaluationError;
+      return false;
+    }
+    bucket_ = &x_.buckets[b];
+    // Effective roles (§6 step 2).
+    const int words = x_.role_words;
+    std::memset(roles_, 0, sizeof(uint64_t) * words);
+    const int role_count = program_.role_count();
+    for (const RoleBinding& binding : request_.bindings) {
+      if (binding.role < 0 || binding.role >= role_count) {
+        d.reason = Reason::kEvaluationError;
+        return false;
+      }
+      if (binding.expires_at <= request_.now) continue;
+      if (!ScopeCovers(binding.scope, request_.scope)) continue;
+      for (RoleId r : x_.closure[binding.role]) {
+        roles_[r >> 6] |= uint64_t{1} << (r & 63);
+      }
+    }
+    return true;
+  }
+
+  bool AnyRoleCanMatch() const {
+    const std::vector<uint64_t>& mask = bucket_->any_role;
+    if (mask.empty()) return false;
+    for (int i = 0; i < x_.role_words; ++i) {
+      if (mask[i] & roles_[i]) return true;
+    }
+    return false;
+  }
+
+  bool HasRole(RoleId r) const { return (roles_[r >> 6] >> (r & 63)) & 1; }
+  bool PurposeMatches(const BucketRule& br) const {
+    return !br.requires_purpose || (br.purposes & purpose_mask_) != 0;
+  }
+
+  // The rule's condition as written (before `unless` negation); kT when
+  // unconditional.
+  uint8_t RawCondition(const BucketRule& br) {
+    if (br.condition < 0) return kT;
+    if (!bound_ && !Bind()) return kU;
+    return Run(x_.conditions[br.condition]);
+  }
+
+  // Whether the rule applies, with the fail-closed reading for denies.
+  bool Applies(const BucketRule& br, bool deny) {
+    uint8_t t = RawCondition(br);
+    if (br.unless && t != kU) t = t == kT ? kF : kT;
+    return deny ? t != kF : t == kT;
+  }
+
+  const Bucket& bucket() const { return *bucket_; }
+  const FieldSet& requested() const { return requested_; }
+  // Set when the request's data could not be read as declared.
+  bool invalid() const { return invalid_; }
+  bool internal_error() const { return internal_error_; }
+  const uint64_t* roles() const { return roles_; }
+
+ private:
+  // Maps the request's attributes to interned slots. Only the kind's slots
+  // are cleared, so the cost is independent of how many kinds exist.
+  bool Bind() {
+    bound_ = true;
+    const internal::KindExec& k = x_.kinds[kind_];
+    const Program::KindInfo& info = program_.kinds()[kind_];
+    for (int slot : k.attribute_global_slot) resource_[slot] = nullptr;
+    for (const NamedValue& nv : request_.resource_attributes) {
+      auto it = k.attribute_slots.find(nv.name);
+      if (it == k.attribute_slots.end()) continue;  // undeclared: ignored
+      const int global = k.attribute_global_slot[it->second];
+      if (resource_[global] != nullptr ||
+          (nv.value.present() &&
+           nv.value.type() != info.attributes[it->second].type)) {
+        invalid_ = true;
+        return false;
+      }
+      resource_[global] = &nv.value;
+    }
+    const int ncontext = static_cast<int>(program_.context_attributes().size());
+    for (int i = 0; i < ncontext; ++i) context_[i] = nullptr;
+    for (const NamedValue& nv : request_.context) {
+      auto it = x_.context_slots.find(nv.name);
+      if (it == x_.context_slots.end()) continue;
+      if (context_[it->second] != nullptr ||
+          (nv.value.present() &&
+           nv.value.type() != program_.context_attributes()[it->second].type)) {
+        invalid_ = true;
+        return false;
+      }
+      context_[it->second] = &nv.value;
+    }
+    return true;
+  }
+
+  Value Fetch(const Operand& o) {
+    switch (o.source) {
+      case OperandSource::kConst:
+        return x_.constants[o.index].view();
+      case OperandSource::kPrincipalId:
+        return Value::String(request_.principal_id);
+      case OperandSource::kResourceId:
+        return Value::String(request_.resource_id);
+      case OperandSource::kResourceScope:
+        return Value::String(request_.scope);
+      case OperandSource::kPrincipalAttr: {
+        if (o.index >= static_cast<int>(request_.principal_attributes.size())) {
+          return Value();
+        }
+        const Value& v = request_.principal_attributes[o.index];
+        if (v.present() &&
+            v.type() != program_.principal_attributes()[o.index].type) {
+          invalid_ = true;
+          return Value();
+        }
+        return v;
+      }
+      case OperandSource::kResourceAttr: {
+        const Value* v = resource_[o.index];
+        return v == nullptr ? Value() : *v;
+      }
+      case OperandSource::kContextAttr: {
+        const Value* v = context_[o.index];
+        return v == nullptr ? Value() : *v;
+      }
+    }
+    internal_error_ = true;
+    return Value();
+  }
+
+  template <typename T>
+  static uint8_t Order(CmpOp op, const T& a, const T& b) {
+    bool r = false;
+    switch (op) {
+      case CmpOp::kEq:
+        r = a == b;
+        break;
+      case CmpOp::kNe:
+        r = a != b;
+        break;
+      case CmpOp::kLt:
+        r = a < b;
+        break;
+      case CmpOp::kLe:
+        r = a <= b;
+        break;
+      case CmpOp::kGt:
+        r = a > b;
+        break;
+      case CmpOp::kGe:
+        r = a >= b;
+        break;
+    }
+    return r ? kT : kF;
+  }
+
+  uint8_t Compare(const Instr& in) {
+    const Value a = Fetch(in.a);
+    const Value b = Fetch(in.b);
+    if (!a.present() || !b.present()) return kU;
+    if (a.type() != in.type || b.type() != in.type) {
+      internal_error_ = true;
+      return kU;
+    }
+    switch (in.type) {
+      case ValueType::kString:
+        return Order(in.cmp, a.string_value(), b.string_value());
+      case ValueType::kInt:
+        return Order(in.cmp, a.int_value(), b.int_value());
+      case ValueType::kBool:
+        return Order(in.cmp, a.bool_value(), b.bool_value());
+      case ValueType::kStringSet: {
+        const bool eq = a == b;
+        return (in.cmp == CmpOp::kEq) == eq ? kT : kF;
+      }
+    }
+    internal_error_ = true;
+    return kU;
+  }
+
+  uint8_t Run(const internal::Condition& c) {
+    uint8_t stack[kMaxConditionStack];
+    int sp = 0;
+    for (int32_t pc = c.begin; pc < c.end; ++pc) {
+      const Instr& in = x_.code[pc];
+      switch (in.op) {
+        case OpCode::kPushConst:
+          stack[sp++] = in.a.index != 0 ? kT : kF;
+          break;
+        case OpCode::kPushBool: {
+          const Value v = Fetch(in.a);
+          stack[sp++] = !v.present() ? kU
+                        : v.type() != ValueType::kBool
+                            ? (internal_error_ = true, kU)
+                        : v.bool_value() ? kT
+                                         : kF;
+          break;
+        }
+        case OpCode::kHas:
+          stack[sp++] = Fetch(in.a).present() ? kT : kF;
+          break;
+        case OpCode::kCompare:
+          stack[sp++] = Compare(in);
+          break;
+        case OpCode::kInList: {
+          const Value v = Fetch(in.a);
+          if (!v.present()) {
+            stack[sp++] = kU;
+            break;
+          }
+          const std::vector<std::string>& list = x_.constant_lists[in.b.index];
+          const absl::string_view s = v.string_value();
+          auto it = std::lower_bound(
+              list.begin(), list.end(), s,
+              [](const std::string& e, absl::string_view k) { return e < k; });
+          stack[sp++] = it != list.end() && *it == s ? kT : kF;
+          break;
+        }
+        case OpCode::kInSet: {
+          const Value v = Fetch(in.a);
+          const Value set = Fetch(in.b);
+          if (!v.present() || !set.present()) {
+            stack[sp++] = kU;
+            break;
+          }
+          uint8_t r = kF;
+          for (absl::string_view e : set.set_value()) {
+            if (e == v.string_value()) {
+              r = kT;
+              break;
+            }
+          }
+          stack[sp++] = r;
+          break;
+        }
+        case OpCode::kNot:
+          if (stack[sp - 1] != kU) stack[sp - 1] ^= 1;
+          break;
+        case OpCode::kAnd: {
+          const uint8_t b = stack[--sp];
+          const uint8_t a = stack[sp - 1];
+          stack[sp - 1] = (a == kF || b == kF)   ? kF
+                          : (a == kT && b == kT) ? kT
+                                                 : kU;
+          break;
+        }
+        case OpCode::kOr: {
+          const uint8_t b = stack[--sp];
+          const uint8_t a = stack[sp - 1];
+          stack[sp - 1] = (a == kT || b == kT)   ? kT
+                          : (a == kF && b == kF) ? kF
+                                                 : kU;
+          break;
+        }
+        case OpCode::kEqBool:
+        case OpCode::kNeBool: {
+          const uint8_t b = stack[--sp];
+          const uint8_t a = stack[sp - 1];
+          if (a == kU || b == kU) {
+            stack[sp - 1] = kU;
+          } else {
+            stack[sp - 1] = ((a == b) == (in.op == OpCode::kEqBool)) ? kT : kF;
+          }
+          break;
+        }
+      }
+    }
+    if (sp != 1) {
+      internal_error_ = true;
+      return kU;
+    }
+    return stack[0];
+  }
+
+  const Program& program_;
+  const ExecTables& x_;
+  const Request& request_;
+  KindId kind_ = -1;
+  uint64_t purpose_mask_ = 0;
+  FieldSet requested_;
+  const Bucket* bucket_ = nullptr;
+  bool bound_ = false;
+  bool invalid_ = false;
+  bool internal_error_ = false;
+  uint64_t roles_[kMaxRoles / 64];
+  const Value* resource_[kMaxResourceAttributeNames];
+  const Value* context_[kMaxAttributesPerScope];
+};
+
+// Converts an error flag raised while running conditions into a decision.
+bool Failed(const Scratch& s, Decision& d) {
+  if (s.internal_error()) {
+    d = Decision{Effect::kDeny, Reason::kEvaluationError, "", d.kind, {}, {}};
+    return true;
+  }
+  if (s.invalid()) {
+    d = Decision{Effect::kDeny, Reason::kInvalidRequest, "", d.kind, {}, {}};
+    return true;
+  }
+  return false;
+}
+
+Decision Decide(const Program& program, Scratch& s) {
+  Decision d;
+  if (!s.Resolve(d)) return d;
+  if (!s.AnyRoleCanMatch()) return d;  // NO_MATCHING_RULE
+  const Bucket& bucket = s.bucket();
+  const auto& rules = program.rules();
+  // Step 3: a deny without fields whose condition holds or is unknown.
+  for (const BucketRule& br : bucket.denies) {
+    if (!s.HasRole(br.role) || !s.PurposeMatches(br)) continue;
+    const bool applies = s.Applies(br, /*deny=*/true);
+    if (Failed(s, d)) return d;
+    if (applies) {
+      d.reason = Reason::kDeniedByRule;
+      d.rule_id = rules[br.rule].id;
+      return d;
+    }
+  }
+  // Step 4: allows, first in source order decides the id; fields union.
+  FieldSet fields;
+  bool allowed = false;
+  for (const BucketRule& br : bucket.allows) {
+    if (!s.HasRole(br.role) || !s.PurposeMatches(br)) continue;
+    const bool applies = s.Applies(br, /*deny=*/false);
+    if (Failed(s, d)) return d;
+    if (!applies) continue;
+    if (!allowed) d.rule_id = rules[br.rule].id;
+    allowed = true;
+    fields |= br.fields;
+  }
+  if (!allowed) return d;  // NO_MATCHING_RULE
+  for (const BucketRule& br : bucket.field_denies) {
+    if (!s.HasRole(br.role) || !s.PurposeMatches(br)) continue;
+    const bool applies = s.Applies(br, /*deny=*/true);
+    if (Failed(s, d)) return d;
+    if (applies) fields.Remove(br.fields);
+  }
+  d.allowed_fields = fields;
+  if (!s.requested().IsSubsetOf(fields)) {
+    d.reason = Reason::kFieldsDenied;
+    d.denied_fields = s.requested();
+    d.denied_fields.Remove(fields);
+    return d;
+  }
+  d.effect = Effect::kAllow;
+  d.reason = Reason::kAllowedByRule;
+  return d;
+}
+
+void Explain(const Program& program, const Request& request,
+             const Decision& decision, Explanation* ex) {
+  *ex = Explanation();
+  Scratch s(program, request);
+  Decision scratch;
+  if (!s.Resolve(scratch)) return;
+  for (RoleId r = 0; r < program.role_count(); ++r) {
+    if (s.HasRole(r)) ex->effective_roles.emplace_back(program.role_name(r));
+  }
+  const auto& rules = program.rules();
+  auto trace = [&](const BucketRule& br, bool deny, absl::string_view kind) {
+    const Program::RuleInfo& info = rules[br.rule];
+    RuleTrace t;
+    t.rule_id = info.id;
+    t.role = std::string(program.role_name(info.role));
+    t.effect = info.effect;
+    t.role_effective = s.HasRole(br.role);
+    t.purpose_matches = s.PurposeMatches(br);
+    t.condition = info.condition_text;
+    t.unless = br.unless;
+    if (!t.role_effective) {
+      t.note = "role not held";
+    } else if (!t.purpose_matches) {
+      t.note = "purpose does not match";
+    } else {
+      t.condition_result = static_cast<TriBool>(s.RawCondition(br));
+      t.matched = s.Applies(br, deny);
+      if (t.matched && decision.rule_id == info.id) {
+        t.note = "decided";
+      } else if (t.matched) {
+        t.note = absl::StrCat("matched (", kind, ")");
+      } else if (t.condition_result == TriBool::kUnknown) {
+        t.note = "condition unknown: allow does not match";
+      } else {
+        t.note = "condition not met";
+      }
+    }
+    ex->rules.push_back(std::move(t));
+  };
+  for (const BucketRule& br : s.bucket().denies) trace(br, true, "deny");
+  for (const BucketRule& br : s.bucket().field_denies) {
+    trace(br, true, "removes fields");
+  }
+  for (const BucketRule& br : s.bucket().allows) trace(br, false, "allow");
+  // Present rules in source order, as the auditor reads the policy.
+  std::stable_sort(ex->rules.begin(), ex->rules.end(),
+                   [&](const RuleTrace& a, const RuleTrace& b) {
+                     return *program.FindRule(a.rule_id) <
+                            *program.FindRule(b.rule_id);
+                   });
+}
+
+}  // namespace
+
+Decision Evaluate(const Program& program, const Request& request) {
+  Scratch s(program, request);
+  return Decide(program, s);
+}
+
+Decision Evaluate(const Program& program, const Request& request,
+                  Explanation* explanation) {
+  Decision d = Evaluate(program, request);
+  Explain(program, request, d, explanation);
+  return d;
+}
+
+}  // namespace steward::policy

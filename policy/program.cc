@@ -1,0 +1,51 @@
+// Lookups of the immutable Program (see program.h).
+#include "policy/program.h"
+
+#include <algorithm>
+
+namespace steward::policy {
+
+std::optional<RoleId> Program::FindRole(absl::string_view name) const {
+  auto it = role_index_.find(name);
+  if (it == role_index_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<int> Program::FindPrincipalAttribute(
+    absl::string_view name) const {
+  auto it = principal_slots_.find(name);
+  if (it == principal_slots_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<KindId> Program::FindKind(absl::string_view name) const {
+  auto it = exec_.kind_index.find(name);
+  if (it == exec_.kind_index.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<int> Program::FindRule(absl::string_view id) const {
+  auto it = rule_index_.find(id);
+  if (it == rule_index_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::pair<std::string, std::string>> Program::SeparationConflict(
+    RoleId a, RoleId b) const {
+  for (const std::vector<RoleId>& group : separations_) {
+    auto in_group = [&group](RoleId r) {
+      return std::find(group.begin(), group.end(), r) != group.end();
+    };
+    for (RoleId x : exec_.closure[a]) {
+      if (!in_group(x)) continue;
+      for (RoleId y : exec_.closure[b]) {
+        if (x != y && in_group(y)) {
+          return std::make_pair(roles_[x].name, roles_[y].name);
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace steward::policy
