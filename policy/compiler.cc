@@ -44,34 +44,32 @@ class ProgramBuilder {
     }
     p.context_attributes_ = in_.context_attributes;
     for (const auto& [name, slot] : in_.context_slots) {
-      x.context_slots.emplace(name, slot);
+      x.context_slots.Insert(name, slot);
     }
     p.purposes_ = in_.purposes;
     for (const auto& [name, i] : in_.purpose_index) {
-      x.purpose_index.emplace(name, i);
+      x.purpose_index.Insert(name, i);
     }
     for (const auto& [name, i] : in_.action_index) {
-      x.action_index.emplace(name, i);
+      x.action_index.Insert(name, i);
     }
     x.resource_attribute_count =
         static_cast<int>(in_.resource_attribute_names.size());
     for (const KindSymbol& k : in_.kinds) {
       p.kinds_.push_back(k.info);
-      x.kind_index.emplace(k.info.name, static_cast<int>(x.kinds.size()));
+      x.kind_index.Insert(k.info.name, static_cast<int>(x.kinds.size()));
       KindExec ke;
       for (const auto& [name, slot] : k.attribute_slots) {
-        ke.attribute_slots.emplace(name, slot);
+        ke.attribute_slots.Insert(name, slot);
       }
       for (const Program::AttributeDecl& a : k.info.attributes) {
         ke.attribute_global_slot.push_back(
             in_.resource_attribute_index.at(a.name));
       }
       for (const auto& [name, i] : k.field_index)
-        ke.field_index.emplace(name, i);
+        ke.field_index.Insert(name, i);
       ke.action_bucket.assign(in_.actions.size(), -1);
-      ke.declares_action.assign(in_.actions.size(), false);
       for (int a : k.actions) {
-        ke.declares_action[a] = true;
         ke.action_bucket[a] = static_cast<int32_t>(x.buckets.size());
         x.buckets.emplace_back();
       }

@@ -51,37 +51,36 @@ class Scratch {
       d.reason = Reason::kPrincipalDisabled;
       return false;
     }
-    auto kit = x_.kind_index.find(request_.kind);
-    if (kit == x_.kind_index.end()) {
+    kind_ = x_.kind_index.Find(request_.kind);
+    if (kind_ < 0) {
       d.reason = Reason::kUnknownResourceKind;
       return false;
     }
-    kind_ = kit->second;
     d.kind = kind_;
     const internal::KindExec& k = x_.kinds[kind_];
-    auto ait = x_.action_index.find(request_.action);
-    if (ait == x_.action_index.end() || !k.declares_action[ait->second]) {
+    const int action = x_.action_index.Find(request_.action);
+    const int32_t b = action < 0 ? -1 : k.action_bucket[action];
+    if (b < 0) {
       d.reason = Reason::kUnknownAction;
       return false;
     }
     if (!request_.purpose.empty()) {
-      auto pit = x_.purpose_index.find(request_.purpose);
-      if (pit == x_.purpose_index.end()) {
+      const int purpose = x_.purpose_index.Find(request_.purpose);
+      if (purpose < 0) {
         d.reason = Reason::kUnknownPurpose;
         return false;
       }
-      purpose_mask_ = uint64_t{1} << pit->second;
+      purpose_mask_ = uint64_t{1} << purpose;
     }
     for (absl::string_view f : request_.fields) {
-      auto fit = k.field_index.find(f);
-      if (fit == k.field_index.end()) {
+      const int field = k.field_index.Find(f);
+      if (field < 0) {
         d.reason = Reason::kUnknownField;
         return false;
       }
-      requested_.Add(fit->second);
+      requested_.Add(field);
     }
-    const int32_t b = k.action_bucket[ait->second];
-    if (b < 0 || b >= static_cast<int32_t>(x_.buckets.size())) {
+    if (b >= static_cast<int32_t>(x_.buckets.size())) {
       d.reason = Reason::kEvaluationError;
       return false;
     }
@@ -149,12 +148,12 @@ class Scratch {
     const Program::KindInfo& info = program_.kinds()[kind_];
     for (int slot : k.attribute_global_slot) resource_[slot] = nullptr;
     for (const NamedValue& nv : request_.resource_attributes) {
-      auto it = k.attribute_slots.find(nv.name);
-      if (it == k.attribute_slots.end()) continue;  // undeclared: ignored
-      const int global = k.attribute_global_slot[it->second];
+      const int local = k.attribute_slots.Find(nv.name);
+      if (local < 0) continue;  // undeclared: ignored
+      const int global = k.attribute_global_slot[local];
       if (resource_[global] != nullptr ||
           (nv.value.present() &&
-           nv.value.type() != info.attributes[it->second].type)) {
+           nv.value.type() != info.attributes[local].type)) {
         invalid_ = true;
         return false;
       }
@@ -163,15 +162,15 @@ class Scratch {
     const int ncontext = static_cast<int>(program_.context_attributes().size());
     for (int i = 0; i < ncontext; ++i) context_[i] = nullptr;
     for (const NamedValue& nv : request_.context) {
-      auto it = x_.context_slots.find(nv.name);
-      if (it == x_.context_slots.end()) continue;
-      if (context_[it->second] != nullptr ||
+      const int slot = x_.context_slots.Find(nv.name);
+      if (slot < 0) continue;
+      if (context_[slot] != nullptr ||
           (nv.value.present() &&
-           nv.value.type() != program_.context_attributes()[it->second].type)) {
+           nv.value.type() != program_.context_attributes()[slot].type)) {
         invalid_ = true;
         return false;
       }
-      context_[it->second] = &nv.value;
+      context_[slot] = &nv.value;
     }
     return true;
   }

@@ -19,9 +19,9 @@ std::optional<int> Program::FindPrincipalAttribute(
 }
 
 std::optional<KindId> Program::FindKind(absl::string_view name) const {
-  auto it = exec_.kind_index.find(name);
-  if (it == exec_.kind_index.end()) return std::nullopt;
-  return it->second;
+  const int kind = exec_.kind_index.Find(name);
+  if (kind < 0) return std::nullopt;
+  return kind;
 }
 
 std::optional<int> Program::FindRule(absl::string_view id) const {

@@ -25,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "policy/decision.h"
+#include "policy/name_table.h"
 #include "policy/request.h"
 
 namespace steward::policy {
@@ -112,24 +113,22 @@ struct Condition {
 
 struct KindExec {
   // Resource attribute name -> index into KindInfo::attributes.
-  absl::flat_hash_map<std::string, int> attribute_slots;
+  NameTable attribute_slots;
   // Per attribute of the kind: its interned resource-attribute slot, the
   // one conditions refer to (shared by every kind declaring the name).
   std::vector<int> attribute_global_slot;
-  absl::flat_hash_map<std::string, int> field_index;
+  NameTable field_index;
   // Global action id -> bucket index, -1 when the kind lacks the action.
   std::vector<int32_t> action_bucket;
-  // Action ids declared on this kind (an action may exist on other kinds).
-  std::vector<bool> declares_action;
 };
 
 struct ExecTables {
   int role_words = 0;                // words per role bitset
   int resource_attribute_count = 0;  // interned resource attribute names
-  absl::flat_hash_map<std::string, int> kind_index;
-  absl::flat_hash_map<std::string, int> action_index;  // global action ids
-  absl::flat_hash_map<std::string, int> purpose_index;
-  absl::flat_hash_map<std::string, int> context_slots;
+  NameTable kind_index;
+  NameTable action_index;  // global action ids
+  NameTable purpose_index;
+  NameTable context_slots;
   std::vector<KindExec> kinds;
   std::vector<Bucket> buckets;
   std::vector<Condition> conditions;
