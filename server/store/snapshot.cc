@@ -1,0 +1,248 @@
+// See snapshot.h.
+#include "server/store/snapshot.h"
+
+#include <cstring>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "server/store/scope.h"
+
+namespace steward::store {
+namespace {
+
+// The block is released as raw bytes, without running destructors, so
+// everything placed in it must be trivially destructible.
+static_assert(std::is_trivially_destructible_v<PrincipalEntry>);
+static_assert(std::is_trivially_destructible_v<policy::RoleBinding>);
+static_assert(std::is_trivially_destructible_v<policy::Value>);
+static_assert(std::is_trivially_destructible_v<absl::string_view>);
+
+size_t AlignUp(size_t n, size_t alignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
+
+// Hands out pieces of one block in the order they were sized.
+class BlockWriter {
+ public:
+  explicit BlockWriter(std::byte* base) : base_(base) {}
+
+  template <typename T>
+  T* Array(size_t count) {
+    offset_ = AlignUp(offset_, alignof(T));
+    T* p = reinterpret_cast<T*>(base_ + offset_);
+    offset_ += count * sizeof(T);
+    return p;
+  }
+  absl::string_view Copy(absl::string_view s) {
+    if (s.empty()) return absl::string_view();
+    char* p = reinterpret_cast<char*>(base_ + offset_);
+    std::memcpy(p, s.data(), s.size());
+    offset_ += s.size();
+    return absl::string_view(p, s.size());
+  }
+
+ private:
+  std::byte* base_;
+  size_t offset_ = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<const PrincipalEntry> PrincipalEntry::Create(
+    absl::string_view id, bool disabled,
+    absl::Span<const policy::RoleBinding> bindings,
+    absl::Span<const policy::Value> attributes) {
+  // Trailing absent values carry no information.
+  while (!attributes.empty() && !attributes.back().present()) {
+    attributes.remove_suffix(1);
+  }
+  size_t set_elements = 0;
+  size_t chars = id.size();
+  for (const policy::RoleBinding& b : bindings) chars += b.scope.size();
+  for (const policy::Value& v : attributes) {
+    if (!v.present()) continue;
+    if (v.type() == policy::ValueType::kString) {
+      chars += v.string_value().size();
+    } else if (v.type() == policy::ValueType::kStringSet) {
+      set_elements += v.set_value().size();
+      for (absl::string_view e : v.set_value()) chars += e.size();
+    }
+  }
+  // Same order as the writes below.
+  size_t size = sizeof(PrincipalEntry);
+  size = AlignUp(size, alignof(policy::RoleBinding)) +
+         bindings.size() * sizeof(policy::RoleBinding);
+  size = AlignUp(size, alignof(policy::Value)) +
+         attributes.size() * sizeof(policy::Value);
+  size = AlignUp(size, alignof(absl::string_view)) +
+         set_elements * sizeof(absl::string_view);
+  size += chars;
+
+  // One allocation holds the control block and the bytes.
+  std::shared_ptr<std::byte[]> block =
+      std::make_shared_for_overwrite<std::byte[]>(size);
+  BlockWriter writer(block.get());
+  PrincipalEntry* entry =
+      std::construct_at(writer.Array<PrincipalEntry>(1), PrivateTag{});
+  policy::RoleBinding* out_bindings =
+      writer.Array<policy::RoleBinding>(bindings.size());
+  policy::Value* out_values = writer.Array<policy::Value>(attributes.size());
+  absl::string_view* out_set = writer.Array<absl::string_view>(set_elements);
+
+  entry->id_ = writer.Copy(id);
+  entry->disabled_ = disabled;
+  entry->block_bytes_ = static_cast<uint32_t>(size);
+  for (size_t i = 0; i < bindings.size(); ++i) {
+    std::construct_at(
+        out_bindings + i,
+        policy::RoleBinding{bindings[i].role, writer.Copy(bindings[i].scope),
+                            bindings[i].expires_at});
+  }
+  for (size_t i = 0; i < attributes.size(); ++i) {
+    const policy::Value& v = attributes[i];
+    policy::Value copy;
+    if (v.present()) {
+      switch (v.type()) {
+        case policy::ValueType::kString:
+          copy = policy::Value::String(writer.Copy(v.string_value()));
+          break;
+        case policy::ValueType::kInt:
+        case policy::ValueType::kBool:
+          copy = v;
+          break;
+        case policy::ValueType::kStringSet: {
+          absl::Span<const absl::string_view> elements = v.set_value();
+          for (size_t e = 0; e < elements.size(); ++e) {
+            std::construct_at(out_set + e, writer.Copy(elements[e]));
+          }
+          copy = policy::Value::StringSet(
+              absl::MakeConstSpan(out_set, elements.size()));
+          out_set += elements.size();
+          break;
+        }
+      }
+    }
+    std::construct_at(out_values + i, copy);
+  }
+  entry->bindings_ = out_bindings;
+  entry->binding_count_ = static_cast<uint32_t>(bindings.size());
+  entry->attributes_ = out_values;
+  entry->attribute_count_ = static_cast<uint32_t>(attributes.size());
+  // Aliasing constructor: shares ownership of the block, points at the
+  // entry inside it.
+  return std::shared_ptr<const PrincipalEntry>(std::move(block), entry);
+}
+
+void PrincipalEntry::FillRequest(policy::Request& request) const {
+  request.principal_id = id_;
+  request.principal_known = true;
+  request.principal_disabled = disabled_;
+  request.bindings = bindings();
+  request.principal_attributes = attributes();
+}
+
+void ResolveEffectiveRoles(const policy::Program& program,
+                           const PrincipalEntry& entry, absl::string_view scope,
+                           absl::Time now, absl::Span<uint64_t> roles) {
+  std::fill(roles.begin(), roles.end(), 0);
+  for (const policy::RoleBinding& b : entry.bindings()) {
+    if (b.expires_at <= now || !ScopeCovers(b.scope, scope)) continue;
+    for (policy::RoleId r : program.RoleClosure(b.role)) {
+      roles[r >> 6] |= uint64_t{1} << (r & 63);
+    }
+  }
+}
+
+const PrincipalEntry* Snapshot::FindPrincipal(absl::string_view id) const {
+  const std::shared_ptr<const Shard>& shard = shards_[ShardOf(id)];
+  if (shard == nullptr) return nullptr;
+  auto it = shard->find(id);
+  return it == shard->end() ? nullptr : it->get();
+}
+
+void Snapshot::FillRequest(absl::string_view id,
+                           policy::Request& request) const {
+  if (const PrincipalEntry* entry = FindPrincipal(id)) {
+    entry->FillRequest(request);
+    return;
+  }
+  request.principal_id = id;
+  request.principal_known = false;
+  request.principal_disabled = false;
+  request.bindings = {};
+  request.principal_attributes = {};
+}
+
+std::shared_ptr<const Snapshot> Snapshot::WithPrincipal(
+    std::shared_ptr<const PrincipalEntry> entry, int64_t store_revision) const {
+  auto next = std::make_shared<Snapshot>(*this);
+  next->store_revision_ = store_revision;
+  std::shared_ptr<const Shard>& slot = next->shards_[ShardOf(entry->id())];
+  auto shard = slot == nullptr ? std::make_unique<Shard>()
+                               : std::make_unique<Shard>(*slot);
+  auto it = shard->find(entry->id());
+  if (it != shard->end()) {
+    shard->erase(it);
+  } else {
+    ++next->principal_count_;
+  }
+  shard->insert(std::move(entry));
+  slot = std::move(shard);
+  return next;
+}
+
+std::shared_ptr<const Snapshot> Snapshot::WithoutPrincipal(
+    absl::string_view id, int64_t store_revision) const {
+  auto next = std::make_shared<Snapshot>(*this);
+  next->store_revision_ = store_revision;
+  std::shared_ptr<const Shard>& slot = next->shards_[ShardOf(id)];
+  if (slot == nullptr || !slot->contains(id)) return next;
+  auto shard = std::make_unique<Shard>(*slot);
+  shard->erase(shard->find(id));
+  --next->principal_count_;
+  slot = std::move(shard);
+  return next;
+}
+
+std::shared_ptr<const Snapshot> Snapshot::WithRevision(
+    int64_t store_revision) const {
+  auto next = std::make_shared<Snapshot>(*this);
+  next->store_revision_ = store_revision;
+  return next;
+}
+
+SnapshotBuilder::SnapshotBuilder(std::shared_ptr<const policy::Program> program,
+                                 int64_t policy_version,
+                                 size_t expected_principals)
+    : program_(std::move(program)), policy_version_(policy_version) {
+  const size_t per_shard = expected_principals / Snapshot::kShardCount;
+  for (auto& shard : shards_) {
+    shard = std::make_unique<Snapshot::Shard>();
+    // Reserve a little over the even share so the typical shard does not
+    // rehash while loading.
+    if (per_shard > 0) shard->reserve(per_shard + per_shard / 16 + 8);
+  }
+}
+
+void SnapshotBuilder::Add(std::shared_ptr<const PrincipalEntry> entry) {
+  Snapshot::Shard& shard = *shards_[Snapshot::ShardOf(entry->id())];
+  auto it = shard.find(entry->id());
+  if (it != shard.end()) shard.erase(it);
+  shard.insert(std::move(entry));
+}
+
+std::shared_ptr<const Snapshot> SnapshotBuilder::Build(
+    int64_t store_revision) && {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->program_ = std::move(program_);
+  snapshot->policy_version_ = policy_version_;
+  snapshot->store_revision_ = store_revision;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    snapshot->principal_count_ += shards_[i]->size();
+    snapshot->shards_[i] = std::move(shards_[i]);
+  }
+  return snapshot;
+}
+
+}  // namespace steward::store

@@ -1,0 +1,198 @@
+// See snapshot_loader.h.
+#include "server/store/snapshot_loader.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/store/attributes.h"
+
+namespace steward::store::internal {
+namespace {
+
+// Turns one principal's stored rows into a PrincipalEntry. Reused across
+// principals so the full load does not reallocate its scratch space.
+class EntryAssembler {
+ public:
+  EntryAssembler(const policy::Program* program, LoadStats* stats)
+      : program_(program), stats_(stats) {
+    if (program_ != nullptr) {
+      values_.resize(program_->principal_attributes().size());
+    }
+  }
+
+  void Start() {
+    bindings_.clear();
+    scopes_.clear();
+  }
+
+  void AddBinding(absl::string_view role, absl::string_view scope,
+                  std::optional<int64_t> expires_micros) {
+    std::optional<policy::RoleId> id;
+    if (program_ != nullptr) id = program_->FindRole(role);
+    if (!id.has_value()) {
+      ++stats_->bindings_skipped;
+      return;
+    }
+    ++stats_->bindings_loaded;
+    scopes_.emplace_back(scope);
+    bindings_.push_back(policy::RoleBinding{
+        *id, absl::string_view(),
+        expires_micros.has_value() ? absl::FromUnixMicros(*expires_micros)
+                                   : absl::InfiniteFuture()});
+  }
+
+  std::shared_ptr<const PrincipalEntry> Finish(absl::string_view id,
+                                               bool disabled,
+                                               absl::string_view json) {
+    // Scope views are taken only now: scopes_ may have reallocated while
+    // bindings were added.
+    for (size_t i = 0; i < bindings_.size(); ++i) {
+      bindings_[i].scope = scopes_[i];
+    }
+    absl::Span<const policy::Value> values;
+    if (program_ != nullptr && !values_.empty() && json != "{}") {
+      values = BindAttributes(json);
+    }
+    ++stats_->principals;
+    return PrincipalEntry::Create(id, disabled, bindings_, values);
+  }
+
+ private:
+  // Parses the stored JSON and places each value in its Program slot.
+  absl::Span<const policy::Value> BindAttributes(absl::string_view json) {
+    std::fill(values_.begin(), values_.end(), policy::Value());
+    absl::StatusOr<AttributeMap> parsed = ParseAttributesJson(json);
+    if (!parsed.ok()) {
+      // Written by us and CHECKed as a JSON object, so this means a value
+      // type we do not know; treat every attribute as absent.
+      ++stats_->attributes_skipped;
+      return {};
+    }
+    attributes_ = *std::move(parsed);
+    set_views_.clear();
+    set_views_.resize(attributes_.size());
+    size_t set_index = 0;
+    for (const auto& [name, value] : attributes_) {
+      std::optional<int> slot = program_->FindPrincipalAttribute(name);
+      if (!slot.has_value() ||
+          program_->principal_attributes()[*slot].type != TypeOf(value)) {
+        ++stats_->attributes_skipped;
+        continue;
+      }
+      policy::Value& out = values_[*slot];
+      if (const auto* s = std::get_if<std::string>(&value)) {
+        out = policy::Value::String(*s);
+      } else if (const auto* i = std::get_if<int64_t>(&value)) {
+        out = policy::Value::Int(*i);
+      } else if (const auto* b = std::get_if<bool>(&value)) {
+        out = policy::Value::Bool(*b);
+      } else {
+        std::vector<absl::string_view>& views = set_views_[set_index++];
+        for (const std::string& e : std::get<std::vector<std::string>>(value)) {
+          views.emplace_back(e);
+        }
+        out = policy::Value::StringSet(views);
+      }
+    }
+    return values_;
+  }
+
+  const policy::Program* program_;
+  LoadStats* stats_;
+  std::vector<policy::RoleBinding> bindings_;
+  std::vector<std::string> scopes_;
+  std::vector<policy::Value> values_;
+  AttributeMap attributes_;
+  std::vector<std::vector<absl::string_view>> set_views_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> LoadSnapshot(
+    Connection& connection, std::shared_ptr<const policy::Program> program,
+    int64_t policy_version, int64_t store_revision, LoadStats* stats) {
+  LoadStats local_stats;
+  if (stats == nullptr) stats = &local_stats;
+  absl::StatusOr<Transaction> read = Transaction::BeginRead(connection);
+  if (!read.ok()) return read.status();
+
+  int64_t count = 0;
+  {
+    absl::StatusOr<Statement> stmt =
+        connection.Prepare("SELECT count(*) FROM principals");
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    count = stmt->Int(0);
+  }
+  SnapshotBuilder builder(program, policy_version, static_cast<size_t>(count));
+  {
+    absl::StatusOr<Statement> principals = connection.Prepare(
+        "SELECT id, disabled, attributes FROM principals ORDER BY id");
+    if (!principals.ok()) return principals.status();
+    absl::StatusOr<Statement> bindings = connection.Prepare(
+        "SELECT principal, role, scope, expires_at FROM role_bindings "
+        "ORDER BY principal, role, scope");
+    if (!bindings.ok()) return bindings.status();
+
+    EntryAssembler assembler(program.get(), stats);
+    absl::StatusOr<bool> binding_row = bindings->Step();
+    if (!binding_row.ok()) return binding_row.status();
+    while (true) {
+      absl::StatusOr<bool> row = principals->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      const absl::string_view id = principals->Text(0);
+      assembler.Start();
+      // Both scans are in id order (BINARY collation on both sides), and
+      // the foreign key guarantees every binding has its principal, so
+      // bindings before `id` cannot exist; skip defensively anyway.
+      while (*binding_row && bindings->Text(0) <= id) {
+        if (bindings->Text(0) == id) {
+          assembler.AddBinding(bindings->Text(1), bindings->Text(2),
+                               bindings->OptionalInt(3));
+        }
+        binding_row = bindings->Step();
+        if (!binding_row.ok()) return binding_row.status();
+      }
+      builder.Add(
+          assembler.Finish(id, principals->Int(1) != 0, principals->Text(2)));
+    }
+  }
+  if (absl::Status s = read->Commit(); !s.ok()) return s;
+  return std::move(builder).Build(store_revision);
+}
+
+absl::StatusOr<std::shared_ptr<const PrincipalEntry>> LoadPrincipalEntry(
+    Connection& connection, const policy::Program* program,
+    absl::string_view id) {
+  LoadStats stats;
+  EntryAssembler assembler(program, &stats);
+  assembler.Start();
+  {
+    absl::StatusOr<Statement> bindings = connection.Prepare(
+        "SELECT role, scope, expires_at FROM role_bindings "
+        "WHERE principal = ? ORDER BY role, scope");
+    if (!bindings.ok()) return bindings.status();
+    bindings->BindText(1, id);
+    while (true) {
+      absl::StatusOr<bool> row = bindings->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      assembler.AddBinding(bindings->Text(0), bindings->Text(1),
+                           bindings->OptionalInt(2));
+    }
+  }
+  absl::StatusOr<Statement> principal = connection.Prepare(
+      "SELECT id, disabled, attributes FROM principals WHERE id = ?");
+  if (!principal.ok()) return principal.status();
+  principal->BindText(1, id);
+  absl::StatusOr<bool> row = principal->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::shared_ptr<const PrincipalEntry>();
+  return assembler.Finish(principal->Text(0), principal->Int(1) != 0,
+                          principal->Text(2));
+}
+
+}  // namespace steward::store::internal

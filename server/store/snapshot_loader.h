@@ -1,0 +1,45 @@
+// Reads principals and bindings from SQLite into Snapshot form.
+//
+// Internal to server/store. The full load (store open, policy activation,
+// ReloadSnapshot) scans `principals` and `role_bindings` once each, both in
+// id order (both tables are clustered that way), and merges them, so the
+// cost is two sequential scans regardless of size. Role names are resolved
+// against the Program; bindings to roles it lacks and attributes it does
+// not declare (or declares with another type) are left out (store.h
+// explains why that is safe).
+#ifndef STEWARD_SERVER_STORE_SNAPSHOT_LOADER_H_
+#define STEWARD_SERVER_STORE_SNAPSHOT_LOADER_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "policy/program.h"
+#include "server/store/connection.h"
+#include "server/store/snapshot.h"
+
+namespace steward::store::internal {
+
+struct LoadStats {
+  int64_t principals = 0;
+  int64_t bindings_loaded = 0;
+  int64_t bindings_skipped = 0;    // role not in the Program
+  int64_t attributes_skipped = 0;  // undeclared or mistyped, or bad JSON
+};
+
+// Builds a complete snapshot of the database's current state. `program`
+// may be null (no active policy): principals are indexed without bindings
+// or attributes. Runs its scans in one read transaction.
+absl::StatusOr<std::shared_ptr<const Snapshot>> LoadSnapshot(
+    Connection& connection, std::shared_ptr<const policy::Program> program,
+    int64_t policy_version, int64_t store_revision, LoadStats* stats);
+
+// One principal's entry, or null when the principal does not exist.
+absl::StatusOr<std::shared_ptr<const PrincipalEntry>> LoadPrincipalEntry(
+    Connection& connection, const policy::Program* program,
+    absl::string_view id);
+
+}  // namespace steward::store::internal
+
+#endif  // STEWARD_SERVER_STORE_SNAPSHOT_LOADER_H_

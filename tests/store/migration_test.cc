@@ -1,0 +1,301 @@
+// Migration runner: empty -> latest, idempotence, refusal of a newer schema,
+// of an edited migration and of foreign databases; one transaction per
+// migration. Plus the SQLite -> absl::Status code table.
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "migrations/migrations.h"
+#include "server/store/connection.h"
+#include "server/store/migration_runner.h"
+#include "server/store/sqlite_status.h"
+#include "server/store/store.h"
+#include "tests/store/store_test_util.h"
+
+namespace steward::store {
+namespace {
+
+using ::steward::testing::IsOk;
+using ::steward::testing::StatusIs;
+using ::testing::HasSubstr;
+using testing::RawDb;
+using testing::TempDir;
+
+constexpr char kZeroChecksum[] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+absl::StatusOr<std::unique_ptr<internal::Connection>> OpenConnection(
+    const std::string& path) {
+  internal::ConnectionOptions options;
+  options.create_if_missing = true;
+  return internal::Connection::Open(path, options);
+}
+
+TEST(EmbeddedMigrationsTest, SortedContiguousAndChecksummed) {
+  absl::Span<const migrations::Migration> all = migrations::All();
+  ASSERT_FALSE(all.empty());
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].version, static_cast<int>(i) + 1) << all[i].name;
+    EXPECT_EQ(all[i].sha256.size(), 64u);
+    EXPECT_FALSE(all[i].sql.empty());
+  }
+  EXPECT_EQ(all[0].name, "0001_initial.sql");
+}
+
+TEST(MigrationRunnerTest, EmptyToLatestThenNothingToDo) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  FakeClock clock;
+  {
+    auto connection = OpenConnection(path);
+    ASSERT_THAT(connection, IsOk());
+    auto result =
+        internal::RunMigrations(**connection, migrations::All(), clock.Now());
+    ASSERT_THAT(result, IsOk());
+    EXPECT_EQ(result->version_before, 0);
+    EXPECT_EQ(result->version_after, migrations::All().back().version);
+    EXPECT_EQ(result->applied, static_cast<int>(migrations::All().size()));
+    EXPECT_THAT((*connection)->CheckIntegrity(), IsOk());
+  }
+  {
+    auto connection = OpenConnection(path);
+    ASSERT_THAT(connection, IsOk());
+    auto result =
+        internal::RunMigrations(**connection, migrations::All(), clock.Now());
+    ASSERT_THAT(result, IsOk());
+    EXPECT_EQ(result->applied, 0);
+    EXPECT_EQ(result->version_before, result->version_after);
+  }
+  RawDb raw(path);
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_migrations"),
+            std::to_string(migrations::All().size()));
+  EXPECT_EQ(raw.QueryText("SELECT checksum FROM schema_migrations "
+                          "WHERE version = 1"),
+            std::string(migrations::All()[0].sha256));
+  EXPECT_EQ(raw.QueryText("PRAGMA application_id"),
+            std::to_string(internal::kApplicationId));
+  EXPECT_EQ(raw.QueryText("PRAGMA journal_mode"), "wal");
+  for (const char* table :
+       {"schema_migrations", "store_meta", "principals", "role_bindings",
+        "policy_versions", "api_keys", "audit_log", "audit_checkpoints"}) {
+    EXPECT_EQ(raw.QueryText(absl::StrCat(
+                  "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+                  "AND name = '",
+                  table, "'")),
+              "1")
+        << table;
+  }
+}
+
+TEST(MigrationRunnerTest, AppliesOnlyNewMigrationsEachInItsTransaction) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  FakeClock clock;
+  const migrations::Migration first = migrations::All()[0];
+  const migrations::Migration second{
+      2, "0002_add_extra.sql", "CREATE TABLE extra (x INTEGER) STRICT;",
+      "1111111111111111111111111111111111111111111111111111111111111111"};
+  const migrations::Migration broken{
+      3, "0003_broken.sql",
+      "CREATE TABLE half_done (x INTEGER); THIS IS NOT SQL;",
+      "2222222222222222222222222222222222222222222222222222222222222222"};
+  auto connection = OpenConnection(path);
+  ASSERT_THAT(connection, IsOk());
+  const migrations::Migration one[] = {first};
+  ASSERT_THAT(internal::RunMigrations(**connection, one, clock.Now()), IsOk());
+
+  const migrations::Migration three[] = {first, second, broken};
+  auto result = internal::RunMigrations(**connection, three, clock.Now());
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kInternal,
+                               HasSubstr("0003_broken.sql")));
+  RawDb raw(path);
+  // 0002 committed on its own; 0003 rolled back entirely.
+  EXPECT_EQ(raw.QueryText("SELECT max(version) FROM schema_migrations"), "2");
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM sqlite_schema "
+                          "WHERE name = 'extra'"),
+            "1");
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM sqlite_schema "
+                          "WHERE name = 'half_done'"),
+            "0");
+}
+
+class StoreMigrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.File("steward.db");
+    Store::Options options;
+    options.create_if_missing = true;
+    ASSERT_THAT(Store::Open(path_, clock_, options), IsOk());
+  }
+  absl::Status Open() {
+    return Store::Open(path_, clock_, Store::Options()).status();
+  }
+
+  TempDir dir_;
+  std::string path_;
+  FakeClock clock_;
+};
+
+TEST_F(StoreMigrationTest, ReopensCleanly) { EXPECT_THAT(Open(), IsOk()); }
+
+TEST_F(StoreMigrationTest, RefusesNewerSchema) {
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(
+        raw.Exec(absl::StrCat("INSERT INTO schema_migrations VALUES (9999, "
+                              "'9999_from_the_future.sql', '",
+                              kZeroChecksum, "', 0)")),
+        SQLITE_OK);
+  }
+  EXPECT_THAT(Open(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat(
+                           "database schema version 9999 is newer than this "
+                           "stewardd (knows up to ",
+                           migrations::All().back().version, ")"))));
+}
+
+TEST_F(StoreMigrationTest, RefusesEditedMigration) {
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec(absl::StrCat("UPDATE schema_migrations SET checksum = '",
+                                    kZeroChecksum, "' WHERE version = 1")),
+              SQLITE_OK);
+  }
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                               AllOf(HasSubstr("0001_initial.sql"),
+                                     HasSubstr("never be edited"))));
+}
+
+TEST_F(StoreMigrationTest, RefusesMissingEmbeddedVersion) {
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("UPDATE schema_migrations SET name = '0001_other.sql' "
+                       "WHERE version = 1"),
+              SQLITE_OK);
+  }
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("0001_other.sql")));
+}
+
+TEST(StoreOpenTest, MissingFileIsNotFoundUnlessCreating) {
+  TempDir dir;
+  FakeClock clock;
+  EXPECT_THAT(Store::Open(dir.File("absent.db"), clock, Store::Options()),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(StoreOpenTest, CreatesOwnerOnlyFile) {
+  TempDir dir;
+  FakeClock clock;
+  Store::Options options;
+  options.create_if_missing = true;
+  const std::string path = dir.File("new.db");
+  ASSERT_THAT(Store::Open(path, clock, options), IsOk());
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+}
+
+TEST(StoreOpenTest, RefusesForeignDatabase) {
+  TempDir dir;
+  FakeClock clock;
+  const std::string path = dir.File("other.db");
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("CREATE TABLE customers (id TEXT)"), SQLITE_OK);
+  }
+  EXPECT_THAT(Store::Open(path, clock, Store::Options()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("not a Steward database")));
+}
+
+TEST(StoreOpenTest, NotADatabaseIsDataLoss) {
+  TempDir dir;
+  FakeClock clock;
+  const std::string path = dir.File("garbage.db");
+  {
+    FILE* f = fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    for (int i = 0; i < 512; ++i) fputs("this is not sqlite ", f);
+    fclose(f);
+  }
+  EXPECT_THAT(Store::Open(path, clock, Store::Options()),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(StoreInitializeTest, SecondInitializeChangesNothing) {
+  TempDir dir;
+  FakeClock clock;
+  const std::string path = dir.File("init.db");
+  bool created = false;
+  {
+    auto store = Store::Initialize(path, clock, Store::Options(), &created);
+    ASSERT_THAT(store, IsOk());
+    EXPECT_TRUE(created);
+    EXPECT_THAT((*store)->IsInitialized(), testing::IsOkAndHolds(true));
+  }
+  const std::string before = RawDb(path).QueryText(
+      "SELECT revision || '/' || initialized_at FROM store_meta");
+  clock.Advance(absl::Hours(1));
+  {
+    auto store = Store::Initialize(path, clock, Store::Options(), &created);
+    ASSERT_THAT(store, IsOk());
+    EXPECT_FALSE(created);
+  }
+  EXPECT_EQ(RawDb(path).QueryText(
+                "SELECT revision || '/' || initialized_at FROM store_meta"),
+            before);
+}
+
+struct CodeCase {
+  int sqlite_code;
+  absl::StatusCode expected;
+};
+
+class SqliteStatusTest : public ::testing::TestWithParam<CodeCase> {};
+
+TEST_P(SqliteStatusTest, MapsToStatusCode) {
+  EXPECT_EQ(internal::SqliteCodeToStatusCode(GetParam().sqlite_code),
+            GetParam().expected);
+  absl::Status s =
+      internal::SqliteStatus(GetParam().sqlite_code, nullptr, "testing");
+  EXPECT_EQ(s.code(), GetParam().expected);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("testing"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllCodes, SqliteStatusTest,
+    ::testing::Values(
+        CodeCase{SQLITE_BUSY, absl::StatusCode::kUnavailable},
+        CodeCase{SQLITE_BUSY_SNAPSHOT, absl::StatusCode::kUnavailable},
+        CodeCase{SQLITE_LOCKED, absl::StatusCode::kUnavailable},
+        CodeCase{SQLITE_IOERR_FSYNC, absl::StatusCode::kUnavailable},
+        CodeCase{SQLITE_IOERR_NOMEM, absl::StatusCode::kResourceExhausted},
+        CodeCase{SQLITE_CANTOPEN, absl::StatusCode::kUnavailable},
+        CodeCase{SQLITE_FULL, absl::StatusCode::kResourceExhausted},
+        CodeCase{SQLITE_NOMEM, absl::StatusCode::kResourceExhausted},
+        CodeCase{SQLITE_CORRUPT, absl::StatusCode::kDataLoss},
+        CodeCase{SQLITE_NOTADB, absl::StatusCode::kDataLoss},
+        CodeCase{SQLITE_CONSTRAINT_UNIQUE, absl::StatusCode::kAlreadyExists},
+        CodeCase{SQLITE_CONSTRAINT_PRIMARYKEY,
+                 absl::StatusCode::kAlreadyExists},
+        CodeCase{SQLITE_CONSTRAINT_CHECK, absl::StatusCode::kInvalidArgument},
+        CodeCase{SQLITE_CONSTRAINT_NOTNULL, absl::StatusCode::kInvalidArgument},
+        CodeCase{SQLITE_CONSTRAINT_FOREIGNKEY,
+                 absl::StatusCode::kFailedPrecondition},
+        CodeCase{SQLITE_CONSTRAINT, absl::StatusCode::kFailedPrecondition},
+        CodeCase{SQLITE_TOOBIG, absl::StatusCode::kInvalidArgument},
+        CodeCase{SQLITE_READONLY, absl::StatusCode::kPermissionDenied},
+        CodeCase{SQLITE_PERM, absl::StatusCode::kPermissionDenied},
+        CodeCase{SQLITE_INTERRUPT, absl::StatusCode::kCancelled},
+        CodeCase{SQLITE_ABORT, absl::StatusCode::kAborted},
+        CodeCase{SQLITE_ERROR, absl::StatusCode::kInternal},
+        CodeCase{SQLITE_MISUSE, absl::StatusCode::kInternal},
+        CodeCase{SQLITE_RANGE, absl::StatusCode::kInternal}));
+
+}  // namespace
+}  // namespace steward::store

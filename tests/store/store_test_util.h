@@ -1,0 +1,241 @@
+// Shared fixtures for the store tests: a fresh temp directory per test, the
+// policy the tests apply, and a raw sqlite3 handle for tampering with the
+// file the way an attacker or a careless operator would.
+#ifndef STEWARD_TESTS_STORE_STORE_TEST_UTIL_H_
+#define STEWARD_TESTS_STORE_STORE_TEST_UTIL_H_
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "policy/compiler.h"
+#include "server/store/clock.h"
+#include "server/store/store.h"
+#include "tests/testing/status_matchers.h"
+
+namespace steward::store::testing {
+
+// status_matchers.h has no IsOkAndHolds; this one is enough for the store.
+MATCHER_P(IsOkAndHolds, inner, "is OK and holds a matching value") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(inner, *arg, result_listener);
+}
+
+// A policy with a principal schema, inheritance and a separation of duties,
+// including one through `extends` (senior_clerk extends finance_clerk).
+inline constexpr char kPolicy[] = R"(policy store_test
+
+principal {
+  region: string
+  teams: set<string>
+  level: int
+  vip: bool?
+}
+
+resource customer {
+  attributes { owner: string, region: string }
+  fields { id, name, email pii }
+  actions { read, update }
+}
+
+resource refund {
+  attributes { created_by: string, amount: int }
+  actions { create, approve }
+}
+
+role viewer "Reads customers" {
+  allow read on customer
+}
+
+role editor extends viewer {
+  allow update on customer
+}
+
+role regional {
+  allow update on customer when resource.region == principal.region
+}
+
+role finance_clerk {
+  allow create on refund
+}
+
+role senior_clerk extends finance_clerk {
+  allow read on customer
+}
+
+role finance_approver {
+  allow approve on refund when resource.created_by != principal.id
+}
+
+separate finance_clerk, finance_approver
+
+test "viewer reads, cannot update" {
+  given principal "u1" roles { viewer }
+  expect allow read on customer "c1"
+  expect deny update on customer "c1"
+}
+)";
+
+// The same policy without `regional`, without `level`, and with `region`
+// turned into an int: for attribute/role drift on policy change.
+inline constexpr char kPolicyV2[] = R"(policy store_test
+
+principal {
+  region: int
+  teams: set<string>
+}
+
+resource customer {
+  attributes { owner: string }
+  fields { id, name }
+  actions { read, update }
+}
+
+role viewer {
+  allow read on customer
+}
+
+role editor extends viewer {
+  allow update on customer
+}
+)";
+
+inline std::vector<policy::SourceFile> Sources(
+    const char* text, const char* path = "test.policy") {
+  return {policy::SourceFile{path, text}};
+}
+
+// A directory under TEST_TMPDIR or /tmp, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = getenv("TEST_TMPDIR");
+    std::string pattern = absl::StrCat(base != nullptr ? base : "/tmp",
+                                       "/steward_store_test.XXXXXX");
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (mkdtemp(buf.data()) != nullptr) path_ = buf.data();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string File(absl::string_view name) const {
+    return absl::StrCat(path_, "/", name);
+  }
+
+ private:
+  std::string path_;
+};
+
+// A raw SQLite connection for tests that write around the store.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) db_ = nullptr;
+    if (db_ != nullptr) {
+      sqlite3_exec(db_, "PRAGMA foreign_keys = ON", nullptr, nullptr, nullptr);
+      sqlite3_busy_timeout(db_, 5000);
+    }
+  }
+  ~RawDb() { sqlite3_close_v2(db_); }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+
+  // SQLITE_OK or the error code; *error receives SQLite's message.
+  int Exec(const std::string& sql, std::string* error = nullptr) {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
+    if (error != nullptr) *error = message != nullptr ? message : "";
+    sqlite3_free(message);
+    return rc;
+  }
+  // The first column of the first row as text ("" when no row).
+  std::string QueryText(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    std::string result;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(stmt, 0);
+      if (text != nullptr) result = reinterpret_cast<const char*>(text);
+    }
+    sqlite3_finalize(stmt);
+    return result;
+  }
+  sqlite3* get() const { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// A test with a fresh store on a temp file and the test policy applied.
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    path_ = dir_.File("steward.db");
+    Store::Options options;
+    options.create_if_missing = true;
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(path_, clock_, options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  void ApplyTestPolicy() {
+    absl::StatusOr<ApplyPolicyResult> applied =
+        store_->ApplyPolicy(Sources(kPolicy), "tester", "initial");
+    ASSERT_TRUE(applied.ok()) << applied.status();
+  }
+
+  void AddPrincipal(const std::string& id, AttributeMap attributes = {}) {
+    absl::StatusOr<UpsertPrincipalResult> r =
+        store_->UpsertPrincipal(id, id + " name", attributes);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+
+  absl::StatusOr<GrantResult> GrantRole(
+      const std::string& principal, const std::string& role,
+      const std::string& scope = "",
+      std::optional<absl::Time> expires_at = std::nullopt) {
+    GrantRequest request;
+    request.principal = principal;
+    request.role = role;
+    request.scope = scope;
+    request.expires_at = expires_at;
+    request.reason = "test";
+    request.granted_by = "admin-key";
+    return store_->Grant(request);
+  }
+
+  absl::Status Reopen() {
+    store_.reset();
+    Store::Options options;
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(path_, clock_, options);
+    if (!store.ok()) return store.status();
+    store_ = *std::move(store);
+    return absl::OkStatus();
+  }
+
+  TempDir dir_;
+  std::string path_;
+  FakeClock clock_;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace steward::store::testing
+
+#endif  // STEWARD_TESTS_STORE_STORE_TEST_UTIL_H_
