@@ -1,0 +1,254 @@
+// See reader.h.
+#include "server/audit/reader.h"
+
+#include <utility>
+#include <variant>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/audit/rows.h"
+#include "server/store/connection.h"
+
+namespace steward::audit {
+namespace {
+
+using store::internal::Connection;
+using store::internal::ConnectionOptions;
+using store::internal::Statement;
+
+// Where the previous page stopped: the last (time, seq) returned.
+struct Cursor {
+  int64_t time_micros = 0;
+  int64_t seq = 0;
+};
+
+// Token: web-safe base64 of "a1:<time>:<seq>". Opaque to clients; the
+// prefix lets a later format be told apart.
+std::string EncodeToken(const Cursor& c) {
+  return absl::WebSafeBase64Escape(
+      absl::StrCat("a1:", c.time_micros, ":", c.seq));
+}
+
+absl::StatusOr<std::optional<Cursor>> DecodeToken(absl::string_view token) {
+  if (token.empty()) return std::optional<Cursor>();
+  std::string raw;
+  const absl::Status bad = absl::InvalidArgumentError("malformed page token");
+  if (!absl::WebSafeBase64Unescape(token, &raw)) return bad;
+  std::vector<absl::string_view> parts = absl::StrSplit(raw, ':');
+  Cursor c;
+  if (parts.size() != 3 || parts[0] != "a1" ||
+      !absl::SimpleAtoi(parts[1], &c.time_micros) ||
+      !absl::SimpleAtoi(parts[2], &c.seq) || c.seq < 1) {
+    return bad;
+  }
+  return std::optional<Cursor>(c);
+}
+
+using Param = std::variant<int64_t, std::string>;
+
+struct BuiltQuery {
+  std::string sql;
+  std::vector<Param> params;
+};
+
+// Builds the SQL from constant fragments only; every value is a bound
+// parameter (STYLE.md: no SQL by concatenation of user data).
+BuiltQuery BuildQuery(const QueryFilter& f, const std::optional<Cursor>& cursor,
+                      int limit) {
+  BuiltQuery q;
+  q.sql = absl::StrCat("SELECT ", internal::kRowColumns, " FROM audit_log");
+  std::vector<std::string> where;
+  auto eq = [&](const std::string& value, const char* column) {
+    if (value.empty()) return;
+    where.push_back(absl::StrCat(column, " = ?"));
+    q.params.push_back(value);
+  };
+  eq(f.principal, "principal");
+  eq(f.resource_kind, "resource_kind");
+  eq(f.resource_id, "resource_id");
+  eq(f.action, "action");
+  if (f.effect.has_value()) {
+    where.push_back("effect = ?");
+    q.params.push_back(std::string(RecordEffectName(*f.effect)));
+  }
+  // The rule and purpose indexes are partial (WHERE ... <> ''); repeating
+  // the predicate lets SQLite prove the index applies to a bound value.
+  if (!f.rule_id.empty()) {
+    where.push_back("rule_id = ? AND rule_id <> ''");
+    q.params.push_back(f.rule_id);
+  }
+  if (!f.purpose.empty()) {
+    where.push_back("purpose = ? AND purpose <> ''");
+    q.params.push_back(f.purpose);
+  }
+  eq(f.caller, "caller");
+  if (!f.kinds.empty()) {
+    std::string in = "kind IN (";
+    for (size_t i = 0; i < f.kinds.size(); ++i) {
+      absl::StrAppend(&in, i == 0 ? "?" : ", ?");
+      q.params.push_back(std::string(RecordKindName(f.kinds[i])));
+    }
+    where.push_back(absl::StrCat(in, ")"));
+  }
+  if (f.since.has_value()) {
+    where.push_back("time >= ?");
+    q.params.push_back(absl::ToUnixMicros(*f.since));
+  }
+  if (f.until.has_value()) {
+    where.push_back("time < ?");
+    q.params.push_back(absl::ToUnixMicros(*f.until));
+  }
+  if (cursor.has_value()) {
+    // Keyset: strictly after (time, seq) in descending order. Written as a
+    // range on time plus a residual test so the index range scan stays
+    // bounded by time <= cursor.time.
+    where.push_back("time <= ? AND (time < ? OR seq < ?)");
+    q.params.push_back(cursor->time_micros);
+    q.params.push_back(cursor->time_micros);
+    q.params.push_back(cursor->seq);
+  }
+  for (size_t i = 0; i < where.size(); ++i) {
+    absl::StrAppend(&q.sql, i == 0 ? " WHERE " : " AND ", where[i]);
+  }
+  absl::StrAppend(&q.sql, " ORDER BY time DESC, seq DESC LIMIT ?");
+  q.params.push_back(int64_t{limit});
+  return q;
+}
+
+void BindAll(Statement& stmt, const std::vector<Param>& params) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const int index = static_cast<int>(i) + 1;
+    if (const int64_t* v = std::get_if<int64_t>(&params[i])) {
+      stmt.BindInt(index, *v);
+    } else {
+      stmt.BindText(index, std::get<std::string>(params[i]));
+    }
+  }
+}
+
+absl::StatusOr<AuditRecord> ToRecord(const Statement& stmt) {
+  absl::StatusOr<internal::ChainedRow> row = internal::ReadRow(stmt);
+  if (!row.ok()) return row.status();
+  return internal::FromStoredRow(row->row, row->prev_hash, row->hash);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AuditReader>> AuditReader::Open(
+    const std::string& db_path) {
+  ConnectionOptions options;
+  // Not read_only: a read-only connection cannot create the WAL index
+  // (-shm) when no writer has the file open, and would then fail to open.
+  options.create_if_missing = false;
+  absl::StatusOr<std::unique_ptr<Connection>> connection =
+      Connection::Open(db_path, options);
+  if (!connection.ok()) return connection.status();
+  return std::unique_ptr<AuditReader>(new AuditReader(*std::move(connection)));
+}
+
+AuditReader::AuditReader(std::unique_ptr<Connection> connection)
+    : connection_(std::move(connection)) {}
+
+AuditReader::~AuditReader() = default;
+
+absl::StatusOr<QueryPage> AuditReader::Query(const QueryFilter& filter,
+                                             int page_size,
+                                             absl::string_view page_token) {
+  if (page_size < 0 || page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page size must be between 0 and ", kMaxPageSize));
+  }
+  if (page_size == 0) page_size = kDefaultPageSize;
+  if (filter.since.has_value() && filter.until.has_value() &&
+      *filter.since >= *filter.until) {
+    return absl::InvalidArgumentError("since must be before until");
+  }
+  absl::StatusOr<std::optional<Cursor>> cursor = DecodeToken(page_token);
+  if (!cursor.ok()) return cursor.status();
+  // One extra row tells whether another page exists without a count query.
+  const BuiltQuery q = BuildQuery(filter, *cursor, page_size + 1);
+
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> stmt = connection_->Prepare(q.sql);
+  if (!stmt.ok()) return stmt.status();
+  BindAll(*stmt, q.params);
+  QueryPage page;
+  bool more = false;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (static_cast<int>(page.records.size()) == page_size) {
+      more = true;
+      break;
+    }
+    absl::StatusOr<AuditRecord> record = ToRecord(*stmt);
+    if (!record.ok()) return record.status();
+    page.records.push_back(*std::move(record));
+  }
+  if (more) {
+    const AuditRecord& last = page.records.back();
+    page.next_page_token =
+        EncodeToken(Cursor{absl::ToUnixMicros(last.time), last.seq});
+  }
+  return page;
+}
+
+absl::StatusOr<QueryPage> AuditReader::SubjectAccess(
+    absl::string_view resource_kind, absl::string_view resource_id,
+    std::optional<absl::Time> since, std::optional<absl::Time> until,
+    int page_size, absl::string_view page_token) {
+  if (resource_kind.empty() || resource_id.empty()) {
+    return absl::InvalidArgumentError(
+        "subject access needs a resource kind and id");
+  }
+  QueryFilter filter;
+  filter.resource_kind = std::string(resource_kind);
+  filter.resource_id = std::string(resource_id);
+  filter.since = since;
+  filter.until = until;
+  return Query(filter, page_size, page_token);
+}
+
+absl::StatusOr<AuditRecord> AuditReader::FindDecision(
+    absl::string_view decision_id) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> stmt = connection_->Prepare(
+      absl::StrCat("SELECT ", internal::kRowColumns,
+                   " FROM audit_log WHERE decision_id = ?"));
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, decision_id);
+  absl::StatusOr<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    return absl::NotFoundError("no audit record for that decision id");
+  }
+  return ToRecord(*stmt);
+}
+
+absl::StatusOr<VerifyResult> AuditReader::VerifyChain() {
+  absl::MutexLock lock(&mu_);
+  return internal::VerifyChain(*connection_);
+}
+
+absl::StatusOr<std::string> AuditReader::ExplainQuery(
+    const QueryFilter& filter) {
+  const BuiltQuery q = BuildQuery(filter, Cursor{1, 1}, kDefaultPageSize);
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> stmt =
+      connection_->Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", q.sql));
+  if (!stmt.ok()) return stmt.status();
+  BindAll(*stmt, q.params);
+  std::string plan;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    absl::StrAppend(&plan, plan.empty() ? "" : "\n", stmt->Text(3));
+  }
+  return plan;
+}
+
+}  // namespace steward::audit

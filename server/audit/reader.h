@@ -1,0 +1,106 @@
+// AuditReader: auditor queries over the trail, subject access, lookup by
+// decision id, and chain verification.
+//
+// Public. The AuditService (QueryDecisions, SubjectAccess, VerifyChain)
+// calls it; it never writes. Queries return records newest first — by
+// (time, seq) descending — and page by keyset: the page token encodes the
+// last (time, seq) returned, so every page is an index range scan on one of
+// the audit_log indexes of migrations/0001 and no OFFSET is ever used. Pages
+// taken while records are being appended neither repeat nor skip records
+// older than the first page's first record.
+#ifndef STEWARD_SERVER_AUDIT_READER_H_
+#define STEWARD_SERVER_AUDIT_READER_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/audit/record.h"
+#include "server/audit/verify.h"
+
+namespace steward::store::internal {
+class Connection;
+}  // namespace steward::store::internal
+
+namespace steward::audit {
+
+inline constexpr int kDefaultPageSize = 100;
+inline constexpr int kMaxPageSize = 10000;
+
+// Every set member narrows the result (AND). Strings match exactly; "" means
+// "any".
+struct QueryFilter {
+  std::string principal;
+  std::string action;
+  std::string resource_kind;
+  std::string resource_id;
+  std::optional<RecordEffect> effect;
+  std::string rule_id;
+  std::string purpose;
+  std::string caller;
+  std::optional<absl::Time> since;  // inclusive
+  std::optional<absl::Time> until;  // exclusive
+  std::vector<RecordKind> kinds;    // empty = every kind
+};
+
+struct QueryPage {
+  std::vector<AuditRecord> records;  // newest first
+  std::string next_page_token;       // "" = no more
+};
+
+// Thread-safe: calls are serialized on one read-only connection (use one
+// reader per concurrent auditor stream if that ever matters). Owns its
+// connection.
+class AuditReader {
+ public:
+  // kNotFound: no such file.
+  static absl::StatusOr<std::unique_ptr<AuditReader>> Open(
+      const std::string& db_path);
+
+  AuditReader(const AuditReader&) = delete;
+  AuditReader& operator=(const AuditReader&) = delete;
+  ~AuditReader();
+
+  // One page of records matching `filter`. page_size 0 = kDefaultPageSize.
+  // kInvalidArgument: page_size < 0 or > kMaxPageSize, a malformed page
+  // token, since >= until.
+  absl::StatusOr<QueryPage> Query(const QueryFilter& filter, int page_size,
+                                  absl::string_view page_token);
+
+  // Subject access: every record about one resource (e.g. one customer's
+  // record) in [since, until) — who accessed it, when, why, with what
+  // outcome. Same paging and errors as Query.
+  absl::StatusOr<QueryPage> SubjectAccess(absl::string_view resource_kind,
+                                          absl::string_view resource_id,
+                                          std::optional<absl::Time> since,
+                                          std::optional<absl::Time> until,
+                                          int page_size,
+                                          absl::string_view page_token);
+
+  // The record of one decision. kNotFound when absent.
+  absl::StatusOr<AuditRecord> FindDecision(absl::string_view decision_id);
+
+  // Recomputes the whole chain (verify.h). Reads every retained row: run
+  // it from the auditor path or a job, not per request.
+  absl::StatusOr<VerifyResult> VerifyChain();
+
+  // The query plan SQLite chooses for `filter` (EXPLAIN QUERY PLAN rows
+  // joined by "\n"), so tests and operators can check index use.
+  absl::StatusOr<std::string> ExplainQuery(const QueryFilter& filter);
+
+ private:
+  explicit AuditReader(std::unique_ptr<store::internal::Connection> connection);
+
+  absl::Mutex mu_;
+  std::unique_ptr<store::internal::Connection> connection_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace steward::audit
+
+#endif  // STEWARD_SERVER_AUDIT_READER_H_

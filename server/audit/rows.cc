@@ -1,0 +1,169 @@
+// See rows.h.
+#include "server/audit/rows.h"
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace steward::audit::internal {
+namespace {
+
+using store::internal::Connection;
+using store::internal::Statement;
+
+std::optional<std::string> OptionalText(const Statement& stmt, int column) {
+  if (stmt.IsNull(column)) return std::nullopt;
+  return std::string(stmt.Text(column));
+}
+
+absl::Span<const uint8_t> HashSpan(const Hash& h) {
+  return absl::Span<const uint8_t>(h.data(), h.size());
+}
+
+}  // namespace
+
+absl::StatusOr<Hash> ToHash(absl::Span<const uint8_t> blob) {
+  if (blob.size() != 32) {
+    return absl::DataLossError("audit hash is not 32 bytes");
+  }
+  Hash h;
+  std::copy(blob.begin(), blob.end(), h.begin());
+  return h;
+}
+
+absl::StatusOr<ChainedRow> ReadRow(const Statement& stmt) {
+  ChainedRow out;
+  StoredRow& r = out.row;
+  r.seq = stmt.Int(0);
+  r.time_micros = stmt.Int(1);
+  r.kind = std::string(stmt.Text(2));
+  r.decision_id = OptionalText(stmt, 3);
+  r.caller = std::string(stmt.Text(4));
+  r.principal = std::string(stmt.Text(5));
+  r.action = std::string(stmt.Text(6));
+  r.resource_kind = std::string(stmt.Text(7));
+  r.resource_id = std::string(stmt.Text(8));
+  r.resource_scope = std::string(stmt.Text(9));
+  r.effect = std::string(stmt.Text(10));
+  r.reason = std::string(stmt.Text(11));
+  r.rule_id = std::string(stmt.Text(12));
+  r.policy_version = stmt.OptionalInt(13);
+  r.store_revision = stmt.OptionalInt(14);
+  r.request_id = std::string(stmt.Text(15));
+  r.fields_json = std::string(stmt.Text(16));
+  r.purpose = std::string(stmt.Text(17));
+  r.justification = std::string(stmt.Text(18));
+  if (!stmt.IsNull(19)) {
+    absl::Span<const uint8_t> blob = stmt.Blob(19);
+    r.attributes = std::string(blob.begin(), blob.end());
+  }
+  r.key_id = OptionalText(stmt, 20);
+  r.details = OptionalText(stmt, 21);
+  r.totp_verified = stmt.OptionalInt(22);
+  absl::StatusOr<Hash> prev = ToHash(stmt.Blob(23));
+  absl::StatusOr<Hash> hash = ToHash(stmt.Blob(24));
+  if (!prev.ok() || !hash.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("audit record ", r.seq, " has a malformed hash column"));
+  }
+  out.prev_hash = *prev;
+  out.hash = *hash;
+  return out;
+}
+
+absl::Status InsertRow(Connection& connection, const StoredRow& r,
+                       const Hash& prev_hash, const Hash& hash) {
+  absl::StatusOr<Statement> stmt = connection.Prepare(kInsertRowSql);
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindInt(1, r.seq);
+  stmt->BindInt(2, r.time_micros);
+  stmt->BindText(3, r.kind);
+  if (r.decision_id.has_value()) {
+    stmt->BindText(4, *r.decision_id);
+  } else {
+    stmt->BindNull(4);
+  }
+  stmt->BindText(5, r.caller);
+  stmt->BindText(6, r.principal);
+  stmt->BindText(7, r.action);
+  stmt->BindText(8, r.resource_kind);
+  stmt->BindText(9, r.resource_id);
+  stmt->BindText(10, r.resource_scope);
+  stmt->BindText(11, r.effect);
+  stmt->BindText(12, r.reason);
+  stmt->BindText(13, r.rule_id);
+  stmt->BindOptionalInt(14, r.policy_version);
+  stmt->BindOptionalInt(15, r.store_revision);
+  stmt->BindText(16, r.request_id);
+  stmt->BindText(17, r.fields_json);
+  stmt->BindText(18, r.purpose);
+  stmt->BindText(19, r.justification);
+  if (r.attributes.has_value()) {
+    stmt->BindBlob(20,
+                   absl::Span<const uint8_t>(
+                       reinterpret_cast<const uint8_t*>(r.attributes->data()),
+                       r.attributes->size()));
+  } else {
+    stmt->BindNull(20);
+  }
+  if (r.key_id.has_value()) {
+    stmt->BindText(21, *r.key_id);
+  } else {
+    stmt->BindNull(21);
+  }
+  if (r.details.has_value()) {
+    stmt->BindText(22, *r.details);
+  } else {
+    stmt->BindNull(22);
+  }
+  stmt->BindOptionalInt(23, r.totp_verified);
+  stmt->BindBlob(24, HashSpan(prev_hash));
+  stmt->BindBlob(25, HashSpan(hash));
+  return stmt->Run();
+}
+
+absl::StatusOr<ChainTail> LoadChainTail(Connection& connection) {
+  ChainTail tail;
+  {
+    absl::StatusOr<Statement> stmt = connection.Prepare(
+        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      absl::StatusOr<Hash> h = ToHash(stmt->Blob(1));
+      if (!h.ok()) return h.status();
+      tail.last_seq = stmt->Int(0);
+      tail.last_hash = *h;
+    }
+  }
+  if (tail.last_seq == 0) {
+    absl::StatusOr<Statement> stmt = connection.Prepare(
+        "SELECT seq, hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1");
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      absl::StatusOr<Hash> h = ToHash(stmt->Blob(1));
+      if (!h.ok()) return h.status();
+      tail.last_seq = stmt->Int(0);
+      tail.last_hash = *h;
+    }
+  }
+  int64_t high_water = tail.last_seq;
+  {
+    // sqlite_sequence exists once any AUTOINCREMENT table got a row.
+    absl::StatusOr<Statement> stmt = connection.Prepare(
+        "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'");
+    if (stmt.ok()) {
+      absl::StatusOr<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (*row) high_water = std::max(high_water, stmt->Int(0));
+    }
+  }
+  tail.next_seq = high_water + 1;
+  return tail;
+}
+
+}  // namespace steward::audit::internal

@@ -1,0 +1,132 @@
+// See verify.h.
+#include "server/audit/verify.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "server/audit/rows.h"
+
+namespace steward::audit::internal {
+namespace {
+
+using store::internal::Connection;
+using store::internal::Statement;
+using store::internal::Transaction;
+
+VerifyResult Broken(VerifyResult result, int64_t seq, std::string message) {
+  result.ok = false;
+  result.first_bad_seq = seq;
+  result.message = std::move(message);
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
+  absl::StatusOr<Transaction> txn = Transaction::BeginRead(connection);
+  if (!txn.ok()) return txn.status();
+
+  int64_t checkpoint_seq = 0;
+  Hash running = kZeroHash;
+  {
+    absl::StatusOr<Statement> stmt = connection.Prepare(
+        "SELECT seq, hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1");
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      checkpoint_seq = stmt->Int(0);
+      absl::StatusOr<Hash> h = ToHash(stmt->Blob(1));
+      if (!h.ok()) {
+        VerifyResult r;
+        return Broken(r, checkpoint_seq + 1,
+                      absl::StrCat("checkpoint at record ", checkpoint_seq,
+                                   " has a malformed hash"));
+      }
+      running = *h;
+    }
+  }
+
+  VerifyResult result;
+  int64_t expected = checkpoint_seq + 1;
+  {
+    absl::StatusOr<Statement> stmt = connection.Prepare(
+        absl::StrCat("SELECT ", kRowColumns, " FROM audit_log ORDER BY seq"));
+    if (!stmt.ok()) return stmt.status();
+    while (true) {
+      absl::StatusOr<bool> has_row = stmt->Step();
+      if (!has_row.ok()) return has_row.status();
+      if (!*has_row) break;
+      const int64_t seq = stmt->Int(0);
+      absl::StatusOr<ChainedRow> row = ReadRow(*stmt);
+      if (!row.ok())
+        return Broken(result, seq, std::string(row.status().message()));
+      if (result.first_seq == 0) result.first_seq = seq;
+      if (seq <= checkpoint_seq) {
+        return Broken(
+            result, seq,
+            absl::StrCat("record ", seq,
+                         " precedes the retention checkpoint at ",
+                         checkpoint_seq, " (inserted after a purge?)"));
+      }
+      if (seq != expected) {
+        return Broken(
+            result, expected,
+            expected + 1 == seq
+                ? absl::StrCat("record ", expected,
+                               " is missing (removed); the next record is ",
+                               seq)
+                : absl::StrCat("records ", expected, "..", seq - 1,
+                               " are missing (removed); the next record is ",
+                               seq));
+      }
+      if (row->prev_hash != running) {
+        return Broken(
+            result, seq,
+            absl::StrCat(
+                "record ", seq, ": prev_hash does not match the hash of ",
+                seq - 1 == checkpoint_seq && checkpoint_seq > 0
+                    ? absl::StrCat("the checkpoint at ", checkpoint_seq)
+                    : absl::StrCat("record ", seq - 1),
+                " (a preceding record or hash was altered)"));
+      }
+      const Hash computed = ChainHash(running, CanonicalEncoding(row->row));
+      ++result.records_checked;
+      if (computed != row->hash) {
+        return Broken(result, seq,
+                      absl::StrCat("record ", seq,
+                                   " does not match its hash (its content or "
+                                   "hash was altered)"));
+      }
+      running = computed;
+      result.last_seq = seq;
+      ++expected;
+    }
+  }
+  {
+    // The tail: AUTOINCREMENT remembers the highest seq ever used, so
+    // deleting the newest records leaves a trace.
+    absl::StatusOr<Statement> stmt = connection.Prepare(
+        "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'");
+    if (stmt.ok()) {
+      absl::StatusOr<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (*row && stmt->Int(0) >= expected) {
+        const int64_t high = stmt->Int(0);
+        return Broken(result, expected,
+                      absl::StrCat("records ", expected, "..", high,
+                                   " are missing (removed from the end)"));
+      }
+    }
+  }
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  result.message =
+      result.records_checked == 0
+          ? std::string("chain verified: no records")
+          : absl::StrCat("chain verified: ", result.records_checked,
+                         " records (", result.first_seq, "..", result.last_seq,
+                         ")");
+  return result;
+}
+
+}  // namespace steward::audit::internal

@@ -1,0 +1,284 @@
+// See writer.h.
+#include "server/audit/writer.h"
+
+#include <utility>
+
+#include "absl/synchronization/notification.h"
+#include "nlohmann/json.hpp"
+#include "server/audit/rows.h"
+#include "server/store/connection.h"
+
+namespace steward::audit {
+namespace {
+
+using store::internal::Connection;
+using store::internal::ConnectionOptions;
+using store::internal::Transaction;
+
+// The schema's CHECK constraints, checked before queuing so a bad record
+// is refused to its submitter instead of failing a batch.
+absl::Status ValidateRecord(const AuditRecord& r) {
+  const bool decision = r.kind == RecordKind::kDecision;
+  if (decision && r.decision_id.empty()) {
+    return absl::InvalidArgumentError("a decision record needs a decision_id");
+  }
+  const bool allow_deny =
+      r.effect == RecordEffect::kAllow || r.effect == RecordEffect::kDeny;
+  if (decision != allow_deny) {
+    return absl::InvalidArgumentError(
+        "decision records have effect ALLOW/DENY, others OK/FAILED");
+  }
+  if (r.time < absl::UnixEpoch()) {
+    return absl::InvalidArgumentError("audit record time before 1970");
+  }
+  if ((r.policy_version.has_value() && *r.policy_version < 0) ||
+      (r.store_revision.has_value() && *r.store_revision < 0)) {
+    return absl::InvalidArgumentError("negative policy version or revision");
+  }
+  if (r.details.has_value() && !nlohmann::json::accept(*r.details)) {
+    return absl::InvalidArgumentError("audit record details are not JSON");
+  }
+  if (!r.key_id.empty() && !r.attributes.has_value()) {
+    return absl::InvalidArgumentError("key_id set without attributes");
+  }
+  return absl::OkStatus();
+}
+
+// Errors caused by one record's content rather than by the database.
+bool IsRecordError(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kAlreadyExists ||
+         s.code() == absl::StatusCode::kInvalidArgument ||
+         s.code() == absl::StatusCode::kFailedPrecondition;
+}
+
+size_t HistogramBucket(size_t n) {
+  for (size_t i = 0; i < kBatchSizeBounds.size(); ++i) {
+    if (n <= kBatchSizeBounds[i]) return i;
+  }
+  return kBatchSizeBounds.size();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AuditWriter>> AuditWriter::Open(
+    const std::string& db_path, const WriterOptions& options) {
+  ConnectionOptions copts;
+  copts.create_if_missing = false;
+  copts.busy_timeout = options.busy_timeout;
+  absl::StatusOr<std::unique_ptr<Connection>> connection =
+      Connection::Open(db_path, copts);
+  if (!connection.ok()) return connection.status();
+  absl::StatusOr<internal::ChainTail> tail =
+      internal::LoadChainTail(**connection);
+  if (!tail.ok()) return tail.status();
+  WriterOptions effective = options;
+  if (effective.queue_capacity == 0) effective.queue_capacity = 1;
+  if (effective.max_batch_records == 0) effective.max_batch_records = 1;
+  // The constructor is private; make_unique cannot reach it.
+  return std::unique_ptr<AuditWriter>(
+      new AuditWriter(*std::move(connection), effective, tail->last_seq,
+                      tail->last_hash, tail->next_seq));
+}
+
+AuditWriter::AuditWriter(std::unique_ptr<Connection> connection,
+                         const WriterOptions& options, int64_t last_seq,
+                         Hash last_hash, int64_t next_seq)
+    : options_(options),
+      connection_(std::move(connection)),
+      last_seq_(last_seq),
+      last_hash_(last_hash),
+      next_seq_(next_seq) {
+  metrics_.queue_capacity = options_.queue_capacity;
+  metrics_.last_seq = last_seq_;
+  thread_ = std::thread([this] { Run(); });
+}
+
+AuditWriter::~AuditWriter() { (void)Shutdown(); }
+
+absl::Status AuditWriter::Submit(AuditRecord record,
+                                 CommitCallback on_committed) {
+  return Enqueue(std::move(record), std::move(on_committed), /*wait=*/true);
+}
+
+absl::Status AuditWriter::TrySubmit(AuditRecord record,
+                                    CommitCallback on_committed) {
+  return Enqueue(std::move(record), std::move(on_committed), /*wait=*/false);
+}
+
+absl::Status AuditWriter::Enqueue(AuditRecord record, CommitCallback callback,
+                                  bool wait) {
+  if (absl::Status s = ValidateRecord(record); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  if (wait) {
+    auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || queue_.size() < options_.queue_capacity;
+    };
+    mu_.Await(absl::Condition(&has_room));
+  }
+  if (stopping_) {
+    return absl::FailedPreconditionError("audit writer is shut down");
+  }
+  if (queue_.size() >= options_.queue_capacity) {
+    ++metrics_.rejected_full;
+    return absl::ResourceExhaustedError("audit queue is full");
+  }
+  queue_.push_back(Item{std::move(record), std::move(callback)});
+  ++accepted_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> AuditWriter::SubmitAndWait(AuditRecord record) {
+  absl::Notification done;
+  absl::StatusOr<int64_t> result;
+  absl::Status s =
+      Submit(std::move(record), [&result, &done](absl::StatusOr<int64_t> r) {
+        result = std::move(r);
+        done.Notify();
+      });
+  if (!s.ok()) return s;
+  done.WaitForNotification();
+  return result;
+}
+
+absl::Status AuditWriter::Flush() {
+  absl::MutexLock lock(&mu_);
+  const uint64_t target = accepted_;
+  const uint64_t failed_before = metrics_.batches_failed;
+  auto done = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return completed_ >= target;
+  };
+  mu_.Await(absl::Condition(&done));
+  if (metrics_.batches_failed != failed_before) return last_failure_;
+  return absl::OkStatus();
+}
+
+absl::Status AuditWriter::Shutdown() {
+  absl::MutexLock shutdown_lock(&shutdown_mu_);
+  absl::Status flushed = Flush();
+  if (joined_) return flushed;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  // The writer thread drains the queue before it sees stopping_ with an
+  // empty queue, so nothing accepted is abandoned.
+  thread_.join();
+  joined_ = true;
+  return flushed;
+}
+
+WriterMetrics AuditWriter::metrics() const {
+  absl::MutexLock lock(&mu_);
+  WriterMetrics m = metrics_;
+  m.queue_depth = queue_.size();
+  return m;
+}
+
+void AuditWriter::Run() {
+  std::vector<Item> batch;
+  batch.reserve(options_.max_batch_records);
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // stopping_ and drained
+      const size_t n = std::min(queue_.size(), options_.max_batch_records);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitBatch(batch);
+    batch.clear();
+  }
+}
+
+absl::Status AuditWriter::WriteTransaction(std::vector<Item>& batch,
+                                           size_t begin, size_t end,
+                                           std::vector<int64_t>& seqs) {
+  absl::StatusOr<Transaction> txn = Transaction::Begin(*connection_);
+  if (!txn.ok()) return txn.status();
+  int64_t seq = next_seq_;
+  Hash prev = last_hash_;
+  for (size_t i = begin; i < end; ++i) {
+    AuditRecord& record = batch[i].record;
+    record.seq = seq;
+    const internal::StoredRow row = internal::ToStoredRow(record);
+    const Hash hash = ChainHash(prev, internal::CanonicalEncoding(row));
+    if (absl::Status s = internal::InsertRow(*connection_, row, prev, hash);
+        !s.ok()) {
+      return s;
+    }
+    seqs[i] = seq;
+    prev = hash;
+    ++seq;
+  }
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  last_seq_ = seq - 1;
+  last_hash_ = prev;
+  next_seq_ = seq;
+  return absl::OkStatus();
+}
+
+void AuditWriter::CommitBatch(std::vector<Item>& batch) {
+  const absl::Time start = absl::Now();
+  std::vector<int64_t> seqs(batch.size(), 0);
+  std::vector<absl::Status> statuses(batch.size());
+  absl::Status status = WriteTransaction(batch, 0, batch.size(), seqs);
+  if (!status.ok()) {
+    // A COMMIT that reported an error may still have reached the disk;
+    // continue the chain from what the database holds.
+    if (absl::StatusOr<internal::ChainTail> tail =
+            internal::LoadChainTail(*connection_);
+        tail.ok()) {
+      last_seq_ = tail->last_seq;
+      last_hash_ = tail->last_hash;
+      next_seq_ = tail->next_seq;
+    }
+    if (batch.size() > 1 && IsRecordError(status)) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        statuses[i] = WriteTransaction(batch, i, i + 1, seqs);
+      }
+    } else {
+      for (absl::Status& s : statuses) s = status;
+    }
+  }
+  const absl::Duration elapsed = absl::Now() - start;
+
+  size_t committed = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (statuses[i].ok()) ++committed;
+    if (batch[i].callback) {
+      if (statuses[i].ok()) {
+        batch[i].callback(seqs[i]);
+      } else {
+        batch[i].callback(statuses[i]);
+      }
+    }
+  }
+
+  absl::MutexLock lock(&mu_);
+  const size_t failed = batch.size() - committed;
+  metrics_.records_committed += committed;
+  metrics_.records_failed += failed;
+  if (failed > 0) {
+    ++metrics_.batches_failed;
+    for (const absl::Status& s : statuses) {
+      if (!s.ok()) last_failure_ = s;
+    }
+  }
+  if (committed > 0) ++metrics_.batches_committed;
+  metrics_.last_batch_size = batch.size();
+  metrics_.max_batch_size = std::max(metrics_.max_batch_size, batch.size());
+  ++metrics_.batch_size_histogram[HistogramBucket(batch.size())];
+  metrics_.last_commit_time = elapsed;
+  metrics_.max_commit_time = std::max(metrics_.max_commit_time, elapsed);
+  metrics_.total_commit_time += elapsed;
+  metrics_.last_seq = last_seq_;
+  completed_ += batch.size();
+}
+
+}  // namespace steward::audit

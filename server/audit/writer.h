@@ -1,0 +1,181 @@
+// AuditWriter: the single writer of the audit trail (group commit + hash
+// chain).
+//
+// Public. The server owns one AuditWriter per database. Request handlers
+// hand it records; one writer thread drains a bounded queue into batched
+// transactions (one BEGIN IMMEDIATE ... COMMIT, hence one WAL fsync under
+// synchronous=FULL, per batch) and assigns each record its seq, prev_hash
+// and hash in commit order. Batches grow by themselves under load: while
+// one batch commits, the next accumulates.
+//
+// Durability modes, as the server uses them (INTERFACES.md
+// --audit-durability):
+//  * sync (default): Submit(record, callback) and finish the gRPC reactor
+//    from the callback, which runs on the writer thread only after the
+//    record's batch has committed. No handler thread waits.
+//  * async: TrySubmit(record, nullptr); the reply does not wait. A full
+//    queue returns kResourceExhausted (back-pressure: the server answers
+//    UNAVAILABLE/RESOURCE_EXHAUSTED instead of dropping the record).
+// SIGTERM: Shutdown() commits everything accepted, then stops.
+#ifndef STEWARD_SERVER_AUDIT_WRITER_H_
+#define STEWARD_SERVER_AUDIT_WRITER_H_
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/audit/record.h"
+
+namespace steward::store::internal {
+class Connection;
+}  // namespace steward::store::internal
+
+namespace steward::audit {
+
+struct WriterOptions {
+  // Records accepted but not yet committed. Beyond it Submit waits and
+  // TrySubmit fails with kResourceExhausted.
+  size_t queue_capacity = 65536;
+  // Upper bound on records per transaction, so one commit (and the
+  // callbacks waiting on it) never grows without limit.
+  size_t max_batch_records = 8192;
+  // How long a batch waits for another connection's write lock (the
+  // retention purge, the role store) before failing.
+  absl::Duration busy_timeout = absl::Seconds(5);
+};
+
+// Upper bounds of the batch-size histogram buckets; the last bucket is
+// everything above the last bound.
+inline constexpr std::array<size_t, 8> kBatchSizeBounds = {
+    1, 4, 16, 64, 256, 1024, 4096, 16384};
+
+// A consistent copy of the writer's counters.
+struct WriterMetrics {
+  size_t queue_depth = 0;  // accepted, not yet taken into a batch
+  size_t queue_capacity = 0;
+  uint64_t records_committed = 0;
+  uint64_t records_failed = 0;  // callbacks that received an error
+  uint64_t batches_committed = 0;
+  uint64_t batches_failed = 0;
+  uint64_t rejected_full = 0;  // TrySubmit calls refused: queue full
+  size_t last_batch_size = 0;
+  size_t max_batch_size = 0;
+  // batch_size_histogram[i] counts batches with size <= kBatchSizeBounds[i]
+  // (and > the previous bound); the extra last entry counts larger ones.
+  std::array<uint64_t, kBatchSizeBounds.size() + 1> batch_size_histogram{};
+  absl::Duration last_commit_time;  // BEGIN to COMMIT of the last batch
+  absl::Duration max_commit_time;
+  absl::Duration total_commit_time;
+  int64_t last_seq = 0;  // last committed seq
+};
+
+// Thread-safe. Owns its own SQLite connection to the database file (WAL,
+// synchronous=FULL) and the writer thread; the destructor calls Shutdown().
+// Must be the only writer of audit_log in the process and the only process
+// writing it (stewardd holds the data directory).
+class AuditWriter {
+ public:
+  // Receives the committed record's seq, or why it was not committed (the
+  // record is then NOT in the trail). Runs on the writer thread: it must be
+  // quick and must not call Submit, SubmitAndWait, Flush or Shutdown
+  // (TrySubmit is fine).
+  using CommitCallback = absl::AnyInvocable<void(absl::StatusOr<int64_t>)>;
+
+  // Opens `db_path` (which must already carry the schema; Store::Open or
+  // the migration runner creates it) and starts the writer thread, which
+  // continues the chain from the newest record or checkpoint.
+  // kNotFound: no such file. Other codes per the store's SQLite mapping.
+  static absl::StatusOr<std::unique_ptr<AuditWriter>> Open(
+      const std::string& db_path, const WriterOptions& options = {});
+
+  AuditWriter(const AuditWriter&) = delete;
+  AuditWriter& operator=(const AuditWriter&) = delete;
+  ~AuditWriter();
+
+  // Queues `record` (its seq and hashes are ignored and assigned at
+  // commit), waiting while the queue is full. OK: accepted, and
+  // `on_committed` (may be null) will run exactly once. Non-OK: not
+  // accepted and the callback will never run: kInvalidArgument when the
+  // record breaks the schema's rules (decision without decision_id, effect
+  // not matching the kind), kFailedPrecondition after Shutdown().
+  absl::Status Submit(AuditRecord record,
+                      CommitCallback on_committed = nullptr);
+
+  // As Submit, but never waits: kResourceExhausted when the queue is full.
+  absl::Status TrySubmit(AuditRecord record,
+                         CommitCallback on_committed = nullptr);
+
+  // Submits and waits for the commit; returns the seq. For admin changes
+  // and the retention job, whose callers may block.
+  // REQUIRES: not called on the writer thread (i.e. not from a callback).
+  absl::StatusOr<int64_t> SubmitAndWait(AuditRecord record);
+
+  // Waits until every record accepted before the call has been committed
+  // or failed (its callback has run). OK if no batch failed meanwhile;
+  // otherwise the last failure. REQUIRES: not on the writer thread.
+  absl::Status Flush();
+
+  // Stops accepting, commits everything already accepted, joins the writer
+  // thread. Idempotent. Returns what Flush would. REQUIRES: not on the
+  // writer thread.
+  absl::Status Shutdown();
+
+  WriterMetrics metrics() const;
+
+ private:
+  struct Item {
+    AuditRecord record;
+    CommitCallback callback;
+  };
+
+  AuditWriter(std::unique_ptr<store::internal::Connection> connection,
+              const WriterOptions& options, int64_t last_seq, Hash last_hash,
+              int64_t next_seq);
+
+  absl::Status Enqueue(AuditRecord record, CommitCallback callback, bool wait);
+  void Run();
+  // Writes `batch` in one transaction; on failure of a batch of several
+  // records that may be due to one bad record (a constraint), retries each
+  // record alone so only the bad one fails. Runs the callbacks.
+  void CommitBatch(std::vector<Item>& batch);
+  // One transaction for items [begin, end). On success advances the chain
+  // tail and fills `seqs`; on failure leaves it as it was.
+  absl::Status WriteTransaction(std::vector<Item>& batch, size_t begin,
+                                size_t end, std::vector<int64_t>& seqs);
+
+  const WriterOptions options_;
+
+  // Touched only by the writer thread (and by the constructor before it
+  // starts): the connection and where the chain continues.
+  std::unique_ptr<store::internal::Connection> connection_;
+  int64_t last_seq_;
+  Hash last_hash_;
+  int64_t next_seq_;
+
+  mutable absl::Mutex mu_;
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Tickets: records accepted so far, and records whose callback has run.
+  uint64_t accepted_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status last_failure_ ABSL_GUARDED_BY(mu_);
+  WriterMetrics metrics_ ABSL_GUARDED_BY(mu_);
+
+  std::thread thread_;       // joined by Shutdown()
+  absl::Mutex shutdown_mu_;  // serializes Shutdown() callers
+  bool joined_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace steward::audit
+
+#endif  // STEWARD_SERVER_AUDIT_WRITER_H_

@@ -1,0 +1,73 @@
+// Helpers shared by the audit tests: a fresh migrated database in a temp
+// directory, record builders, and raw access for tampering. Test-only.
+#ifndef STEWARD_TESTS_AUDIT_AUDIT_TEST_UTIL_H_
+#define STEWARD_TESTS_AUDIT_AUDIT_TEST_UTIL_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "migrations/migrations.h"
+#include "server/audit/record.h"
+#include "server/store/connection.h"
+#include "server/store/migration_runner.h"
+#include "tests/testing/subprocess.h"
+
+namespace steward::audit::testing {
+
+inline const absl::Time kT0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+
+// Opens a connection to `path` (creating it when asked).
+inline std::unique_ptr<store::internal::Connection> OpenRaw(
+    const std::string& path, bool create = false) {
+  store::internal::ConnectionOptions options;
+  options.create_if_missing = create;
+  auto connection = store::internal::Connection::Open(path, options);
+  EXPECT_TRUE(connection.ok()) << connection.status();
+  return connection.ok() ? *std::move(connection) : nullptr;
+}
+
+// A temp directory holding a freshly migrated steward.db.
+class TestDb {
+ public:
+  TestDb() : path_(dir_.path() + "/steward.db") {
+    auto connection = OpenRaw(path_, /*create=*/true);
+    auto migrated =
+        store::internal::RunMigrations(*connection, migrations::All(), kT0);
+    EXPECT_TRUE(migrated.ok()) << migrated.status();
+  }
+  const std::string& path() const { return path_; }
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  steward::testing::TempDir dir_;
+  std::string path_;
+};
+
+inline AuditRecord Decision(int i, absl::string_view principal = "u1") {
+  AuditRecord r;
+  r.time = kT0 + absl::Seconds(i);
+  r.kind = RecordKind::kDecision;
+  r.decision_id = absl::StrCat("d-", i);
+  r.caller = "crm-backend";
+  r.principal = std::string(principal);
+  r.action = "read";
+  r.resource_kind = "customer";
+  r.resource_id = absl::StrCat("c", i % 10);
+  r.resource_scope = "acme/eu";
+  r.effect = i % 3 == 0 ? RecordEffect::kDeny : RecordEffect::kAllow;
+  r.reason = i % 3 == 0 ? "NO_MATCHING_RULE" : "ALLOWED_BY_RULE";
+  r.rule_id = i % 3 == 0 ? "" : "support_agent/1";
+  r.policy_version = 3;
+  r.store_revision = 17;
+  r.request_id = absl::StrCat("req-", i);
+  r.fields = {"name"};
+  r.purpose = i % 2 == 0 ? "support_case" : "";
+  return r;
+}
+
+}  // namespace steward::audit::testing
+
+#endif  // STEWARD_TESTS_AUDIT_AUDIT_TEST_UTIL_H_
