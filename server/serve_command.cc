@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -11,16 +12,30 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "server/admin_service.h"
+#include "server/audit/writer.h"
+#include "server/authenticator.h"
+#include "server/authorization_service.h"
+#include "server/metrics.h"
+#include "server/metrics_http.h"
+#include "server/secret_file.h"
 #include "server/shutdown_signal.h"
+#include "server/store/clock.h"
+#include "server/store/store.h"
+#include "server/trail_audit_sink.h"
 
 namespace steward::server {
 namespace {
 
 // How long in-flight calls may take to finish after SIGTERM.
 constexpr auto kDrainTimeout = std::chrono::seconds(10);
+// How often the main loop refreshes health and metrics between signals.
+constexpr absl::Duration kHousekeepingPeriod = absl::Seconds(1);
 
 bool EnsureDataDir(const std::string& dir) {
   std::error_code error;
@@ -49,9 +64,100 @@ std::string HostOf(const std::string& listen) {
   return listen.substr(0, listen.rfind(':'));
 }
 
+absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// --dev: one key per service role in DIR/dev-<role>.key, reused across
+// restarts while the file still authenticates.
+absl::Status EnsureDevKeys(store::Store& store, const std::string& data_dir) {
+  absl::StatusOr<std::vector<store::ApiKeyInfo>> existing = store.ListApiKeys();
+  if (!existing.ok()) return existing.status();
+  for (store::ServiceRole role :
+       {store::ServiceRole::kAdmin, store::ServiceRole::kAuditor,
+        store::ServiceRole::kClient}) {
+    std::string role_name(store::ServiceRoleName(role));
+    std::string path = absl::StrCat(data_dir, "/dev-", role_name, ".key");
+    if (absl::StatusOr<std::string> key = ReadSecretFile(path); key.ok()) {
+      absl::StatusOr<store::AuthenticatedKey> found =
+          store.AuthenticateApiKey(*key);
+      if (found.ok() && !found->revoked && found->role == role) continue;
+    }
+    std::string name = absl::StrCat("dev-", role_name);
+    for (int n = 2; std::any_of(existing->begin(), existing->end(),
+                                [&](const auto& k) { return k.name == name; });
+         ++n) {
+      name = absl::StrCat("dev-", role_name, "-", n);
+    }
+    absl::StatusOr<store::NewApiKey> created =
+        store.CreateApiKey(name, role, "stewardd --dev");
+    if (!created.ok()) return created.status();
+    if (absl::Status s = WriteSecretFile(path, created->key); !s.ok()) {
+      return s;
+    }
+    existing->push_back(created->info);
+    spdlog::warn("--dev: {} key \"{}\" written to {}", role_name, name, path);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyDevPolicy(store::Store& store, const std::string& file) {
+  if (store.snapshot()->program() != nullptr) {
+    spdlog::info(
+        "--dev: a policy is already active (version {}); {} not "
+        "applied",
+        store.snapshot()->policy_version(), file);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> text = ReadTextFile(file);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<store::ApplyPolicyResult> applied = store.ApplyPolicy(
+      {policy::SourceFile{file, *text}}, "stewardd --dev", "--dev --policy");
+  if (!applied.ok()) return applied.status();
+  spdlog::info("--dev: applied {} as policy version {}", file,
+               applied->version.version);
+  return absl::OkStatus();
+}
+
+std::shared_ptr<grpc::ServerCredentials> Credentials(
+    const ServeConfig& config) {
+  if (!config.tls()) return grpc::InsecureServerCredentials();
+  absl::StatusOr<std::string> cert = ReadTextFile(config.tls_cert);
+  absl::StatusOr<std::string> key = ReadTextFile(config.tls_key);
+  if (!cert.ok() || !key.ok()) return nullptr;
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!config.tls_client_ca.empty()) {
+    absl::StatusOr<std::string> ca = ReadTextFile(config.tls_client_ca);
+    if (!ca.ok()) return nullptr;
+    options.pem_root_certs = *ca;
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+void UpdateHealth(grpc::Server& server, const store::Store& store,
+                  bool* serving) {
+  // Serving means decisions can be made: the store is open and a policy is
+  // active. Before that every Check would be a NO_ACTIVE_POLICY deny.
+  bool now_serving = store.snapshot()->program() != nullptr;
+  if (now_serving == *serving) return;
+  *serving = now_serving;
+  server.GetHealthCheckService()->SetServingStatus(now_serving);
+  spdlog::info("health: {}",
+               now_serving ? "SERVING" : "NOT_SERVING (no active policy)");
+}
+
 }  // namespace
 
 int RunServe(const ServeConfig& config) {
+  // Logs are diagnostics: stderr, so stdout stays free for scripts.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("stewardd"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l stewardd %v",
                       spdlog::pattern_time_type::utc);
   if (config.dev) {
@@ -63,29 +169,142 @@ int RunServe(const ServeConfig& config) {
   }
   if (!EnsureDataDir(config.data_dir)) return 1;
 
+  store::RealClock clock;
+  std::string db_path = absl::StrCat(config.data_dir, "/steward.db");
+  store::Store::Options store_options;
+  absl::StatusOr<std::unique_ptr<store::Store>> opened;
+  if (config.dev) {
+    bool created = false;
+    opened = store::Store::Initialize(db_path, clock, store_options, &created);
+  } else {
+    opened = store::Store::Open(db_path, clock, store_options);
+    if (!opened.ok() && opened.status().code() == absl::StatusCode::kNotFound) {
+      spdlog::error("no store in {}: run `stewardd init --data-dir {}` first",
+                    config.data_dir, config.data_dir);
+      return 1;
+    }
+  }
+  if (!opened.ok()) {
+    spdlog::error("cannot open the store {}: {}", db_path,
+                  opened.status().ToString());
+    return 1;
+  }
+  std::unique_ptr<store::Store> store = std::move(*opened);
+  if (config.dev) {
+    if (!config.policy_file.empty()) {
+      if (absl::Status s = ApplyDevPolicy(*store, config.policy_file);
+          !s.ok()) {
+        spdlog::error("--policy {}: {}", config.policy_file, s.ToString());
+        return 1;
+      }
+    }
+    if (absl::Status s = EnsureDevKeys(*store, config.data_dir); !s.ok()) {
+      spdlog::error("--dev keys: {}", s.ToString());
+      return 1;
+    }
+  }
+
+  std::optional<audit::AuditKey> audit_key;
+  if (!config.audit_key_file.empty()) {
+    absl::StatusOr<audit::AuditKey> key =
+        audit::AuditKey::LoadFile(config.audit_key_file);
+    if (!key.ok()) {
+      spdlog::error("--audit-key-file: {}", key.status().ToString());
+      return 2;
+    }
+    audit_key = std::move(*key);
+  }
+  absl::StatusOr<std::unique_ptr<audit::AuditWriter>> writer =
+      audit::AuditWriter::Open(db_path);
+  if (!writer.ok()) {
+    spdlog::error("cannot open the audit trail: {}",
+                  writer.status().ToString());
+    return 1;
+  }
+
+  Metrics metrics;
+  metrics.SetAuditQueueDepthProbe([w = writer->get()] {
+    return static_cast<int64_t>(w->metrics().queue_depth);
+  });
+  TrailAuditSink audit_sink(writer->get(), &clock, config.audit_durability,
+                            std::move(audit_key));
+  Authenticator::Options auth_options;
+  auth_options.require_totp = !config.dev;
+  Authenticator authenticator(
+      store.get(), &clock, &metrics, auth_options,
+      [&audit_sink](const std::string& peer, const std::string& key,
+                    const std::string& reason) {
+        audit_sink.RecordAuthFailure(peer, key, reason);
+      });
+  AuthorizationServiceImpl authorization(&store->snapshots(), &authenticator,
+                                         &audit_sink, &metrics, &clock, {});
+  AdminServiceImpl admin(store.get(), &authenticator, &audit_sink, &metrics);
+
+  std::shared_ptr<grpc::ServerCredentials> credentials = Credentials(config);
+  if (credentials == nullptr) {
+    spdlog::error("cannot read the TLS certificate, key or client CA file");
+    return 2;
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-
   grpc::ServerBuilder builder;
   int selected_port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
-                           &selected_port);
+  builder.AddListeningPort(config.listen, credentials, &selected_port);
+  builder.RegisterService(&authorization);
+  builder.RegisterService(&admin);
+  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024 + 64 * 1024);
+  if (config.threads > 0) {
+    grpc::ResourceQuota quota("stewardd");
+    quota.SetMaxThreads(config.threads + 2);
+    builder.SetResourceQuota(quota);
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || selected_port == 0) {
     spdlog::error("cannot listen on {}", config.listen);
     return 1;
   }
+  bool serving = true;
+  UpdateHealth(*server, *store, &serving);
+
+  std::unique_ptr<MetricsHttpServer> metrics_http;
+  if (!config.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
+        MetricsHttpServer::Start(config.metrics_listen, &metrics);
+    if (!started.ok()) {
+      spdlog::error("{}", started.status().ToString());
+      server->Shutdown();
+      return 1;
+    }
+    metrics_http = std::move(*started);
+    spdlog::info("metrics on http://{}/metrics", metrics_http->address());
+  }
+
   std::string address = absl::StrCat(HostOf(config.listen), ":", selected_port);
   WriteAddressFile(config.data_dir, address);
-  spdlog::info("listening on {} (data dir {})", address, config.data_dir);
+  spdlog::info("listening on {} ({}; data dir {}; policy version {})", address,
+               config.tls() ? "TLS" : "plaintext, loopback", config.data_dir,
+               store->snapshot()->policy_version());
 
-  while (WaitForSignal() != Signal::kShutdown) {
-    spdlog::info("SIGHUP: nothing to reload");
+  while (true) {
+    Signal signal = WaitForSignal(kHousekeepingPeriod);
+    if (signal == Signal::kShutdown) break;
+    if (signal == Signal::kReload) {
+      spdlog::info("SIGHUP received");
+    }
+    UpdateHealth(*server, *store, &serving);
+    std::shared_ptr<const store::Snapshot> snapshot = store->snapshot();
+    metrics.SetSnapshot(snapshot->policy_version(), snapshot->store_revision(),
+                        0);
   }
   spdlog::info("shutting down: draining in-flight calls");
   server->GetHealthCheckService()->Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
   server->Wait();
+  if (absl::Status s = (*writer)->Shutdown(); !s.ok()) {
+    spdlog::error("audit flush failed: {}", s.ToString());
+    return 1;
+  }
+  if (metrics_http) metrics_http->Stop();
   spdlog::info("stopped");
   return 0;
 }

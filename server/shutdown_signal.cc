@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cerrno>
+
 namespace steward::server {
 namespace {
 
@@ -22,11 +24,20 @@ void BlockShutdownSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-Signal WaitForSignal() {
+Signal WaitForSignal(absl::Duration timeout) {
   sigset_t set = HandledSignals();
   while (true) {
     int received = 0;
-    if (sigwait(&set, &received) != 0) continue;
+    if (timeout == absl::InfiniteDuration()) {
+      if (sigwait(&set, &received) != 0) continue;
+    } else {
+      timespec wait = absl::ToTimespec(timeout);
+      received = sigtimedwait(&set, nullptr, &wait);
+      if (received < 0) {
+        if (errno == EINTR) continue;
+        return Signal::kTimeout;
+      }
+    }
     if (received == SIGHUP) return Signal::kReload;
     return Signal::kShutdown;
   }

@@ -4,17 +4,19 @@
 #ifndef STEWARD_SERVER_SHUTDOWN_SIGNAL_H_
 #define STEWARD_SERVER_SHUTDOWN_SIGNAL_H_
 
+#include "absl/time/time.h"
+
 namespace steward::server {
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and in every thread
 // it creates afterwards. REQUIRES: called from main before any thread starts.
 void BlockShutdownSignals();
 
-enum class Signal { kShutdown, kReload };
+enum class Signal { kShutdown, kReload, kTimeout };
 
 // Waits for the next blocked signal: SIGTERM/SIGINT → kShutdown, SIGHUP →
-// kReload.
-Signal WaitForSignal();
+// kReload; kTimeout when none arrived within `timeout`.
+Signal WaitForSignal(absl::Duration timeout = absl::InfiniteDuration());
 
 }  // namespace steward::server
 

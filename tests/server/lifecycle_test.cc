@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <string>
 
@@ -18,14 +19,50 @@ using ::testing::HasSubstr;
 TEST(LifecycleTest, ServesHealthAndStopsOnSigterm) {
   TempDir dir;
   ServerProcess server;
-  ASSERT_THAT(server.Start(STEWARDD_PATH, dir.path() + "/data", {"--dev"}),
+  ASSERT_THAT(server.Start(STEWARDD_PATH, dir.path() + "/data",
+                           {"--dev", "--policy",
+                            std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy"}),
               IsOk());
   CommandResult health =
       RunCommand({STEWARDCTL_PATH, "health", "--server", server.address()});
   EXPECT_EQ(health.exit_code, 0) << health.err;
-  EXPECT_THAT(health.out, HasSubstr("SERVING"));
+  EXPECT_EQ(health.out, "SERVING\n");
   EXPECT_EQ(server.Stop(SIGTERM), 0);
   EXPECT_THAT(server.Log(), HasSubstr("stopped"));
+}
+
+TEST(LifecycleTest, NotServingUntilAPolicyIsActive) {
+  TempDir dir;
+  ServerProcess server;
+  ASSERT_THAT(server.Start(STEWARDD_PATH, dir.path() + "/data", {"--dev"}),
+              IsOk());
+  CommandResult health =
+      RunCommand({STEWARDCTL_PATH, "health", "--server", server.address()});
+  EXPECT_EQ(health.exit_code, 1);
+  EXPECT_EQ(health.out, "NOT_SERVING\n");
+}
+
+TEST(LifecycleTest, DevModeWritesOwnerOnlyKeyPerRole) {
+  TempDir dir;
+  ServerProcess server;
+  std::string data = dir.path() + "/data";
+  ASSERT_THAT(server.Start(STEWARDD_PATH, data, {"--dev"}), IsOk());
+  for (const char* role : {"admin", "auditor", "client"}) {
+    struct stat info;
+    std::string path = data + "/dev-" + role + ".key";
+    ASSERT_EQ(::stat(path.c_str(), &info), 0) << path;
+    EXPECT_EQ(info.st_mode & 0777, 0600u) << path;
+    EXPECT_GT(info.st_size, 40) << path;
+  }
+}
+
+TEST(LifecycleTest, ServeWithoutStoreSaysToRunInit) {
+  TempDir dir;
+  CommandResult result =
+      RunCommand({STEWARDD_PATH, "serve", "--data-dir", dir.path() + "/none",
+                  "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("stewardd init"));
 }
 
 TEST(LifecycleTest, StopsOnSigint) {

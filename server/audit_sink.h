@@ -1,0 +1,62 @@
+// The seam between the services and the audit trail. The Check path hands
+// every decision over with a completion, and the implementation decides
+// when that completion runs (after the record is committed with
+// --audit-durability=sync, at once with async); admin changes and failed
+// authentications are recorded too. An interface so that the trail can
+// later be shipped to an external log system.
+#ifndef STEWARD_SERVER_AUDIT_SINK_H_
+#define STEWARD_SERVER_AUDIT_SINK_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "policy/program.h"
+#include "server/authenticator.h"
+#include "steward/v1/authorization.pb.h"
+
+namespace steward::server {
+
+// Runs exactly once: OK when the record is durable (or accepted, in async
+// mode); an error when it could not be recorded, in which case the decision
+// must not be returned to the caller.
+using AuditDone = std::function<void(absl::Status)>;
+
+// Thread-safe.
+class AuditSink {
+ public:
+  virtual ~AuditSink() = default;
+
+  // Records one decision. `program` is the policy that decided (used to
+  // minimize the recorded attributes; may be null without an active
+  // policy). Returns kResourceExhausted without calling `done` when the
+  // queue is full (back-pressure; nothing is dropped silently); otherwise
+  // OK and `done` runs later, possibly on another thread.
+  virtual absl::Status Record(const Caller& caller,
+                              const policy::Program* program,
+                              const v1::CheckRequest& request,
+                              const v1::CheckResponse& response,
+                              absl::Time time, AuditDone done) = 0;
+
+  // Records a committed admin change: the AdminService `method`, the
+  // object it changed (`principal`, role/scope etc. in `details_json`, a
+  // compact before/after). Always durable before `done` runs OK.
+  virtual absl::Status RecordAdminChange(const Caller& caller,
+                                         absl::string_view method,
+                                         absl::string_view principal,
+                                         std::string details_json,
+                                         int64_t store_revision,
+                                         AuditDone done) = 0;
+
+  // Records a refused authentication (fire and forget: the caller is
+  // already being refused).
+  virtual void RecordAuthFailure(absl::string_view peer,
+                                 absl::string_view key_name,
+                                 absl::string_view reason) = 0;
+};
+
+}  // namespace steward::server
+
+#endif  // STEWARD_SERVER_AUDIT_SINK_H_

@@ -1,0 +1,206 @@
+#include "server/authorization_service.h"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <memory>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/check_evaluation.h"
+#include "server/grpc_status.h"
+
+namespace steward::server {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+policy::Effect ToEffect(const v1::CheckResponse& response) {
+  return response.effect() == v1::ALLOW ? policy::Effect::kAllow
+                                        : policy::Effect::kDeny;
+}
+
+// Counts every audit completion of one call and finishes the reactor after
+// the last one, with the first error if any.
+class Completion {
+ public:
+  Completion(grpc::ServerUnaryReactor* reactor, int pending,
+             std::atomic<int64_t>* in_flight, Metrics* metrics,
+             std::chrono::steady_clock::time_point start)
+      : reactor_(reactor),
+        pending_(pending),
+        in_flight_(in_flight),
+        metrics_(metrics),
+        start_(start) {}
+
+  void Done(const absl::Status& status) {
+    if (!status.ok()) {
+      absl::MutexLock lock(&mu_);
+      if (error_.ok()) error_ = status;
+    }
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    absl::Status error;
+    {
+      absl::MutexLock lock(&mu_);
+      error = error_;
+    }
+    metrics_->RecordCheckLatency(SecondsSince(start_));
+    in_flight_->fetch_sub(1, std::memory_order_relaxed);
+    // An unrecorded decision is never returned: the caller retries.
+    reactor_->Finish(error.ok() ? grpc::Status::OK
+                                : ToGrpcStatus(absl::UnavailableError(
+                                      "the decision could not be recorded "
+                                      "in the audit trail; retry")));
+  }
+
+ private:
+  grpc::ServerUnaryReactor* reactor_;
+  std::atomic<int> pending_;
+  std::atomic<int64_t>* in_flight_;
+  Metrics* metrics_;
+  std::chrono::steady_clock::time_point start_;
+  absl::Mutex mu_;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+AuthorizationServiceImpl::AuthorizationServiceImpl(
+    const store::SnapshotHolder* snapshots, Authenticator* authenticator,
+    AuditSink* audit, Metrics* metrics, const store::Clock* clock,
+    Options options)
+    : snapshots_(snapshots),
+      authenticator_(authenticator),
+      audit_(audit),
+      metrics_(metrics),
+      clock_(clock),
+      options_(options) {
+  unsigned char random[8];
+  RAND_bytes(random, sizeof(random));
+  id_prefix_ = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(random), sizeof(random)));
+}
+
+std::string AuthorizationServiceImpl::NextDecisionId() {
+  return absl::StrFormat("%s-%012x", id_prefix_,
+                         next_id_.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
+    grpc::CallbackServerContext* context, const v1::CheckRequest* request,
+    v1::CheckResponse* response) {
+  auto start = std::chrono::steady_clock::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller =
+      authenticator_->Authorize(*context, Permission::kCheck);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  if (absl::Status valid = ValidateCheckRequest(*request, options_.limits);
+      !valid.ok()) {
+    reactor->Finish(ToGrpcStatus(valid));
+    return reactor;
+  }
+  if (in_flight_.fetch_add(1, std::memory_order_relaxed) >=
+      options_.max_in_flight) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    metrics_->RecordRejected();
+    reactor->Finish(ToGrpcStatus(
+        absl::ResourceExhaustedError("server overloaded; retry later")));
+    return reactor;
+  }
+  // One snapshot for the whole call: a concurrent swap never mixes states.
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
+  absl::Time now = clock_->Now();
+  policy::Decision decision = EvaluateCheck(*snapshot, *request, now, response);
+  response->set_decision_id(NextDecisionId());
+  metrics_->RecordDecision(ToEffect(*response), decision.reason);
+
+  auto completion =
+      std::make_shared<Completion>(reactor, 1, &in_flight_, metrics_, start);
+  absl::Status queued = audit_->Record(
+      *caller, snapshot->program().get(), *request, *response, now,
+      [completion](absl::Status status) { completion->Done(status); });
+  if (!queued.ok()) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    metrics_->RecordRejected();
+    reactor->Finish(ToGrpcStatus(queued));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
+    grpc::CallbackServerContext* context, const v1::BatchCheckRequest* request,
+    v1::BatchCheckResponse* response) {
+  auto start = std::chrono::steady_clock::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller =
+      authenticator_->Authorize(*context, Permission::kCheck);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  const int items = request->items_size();
+  if (items == 0) {
+    reactor->Finish(ToGrpcStatus(
+        absl::InvalidArgumentError("items: at least one item is required")));
+    return reactor;
+  }
+  if (static_cast<size_t>(items) > options_.limits.max_batch_items) {
+    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("items: ", items, " items; at most ",
+                     options_.limits.max_batch_items, " per BatchCheck"))));
+    return reactor;
+  }
+  for (int i = 0; i < items; ++i) {
+    if (absl::Status valid =
+            ValidateCheckRequest(request->items(i), options_.limits,
+                                 absl::StrCat("items[", i, "]."));
+        !valid.ok()) {
+      reactor->Finish(ToGrpcStatus(valid));
+      return reactor;
+    }
+  }
+  if (in_flight_.fetch_add(1, std::memory_order_relaxed) >=
+      options_.max_in_flight) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    metrics_->RecordRejected();
+    reactor->Finish(ToGrpcStatus(
+        absl::ResourceExhaustedError("server overloaded; retry later")));
+    return reactor;
+  }
+  metrics_->RecordBatch(static_cast<size_t>(items));
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
+  absl::Time now = clock_->Now();
+  response->mutable_items()->Reserve(items);
+  for (int i = 0; i < items; ++i) {
+    v1::CheckResponse* item = response->add_items();
+    policy::Decision decision =
+        EvaluateCheck(*snapshot, request->items(i), now, item);
+    item->set_decision_id(NextDecisionId());
+    metrics_->RecordDecision(ToEffect(*item), decision.reason);
+  }
+  auto completion = std::make_shared<Completion>(reactor, items, &in_flight_,
+                                                 metrics_, start);
+  for (int i = 0; i < items; ++i) {
+    absl::Status queued = audit_->Record(
+        *caller, snapshot->program().get(), request->items(i),
+        response->items(i), now,
+        [completion](absl::Status status) { completion->Done(status); });
+    if (!queued.ok()) {
+      // The items already queued will still complete; account for the
+      // rest as failed so the reactor finishes exactly once, with an error.
+      metrics_->RecordRejected();
+      for (int rest = i; rest < items; ++rest) completion->Done(queued);
+      break;
+    }
+  }
+  return reactor;
+}
+
+}  // namespace steward::server

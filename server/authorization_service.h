@@ -1,0 +1,63 @@
+// AuthorizationService (Check, BatchCheck) on gRPC's callback API: the hot
+// path of ARCHITECTURE.md. A handler authenticates, validates, evaluates on
+// the current snapshot (one atomic load, no lock, no SQLite), hands the
+// decision to the audit trail and finishes the reactor from the audit
+// completion, so no thread blocks waiting for the commit.
+#ifndef STEWARD_SERVER_AUTHORIZATION_SERVICE_H_
+#define STEWARD_SERVER_AUTHORIZATION_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "server/audit_sink.h"
+#include "server/authenticator.h"
+#include "server/check_request.h"
+#include "server/metrics.h"
+#include "server/store/clock.h"
+#include "server/store/snapshot.h"
+#include "steward/v1/authorization.grpc.pb.h"
+
+namespace steward::server {
+
+// Thread-safe; borrows everything it is given, which must outlive it.
+class AuthorizationServiceImpl final
+    : public v1::AuthorizationService::CallbackService {
+ public:
+  struct Options {
+    CheckLimits limits;
+    // Calls in flight (waiting for audit) beyond which new calls get
+    // RESOURCE_EXHAUSTED instead of queueing without bound.
+    int64_t max_in_flight = 20000;
+  };
+
+  AuthorizationServiceImpl(const store::SnapshotHolder* snapshots,
+                           Authenticator* authenticator, AuditSink* audit,
+                           Metrics* metrics, const store::Clock* clock,
+                           Options options);
+
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const v1::CheckRequest* request,
+                                  v1::CheckResponse* response) override;
+  grpc::ServerUnaryReactor* BatchCheck(
+      grpc::CallbackServerContext* context,
+      const v1::BatchCheckRequest* request,
+      v1::BatchCheckResponse* response) override;
+
+ private:
+  std::string NextDecisionId();
+
+  const store::SnapshotHolder* snapshots_;
+  Authenticator* authenticator_;
+  AuditSink* audit_;
+  Metrics* metrics_;
+  const store::Clock* clock_;
+  Options options_;
+  std::string id_prefix_;  // random per process: ids stay unique on restart
+  std::atomic<uint64_t> next_id_{0};
+  std::atomic<int64_t> in_flight_{0};
+};
+
+}  // namespace steward::server
+
+#endif  // STEWARD_SERVER_AUTHORIZATION_SERVICE_H_

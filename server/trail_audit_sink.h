@@ -1,0 +1,57 @@
+// The AuditSink of a running stewardd: turns decisions, admin changes and
+// authentication failures into audit records (minimized per the active
+// policy, PII encrypted with the audit key or omitted) and hands them to
+// the audit writer's group-commit queue.
+#ifndef STEWARD_SERVER_TRAIL_AUDIT_SINK_H_
+#define STEWARD_SERVER_TRAIL_AUDIT_SINK_H_
+
+#include <atomic>
+#include <memory>
+#include <optional>
+
+#include "server/audit/minimize.h"
+#include "server/audit/value_cipher.h"
+#include "server/audit/writer.h"
+#include "server/audit_sink.h"
+#include "server/config.h"
+#include "server/store/clock.h"
+
+namespace steward::server {
+
+// Thread-safe. Borrows the writer and clock, which must outlive it.
+class TrailAuditSink final : public AuditSink {
+ public:
+  TrailAuditSink(audit::AuditWriter* writer, const store::Clock* clock,
+                 AuditDurability durability,
+                 std::optional<audit::AuditKey> key);
+
+  absl::Status Record(const Caller& caller, const policy::Program* program,
+                      const v1::CheckRequest& request,
+                      const v1::CheckResponse& response, absl::Time time,
+                      AuditDone done) override;
+  absl::Status RecordAdminChange(const Caller& caller, absl::string_view method,
+                                 absl::string_view principal,
+                                 std::string details_json,
+                                 int64_t store_revision,
+                                 AuditDone done) override;
+  void RecordAuthFailure(absl::string_view peer, absl::string_view key_name,
+                         absl::string_view reason) override;
+
+ private:
+  struct Plan {
+    const policy::Program* program = nullptr;
+    audit::MinimizationPlan plan;
+  };
+  // The minimization plan of `program`, computed once per policy version.
+  std::shared_ptr<const Plan> PlanFor(const policy::Program& program);
+
+  audit::AuditWriter* writer_;
+  const store::Clock* clock_;
+  AuditDurability durability_;
+  std::optional<audit::AuditKey> key_;
+  std::atomic<std::shared_ptr<const Plan>> plan_;
+};
+
+}  // namespace steward::server
+
+#endif  // STEWARD_SERVER_TRAIL_AUDIT_SINK_H_
