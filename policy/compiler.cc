@@ -70,7 +70,10 @@ class ProgramBuilder {
         ke.field_index.Insert(name, i);
       ke.action_bucket.assign(in_.actions.size(), -1);
       for (int a : k.actions) {
-        ke.action_bucket[a] = static_cast<int32_t>(x.buckets.size());
+        const int32_t b = static_cast<int32_t>(x.buckets.size());
+        ke.action_bucket[a] = b;
+        x.kind_action_bucket.InsertPair(k.info.name, in_.actions[a], b);
+        x.bucket_kind.push_back(static_cast<KindId>(x.kinds.size()));
         x.buckets.emplace_back();
       }
       x.kinds.push_back(std::move(ke));
@@ -89,8 +92,13 @@ class ProgramBuilder {
       info.line = r.ast->name.loc.line;
       p.role_index_.emplace(info.name, static_cast<RoleId>(p.roles_.size()));
       p.roles_.push_back(std::move(info));
-      p.exec_.closure.push_back(r.closure);
+      p.exec_.closure_begin.push_back(
+          static_cast<int32_t>(p.exec_.closure_roles.size()));
+      p.exec_.closure_roles.insert(p.exec_.closure_roles.end(),
+                                   r.closure.begin(), r.closure.end());
     }
+    p.exec_.closure_begin.push_back(
+        static_cast<int32_t>(p.exec_.closure_roles.size()));
     p.separations_ = in_.separations;
   }
 
@@ -157,20 +165,8 @@ class ProgramBuilder {
         }
       }
     }
-    // Inherited rules match through the closure, so a bucket's any_role
-    // mask must include every role whose closure reaches a rule's role.
-    for (Bucket& bucket : x.buckets) {
-      if (bucket.any_role.empty()) continue;
-      std::vector<uint64_t> direct = bucket.any_role;
-      for (RoleId r = 0; r < static_cast<RoleId>(x.closure.size()); ++r) {
-        for (RoleId a : x.closure[r]) {
-          if ((direct[a >> 6] >> (a & 63)) & 1) {
-            bucket.any_role[r >> 6] |= uint64_t{1} << (r & 63);
-            break;
-          }
-        }
-      }
-    }
+    // any_role needs only the rules' own roles: the evaluator's effective
+    // role set already contains every ancestor of a bound role.
   }
 
   // ---- Conditions to postfix code -----------------------------------------

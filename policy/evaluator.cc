@@ -51,19 +51,19 @@ class Scratch {
       d.reason = Reason::kPrincipalDisabled;
       return false;
     }
-    kind_ = x_.kind_index.Find(request_.kind);
-    if (kind_ < 0) {
-      d.reason = Reason::kUnknownResourceKind;
+    // One probe for the common case; on a miss, find out which name is
+    // wrong for the reason.
+    const int32_t b =
+        x_.kind_action_bucket.FindPair(request_.kind, request_.action);
+    if (b < 0) {
+      d.kind = x_.kind_index.Find(request_.kind);
+      d.reason =
+          d.kind < 0 ? Reason::kUnknownResourceKind : Reason::kUnknownAction;
       return false;
     }
+    kind_ = x_.bucket_kind[b];
     d.kind = kind_;
     const internal::KindExec& k = x_.kinds[kind_];
-    const int action = x_.action_index.Find(request_.action);
-    const int32_t b = action < 0 ? -1 : k.action_bucket[action];
-    if (b < 0) {
-      d.reason = Reason::kUnknownAction;
-      return false;
-    }
     if (!request_.purpose.empty()) {
       const int purpose = x_.purpose_index.Find(request_.purpose);
       if (purpose < 0) {
@@ -80,10 +80,6 @@ class Scratch {
       }
       requested_.Add(field);
     }
-    if (b >= static_cast<int32_t>(x_.buckets.size())) {
-      d.reason = Reason::kEvaluationError;
-      return false;
-    }
     bucket_ = &x_.buckets[b];
     // Effective roles (§6 step 2).
     const int words = x_.role_words;
@@ -96,7 +92,7 @@ class Scratch {
       }
       if (binding.expires_at <= request_.now) continue;
       if (!ScopeCovers(binding.scope, request_.scope)) continue;
-      for (RoleId r : x_.closure[binding.role]) {
+      for (RoleId r : x_.Closure(binding.role)) {
         roles_[r >> 6] |= uint64_t{1} << (r & 63);
       }
     }

@@ -39,6 +39,31 @@ class NameTable {
     }
   }
   bool contains(absl::string_view name) const { return Find(name) >= 0; }
+
+  // Pair keys: a table used only through these two maps (a, b) -> value,
+  // so the check path finds a (kind, action) pair in one probe. Names
+  // never contain '\0', which separates the parts in storage.
+  bool InsertPair(absl::string_view a, absl::string_view b, int value);
+  int FindPair(absl::string_view a, absl::string_view b) const {
+    if (slots_.empty()) return -1;
+    const uint64_t h = PairHash(a, b);
+    const uint32_t tag = static_cast<uint32_t>(h >> 32) | 1;
+    const size_t length = a.size() + 1 + b.size();
+    for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.tag == 0) return -1;
+      if (s.tag == tag && s.length == length) {
+        const char* key = chars_.data() + s.offset;
+        if (Equal(key, a.data(), a.size()) && key[a.size()] == '\0' &&
+            Equal(key + a.size() + 1, b.data(), b.size())) {
+          return s.value;
+        }
+      }
+    }
+  }
+  static uint64_t PairHash(absl::string_view a, absl::string_view b) {
+    return Hash(a) ^ (Hash(b) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull);
+  }
   int size() const { return size_; }
   size_t MemoryBytes() const {
     return slots_.capacity() * sizeof(Slot) + chars_.capacity();
@@ -91,12 +116,14 @@ class NameTable {
     return true;
   }
   void Rehash(size_t capacity);
+  uint64_t StoredHash(const Slot& s) const;
   void Place(const Slot& slot, uint64_t hash);
 
   std::vector<Slot> slots_;
   std::string chars_;  // all names, concatenated
   uint64_t mask_ = 0;
   int size_ = 0;
+  bool pairs_ = false;  // keys are "a\0b", hashed with PairHash
 };
 
 }  // namespace steward::policy::internal

@@ -36,9 +36,9 @@ std::optional<std::pair<std::string, std::string>> Program::SeparationConflict(
     auto in_group = [&group](RoleId r) {
       return std::find(group.begin(), group.end(), r) != group.end();
     };
-    for (RoleId x : exec_.closure[a]) {
+    for (RoleId x : exec_.Closure(a)) {
       if (!in_group(x)) continue;
-      for (RoleId y : exec_.closure[b]) {
+      for (RoleId y : exec_.Closure(b)) {
         if (x != y && in_group(y)) {
           return std::make_pair(roles_[x].name, roles_[y].name);
         }

@@ -102,7 +102,7 @@ struct Bucket {
   std::vector<BucketRule> denies;        // deny without a fields clause
   std::vector<BucketRule> field_denies;  // deny with a fields clause
   std::vector<BucketRule> allows;
-  std::vector<uint64_t> any_role;  // roles with any rule here
+  std::vector<uint64_t> any_role;  // roles owning a rule here (bitset)
   bool has_conditions = false;
 };
 
@@ -135,8 +135,17 @@ struct ExecTables {
   std::vector<Instr> code;
   std::vector<OwnedValue> constants;                     // strings and ints
   std::vector<std::vector<std::string>> constant_lists;  // for `in [...]`
-  // Per role: the role and its transitive ancestors (flattened extends).
-  std::vector<std::vector<RoleId>> closure;
+  // (kind name, action name) -> bucket index: one probe on the check path.
+  NameTable kind_action_bucket;
+  std::vector<KindId> bucket_kind;  // bucket index -> kind
+  // Per role r: the role and its transitive ancestors (flattened extends)
+  // are closure_roles[closure_begin[r] .. closure_begin[r + 1]).
+  std::vector<RoleId> closure_roles;
+  std::vector<int32_t> closure_begin;
+  absl::Span<const RoleId> Closure(RoleId r) const {
+    return absl::MakeConstSpan(closure_roles)
+        .subspan(closure_begin[r], closure_begin[r + 1] - closure_begin[r]);
+  }
 };
 
 // A test expectation, resolved against the Program at compile time.
@@ -243,7 +252,7 @@ class Program {
   }
   // The role and every role it extends, transitively (role first).
   absl::Span<const RoleId> RoleClosure(RoleId role) const {
-    return exec_.closure[role];
+    return exec_.Closure(role);
   }
 
   // ---- Principal and context schema (slot = index).
