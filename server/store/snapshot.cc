@@ -22,7 +22,7 @@ size_t AlignUp(size_t n, size_t alignment) {
   return (n + alignment - 1) / alignment * alignment;
 }
 
-// Hands out pieces of one block in the order they were sized.
+// Hands out aligned arrays of one block, in the order they were sized.
 class BlockWriter {
  public:
   explicit BlockWriter(std::byte* base) : base_(base) {}
@@ -34,17 +34,26 @@ class BlockWriter {
     offset_ += count * sizeof(T);
     return p;
   }
-  absl::string_view Copy(absl::string_view s) {
-    if (s.empty()) return absl::string_view();
-    char* p = reinterpret_cast<char*>(base_ + offset_);
-    std::memcpy(p, s.data(), s.size());
-    offset_ += s.size();
-    return absl::string_view(p, s.size());
-  }
 
  private:
   std::byte* base_;
   size_t offset_ = 0;
+};
+
+// Appends strings to the block's character area.
+class CharWriter {
+ public:
+  explicit CharWriter(char* out) : out_(out) {}
+  absl::string_view Copy(absl::string_view s) {
+    if (s.empty()) return absl::string_view();
+    std::memcpy(out_, s.data(), s.size());
+    absl::string_view copy(out_, s.size());
+    out_ += s.size();
+    return copy;
+  }
+
+ private:
+  char* out_;
 };
 
 }  // namespace
@@ -69,15 +78,16 @@ std::shared_ptr<const PrincipalEntry> PrincipalEntry::Create(
       for (absl::string_view e : v.set_value()) chars += e.size();
     }
   }
-  // Same order as the writes below.
-  size_t size = sizeof(PrincipalEntry);
+  // Layout, in the order a lookup touches it: header, characters (the id
+  // compared by the hash lookup, then the scopes), bindings, then what only
+  // conditions read. Same order as the writes below.
+  size_t size = sizeof(PrincipalEntry) + chars;
   size = AlignUp(size, alignof(policy::RoleBinding)) +
          bindings.size() * sizeof(policy::RoleBinding);
   size = AlignUp(size, alignof(policy::Value)) +
          attributes.size() * sizeof(policy::Value);
   size = AlignUp(size, alignof(absl::string_view)) +
          set_elements * sizeof(absl::string_view);
-  size += chars;
 
   // One allocation holds the control block and the bytes.
   std::shared_ptr<std::byte[]> block =
@@ -85,18 +95,19 @@ std::shared_ptr<const PrincipalEntry> PrincipalEntry::Create(
   BlockWriter writer(block.get());
   PrincipalEntry* entry =
       std::construct_at(writer.Array<PrincipalEntry>(1), PrivateTag{});
+  CharWriter text(writer.Array<char>(chars));
   policy::RoleBinding* out_bindings =
       writer.Array<policy::RoleBinding>(bindings.size());
   policy::Value* out_values = writer.Array<policy::Value>(attributes.size());
   absl::string_view* out_set = writer.Array<absl::string_view>(set_elements);
 
-  entry->id_ = writer.Copy(id);
+  entry->id_ = text.Copy(id);
   entry->disabled_ = disabled;
   entry->block_bytes_ = static_cast<uint32_t>(size);
   for (size_t i = 0; i < bindings.size(); ++i) {
     std::construct_at(
         out_bindings + i,
-        policy::RoleBinding{bindings[i].role, writer.Copy(bindings[i].scope),
+        policy::RoleBinding{bindings[i].role, text.Copy(bindings[i].scope),
                             bindings[i].expires_at});
   }
   for (size_t i = 0; i < attributes.size(); ++i) {
@@ -105,7 +116,7 @@ std::shared_ptr<const PrincipalEntry> PrincipalEntry::Create(
     if (v.present()) {
       switch (v.type()) {
         case policy::ValueType::kString:
-          copy = policy::Value::String(writer.Copy(v.string_value()));
+          copy = policy::Value::String(text.Copy(v.string_value()));
           break;
         case policy::ValueType::kInt:
         case policy::ValueType::kBool:
@@ -114,7 +125,7 @@ std::shared_ptr<const PrincipalEntry> PrincipalEntry::Create(
         case policy::ValueType::kStringSet: {
           absl::Span<const absl::string_view> elements = v.set_value();
           for (size_t e = 0; e < elements.size(); ++e) {
-            std::construct_at(out_set + e, writer.Copy(elements[e]));
+            std::construct_at(out_set + e, text.Copy(elements[e]));
           }
           copy = policy::Value::StringSet(
               absl::MakeConstSpan(out_set, elements.size()));
@@ -226,10 +237,7 @@ SnapshotBuilder::SnapshotBuilder(std::shared_ptr<const policy::Program> program,
 }
 
 void SnapshotBuilder::Add(std::shared_ptr<const PrincipalEntry> entry) {
-  Snapshot::Shard& shard = *shards_[Snapshot::ShardOf(entry->id())];
-  auto it = shard.find(entry->id());
-  if (it != shard.end()) shard.erase(it);
-  shard.insert(std::move(entry));
+  shards_[Snapshot::ShardOf(entry->id())]->insert(std::move(entry));
 }
 
 std::shared_ptr<const Snapshot> SnapshotBuilder::Build(

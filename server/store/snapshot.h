@@ -191,7 +191,8 @@ class SnapshotBuilder {
   SnapshotBuilder(std::shared_ptr<const policy::Program> program,
                   int64_t policy_version, size_t expected_principals);
 
-  // A later entry with the same id replaces the earlier one.
+  // REQUIRES: no entry with the same id was added (ids come from the
+  // principals table's primary key).
   void Add(std::shared_ptr<const PrincipalEntry> entry);
 
   std::shared_ptr<const Snapshot> Build(int64_t store_revision) &&;
