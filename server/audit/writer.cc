@@ -108,6 +108,9 @@ absl::Status AuditWriter::TrySubmit(AuditRecord record,
 absl::Status AuditWriter::Enqueue(AuditRecord record, CommitCallback callback,
                                   bool wait) {
   if (absl::Status s = ValidateRecord(record); !s.ok()) return s;
+  // Waiting on the writer thread (from a commit callback) would deadlock:
+  // only the writer thread frees queue slots.
+  if (OnWriterThread()) wait = false;
   absl::MutexLock lock(&mu_);
   if (wait) {
     auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -128,6 +131,10 @@ absl::Status AuditWriter::Enqueue(AuditRecord record, CommitCallback callback,
 }
 
 absl::StatusOr<int64_t> AuditWriter::SubmitAndWait(AuditRecord record) {
+  if (OnWriterThread()) {
+    return absl::FailedPreconditionError(
+        "AuditWriter::SubmitAndWait called from a commit callback");
+  }
   absl::Notification done;
   absl::StatusOr<int64_t> result;
   absl::Status s =
@@ -140,19 +147,29 @@ absl::StatusOr<int64_t> AuditWriter::SubmitAndWait(AuditRecord record) {
   return result;
 }
 
+bool AuditWriter::OnWriterThread() const {
+  return std::this_thread::get_id() == writer_thread_id_.load();
+}
+
 absl::Status AuditWriter::Flush() {
+  if (OnWriterThread()) {
+    return absl::FailedPreconditionError(
+        "AuditWriter::Flush called from a commit callback");
+  }
   absl::MutexLock lock(&mu_);
   const uint64_t target = accepted_;
-  const uint64_t failed_before = metrics_.batches_failed;
   auto done = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return completed_ >= target;
   };
   mu_.Await(absl::Condition(&done));
-  if (metrics_.batches_failed != failed_before) return last_failure_;
   return absl::OkStatus();
 }
 
 absl::Status AuditWriter::Shutdown() {
+  if (OnWriterThread()) {
+    return absl::FailedPreconditionError(
+        "AuditWriter::Shutdown called from a commit callback");
+  }
   absl::MutexLock shutdown_lock(&shutdown_mu_);
   absl::Status flushed = Flush();
   if (joined_) return flushed;
@@ -175,6 +192,7 @@ WriterMetrics AuditWriter::metrics() const {
 }
 
 void AuditWriter::Run() {
+  writer_thread_id_.store(std::this_thread::get_id());
   std::vector<Item> batch;
   batch.reserve(options_.max_batch_records);
   while (true) {
@@ -264,12 +282,7 @@ void AuditWriter::CommitBatch(std::vector<Item>& batch) {
   const size_t failed = batch.size() - committed;
   metrics_.records_committed += committed;
   metrics_.records_failed += failed;
-  if (failed > 0) {
-    ++metrics_.batches_failed;
-    for (const absl::Status& s : statuses) {
-      if (!s.ok()) last_failure_ = s;
-    }
-  }
+  if (failed > 0) ++metrics_.batches_failed;
   if (committed > 0) ++metrics_.batches_committed;
   metrics_.last_batch_size = batch.size();
   metrics_.max_batch_size = std::max(metrics_.max_batch_size, batch.size());

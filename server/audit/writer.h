@@ -21,6 +21,7 @@
 #define STEWARD_SERVER_AUDIT_WRITER_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -87,8 +88,9 @@ class AuditWriter {
  public:
   // Receives the committed record's seq, or why it was not committed (the
   // record is then NOT in the trail). Runs on the writer thread: it must be
-  // quick and must not call Submit, SubmitAndWait, Flush or Shutdown
-  // (TrySubmit is fine).
+  // quick. From a callback, Submit does not wait (it behaves as TrySubmit)
+  // and SubmitAndWait, Flush and Shutdown fail with kFailedPrecondition,
+  // since waiting there would deadlock the writer.
   using CommitCallback = absl::AnyInvocable<void(absl::StatusOr<int64_t>)>;
 
   // Opens `db_path` (which must already carry the schema; Store::Open or
@@ -117,17 +119,18 @@ class AuditWriter {
 
   // Submits and waits for the commit; returns the seq. For admin changes
   // and the retention job, whose callers may block.
-  // REQUIRES: not called on the writer thread (i.e. not from a callback).
+  // kFailedPrecondition from a commit callback.
   absl::StatusOr<int64_t> SubmitAndWait(AuditRecord record);
 
   // Waits until every record accepted before the call has been committed
-  // or failed (its callback has run). OK if no batch failed meanwhile;
-  // otherwise the last failure. REQUIRES: not on the writer thread.
+  // or failed, and its callback has run. OK then: a failed record is
+  // reported to its own callback (and counted in metrics().records_failed),
+  // not here, so the result does not depend on timing. kFailedPrecondition
+  // from a commit callback.
   absl::Status Flush();
 
   // Stops accepting, commits everything already accepted, joins the writer
-  // thread. Idempotent. Returns what Flush would. REQUIRES: not on the
-  // writer thread.
+  // thread. Idempotent. kFailedPrecondition from a commit callback.
   absl::Status Shutdown();
 
   WriterMetrics metrics() const;
@@ -143,6 +146,7 @@ class AuditWriter {
               int64_t next_seq);
 
   absl::Status Enqueue(AuditRecord record, CommitCallback callback, bool wait);
+  bool OnWriterThread() const;
   void Run();
   // Writes `batch` in one transaction; on failure of a batch of several
   // records that may be due to one bad record (a constraint), retries each
@@ -168,10 +172,12 @@ class AuditWriter {
   // Tickets: records accepted so far, and records whose callback has run.
   uint64_t accepted_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Status last_failure_ ABSL_GUARDED_BY(mu_);
   WriterMetrics metrics_ ABSL_GUARDED_BY(mu_);
 
-  std::thread thread_;       // joined by Shutdown()
+  std::thread thread_;  // joined by Shutdown()
+  // Set by the writer thread when it starts; lets the blocking calls
+  // refuse to run from a commit callback instead of deadlocking.
+  std::atomic<std::thread::id> writer_thread_id_;
   absl::Mutex shutdown_mu_;  // serializes Shutdown() callers
   bool joined_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

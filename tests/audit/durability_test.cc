@@ -82,7 +82,7 @@ TEST(DurabilityTest, AcknowledgedRecordsSurviveSigkill) {
     buffer.erase(0, start);
   };
   char chunk[4096];
-  while (acked.size() < 3000) {
+  while (acked.size() < 2000) {
     const ssize_t got = ::read(fds[0], chunk, sizeof(chunk));
     if (got < 0 && errno == EINTR) continue;
     ASSERT_GT(got, 0) << "child exited early";

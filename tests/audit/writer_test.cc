@@ -164,7 +164,7 @@ TEST(AuditWriterTest, CommitFailureFailsTheBatchAndRecovers) {
   ASSERT_THAT(blocker->Exec("BEGIN IMMEDIATE"), IsOk());
   EXPECT_THAT((*writer)->SubmitAndWait(Decision(1)),
               StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_THAT((*writer)->Flush(), IsOk());  // nothing new failed since
+  EXPECT_THAT((*writer)->Flush(), IsOk());
   ASSERT_THAT(blocker->Exec("ROLLBACK"), IsOk());
 
   auto seq = (*writer)->SubmitAndWait(Decision(2));
@@ -211,7 +211,8 @@ TEST(AuditWriterTest, OneBadRecordFailsAloneInItsBatch) {
                   [&](absl::StatusOr<int64_t> s) { results[2] = s.status(); }),
               IsOk());
   release.Notify();
-  EXPECT_THAT((*writer)->Flush(), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT((*writer)->Flush(), IsOk());
+  EXPECT_EQ((*writer)->metrics().records_failed, 1u);
   EXPECT_THAT(results[0], IsOk());
   EXPECT_THAT(results[1], StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_THAT(results[2], IsOk());
@@ -271,6 +272,44 @@ TEST(AuditWriterTest, MissingDatabaseIsNotFound) {
   steward::testing::TempDir dir;
   EXPECT_THAT(AuditWriter::Open(dir.path() + "/nope.db"),
               StatusIs(absl::StatusCode::kNotFound));
+}
+
+}  // namespace
+}  // namespace steward::audit
+
+namespace steward::audit {
+namespace {
+
+using ::steward::audit::testing::Decision;
+using ::steward::audit::testing::TestDb;
+using ::steward::testing::IsOk;
+using ::steward::testing::StatusIs;
+
+TEST(AuditWriterTest, BlockingCallsFromACallbackFailInsteadOfDeadlocking) {
+  TestDb db;
+  WriterOptions options;
+  options.queue_capacity = 1;
+  auto writer = AuditWriter::Open(db.path(), options);
+  ASSERT_THAT(writer, IsOk());
+  absl::Status flush, wait, submit;
+  ASSERT_THAT((*writer)->SubmitAndWait(Decision(0)), IsOk());
+  absl::Notification done;
+  ASSERT_THAT(
+      (*writer)->Submit(Decision(1),
+                        [&](absl::StatusOr<int64_t>) {
+                          flush = (*writer)->Flush();
+                          wait = (*writer)->SubmitAndWait(Decision(2)).status();
+                          // Room for one: accepted without waiting.
+                          submit = (*writer)->Submit(Decision(3));
+                          done.Notify();
+                        }),
+      IsOk());
+  done.WaitForNotification();
+  EXPECT_THAT(flush, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(wait, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(submit, IsOk());
+  EXPECT_THAT((*writer)->Flush(), IsOk());
+  EXPECT_EQ((*writer)->metrics().records_committed, 3u);
 }
 
 }  // namespace

@@ -1,0 +1,248 @@
+// Audit trail benchmarks (issue 6).
+//
+//  * BM_WriterSync/C: sustained writes with sync durability: C records are
+//    in flight at any time (like C concurrent Checks whose replies wait for
+//    the commit); a slot frees only when the record's commit callback runs.
+//    Reports committed records/s and the average batch size achieved.
+//  * BM_QueryByPrincipal/ROWS/DEPTH: latency of one page of 100 records for
+//    one principal on a trail of ROWS records (1000 principals), at page
+//    DEPTH (0 = first page) of keyset paging. The database is built once per
+//    size under $TMPDIR and reused by later runs.
+//  * BM_CanonicalEncodeAndHash, BM_MinimizeWithKey: per-record CPU costs.
+//
+// Full run (Release):
+//   audit_benchmark
+//   --benchmark_filter='BM_WriterSync|BM_QueryByPrincipal/1000000'
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "benchmark/benchmark.h"
+#include "migrations/migrations.h"
+#include "server/audit/minimize.h"
+#include "server/audit/reader.h"
+#include "server/audit/record.h"
+#include "server/audit/writer.h"
+#include "server/store/connection.h"
+#include "server/store/migration_runner.h"
+
+namespace steward::audit {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1767225600);
+
+std::string TempRoot() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+}
+
+// Creates a migrated database at `path` (replacing any file there).
+bool CreateDb(const std::string& path) {
+  std::error_code ignored;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(path + suffix, ignored);
+  }
+  store::internal::ConnectionOptions options;
+  options.create_if_missing = true;
+  auto connection = store::internal::Connection::Open(path, options);
+  if (!connection.ok()) return false;
+  return store::internal::RunMigrations(**connection, migrations::All(), kT0)
+      .ok();
+}
+
+AuditRecord Decision(int64_t n, int principals) {
+  AuditRecord r;
+  r.time = kT0 + absl::Milliseconds(n);
+  r.kind = RecordKind::kDecision;
+  r.decision_id = absl::StrCat("dec-", n);
+  r.caller = "crm-backend";
+  r.principal = absl::StrCat("user-", n % principals);
+  r.action = "read";
+  r.resource_kind = "customer";
+  r.resource_id = absl::StrCat("c", n % 100000);
+  r.resource_scope = "acme/eu";
+  r.effect = n % 4 == 0 ? RecordEffect::kDeny : RecordEffect::kAllow;
+  r.reason = n % 4 == 0 ? "NO_MATCHING_RULE" : "ALLOWED_BY_RULE";
+  r.rule_id = n % 4 == 0 ? "" : "support_agent/1";
+  r.policy_version = 7;
+  r.store_revision = 1234;
+  r.request_id = absl::StrCat("req-", n);
+  r.fields = {"name", "tier"};
+  r.attributes = R"({"context":{"mfa":true},"resource":{"owner":"user-1"}})";
+  return r;
+}
+
+void BM_WriterSync(benchmark::State& state) {
+  const int in_flight_limit = static_cast<int>(state.range(0));
+  const std::string dir =
+      absl::StrCat(TempRoot(), "/steward-audit-bench-w-", ::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/steward.db";
+  if (!CreateDb(path)) {
+    state.SkipWithError("cannot create database");
+    return;
+  }
+  auto writer = AuditWriter::Open(path);
+  if (!writer.ok()) {
+    state.SkipWithError("cannot open writer");
+    return;
+  }
+  absl::Mutex mu;
+  int in_flight = 0;
+  std::atomic<int64_t> failed{0};
+  int64_t n = 0;
+  constexpr int kPerIteration = 2000;
+  const absl::Time start = absl::Now();
+  for (auto _ : state) {
+    for (int i = 0; i < kPerIteration; ++i) {
+      {
+        absl::MutexLock lock(&mu);
+        auto has_slot = [&]() { return in_flight < in_flight_limit; };
+        mu.Await(absl::Condition(&has_slot));
+        ++in_flight;
+      }
+      absl::Status s = (*writer)->Submit(Decision(n++, 1000),
+                                         [&](absl::StatusOr<int64_t> seq) {
+                                           if (!seq.ok()) ++failed;
+                                           absl::MutexLock lock(&mu);
+                                           --in_flight;
+                                         });
+      if (!s.ok()) ++failed;
+    }
+  }
+  if (!(*writer)->Flush().ok()) ++failed;
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const WriterMetrics m = (*writer)->metrics();
+  state.SetItemsProcessed(state.iterations() * kPerIteration);
+  state.counters["records_per_s"] =
+      static_cast<double>(m.records_committed) / seconds;
+  state.counters["avg_batch"] =
+      m.batches_committed == 0
+          ? 0.0
+          : static_cast<double>(m.records_committed) / m.batches_committed;
+  state.counters["max_batch"] = static_cast<double>(m.max_batch_size);
+  state.counters["avg_commit_ms"] =
+      m.batches_committed == 0
+          ? 0.0
+          : absl::ToDoubleMilliseconds(m.total_commit_time) /
+                m.batches_committed;
+  if (failed.load() != 0) state.SkipWithError("some records failed");
+  writer->reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+BENCHMARK(BM_WriterSync)
+    ->Arg(64)
+    ->Arg(256)
+    ->Arg(1024)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Builds (once per size) a trail of `rows` records over 1000 principals.
+std::string QueryDb(int64_t rows) {
+  const std::string path =
+      absl::StrCat(TempRoot(), "/steward-audit-bench-q-", rows, ".db");
+  {
+    auto reader = AuditReader::Open(path);
+    if (reader.ok()) {
+      auto page = (*reader)->FindDecision(absl::StrCat("dec-", rows - 1));
+      if (page.ok()) return path;  // complete from an earlier run
+    }
+  }
+  if (!CreateDb(path)) return "";
+  WriterOptions options;
+  options.max_batch_records = 16384;
+  auto writer = AuditWriter::Open(path, options);
+  if (!writer.ok()) return "";
+  for (int64_t n = 0; n < rows; ++n) {
+    if (!(*writer)->Submit(Decision(n, 1000)).ok()) return "";
+  }
+  if (!(*writer)->Shutdown().ok()) return "";
+  return path;
+}
+
+void BM_QueryByPrincipal(benchmark::State& state) {
+  const int64_t rows = state.range(0);
+  const int depth = static_cast<int>(state.range(1));
+  const std::string path = QueryDb(rows);
+  if (path.empty()) {
+    state.SkipWithError("cannot build database");
+    return;
+  }
+  auto reader = AuditReader::Open(path);
+  if (!reader.ok()) {
+    state.SkipWithError("cannot open reader");
+    return;
+  }
+  QueryFilter filter;
+  filter.principal = "user-417";
+  std::string token;
+  for (int d = 0; d < depth; ++d) {
+    auto page = (*reader)->Query(filter, 100, token);
+    if (!page.ok() || page->next_page_token.empty()) break;
+    token = page->next_page_token;
+  }
+  size_t got = 0;
+  for (auto _ : state) {
+    auto page = (*reader)->Query(filter, 100, token);
+    if (!page.ok()) {
+      state.SkipWithError("query failed");
+      return;
+    }
+    got = page->records.size();
+    benchmark::DoNotOptimize(page);
+  }
+  state.counters["records"] = static_cast<double>(got);
+}
+BENCHMARK(BM_QueryByPrincipal)
+    ->Args({10000, 0})
+    ->Args({1000000, 0})
+    ->Args({1000000, 5})
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_CanonicalEncodeAndHash(benchmark::State& state) {
+  AuditRecord r = Decision(42, 1000);
+  r.seq = 42;
+  Hash prev = kZeroHash;
+  for (auto _ : state) {
+    prev = ChainHash(prev, CanonicalEncoding(r));
+    benchmark::DoNotOptimize(prev);
+  }
+}
+BENCHMARK(BM_CanonicalEncodeAndHash);
+
+void BM_MinimizeWithKey(benchmark::State& state) {
+  MinimizationPlan plan;
+  plan.SetResourceAttribute("customer", "owner", AttributeTreatment::kKeep);
+  plan.SetResourceAttribute("customer", "email", AttributeTreatment::kPii);
+  plan.SetContextAttribute("mfa", AttributeTreatment::kKeep);
+  const std::vector<policy::NamedValue> resource = {
+      {"owner", policy::Value::String("user-1")},
+      {"email", policy::Value::String("a@example.com")},
+      {"region", policy::Value::String("eu")}};
+  const std::vector<policy::NamedValue> context = {
+      {"mfa", policy::Value::Bool(true)}, {"ip", policy::Value::String("x")}};
+  auto key = AuditKey::Parse(std::string(64, 'a'));
+  if (!key.ok()) {
+    state.SkipWithError("key");
+    return;
+  }
+  for (auto _ : state) {
+    auto m = MinimizeAttributes(plan, "customer", resource, context, &*key);
+    benchmark::DoNotOptimize(m);
+  }
+}
+BENCHMARK(BM_MinimizeWithKey);
+
+}  // namespace
+}  // namespace steward::audit
+
+BENCHMARK_MAIN();
