@@ -34,19 +34,20 @@ namespace {
 using ::steward::bench::CurrentAllocationStats;
 
 const testing::Workload* SharedWorkload() {
-  // Loaded once per process; benchmarks only read it.
-  static const testing::Workload* workload = [] {
-    auto* w = new testing::Workload();  // intentionally leaked
+  // Loaded once per process on first use; benchmarks only read it.
+  static testing::Workload workload;
+  static const bool loaded = [] {
     absl::Status s =
-        w->Load(testing::Workload::Dir(STEWARD_WORKLOAD_DIR_DEFAULT));
+        workload.Load(testing::Workload::Dir(STEWARD_WORKLOAD_DIR_DEFAULT));
     if (!s.ok()) {
       std::fprintf(stderr, "cannot load workload: %s\n",
                    std::string(s.message()).c_str());
       std::abort();
     }
-    return w;
+    return true;
   }();
-  return workload;
+  (void)loaded;
+  return &workload;
 }
 
 void BM_WorkloadMix(benchmark::State& state) {

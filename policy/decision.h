@@ -78,7 +78,9 @@ class FieldSet {
 struct Decision {
   Effect effect = Effect::kDeny;
   Reason reason = Reason::kNoMatchingRule;
-  // The deciding rule's id; points into the Program, "" if none.
+  // The deciding rule's id; points into the Program (valid while it
+  // lives), "" if none. DENIED_BY_RULE: the deny; ALLOWED_BY_RULE and
+  // FIELDS_DENIED: the first matching allow in source order.
   absl::string_view rule_id;
   // The request's kind in the Program, -1 when the kind is unknown.
   KindId kind = -1;

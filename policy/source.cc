@@ -40,7 +40,11 @@ void DiagnosticSink::Add(Severity severity, const Location& loc,
   if (loc.file >= 0 && loc.file < static_cast<int>(sources_->size())) {
     const Source& src = (*sources_)[loc.file];
     d.file = src.path();
-    d.source_line = std::string(src.Line(loc.line));
+    // A caret display of a huge line (minified or hostile input) helps no
+    // one and would copy megabytes into every diagnostic.
+    constexpr size_t kMaxSourceLine = 1000;
+    const absl::string_view line = src.Line(loc.line);
+    if (line.size() <= kMaxSourceLine) d.source_line = std::string(line);
   }
   if (severity == Severity::kError) ++error_count_;
   diagnostics_.push_back(std::move(d));

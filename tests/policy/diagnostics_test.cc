@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "policy/compiler.h"
+#include "policy/lint.h"
 
 namespace steward::policy {
 namespace {
@@ -105,6 +106,29 @@ TEST(CompileTest, StrictTurnsLintWarningsIntoErrors) {
   CompileOptions no_lint;
   no_lint.lint = false;
   EXPECT_TRUE(Compile({&f, 1}, no_lint).diagnostics.empty());
+}
+
+TEST(LintTest, PublicLintMatchesCompileWarnings) {
+  const SourceFile f{"l.policy",
+                     "resource doc { fields { a, b pii } actions { read } }\n"
+                     "role r { allow read on doc fields { b } }\n"
+                     "role s { allow read on doc\n allow read on doc }\n"};
+  const CompileResult r = Compile({&f, 1});
+  ASSERT_TRUE(r.ok());
+  const std::vector<Diagnostic> lint = Lint(*r.program);
+  ASSERT_EQ(lint.size(), r.diagnostics.size());
+  for (size_t i = 0; i < lint.size(); ++i) {
+    EXPECT_EQ(lint[i].ToString(), r.diagnostics[i].ToString());
+  }
+  EXPECT_EQ(lint.size(), 2u);
+}
+
+TEST(CompileTest, HugeLinesAreNotCopiedIntoDiagnostics) {
+  const SourceFile f{"long.policy",
+                     "role r { allow " + std::string(5000, 'x') + " }"};
+  const CompileResult r = Compile({&f, 1});
+  ASSERT_FALSE(r.diagnostics.empty());
+  EXPECT_TRUE(r.diagnostics[0].source_line.empty());
 }
 
 TEST(CompileTest, SourceSizeLimitIsADiagnostic) {

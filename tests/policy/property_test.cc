@@ -38,11 +38,10 @@ struct KindSpec {
 };
 
 const std::vector<KindSpec>& Kinds() {
-  static const auto* kinds =
-      new std::vector<KindSpec>{{"k0", {"a0", "a1", "a2"}, true},
-                                {"k1", {"a1", "a2", "a3"}, true},
-                                {"k2", {"a0", "a3"}, false}};
-  return *kinds;
+  static const std::vector<KindSpec> kinds = {{"k0", {"a0", "a1", "a2"}, true},
+                                              {"k1", {"a1", "a2", "a3"}, true},
+                                              {"k2", {"a0", "a3"}, false}};
+  return kinds;
 }
 
 const std::vector<std::string> kFields = {"f0", "f1", "f2", "f3"};  // f2,f3 pii
