@@ -1,10 +1,14 @@
 // stewardctl entry point: global options, command registration, exit codes.
-// Commands live in *_command(s).cc files, one family each.
+// Commands live in *_command(s).cc files, one family each. CLI11 reports
+// usage errors by throwing; every exception stops here and becomes an exit
+// code (2 for usage, 1 for anything unexpected).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "client/command.h"
 
@@ -13,6 +17,15 @@ namespace steward::client {
 void Fail(CommandContext& context, const std::string& message, int exit_code) {
   std::fprintf(stderr, "error: %s\n", message.c_str());
   context.exit_code = exit_code;
+}
+
+std::optional<Connection> Connect(CommandContext& context) {
+  absl::StatusOr<Connection> connection = Connection::Open(context.connection);
+  if (!connection.ok()) {
+    Fail(context, std::string(connection.status().message()));
+    return std::nullopt;
+  }
+  return std::move(*connection);
 }
 
 namespace {
@@ -26,7 +39,11 @@ int Run(int argc, char** argv) {
     context.connection.otp = otp;
   }
 
-  CLI::App app{"stewardctl: administer and audit a Steward server"};
+  CLI::App app{
+      "stewardctl: administer and audit a Steward server\n"
+      "  example: stewardctl --server 127.0.0.1:7070 --api-key-file admin.key "
+      "principal list",
+      "stewardctl"};
   app.require_subcommand(1);
   // Global options may follow the subcommand (`stewardctl health --server X`).
   app.fallthrough();
@@ -43,10 +60,18 @@ int Run(int argc, char** argv) {
                                               {"json", OutputFormat::kJson},
                                               {"csv", OutputFormat::kCsv}};
   app.add_option("-o,--output", context.output, "table, json or csv")
-      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case));
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
+      ->option_text("table|json|csv");
 
   RegisterHealthCommand(app, context);
   RegisterPolicyCommands(app, context);
+  RegisterPrincipalCommands(app, context);
+  RegisterBindingCommands(app, context);
+  RegisterCheckCommand(app, context);
+  RegisterAuditCommands(app, context);
+  RegisterReportCommands(app, context);
+  RegisterKeyCommands(app, context);
+  RegisterCompletionCommand(app, context);
 
   try {
     app.parse(argc, argv);
@@ -55,8 +80,20 @@ int Run(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    // With a subcommand required, CLI11 reports a mistyped command as "a
+    // subcommand is required"; naming the word helps more.
+    std::vector<std::string> extra = app.remaining(/*recurse=*/true);
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
+        !extra.empty()) {
+      std::fprintf(stderr, "error: unknown command \"%s\" (see --help)\n",
+                   extra.front().c_str());
+    } else {
+      std::fprintf(stderr, "error: %s\n", e.what());
+    }
     return kExitUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: internal: %s\n", e.what());
+    return kExitFailure;
   }
   return context.exit_code;
 }

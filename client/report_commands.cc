@@ -1,0 +1,493 @@
+// `stewardctl report …`: the auditor's questions (who touched this record,
+// who can do this, what can this role do, which grants are unused, expiring
+// or in conflict), answered by AuditService; `report access --html` turns
+// several of them into one offline HTML page.
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "client/access_report.h"
+#include "client/arguments.h"
+#include "client/audit_records.h"
+#include "client/binding_table.h"
+#include "client/command.h"
+#include "client/output.h"
+#include "policy/compiler.h"
+#include "steward/v1/admin.grpc.pb.h"
+#include "steward/v1/audit.grpc.pb.h"
+
+namespace steward::client {
+namespace {
+
+namespace v1 = ::steward::v1;
+
+// The access report reads at most this many decisions; beyond it the page
+// says its counts are partial rather than exhausting memory or patience.
+constexpr int64_t kMaxReportDecisions = 2000000;
+
+struct ReportOptions {
+  std::string resource;
+  std::string since;
+  std::string until;
+  std::string action;
+  std::string kind;
+  std::string scope;
+  std::string principal;
+  std::string role;
+  int days = 90;
+  int access_days = 30;
+  std::string within = "14d";
+  std::string html;
+};
+
+std::string Scope(const std::string& scope) {
+  return scope.empty() ? "(global)" : scope;
+}
+
+void RunSubjectAccess(CommandContext& context, const ReportOptions& options) {
+  absl::StatusOr<std::pair<std::string, std::string>> resource =
+      ParseResourceRef(options.resource, /*require_id=*/true);
+  if (!resource.ok()) {
+    Fail(context, std::string(resource.status().message()), kExitUsage);
+    return;
+  }
+  v1::SubjectAccessRequest base;
+  base.set_resource_kind(resource->first);
+  base.set_resource_id(resource->second);
+  const absl::Time now = absl::Now();
+  for (const auto& [flag, text, field] :
+       {std::tuple{"--since", options.since, base.mutable_since()},
+        std::tuple{"--until", options.until, base.mutable_until()}}) {
+    if (text.empty()) continue;
+    absl::StatusOr<absl::Time> time = ParsePastTime(text, now);
+    if (!time.ok()) {
+      Fail(context, absl::StrCat(flag, ": ", time.status().message()),
+           kExitUsage);
+      return;
+    }
+    *field = ToProtoTime(*time);
+  }
+  std::optional<Connection> connection = Connect(context);
+  if (!connection) return;
+  auto stub = v1::AuditService::NewStub(connection->channel());
+  v1::SubjectAccessResponse all;
+  std::string token;
+  do {
+    v1::SubjectAccessRequest request = base;
+    request.set_page_size(1000);
+    request.set_page_token(token);
+    v1::SubjectAccessResponse page;
+    if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
+          return stub->SubjectAccess(rpc, request, &page);
+        })) {
+      return;
+    }
+    for (v1::AuditRecord& record : *page.mutable_records()) {
+      *all.add_records() = std::move(record);
+    }
+    if (page.next_page_token() == token) break;
+    token = page.next_page_token();
+  } while (!token.empty());
+  if (context.output == OutputFormat::kJson) {
+    PrintJson(all);
+    return;
+  }
+  Table table({"time", "principal", "action", "fields", "purpose",
+               "justification", "effect", "reason", "rule", "caller"});
+  for (const v1::AuditRecord& record : all.records()) {
+    table.AddRow(
+        {FormatTimestamp(record.time()), record.principal_id(), record.action(),
+         absl::StrJoin(record.fields(), ", "), record.purpose(),
+         record.justification(), v1::Effect_Name(record.effect()),
+         v1::Reason_Name(record.reason()), record.rule_id(), record.caller()});
+  }
+  PrintOut(table.Render(context.output));
+}
+
+void RunWhoCan(CommandContext& context, const ReportOptions& options) {
+  std::optional<Connection> connection = Connect(context);
+  if (!connection) return;
+  auto stub = v1::AuditService::NewStub(connection->channel());
+  v1::WhoCanRequest request;
+  request.set_action(options.action);
+  request.set_resource_kind(options.kind);
+  request.set_scope(options.scope);
+  v1::WhoCanResponse response;
+  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
+        return stub->WhoCan(rpc, request, &response);
+      })) {
+    return;
+  }
+  if (context.output == OutputFormat::kJson) {
+    PrintJson(response);
+    return;
+  }
+  Table table({"principal", "role", "scope", "expires_at", "via_role", "rule",
+               "condition", "purposes", "pii_fields"});
+  const absl::Time now = absl::Now();
+  for (const v1::WhoCanEntry& entry : response.entries()) {
+    std::vector<std::string> binding = BindingCells(entry.binding(), now);
+    table.AddRow(
+        {entry.principal_id(), entry.binding().role(),
+         Scope(entry.binding().scope()), binding[3], entry.via_role(),
+         entry.rule_id(), entry.conditional() ? entry.condition() : "(always)",
+         entry.purposes().empty() ? "any"
+                                  : absl::StrJoin(entry.purposes(), ", "),
+         absl::StrJoin(entry.pii_fields(), ", ")});
+  }
+  PrintOut(table.Render(context.output));
+}
+
+bool FetchPermissions(CommandContext& context, const Connection& connection,
+                      v1::AuditService::Stub& stub,
+                      const v1::EffectivePermissionsRequest& request,
+                      v1::EffectivePermissionsResponse* response) {
+  return CallRpc(context, connection, [&](grpc::ClientContext* rpc) {
+    return stub.EffectivePermissions(rpc, request, response);
+  });
+}
+
+void RunPermissions(CommandContext& context, const ReportOptions& options) {
+  if (options.principal.empty() == options.role.empty()) {
+    Fail(context,
+         "report permissions needs exactly one of --principal or --role",
+         kExitUsage);
+    return;
+  }
+  std::optional<Connection> connection = Connect(context);
+  if (!connection) return;
+  auto stub = v1::AuditService::NewStub(connection->channel());
+  v1::EffectivePermissionsRequest request;
+  if (!options.principal.empty()) {
+    request.set_principal_id(options.principal);
+  } else {
+    request.set_role(options.role);
+  }
+  v1::EffectivePermissionsResponse response;
+  if (!FetchPermissions(context, *connection, *stub, request, &response)) {
+    return;
+  }
+  if (context.output == OutputFormat::kJson) {
+    PrintJson(response);
+    return;
+  }
+  Table table({"kind", "action", "effect", "rule", "source_role",
+               "inherited_via", "scope", "condition", "purposes", "fields",
+               "pii_fields"});
+  for (const v1::PermissionEntry& entry : response.entries()) {
+    table.AddRow({entry.resource_kind(), entry.action(), entry.effect(),
+                  entry.rule_id(), entry.source_role(), entry.inherited_via(),
+                  options.principal.empty() ? "" : Scope(entry.scope()),
+                  entry.condition().empty() ? "(always)" : entry.condition(),
+                  entry.purposes().empty()
+                      ? "any"
+                      : absl::StrJoin(entry.purposes(), ", "),
+                  absl::StrJoin(entry.fields(), ", "),
+                  absl::StrJoin(entry.pii_fields(), ", ")});
+  }
+  PrintOut(table.Render(context.output));
+}
+
+void RunUnused(CommandContext& context, const ReportOptions& options) {
+  if (options.days < 1) {
+    Fail(context, "--days must be at least 1", kExitUsage);
+    return;
+  }
+  std::optional<Connection> connection = Connect(context);
+  if (!connection) return;
+  auto stub = v1::AuditService::NewStub(connection->channel());
+  v1::UnusedGrantsRequest request;
+  request.set_days(options.days);
+  v1::UnusedGrantsResponse response;
+  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
+        return stub->UnusedGrants(rpc, request, &response);
+      })) {
+    return;
+  }
+  if (context.output == OutputFormat::kJson) {
+    PrintJson(response);
+    return;
+  }
+  std::vector<std::string> headers = BindingHeaders();
+  headers.push_back("last_used");
+  Table table(headers);
+  const absl::Time now = absl::Now();
+  for (const v1::UnusedGrant& grant : response.grants()) {
+    std::vector<std::string> row = BindingCells(grant.binding(), now);
+    row.push_back(grant.has_last_used() ? FormatTimestamp(grant.last_used())
+                                        : "never");
+    table.AddRow(std::move(row));
+  }
+  PrintOut(table.Render(context.output));
+}
+
+void RunSod(CommandContext& context) {
+  std::optional<Connection> connection = Connect(context);
+  if (!connection) return;
+  auto stub = v1::AuditService::NewStub(connection->channel());
+  v1::SeparationViolationsRequest request;
+  v1::SeparationViolationsResponse response;
+  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
+        return stub->SeparationViolations(rpc, request, &response);
+      })) {
+    return;
+  }
+  if (context.output == OutputFormat::kJson) {
+    PrintJson(response);
+    return;
+  }
+  Table table({"principal", "role_a", "scope_a", "role_b", "scope_b"});
+  for (const v1::SeparationViolation& v : response.violations()) {
+    table.AddRow({v.principal_id(), v.role_a(), Scope(v.binding_a().scope()),
+                  v.role_b(), Scope(v.binding_b().scope())});
+  }
+  PrintOut(table.Render(context.output));
+}
+
+void RunExpiring(CommandContext& context, const ReportOptions& options) {
+  absl::StatusOr<absl::Duration> within = ParseDuration(options.within);
+  if (!within.ok()) {
+    Fail(context, absl::StrCat("--within: ", within.status().message()),
+         kExitUsage);
+    return;
+  }
+  std::optional<Connection> connection = Connect(context);
+  if (!connection) return;
+  auto stub = v1::AuditService::NewStub(connection->channel());
+  v1::ExpiringGrantsRequest request;
+  request.mutable_within()->set_seconds(absl::ToInt64Seconds(*within));
+  v1::ExpiringGrantsResponse response;
+  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
+        return stub->ExpiringGrants(rpc, request, &response);
+      })) {
+    return;
+  }
+  if (context.output == OutputFormat::kJson) {
+    PrintJson(response);
+    return;
+  }
+  std::vector<std::string> headers = BindingHeaders();
+  headers.push_back("flag");
+  Table table(headers);
+  const absl::Time now = absl::Now();
+  for (const v1::ExpiringGrant& grant : response.grants()) {
+    std::vector<std::string> row = BindingCells(grant.binding(), now);
+    row.push_back(grant.pii_without_expiry() ? "PII without expiry" : "");
+    table.AddRow(std::move(row));
+  }
+  PrintOut(table.Render(context.output));
+}
+
+// Role names for the matrix. AuditService has no call listing the active
+// policy's roles, so: the policy itself when the key may read it (admin),
+// else every role the trail and WhoCan reveal (auditor) — which misses
+// roles nobody holds.
+std::vector<std::string> DiscoverRoles(
+    const Connection& connection, v1::AuditService::Stub& audit,
+    const std::set<std::pair<std::string, std::string>>& action_kinds,
+    const v1::UnusedGrantsResponse& unused) {
+  std::set<std::string> roles;
+  auto admin = v1::AdminService::NewStub(connection.channel());
+  grpc::ClientContext rpc;
+  connection.Prepare(&rpc);
+  v1::GetPolicyResponse policy;
+  if (admin->GetPolicy(&rpc, v1::GetPolicyRequest(), &policy).ok()) {
+    std::vector<policy::SourceFile> files;
+    for (const v1::PolicySource& source : policy.sources()) {
+      files.push_back({source.path(), source.text()});
+    }
+    policy::CompileOptions options;
+    options.lint = false;
+    policy::CompileResult compiled = policy::Compile(files, options);
+    if (compiled.ok()) {
+      std::vector<std::string> names;
+      for (int i = 0; i < compiled.program->role_count(); ++i) {
+        names.emplace_back(compiled.program->role_name(i));
+      }
+      return names;
+    }
+  }
+  for (const auto& [action, kind] : action_kinds) {
+    grpc::ClientContext who_rpc;
+    connection.Prepare(&who_rpc);
+    v1::WhoCanRequest request;
+    request.set_action(action);
+    request.set_resource_kind(kind);
+    v1::WhoCanResponse response;
+    if (!audit.WhoCan(&who_rpc, request, &response).ok()) continue;
+    for (const v1::WhoCanEntry& entry : response.entries()) {
+      roles.insert(entry.binding().role());
+      roles.insert(entry.via_role());
+    }
+  }
+  for (const v1::UnusedGrant& grant : unused.grants()) {
+    roles.insert(grant.binding().role());
+  }
+  roles.erase("");
+  return std::vector<std::string>(roles.begin(), roles.end());
+}
+
+void RunAccessReport(CommandContext& context, const ReportOptions& options) {
+  if (options.access_days < 1) {
+    Fail(context, "--days must be at least 1", kExitUsage);
+    return;
+  }
+  std::optional<Connection> connection = Connect(context);
+  if (!connection) return;
+  auto stub = v1::AuditService::NewStub(connection->channel());
+  AccessReportData data;
+  data.generated_at = absl::Now();
+  data.server = connection->server();
+  data.days = options.access_days;
+  const bool progress = StderrIsTerminal();
+
+  // Decisions of the window, page by page, aggregated as they arrive.
+  std::set<std::pair<std::string, std::string>> action_kinds;
+  v1::QueryDecisionsRequest query;
+  query.mutable_filter()->set_kind(v1::DECISION);
+  *query.mutable_filter()->mutable_since() =
+      ToProtoTime(data.generated_at - absl::Hours(24 * data.days));
+  query.set_page_size(5000);
+  std::string token;
+  do {
+    query.set_page_token(token);
+    v1::QueryDecisionsResponse page;
+    if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
+          return stub->QueryDecisions(rpc, query, &page);
+        })) {
+      return;
+    }
+    for (const v1::AuditRecord& record : page.records()) {
+      data.decisions.Add(record);
+      action_kinds.emplace(record.action(), record.resource_kind());
+    }
+    if (progress) {
+      std::fprintf(stderr, "\rread %lld decisions",
+                   static_cast<long long>(data.decisions.total()));
+    }
+    if (page.next_page_token() == token) break;
+    token = page.next_page_token();
+    if (!token.empty() && data.decisions.total() >= kMaxReportDecisions) {
+      data.decisions_truncated = true;
+      break;
+    }
+  } while (!token.empty());
+  if (progress) std::fprintf(stderr, "\n");
+
+  v1::UnusedGrantsRequest unused_request;
+  unused_request.set_days(data.days);
+  v1::UnusedGrantsResponse unused;
+  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
+        return stub->UnusedGrants(rpc, unused_request, &unused);
+      })) {
+    return;
+  }
+  data.unused.assign(unused.grants().begin(), unused.grants().end());
+
+  for (const std::string& role :
+       DiscoverRoles(*connection, *stub, action_kinds, unused)) {
+    v1::EffectivePermissionsRequest request;
+    request.set_role(role);
+    v1::EffectivePermissionsResponse response;
+    if (!FetchPermissions(context, *connection, *stub, request, &response)) {
+      return;
+    }
+    data.roles.push_back(RolePermissions{
+        role, {response.entries().begin(), response.entries().end()}});
+  }
+
+  std::ofstream out(options.html, std::ios::binary | std::ios::trunc);
+  out << RenderAccessReport(data);
+  out.close();
+  if (!out) {
+    Fail(context, absl::StrCat("cannot write ", options.html));
+    return;
+  }
+  PrintOut(absl::StrCat("wrote ", options.html, " (", data.roles.size(),
+                        " roles, ", data.decisions.total(), " decisions, ",
+                        data.unused.size(), " unused grants)\n"));
+}
+
+}  // namespace
+
+void RegisterReportCommands(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<ReportOptions>();
+  CLI::App* report = app.add_subcommand(
+      "report",
+      "access reports for auditors\n"
+      "  example: stewardctl report who-can export customer --scope acme");
+  report->require_subcommand(1);
+
+  CLI::App* subject = report->add_subcommand(
+      "subject-access",
+      "every access to one record: who, when, why, outcome\n"
+      "  example: stewardctl report subject-access customer/c-1042 --since "
+      "365d");
+  subject->add_option("RESOURCE", options->resource, "KIND/ID")->required();
+  subject->add_option("--since", options->since, "duration ago or RFC 3339");
+  subject->add_option("--until", options->until, "duration ago or RFC 3339");
+  subject->callback(
+      [&context, options] { RunSubjectAccess(context, *options); });
+
+  CLI::App* who = report->add_subcommand(
+      "who-can",
+      "every principal who may perform an action, and through what\n"
+      "  example: stewardctl report who-can read customer --scope acme/eu");
+  who->add_option("ACTION", options->action, "action")->required();
+  who->add_option("KIND", options->kind, "resource kind")->required();
+  who->add_option("--scope", options->scope, "resource scope");
+  who->callback([&context, options] { RunWhoCan(context, *options); });
+
+  CLI::App* permissions = report->add_subcommand(
+      "permissions",
+      "the kind × action matrix of a principal or a role\n"
+      "  example: stewardctl report permissions --role account_manager");
+  CLI::Option* principal = permissions->add_option(
+      "--principal", options->principal, "principal id");
+  CLI::Option* role =
+      permissions->add_option("--role", options->role, "role name");
+  principal->excludes(role);
+  permissions->callback(
+      [&context, options] { RunPermissions(context, *options); });
+
+  CLI::App* unused = report->add_subcommand(
+      "unused",
+      "bindings with no allow through them in the window, oldest first\n"
+      "  example: stewardctl report unused --days 90");
+  unused->add_option("--days", options->days, "window in days")
+      ->capture_default_str();
+  unused->callback([&context, options] { RunUnused(context, *options); });
+
+  CLI::App* sod = report->add_subcommand(
+      "sod",
+      "principals holding separated roles in overlapping scopes\n"
+      "  example: stewardctl report sod");
+  sod->callback([&context] { RunSod(context); });
+
+  CLI::App* expiring = report->add_subcommand(
+      "expiring",
+      "bindings expiring soon; PII roles without expiry flagged\n"
+      "  example: stewardctl report expiring --within 14d");
+  expiring->add_option("--within", options->within, "window (14d, 48h)")
+      ->capture_default_str();
+  expiring->callback([&context, options] { RunExpiring(context, *options); });
+
+  CLI::App* access = report->add_subcommand(
+      "access",
+      "write a self-contained HTML access report\n"
+      "  example: stewardctl report access --html audit-2026Q4.html --days 90");
+  access->add_option("--html", options->html, "output file")->required();
+  access
+      ->add_option("--days", options->access_days,
+                   "window for decisions and unused grants")
+      ->capture_default_str();
+  access->callback([&context, options] { RunAccessReport(context, *options); });
+}
+
+}  // namespace steward::client

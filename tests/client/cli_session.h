@@ -1,0 +1,76 @@
+// Test support for the stewardctl end-to-end suites: a real `stewardd serve
+// --dev` on an ephemeral loopback port with a temp data dir, and a way to
+// run the real stewardctl against it with one of the dev keys.
+#ifndef STEWARD_TESTS_CLIENT_CLI_SESSION_H_
+#define STEWARD_TESTS_CLIENT_CLI_SESSION_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
+
+namespace steward::client {
+
+// Which dev key a command runs with.
+enum class As { kAdmin, kAuditor, kClient };
+
+class CliSessionTest : public ::testing::Test {
+ protected:
+  // Starts the server with `extra` after `--dev`. Fails the test (fatally)
+  // when it does not come up.
+  void StartServer(const std::vector<std::string>& extra = {}) {
+    data_dir_ = dir_.path() + "/data";
+    std::vector<std::string> args = {"--dev"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    absl::Status started = server_.Start(STEWARDD_PATH, data_dir_, args);
+    ASSERT_TRUE(started.ok()) << started << "\n" << server_.Log();
+  }
+
+  std::string KeyFile(As as) const {
+    switch (as) {
+      case As::kAdmin:
+        return data_dir_ + "/dev-admin.key";
+      case As::kAuditor:
+        return data_dir_ + "/dev-auditor.key";
+      case As::kClient:
+        return data_dir_ + "/dev-client.key";
+    }
+    return "";
+  }
+
+  // Runs stewardctl against the server with `key_file`.
+  testing::CommandResult CtlWithKey(const std::string& key_file,
+                                    std::vector<std::string> args) const {
+    std::vector<std::string> argv = {STEWARDCTL_PATH, "--server",
+                                     server_.address(), "--api-key-file",
+                                     key_file};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::RunCommand(
+        argv,
+        {"STEWARD_SERVER=", "STEWARD_API_KEY=", "STEWARD_OTP=", "NO_COLOR=1"});
+  }
+
+  testing::CommandResult Ctl(As as, std::vector<std::string> args) const {
+    return CtlWithKey(KeyFile(as), std::move(args));
+  }
+
+  static std::string Testdata(const std::string& name) {
+    return absl::StrCat(CLIENT_TESTDATA_DIR, "/", name);
+  }
+
+  testing::TempDir dir_;
+  std::string data_dir_;
+  testing::ServerProcess server_;
+};
+
+// A readable failure message for a command result.
+inline std::string Describe(const testing::CommandResult& r) {
+  return absl::StrCat("exit ", r.exit_code, "\nstdout:\n", r.out, "\nstderr:\n",
+                      r.err);
+}
+
+}  // namespace steward::client
+
+#endif  // STEWARD_TESTS_CLIENT_CLI_SESSION_H_
