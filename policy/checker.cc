@@ -300,6 +300,17 @@ class Checker {
                                    "' (first used at ", Where(prev), ")"));
         }
         ResolveCoverage(rule, &sym);
+        for (const RuleCoverage& c : sym.coverage) {
+          entries_ += static_cast<int64_t>(c.actions.size());
+        }
+        if (entries_ > kMaxRuleEntries && !entries_reported_) {
+          sink_.Error(
+              rule.loc,
+              absl::StrCat("policy expands to more than ", kMaxRuleEntries,
+                           " (rule, kind, action) entries; narrow "
+                           "'*' rules"));
+          entries_reported_ = true;
+        }
         if (!rule.purposes.empty()) {
           sym.purposes = 0;
           for (const Ident& p : rule.purposes) {
@@ -784,6 +795,8 @@ class Checker {
   DiagnosticSink& sink_;
   CheckedPolicy out_;
   bool roles_limit_reported_ = false;
+  int64_t entries_ = 0;
+  bool entries_reported_ = false;
 };
 
 }  // namespace

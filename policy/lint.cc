@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -16,6 +17,10 @@ namespace {
 using internal::BucketRule;
 
 enum class List { kDeny, kFieldDeny, kAllow };
+
+// Lint is advisory: bounding the pairwise shadow search keeps a policy with
+// thousands of overlapping rules in one role compiling in linear time.
+constexpr int kMaxCandidates = 256;
 
 struct Entry {
   int bucket;
@@ -72,9 +77,12 @@ class Linter {
         if (b >= 0) bucket_kind_[b] = k;
       }
     }
-    rules_by_role_.resize(p.role_count());
     for (int i = 0; i < static_cast<int>(p.rules().size()); ++i) {
-      rules_by_role_[p.rules()[i].role].push_back(i);
+      const Program::RuleInfo& r = p.rules()[i];
+      if (r.condition_mode != ConditionMode::kNone) continue;
+      for (const Entry& e : entries_[i]) {
+        unconditional_[Key(r.role, e.bucket)].push_back(i);
+      }
     }
   }
 
@@ -97,31 +105,52 @@ class Linter {
 
  private:
   // Whether rule j's entries cover rule i's in every bucket i reaches.
+  // Entries are sorted by bucket (built in bucket order, one per bucket),
+  // so this is a linear merge.
   bool Covers(int j, int i, bool deny_shadows_allow) const {
-    for (const Entry& ei : entries_[i]) {
-      bool found = false;
-      for (const Entry& ej : entries_[j]) {
-        if (ej.bucket != ei.bucket) continue;
-        if (deny_shadows_allow) {
-          found = ej.list == List::kDeny;
-        } else if (ej.list == ei.list) {
-          found = ei.rule->fields.IsSubsetOf(ej.rule->fields);
-        } else {
-          found = ej.list == List::kDeny && ei.list == List::kFieldDeny;
-        }
-        if (found) break;
+    const std::vector<Entry>& ei = entries_[i];
+    const std::vector<Entry>& ej = entries_[j];
+    if (ei.empty() || ej.size() < ei.size()) return false;
+    size_t k = 0;
+    for (const Entry& a : ei) {
+      while (k < ej.size() && ej[k].bucket < a.bucket) ++k;
+      if (k == ej.size() || ej[k].bucket != a.bucket) return false;
+      const Entry& b = ej[k];
+      bool found;
+      if (deny_shadows_allow) {
+        found = b.list == List::kDeny;
+      } else if (b.list == a.list) {
+        found = a.rule->fields.IsSubsetOf(b.rule->fields);
+      } else {
+        found = b.list == List::kDeny && a.list == List::kFieldDeny;
       }
       if (!found) return false;
     }
-    return !entries_[i].empty();
+    return true;
+  }
+
+  // Unconditional rules of `role` that have an entry in `bucket`: the
+  // only rules that can shadow (or always deny) a rule reaching it.
+  const std::vector<int>* Candidates(RoleId role, int bucket) const {
+    auto it = unconditional_.find(Key(role, bucket));
+    return it == unconditional_.end() ? nullptr : &it->second;
+  }
+  static uint64_t Key(RoleId role, int bucket) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(role)) << 32) |
+           static_cast<uint32_t>(bucket);
   }
 
   void CheckShadowed(int i) {
     const Program::RuleInfo& r = p_.rules()[i];
-    for (int j : rules_by_role_[r.role]) {
+    if (entries_[i].empty()) return;
+    const std::vector<int>* candidates =
+        Candidates(r.role, entries_[i][0].bucket);
+    if (candidates == nullptr) return;
+    int examined = 0;
+    for (int j : *candidates) {
       if (j == i) continue;
+      if (++examined > kMaxCandidates) return;
       const Program::RuleInfo& o = p_.rules()[j];
-      if (o.condition_mode != ConditionMode::kNone) continue;
       if (o.effect != r.effect || !PurposesCover(o, r)) continue;
       // Two identical unconditional rules shadow each other: report the
       // later one only.
@@ -140,11 +169,16 @@ class Linter {
 
   void CheckUnreachable(int i) {
     const Program::RuleInfo& r = p_.rules()[i];
+    if (entries_[i].empty()) return;
     for (RoleId role : p_.RoleClosure(r.role)) {
-      for (int j : rules_by_role_[role]) {
+      const std::vector<int>* candidates =
+          Candidates(role, entries_[i][0].bucket);
+      if (candidates == nullptr) continue;
+      int examined = 0;
+      for (int j : *candidates) {
+        if (++examined > kMaxCandidates) break;
         const Program::RuleInfo& o = p_.rules()[j];
         if (o.effect != Effect::kDeny ||
-            o.condition_mode != ConditionMode::kNone ||
             o.fields_clause != FieldsClause::kNone || !PurposesCover(o, r)) {
           continue;
         }
@@ -266,7 +300,8 @@ class Linter {
 
   const Program& p_;
   std::vector<std::vector<Entry>> entries_;
-  std::vector<std::vector<int>> rules_by_role_;
+  // (role, bucket) -> unconditional rules of the role there, in order.
+  absl::flat_hash_map<uint64_t, std::vector<int>> unconditional_;
   std::vector<KindId> bucket_kind_;
   std::vector<Diagnostic> out_;
 };

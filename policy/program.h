@@ -38,6 +38,9 @@ inline constexpr int kMaxAttributesPerScope = 256;       // per kind, principal
                                                          // or context
 inline constexpr int kMaxResourceAttributeNames = 1024;  // across kinds
 inline constexpr int kMaxConditionStack = 256;
+// Rules times the (kind, action) pairs each covers: bounds Program memory
+// (~50 bytes each) whatever `*` rules a policy holds.
+inline constexpr int kMaxRuleEntries = 2000000;
 
 enum class FieldsClause { kNone, kList, kAll };
 enum class ConditionMode { kNone, kWhen, kUnless };
