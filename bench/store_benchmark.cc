@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
+#include "migrations/migrations.h"
 #include "policy/evaluator.h"
 #include "server/store/clock.h"
 #include "server/store/snapshot.h"
@@ -208,6 +209,7 @@ std::string DatabaseFor(int n) {
   if (std::filesystem::exists(path)) {
     sqlite3* db = nullptr;
     int64_t count = -1;
+    bool migrations_match = true;
     if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
         SQLITE_OK) {
       sqlite3_stmt* stmt = nullptr;
@@ -217,7 +219,27 @@ std::string DatabaseFor(int n) {
         count = sqlite3_column_int64(stmt, 0);
       }
       sqlite3_finalize(stmt);
+      // A file from a build whose migrations differ (edited during
+      // development) would be refused; regenerate it instead.
+      stmt = nullptr;
+      if (sqlite3_prepare_v2(db,
+                             "SELECT version, checksum FROM schema_migrations",
+                             -1, &stmt, nullptr) == SQLITE_OK) {
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+          const int version = sqlite3_column_int(stmt, 0);
+          const char* checksum =
+              reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+          bool found = false;
+          for (const migrations::Migration& m : migrations::All()) {
+            found = found || (m.version == version && checksum != nullptr &&
+                              m.sha256 == checksum);
+          }
+          migrations_match = migrations_match && found;
+        }
+      }
+      sqlite3_finalize(stmt);
     }
+    if (!migrations_match) count = -1;
     sqlite3_close(db);
     if (count == int64_t{3} * n) return path;
   }
@@ -258,6 +280,7 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
   double rss_delta_mib = 0;
   double peak_delta_mib = 0;
   size_t principals = 0;
+  size_t block_bytes = 0;
   for (auto _ : state) {
     state.PauseTiming();
     ResetPeak();
@@ -277,11 +300,17 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
     peak_delta_mib =
         std::max(peak_delta_mib, (after.hwm_kib - before.rss_kib) / 1024.0);
     principals = (*store)->snapshot()->principal_count();
+    block_bytes = 0;
+    (*store)->snapshot()->ForEachPrincipal(
+        [&](const PrincipalEntry& e) { block_bytes += e.block_bytes(); });
     store->reset();
     state.ResumeTiming();
   }
   state.counters["principals"] = static_cast<double>(principals);
   state.counters["rss_delta_MiB"] = rss_delta_mib;
+  // Bytes of the entry blocks alone (without allocator and index overhead).
+  state.counters["entry_bytes"] =
+      principals == 0 ? 0.0 : static_cast<double>(block_bytes) / principals;
   state.counters["peak_delta_MiB"] = peak_delta_mib;
 }
 

@@ -71,6 +71,25 @@ absl::Status CheckApplied(absl::Span<const AppliedMigration> applied,
           "); upgrade stewardd or restore a backup"));
     }
   }
+  // A migration that sorts below one already applied but was never applied
+  // itself was inserted out of order; applying it now would run it after
+  // its successors, which its author never tested.
+  if (!applied.empty()) {
+    for (const migrations::Migration& m : known) {
+      if (m.version >= applied.back().version) break;
+      bool recorded = false;
+      for (const AppliedMigration& a : applied) {
+        recorded = recorded || a.version == m.version;
+      }
+      if (!recorded) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "migration ", m.name, " sorts before the already applied ",
+            applied.back().name,
+            " but was never applied: new migrations must be appended with a "
+            "higher number"));
+      }
+    }
+  }
   for (const AppliedMigration& a : applied) {
     const migrations::Migration* match = nullptr;
     for (const migrations::Migration& m : known) {

@@ -7,15 +7,14 @@
 //
 // Memory layout (the 1,000,000-principal budget is 400 MiB): each principal
 // is ONE heap block that holds its reference count, its PrincipalEntry
-// header, its policy::RoleBinding array, its policy::Value array and every
-// string those views point to. The index is 256 shards of
-// flat_hash_set<shared_ptr<const PrincipalEntry>> keyed by id, so an admin
-// change copies one shard (~4k pointers at 1M principals) and shares the
-// other 255 and every unchanged entry with the previous snapshot.
+// header, every string its views point to, its policy::RoleBinding array
+// and its policy::Value array. The index is a vector of shards, each a
+// flat_hash_set<shared_ptr<const PrincipalEntry>> keyed by id, sized so a
+// shard holds ~3,300 principals; an admin change copies one shard and
+// shares the others and every unchanged entry with the previous snapshot.
 #ifndef STEWARD_SERVER_STORE_SNAPSHOT_H_
 #define STEWARD_SERVER_STORE_SNAPSHOT_H_
 
-#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -49,6 +48,9 @@ class PrincipalEntry {
       absl::Span<const policy::Value> attributes);
 
   absl::string_view id() const { return id_; }
+  // absl::Hash of id(), computed once at creation (the index uses it on
+  // every rehash and shard copy).
+  size_t id_hash() const { return id_hash_; }
   bool disabled() const { return disabled_; }
   // Bindings to roles of the snapshot's Program (unknown roles were dropped
   // at build), in (role name, scope) order.
@@ -77,6 +79,7 @@ class PrincipalEntry {
 
  private:
   absl::string_view id_;
+  size_t id_hash_ = 0;
   const policy::RoleBinding* bindings_ = nullptr;
   const policy::Value* attributes_ = nullptr;
   uint32_t binding_count_ = 0;
@@ -101,11 +104,8 @@ void ResolveEffectiveRoles(const policy::Program& program,
 // std::shared_ptr<const Snapshot>.
 class Snapshot {
  public:
-  static constexpr int kShardBits = 8;
-  static constexpr int kShardCount = 1 << kShardBits;
-
   // An empty snapshot: no policy, no principals, revision 0.
-  Snapshot() = default;
+  Snapshot();
 
   // The active policy; null when no policy version is active yet (the
   // server then denies every check).
@@ -146,18 +146,25 @@ class Snapshot {
  private:
   friend class SnapshotBuilder;
 
+  // A lookup key whose hash is computed once, for both the shard choice
+  // and the probe inside the shard.
+  struct HashedId {
+    absl::string_view id;
+    size_t hash;
+  };
+  static HashedId Hashed(absl::string_view id) {
+    return {id, absl::Hash<absl::string_view>{}(id)};
+  }
   struct EntryHash {
     using is_transparent = void;
-    size_t operator()(absl::string_view id) const {
-      return absl::Hash<absl::string_view>{}(id);
-    }
+    size_t operator()(const HashedId& key) const { return key.hash; }
     size_t operator()(const std::shared_ptr<const PrincipalEntry>& e) const {
-      return (*this)(e->id());
+      return e->id_hash();
     }
   };
   struct EntryEq {
     using is_transparent = void;
-    static absl::string_view Key(absl::string_view id) { return id; }
+    static absl::string_view Key(const HashedId& key) { return key.id; }
     static absl::string_view Key(
         const std::shared_ptr<const PrincipalEntry>& e) {
       return e->id();
@@ -170,18 +177,22 @@ class Snapshot {
   using Shard = absl::flat_hash_set<std::shared_ptr<const PrincipalEntry>,
                                     EntryHash, EntryEq>;
 
-  // The shard is chosen by the hash's top bits: the table inside a shard
-  // uses the low bits, which therefore stay well distributed.
-  static size_t ShardOf(absl::string_view id) {
-    return EntryHash{}(id) >> (sizeof(size_t) * 8 - kShardBits);
+  // Shards are picked from the hash's high half (multiply-shift); the
+  // table inside a shard indexes with the low bits, which therefore stay
+  // well distributed.
+  size_t ShardOf(size_t hash) const {
+    return static_cast<size_t>(
+        (static_cast<uint64_t>(hash >> 32) * shards_.size()) >> 32);
   }
 
   std::shared_ptr<const policy::Program> program_;
   int64_t policy_version_ = 0;
   int64_t store_revision_ = 0;
   size_t principal_count_ = 0;
+  // Fixed per snapshot lineage; chosen by SnapshotBuilder from the
+  // principal count so shards fill their tables well (see snapshot.cc).
   // A null shard is empty.
-  std::array<std::shared_ptr<const Shard>, kShardCount> shards_;
+  std::vector<std::shared_ptr<const Shard>> shards_;
 };
 
 // Builds a Snapshot from scratch (store open, policy activation).
@@ -200,7 +211,8 @@ class SnapshotBuilder {
  private:
   std::shared_ptr<const policy::Program> program_;
   int64_t policy_version_;
-  std::array<std::unique_ptr<Snapshot::Shard>, Snapshot::kShardCount> shards_;
+  Snapshot shape_;  // only its shard count is used, for ShardOf()
+  std::vector<std::unique_ptr<Snapshot::Shard>> shards_;
 };
 
 // Publishes the current Snapshot. Readers call Get() from any thread and

@@ -11,6 +11,7 @@
 #include "migrations/migrations.h"
 #include "server/store/connection.h"
 #include "server/store/migration_runner.h"
+#include "server/store/secrets.h"
 #include "server/store/sqlite_status.h"
 #include "server/store/store.h"
 #include "tests/store/store_test_util.h"
@@ -34,15 +35,40 @@ absl::StatusOr<std::unique_ptr<internal::Connection>> OpenConnection(
   return internal::Connection::Open(path, options);
 }
 
-TEST(EmbeddedMigrationsTest, SortedContiguousAndChecksummed) {
+TEST(EmbeddedMigrationsTest, SortedAndChecksummed) {
   absl::Span<const migrations::Migration> all = migrations::All();
   ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all[0].name, "0001_initial.sql");
+  EXPECT_EQ(all[0].version, 1);
   for (size_t i = 0; i < all.size(); ++i) {
-    EXPECT_EQ(all[i].version, static_cast<int>(i) + 1) << all[i].name;
+    if (i > 0) {
+      EXPECT_GT(all[i].version, all[i - 1].version) << all[i].name;
+    }
     EXPECT_EQ(all[i].sha256.size(), 64u);
     EXPECT_FALSE(all[i].sql.empty());
+    EXPECT_EQ(internal::Sha256Hex(all[i].sql), all[i].sha256) << all[i].name;
   }
-  EXPECT_EQ(all[0].name, "0001_initial.sql");
+}
+
+TEST(MigrationRunnerTest, RefusesMigrationInsertedBelowAppliedOnes) {
+  TempDir dir;
+  FakeClock clock;
+  const migrations::Migration first = migrations::All()[0];
+  const migrations::Migration second{
+      2, "0002_late.sql", "CREATE TABLE late (x INTEGER) STRICT;",
+      "3333333333333333333333333333333333333333333333333333333333333333"};
+  const migrations::Migration third{
+      3, "0003_early.sql", "CREATE TABLE early (x INTEGER) STRICT;",
+      "4444444444444444444444444444444444444444444444444444444444444444"};
+  auto connection = OpenConnection(dir.File("m.db"));
+  ASSERT_THAT(connection, IsOk());
+  const migrations::Migration with_gap[] = {first, third};
+  ASSERT_THAT(internal::RunMigrations(**connection, with_gap, clock.Now()),
+              IsOk());
+  const migrations::Migration filled[] = {first, second, third};
+  EXPECT_THAT(internal::RunMigrations(**connection, filled, clock.Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("0002_late.sql")));
 }
 
 TEST(MigrationRunnerTest, EmptyToLatestThenNothingToDo) {
@@ -72,6 +98,8 @@ TEST(MigrationRunnerTest, EmptyToLatestThenNothingToDo) {
   RawDb raw(path);
   EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_migrations"),
             std::to_string(migrations::All().size()));
+  EXPECT_EQ(raw.QueryText("SELECT max(version) FROM schema_migrations"),
+            std::to_string(migrations::All().back().version));
   EXPECT_EQ(raw.QueryText("SELECT checksum FROM schema_migrations "
                           "WHERE version = 1"),
             std::string(migrations::All()[0].sha256));
