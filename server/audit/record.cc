@@ -120,17 +120,7 @@ std::string CanonicalEncoding(const AuditRecord& record) {
 }
 
 Hash ChainHash(const Hash& prev, absl::string_view canonical) {
-  // One-shot SHA256() over one buffer: the streaming SHA256_* calls are
-  // deprecated in OpenSSL 3, and an EVP context per record costs more than
-  // the copy.
-  std::string input;
-  input.reserve(prev.size() + canonical.size());
-  input.append(reinterpret_cast<const char*>(prev.data()), prev.size());
-  input.append(canonical.data(), canonical.size());
-  Hash out;
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(),
-         out.data());
-  return out;
+  return internal::ChainHash(prev, absl::string_view(), canonical);
 }
 
 std::string HashHex(const Hash& hash) {
@@ -218,14 +208,20 @@ absl::StatusOr<AuditRecord> FromStoredRow(const StoredRow& row,
   return r;
 }
 
-std::string CanonicalEncoding(const StoredRow& row) {
+std::string CanonicalHead(int64_t seq) {
+  std::string out;
+  out.reserve(10);
+  out.push_back(static_cast<char>(kFormatVersion));
+  Encoder(&out).Int(seq);
+  return out;
+}
+
+std::string CanonicalBody(const StoredRow& row) {
   std::string out;
   out.reserve(256 + row.fields_json.size() +
               (row.attributes ? row.attributes->size() : 0) +
               (row.details ? row.details->size() : 0));
-  out.push_back(static_cast<char>(kFormatVersion));
   Encoder e(&out);
-  e.Int(row.seq);
   e.Int(row.time_micros);
   e.Text(row.kind);
   e.OptionalText(row.decision_id);
@@ -252,6 +248,26 @@ std::string CanonicalEncoding(const StoredRow& row) {
   e.OptionalText(row.key_id);
   e.OptionalText(row.details);
   e.OptionalInt(row.totp_verified);
+  return out;
+}
+
+std::string CanonicalEncoding(const StoredRow& row) {
+  return CanonicalHead(row.seq) + CanonicalBody(row);
+}
+
+Hash ChainHash(const Hash& prev, absl::string_view head,
+               absl::string_view body) {
+  // One-shot SHA256() over one buffer: the streaming SHA256_* calls are
+  // deprecated in OpenSSL 3, and an EVP context per record costs more than
+  // the copy.
+  std::string input;
+  input.reserve(prev.size() + head.size() + body.size());
+  input.append(reinterpret_cast<const char*>(prev.data()), prev.size());
+  input.append(head.data(), head.size());
+  input.append(body.data(), body.size());
+  Hash out;
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(),
+         out.data());
   return out;
 }
 

@@ -177,6 +177,16 @@ absl::StatusOr<AuditRecord> FromStoredRow(const StoredRow& row,
                                           const Hash& hash);
 std::string CanonicalEncoding(const StoredRow& row);
 
+// The canonical encoding split at the seq, so the writer can encode a
+// record's body on the submitting thread and only the seq on the writer
+// thread: CanonicalEncoding(row) == CanonicalHead(row.seq) +
+// CanonicalBody(row).
+std::string CanonicalHead(int64_t seq);  // version byte + seq (10 bytes)
+std::string CanonicalBody(const StoredRow& row);  // values 2..23
+// SHA-256(prev || head || body) == ChainHash(prev, head + body).
+Hash ChainHash(const Hash& prev, absl::string_view head,
+               absl::string_view body);
+
 }  // namespace internal
 
 }  // namespace steward::audit

@@ -1,14 +1,17 @@
-// UsageIndex: when each role grant was last exercised, from the trail.
+// UsageIndex: when each rule last allowed something to each principal,
+// from the trail.
 //
 // Public. The UnusedGrants access report (server/access_reports.h) needs,
 // for every role binding, the time of the newest ALLOW decision that went
 // through it. A decision names its principal and the rule that allowed it,
 // and a rule belongs to one role, so the trail answers this as "newest
-// ALLOW per (principal, rule_id, resource_scope)". LastAllows() computes
-// that for the whole trail in ONE ordered scan of the covering partial
-// index audit_log_by_principal_rule (migrations/0003_reports_usage.sql):
-// index entries only, no table lookup, no sort, and never one query per
-// binding. Read-only.
+// ALLOW per (principal, rule_id)". LastAllows() computes that for the whole
+// trail in ONE ordered scan of the covering partial index
+// audit_log_by_principal_rule (migrations/0003_reports_usage.sql): index
+// entries only, no table lookup, no sort, and never one query per binding.
+// Which of a principal's bindings a use went through, when several reach
+// the same rule, is the report's business (it asks the AuditReader).
+// Read-only.
 #ifndef STEWARD_SERVER_AUDIT_USAGE_H_
 #define STEWARD_SERVER_AUDIT_USAGE_H_
 
@@ -27,12 +30,10 @@ class Connection;
 
 namespace steward::audit {
 
-// The newest ALLOW decision of `principal` through rule `rule_id` on a
-// resource in `resource_scope`.
+// The newest ALLOW decision of `principal` through rule `rule_id`.
 struct RuleUse {
   std::string principal;
   std::string rule_id;
-  std::string resource_scope;
   absl::Time last_allow;
 };
 
@@ -51,10 +52,9 @@ class UsageIndex {
   UsageIndex& operator=(const UsageIndex&) = delete;
   ~UsageIndex();
 
-  // Every (principal, rule_id, resource_scope) with at least one ALLOW
-  // decision in the retained trail, with its newest time; ordered by
-  // (principal, rule_id, resource_scope). Errors from SQLite per
-  // sqlite_status.h.
+  // Every (principal, rule_id) with at least one ALLOW decision in the
+  // retained trail, with its newest time; ordered by (principal, rule_id).
+  // Errors from SQLite per sqlite_status.h.
   absl::StatusOr<std::vector<RuleUse>> LastAllows();
 
   // The query plan of LastAllows() (EXPLAIN QUERY PLAN rows joined by

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "server/audit/rows.h"
 
 namespace steward::audit::internal {
@@ -49,6 +50,11 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
 
   VerifyResult result;
   int64_t expected = checkpoint_seq + 1;
+  // Anyone can copy a row's prev_hash into a forged checkpoint after
+  // deleting the rows before it; a real purge is also recorded in the chain
+  // (retention.h), so the newest checkpoint must be confirmed by a retained
+  // retention_purge record naming it.
+  bool checkpoint_confirmed = false;
   {
     absl::StatusOr<Statement> stmt = connection.Prepare(
         absl::StrCat("SELECT ", kRowColumns, " FROM audit_log ORDER BY seq"));
@@ -90,13 +96,24 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
                     : absl::StrCat("record ", seq - 1),
                 " (a preceding record or hash was altered)"));
       }
-      const Hash computed = ChainHash(running, CanonicalEncoding(row->row));
+      const Hash computed =
+          audit::ChainHash(running, CanonicalEncoding(row->row));
       ++result.records_checked;
       if (computed != row->hash) {
         return Broken(result, seq,
                       absl::StrCat("record ", seq,
                                    " does not match its hash (its content or "
                                    "hash was altered)"));
+      }
+      if (checkpoint_seq > 0 && !checkpoint_confirmed &&
+          row->row.kind == "system" && row->row.action == "retention_purge" &&
+          row->row.details.has_value()) {
+        const nlohmann::json details = nlohmann::json::parse(
+            *row->row.details, nullptr, /*allow_exceptions=*/false);
+        const auto it = details.is_object() ? details.find("checkpoint_seq")
+                                            : details.end();
+        checkpoint_confirmed = it != details.end() && it->is_number_integer() &&
+                               it->get<int64_t>() == checkpoint_seq;
       }
       running = computed;
       result.last_seq = seq;
@@ -118,6 +135,16 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
                                    " are missing (removed from the end)"));
       }
     }
+  }
+  if (checkpoint_seq > 0 && !checkpoint_confirmed) {
+    return Broken(
+        result, checkpoint_seq + 1,
+        absl::StrCat("the retention checkpoint at record ", checkpoint_seq,
+                     " is not confirmed by a retention_purge record "
+                     "in the trail: records up to ",
+                     checkpoint_seq,
+                     " may have been removed outside a purge (or a "
+                     "purge was interrupted before it was recorded)"));
   }
   if (absl::Status s = txn->Commit(); !s.ok()) return s;
   result.message =

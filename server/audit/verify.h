@@ -8,7 +8,13 @@
 // match. Detects: a changed column (the row's hash no longer matches), a
 // removed row (a gap in seq, or a missing tail per sqlite_sequence), rows
 // swapped or reordered (seq is part of the encoding, and prev_hash links
-// neighbours), and edited hashes (the row itself or its successor fails).
+// neighbours), edited hashes (the row itself or its successor fails), and a
+// removed prefix hidden behind a forged checkpoint (the newest checkpoint
+// must be named by a retained retention_purge record).
+//
+// Limits: a local chain cannot detect a wholesale rewrite of the file by
+// someone who recomputes every hash (and sqlite_sequence); publishing the
+// latest hash elsewhere from time to time (an anchor) closes that gap.
 #ifndef STEWARD_SERVER_AUDIT_VERIFY_H_
 #define STEWARD_SERVER_AUDIT_VERIFY_H_
 

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "nlohmann/json.hpp"
 #include "server/audit/rows.h"
@@ -68,6 +69,15 @@ absl::StatusOr<std::unique_ptr<AuditWriter>> AuditWriter::Open(
   absl::StatusOr<std::unique_ptr<Connection>> connection =
       Connection::Open(db_path, copts);
   if (!connection.ok()) return connection.status();
+  if (options.cache_size_kib > 0) {
+    // Negative cache_size means KiB. PRAGMA takes no bound parameters; the
+    // value is an integer we format, not user text.
+    const std::string pragma =
+        absl::StrCat("PRAGMA cache_size = -", options.cache_size_kib);
+    if (absl::Status s = (*connection)->Exec(pragma.c_str()); !s.ok()) {
+      return s;
+    }
+  }
   absl::StatusOr<internal::ChainTail> tail =
       internal::LoadChainTail(**connection);
   if (!tail.ok()) return tail.status();
@@ -111,6 +121,10 @@ absl::Status AuditWriter::Enqueue(AuditRecord record, CommitCallback callback,
   // Waiting on the writer thread (from a commit callback) would deadlock:
   // only the writer thread frees queue slots.
   if (OnWriterThread()) wait = false;
+  Item item;
+  item.row = internal::ToStoredRow(record);
+  item.body = internal::CanonicalBody(item.row);
+  item.callback = std::move(callback);
   absl::MutexLock lock(&mu_);
   if (wait) {
     auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -125,7 +139,7 @@ absl::Status AuditWriter::Enqueue(AuditRecord record, CommitCallback callback,
     ++metrics_.rejected_full;
     return absl::ResourceExhaustedError("audit queue is full");
   }
-  queue_.push_back(Item{std::move(record), std::move(callback)});
+  queue_.push_back(std::move(item));
   ++accepted_;
   return absl::OkStatus();
 }
@@ -222,11 +236,12 @@ absl::Status AuditWriter::WriteTransaction(std::vector<Item>& batch,
   int64_t seq = next_seq_;
   Hash prev = last_hash_;
   for (size_t i = begin; i < end; ++i) {
-    AuditRecord& record = batch[i].record;
-    record.seq = seq;
-    const internal::StoredRow row = internal::ToStoredRow(record);
-    const Hash hash = ChainHash(prev, internal::CanonicalEncoding(row));
-    if (absl::Status s = internal::InsertRow(*connection_, row, prev, hash);
+    Item& item = batch[i];
+    item.row.seq = seq;
+    const Hash hash =
+        internal::ChainHash(prev, internal::CanonicalHead(seq), item.body);
+    if (absl::Status s =
+            internal::InsertRow(*connection_, item.row, prev, hash);
         !s.ok()) {
       return s;
     }

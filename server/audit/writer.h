@@ -50,6 +50,10 @@ struct WriterOptions {
   // Upper bound on records per transaction, so one commit (and the
   // callbacks waiting on it) never grows without limit.
   size_t max_batch_records = 8192;
+  // SQLite page cache of the writer's connection, in KiB. Every record
+  // updates eight indexes at scattered positions; a cache that holds their
+  // hot leaf pages keeps commits from re-reading them.
+  int cache_size_kib = 32768;
   // How long a batch waits for another connection's write lock (the
   // retention purge, the role store) before failing.
   absl::Duration busy_timeout = absl::Seconds(5);
@@ -136,8 +140,12 @@ class AuditWriter {
   WriterMetrics metrics() const;
 
  private:
+  // A queued record, already converted to its stored form and encoded
+  // (except the seq) on the submitting thread, which keeps that work off
+  // the single writer thread.
   struct Item {
-    AuditRecord record;
+    internal::StoredRow row;
+    std::string body;  // internal::CanonicalBody(row)
     CommitCallback callback;
   };
 

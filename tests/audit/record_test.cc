@@ -137,3 +137,24 @@ TEST(RecordNamesTest, RoundTrip) {
 
 }  // namespace
 }  // namespace steward::audit
+
+namespace steward::audit {
+namespace {
+
+TEST(CanonicalEncodingTest, HeadPlusBodyIsTheEncoding) {
+  AuditRecord r;
+  r.seq = 77;
+  r.kind = RecordKind::kAdminChange;
+  r.effect = RecordEffect::kOk;
+  r.details = R"({"after":{"role":"viewer"}})";
+  const internal::StoredRow row = internal::ToStoredRow(r);
+  EXPECT_EQ(internal::CanonicalHead(77).size(), 10u);
+  EXPECT_EQ(internal::CanonicalHead(77) + internal::CanonicalBody(row),
+            CanonicalEncoding(r));
+  EXPECT_EQ(internal::ChainHash(kZeroHash, internal::CanonicalHead(77),
+                                internal::CanonicalBody(row)),
+            ChainHash(kZeroHash, CanonicalEncoding(r)));
+}
+
+}  // namespace
+}  // namespace steward::audit

@@ -162,3 +162,41 @@ TEST_F(RetentionTest, RejectsBadOptions) {
 
 }  // namespace
 }  // namespace steward::audit
+
+namespace steward::audit {
+namespace {
+
+using ::steward::audit::testing::Decision;
+using ::steward::audit::testing::OpenRaw;
+using ::steward::audit::testing::TestDb;
+using ::steward::testing::IsOk;
+
+TEST(ForgedCheckpointTest, DeletingAPrefixBehindAForgedCheckpointIsDetected) {
+  TestDb db;
+  {
+    auto writer = AuditWriter::Open(db.path());
+    ASSERT_THAT(writer, IsOk());
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_THAT((*writer)->SubmitAndWait(Decision(i)), IsOk());
+    }
+  }
+  // Delete records 1..4 and forge a checkpoint from record 5's prev_hash,
+  // which is exactly what a real purge would have stored.
+  auto raw = OpenRaw(db.path());
+  ASSERT_THAT(
+      raw->Exec("INSERT INTO audit_checkpoints (seq, hash, time, "
+                "purged_count, created_at) SELECT 4, prev_hash, time, 4, time "
+                "FROM audit_log WHERE seq = 5;"
+                "DELETE FROM audit_log WHERE seq <= 4;"),
+      IsOk());
+  auto reader = AuditReader::Open(db.path());
+  ASSERT_THAT(reader, IsOk());
+  auto verified = (*reader)->VerifyChain();
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_FALSE(verified->ok);
+  EXPECT_EQ(verified->first_bad_seq, 5);
+  EXPECT_THAT(verified->message, ::testing::HasSubstr("not confirmed"));
+}
+
+}  // namespace
+}  // namespace steward::audit
