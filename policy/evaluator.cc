@@ -29,6 +29,14 @@ using internal::OpCode;
 using internal::Operand;
 using internal::OperandSource;
 
+inline void Prefetch(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p);
+#else
+  (void)p;
+#endif
+}
+
 constexpr uint8_t kF = 0;
 constexpr uint8_t kT = 1;
 constexpr uint8_t kU = 2;
@@ -43,6 +51,11 @@ class Scratch {
   // Step 1 of §6 up to the bucket; returns false with `d` filled when the
   // request is decided by it.
   bool Resolve(Decision& d) {
+    // The request's arrays live wherever the caller decoded them and are
+    // often not in cache; they are first read only after the (kind,
+    // action) probe, so start fetching them now and let the misses overlap.
+    Prefetch(request_.bindings.data());
+    Prefetch(request_.resource_attributes.data());
     if (!request_.principal_known) {
       d.reason = Reason::kUnknownPrincipal;
       return false;
@@ -143,6 +156,14 @@ class Scratch {
     const internal::KindExec& k = x_.kinds[kind_];
     const Program::KindInfo& info = program_.kinds()[kind_];
     for (int slot : k.attribute_global_slot) resource_[slot] = nullptr;
+    // Names are hashed one after another below and string values are
+    // compared later; fetch them all first so their cache misses overlap.
+    for (const NamedValue& nv : request_.resource_attributes) {
+      Prefetch(nv.name.data());
+      if (nv.value.present() && nv.value.type() == ValueType::kString) {
+        Prefetch(nv.value.string_value().data());
+      }
+    }
     for (const NamedValue& nv : request_.resource_attributes) {
       const int local = k.attribute_slots.Find(nv.name);
       if (local < 0) continue;  // undeclared: ignored
