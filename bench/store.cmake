@@ -5,7 +5,7 @@
 add_executable(store_benchmark ${CMAKE_CURRENT_LIST_DIR}/store_benchmark.cc)
 steward_target_defaults(store_benchmark)
 target_link_libraries(store_benchmark PRIVATE
-  steward_store steward_migrations steward_policy SQLite::SQLite3 absl::strings
+  steward_store steward_migrations steward_policy absl::strings absl::time
   benchmark::benchmark)
 if(TARGET GTest::gtest)
   # CI: the 10,000-principal variants only, briefly.

@@ -11,7 +11,7 @@
 //   BM_LookupAndEvaluate/N    FindPrincipal + the full policy::Evaluate.
 // The database is generated once per size into $STEWARD_BENCH_DIR (default
 // /tmp) as steward_store_bench_N.db and reused by later runs.
-#include <sqlite3.h>
+#include <malloc.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -26,10 +26,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "migrations/migrations.h"
 #include "policy/evaluator.h"
 #include "server/store/clock.h"
+#include "server/store/connection.h"
 #include "server/store/snapshot.h"
 #include "server/store/store.h"
 
@@ -103,16 +106,11 @@ Memory ReadMemory() {
 // Resets VmHWM to the current RSS (Linux >= 4.0).
 void ResetPeak() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
-bool Check(int rc, sqlite3* db, const char* what) {
-  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
-  std::fprintf(stderr, "store_benchmark: %s: %s\n", what, sqlite3_errmsg(db));
-  return false;
-}
-
 // Creates the N-principal database once: schema and policy through the
-// Store, rows in bulk through one raw transaction (the Store's API does
-// one fsync'ed transaction per change, which is right for admin traffic
-// and far too slow to load a million principals).
+// Store, rows in bulk through one transaction on the store's own
+// connection wrapper (the Store's API does one fsync'ed transaction per
+// change, which is right for admin traffic and far too slow to load a
+// million principals). No sqlite3 type leaves server/store.
 bool GenerateDatabase(const std::string& path, int n) {
   std::error_code ec;
   std::filesystem::remove(path, ec);
@@ -128,51 +126,36 @@ bool GenerateDatabase(const std::string& path, int n) {
       return false;
     }
   }
-  sqlite3* db = nullptr;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return false;
-  bool ok = Check(sqlite3_exec(db,
-                               "PRAGMA synchronous = OFF; PRAGMA foreign_keys "
-                               "= ON; BEGIN",
-                               nullptr, nullptr, nullptr),
-                  db, "begin");
-  sqlite3_stmt* principal = nullptr;
-  sqlite3_stmt* binding = nullptr;
-  ok = ok && Check(sqlite3_prepare_v2(
-                       db,
-                       "INSERT INTO principals (id, display_name, attributes, "
-                       "disabled, created_at, updated_at) VALUES (?, ?, ?, ?, "
-                       "1, 1)",
-                       -1, &principal, nullptr),
-                   db, "prepare");
-  ok = ok && Check(sqlite3_prepare_v2(
-                       db,
-                       "INSERT INTO role_bindings (principal, role, scope, "
-                       "granted_by, granted_at, expires_at, reason) VALUES "
-                       "(?, ?, ?, 'bench', 1, ?, 'generated')",
-                       -1, &binding, nullptr),
-                   db, "prepare");
+  auto connection =
+      internal::Connection::Open(path, internal::ConnectionOptions());
+  if (!connection.ok()) return false;
+  internal::Connection& c = **connection;
+  auto txn = internal::Transaction::Begin(c);
+  if (!txn.ok()) return false;
   std::mt19937 rng(42);
-  const int64_t far_future = int64_t{4102444800} * 1000000;  // 2100-01-01
-  for (int i = 0; ok && i < n; ++i) {
+  const absl::Time far_future = absl::FromCivil(
+      absl::CivilSecond(2100, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  for (int i = 0; i < n; ++i) {
     const std::string id = PrincipalId(i);
-    const std::string attributes =
-        absl::StrCat(R"({"mfa":)", (rng() % 2) ? "true" : "false",
-                     R"(,"region":")", kRegions[rng() % 4], "\"}");
-    sqlite3_bind_text(principal, 1, id.data(), id.size(), SQLITE_TRANSIENT);
-    sqlite3_bind_text(principal, 2, id.data(), id.size(), SQLITE_TRANSIENT);
-    sqlite3_bind_text(principal, 3, attributes.data(), attributes.size(),
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_int(principal, 4, i % 100 == 0 ? 1 : 0);
-    ok = Check(sqlite3_step(principal), db, "insert principal");
-    sqlite3_reset(principal);
+    {
+      auto stmt = c.Prepare(
+          "INSERT INTO principals (id, display_name, attributes, disabled, "
+          "created_at, updated_at) VALUES (?, ?, ?, ?, 1, 1)");
+      if (!stmt.ok()) return false;
+      stmt->BindText(1, id);
+      stmt->BindText(2, id);
+      stmt->BindText(
+          3, absl::StrCat(R"({"mfa":)", (rng() % 2) ? "true" : "false",
+                          R"(,"region":")", kRegions[rng() % 4], "\"}"));
+      stmt->BindInt(4, i % 100 == 0 ? 1 : 0);
+      if (!stmt->Run().ok()) return false;
+    }
     // Three distinct roles; scopes global, tenant, or tenant/region.
-    int first = rng() % 6;
-    for (int b = 0; ok && b < 3; ++b) {
-      const char* role = kRoles[(first + b * 2 + (b == 2)) % 6];
+    const int first = rng() % 6;
+    for (int b = 0; b < 3; ++b) {
       std::string scope;
       switch ((i + b) % 3) {
         case 0:
-          scope = "";
           break;
         case 1:
           scope = Tenant(i);
@@ -180,69 +163,61 @@ bool GenerateDatabase(const std::string& path, int n) {
         default:
           scope = absl::StrCat(Tenant(i), "/", kRegions[(i + b) % 4]);
       }
-      sqlite3_bind_text(binding, 1, id.data(), id.size(), SQLITE_TRANSIENT);
-      sqlite3_bind_text(binding, 2, role, -1, SQLITE_STATIC);
-      sqlite3_bind_text(binding, 3, scope.data(), scope.size(),
-                        SQLITE_TRANSIENT);
+      auto stmt = c.Prepare(
+          "INSERT INTO role_bindings (principal, role, scope, granted_by, "
+          "granted_at, expires_at, reason) VALUES (?, ?, ?, 'bench', 1, ?, "
+          "'generated')");
+      if (!stmt.ok()) return false;
+      stmt->BindText(1, id);
+      stmt->BindText(2, kRoles[(first + b * 2 + (b == 2)) % 6]);
+      stmt->BindText(3, scope);
       if (b == 2) {
-        sqlite3_bind_int64(binding, 4, far_future);
+        stmt->BindTime(4, far_future);
       } else {
-        sqlite3_bind_null(binding, 4);
+        stmt->BindNull(4);
       }
-      ok = Check(sqlite3_step(binding), db, "insert binding");
-      sqlite3_reset(binding);
+      if (!stmt->Run().ok()) return false;
     }
   }
-  sqlite3_finalize(principal);
-  sqlite3_finalize(binding);
-  ok = ok && Check(sqlite3_exec(db, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE)",
-                                nullptr, nullptr, nullptr),
-                   db, "commit");
-  sqlite3_close(db);
-  return ok;
+  return txn->Commit().ok();
+}
+
+// The number of bindings in the file, or -1 when it cannot be used (absent,
+// or written by a build whose migrations differ: edited during development).
+int64_t UsableBindingCount(const std::string& path) {
+  if (!std::filesystem::exists(path)) return -1;
+  auto connection =
+      internal::Connection::Open(path, internal::ConnectionOptions());
+  if (!connection.ok()) return -1;
+  {
+    auto stmt =
+        (*connection)
+            ->Prepare("SELECT version, checksum FROM schema_migrations");
+    if (!stmt.ok()) return -1;
+    while (true) {
+      auto row = stmt->Step();
+      if (!row.ok()) return -1;
+      if (!*row) break;
+      bool found = false;
+      for (const migrations::Migration& m : migrations::All()) {
+        found =
+            found || (m.version == stmt->Int(0) && m.sha256 == stmt->Text(1));
+      }
+      if (!found) return -1;
+    }
+  }
+  auto stmt = (*connection)->Prepare("SELECT count(*) FROM role_bindings");
+  if (!stmt.ok()) return -1;
+  auto row = stmt->Step();
+  if (!row.ok() || !*row) return -1;
+  return stmt->Int(0);
 }
 
 // The database path for size n, generated if missing or incomplete.
 std::string DatabaseFor(int n) {
   const std::string path =
       absl::StrCat(BenchDir(), "/steward_store_bench_", n, ".db");
-  if (std::filesystem::exists(path)) {
-    sqlite3* db = nullptr;
-    int64_t count = -1;
-    bool migrations_match = true;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
-        SQLITE_OK) {
-      sqlite3_stmt* stmt = nullptr;
-      if (sqlite3_prepare_v2(db, "SELECT count(*) FROM role_bindings", -1,
-                             &stmt, nullptr) == SQLITE_OK &&
-          sqlite3_step(stmt) == SQLITE_ROW) {
-        count = sqlite3_column_int64(stmt, 0);
-      }
-      sqlite3_finalize(stmt);
-      // A file from a build whose migrations differ (edited during
-      // development) would be refused; regenerate it instead.
-      stmt = nullptr;
-      if (sqlite3_prepare_v2(db,
-                             "SELECT version, checksum FROM schema_migrations",
-                             -1, &stmt, nullptr) == SQLITE_OK) {
-        while (sqlite3_step(stmt) == SQLITE_ROW) {
-          const int version = sqlite3_column_int(stmt, 0);
-          const char* checksum =
-              reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
-          bool found = false;
-          for (const migrations::Migration& m : migrations::All()) {
-            found = found || (m.version == version && checksum != nullptr &&
-                              m.sha256 == checksum);
-          }
-          migrations_match = migrations_match && found;
-        }
-      }
-      sqlite3_finalize(stmt);
-    }
-    if (!migrations_match) count = -1;
-    sqlite3_close(db);
-    if (count == int64_t{3} * n) return path;
-  }
+  if (UsableBindingCount(path) == int64_t{3} * n) return path;
   if (!GenerateDatabase(path, n)) return "";
   return path;
 }
@@ -281,10 +256,12 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
   double peak_delta_mib = 0;
   size_t principals = 0;
   size_t block_bytes = 0;
+  double heap_delta_mib = 0;
   for (auto _ : state) {
     state.PauseTiming();
     ResetPeak();
     const Memory before = ReadMemory();
+    const size_t heap_before = mallinfo2().uordblks;
     state.ResumeTiming();
     auto store = Store::Open(path, clock, Store::Options());
     state.PauseTiming();
@@ -295,6 +272,9 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
     // Freed memory stays mapped in the allocator, so only the first
     // iteration measures what the snapshot costs; keep the largest figure.
     const Memory after = ReadMemory();
+    heap_delta_mib = (static_cast<double>(mallinfo2().uordblks) -
+                      static_cast<double>(heap_before)) /
+                     (1024.0 * 1024.0);
     rss_delta_mib =
         std::max(rss_delta_mib, (after.rss_kib - before.rss_kib) / 1024.0);
     peak_delta_mib =
@@ -308,6 +288,8 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
   }
   state.counters["principals"] = static_cast<double>(principals);
   state.counters["rss_delta_MiB"] = rss_delta_mib;
+  // Bytes malloc handed out for the open store (snapshot, SQLite cache).
+  state.counters["heap_delta_MiB"] = heap_delta_mib;
   // Bytes of the entry blocks alone (without allocator and index overhead).
   state.counters["entry_bytes"] =
       principals == 0 ? 0.0 : static_cast<double>(block_bytes) / principals;

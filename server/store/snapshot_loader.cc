@@ -26,7 +26,8 @@ class EntryAssembler {
 
   void Start() {
     bindings_.clear();
-    scopes_.clear();
+    scope_chars_.clear();
+    scope_ends_.clear();
   }
 
   void AddBinding(absl::string_view role, absl::string_view scope,
@@ -38,7 +39,11 @@ class EntryAssembler {
       return;
     }
     ++stats_->bindings_loaded;
-    scopes_.emplace_back(scope);
+    // One reused buffer for every scope of the principal: no allocation
+    // per binding (a per-scope std::string would allocate for scopes past
+    // the small-string size and fragment the heap between entry blocks).
+    scope_chars_.append(scope.data(), scope.size());
+    scope_ends_.push_back(scope_chars_.size());
     bindings_.push_back(policy::RoleBinding{
         *id, absl::string_view(),
         expires_micros.has_value() ? absl::FromUnixMicros(*expires_micros)
@@ -48,10 +53,13 @@ class EntryAssembler {
   std::shared_ptr<const PrincipalEntry> Finish(absl::string_view id,
                                                bool disabled,
                                                absl::string_view json) {
-    // Scope views are taken only now: scopes_ may have reallocated while
-    // bindings were added.
+    // Scope views are taken only now: scope_chars_ may have reallocated
+    // while bindings were added.
+    size_t begin = 0;
     for (size_t i = 0; i < bindings_.size(); ++i) {
-      bindings_[i].scope = scopes_[i];
+      bindings_[i].scope =
+          absl::string_view(scope_chars_).substr(begin, scope_ends_[i] - begin);
+      begin = scope_ends_[i];
     }
     absl::Span<const policy::Value> values;
     if (program_ != nullptr && !values_.empty() && json != "{}") {
@@ -257,7 +265,8 @@ class EntryAssembler {
   const policy::Program* program_;
   LoadStats* stats_;
   std::vector<policy::RoleBinding> bindings_;
-  std::vector<std::string> scopes_;
+  std::string scope_chars_;
+  std::vector<size_t> scope_ends_;
   std::vector<policy::Value> values_;
   AttributeMap attributes_;
   std::vector<std::vector<absl::string_view>> set_views_;
