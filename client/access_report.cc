@@ -143,7 +143,8 @@ std::string MatrixSection(const AccessReportData& data) {
           absl::StrAppend(&detail, " via ", entry.inherited_via());
         }
         if (!entry.condition().empty()) {
-          absl::StrAppend(&detail, " when ", entry.condition());
+          // The condition text carries its own `when`/`unless`.
+          absl::StrAppend(&detail, " ", entry.condition());
         }
         if (!entry.purposes().empty()) {
           absl::StrAppend(&detail, " for ", Join(entry.purposes()));

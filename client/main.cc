@@ -59,9 +59,16 @@ int Run(int argc, char** argv) {
   std::map<std::string, OutputFormat> formats{{"table", OutputFormat::kTable},
                                               {"json", OutputFormat::kJson},
                                               {"csv", OutputFormat::kCsv}};
-  app.add_option("-o,--output", context.output, "table, json or csv")
-      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
-      ->option_text("table|json|csv");
+  std::string output_name = "table";
+  // each() sets the format as soon as the option is parsed, before any
+  // command callback runs.
+  app.add_option("-o,--output", output_name, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}, CLI::ignore_case))
+      ->each([&context, &formats](const std::string& value) {
+        auto format = formats.find(CLI::detail::to_lower(value));
+        if (format != formats.end()) context.output = format->second;
+      })
+      ->capture_default_str();
 
   RegisterHealthCommand(app, context);
   RegisterPolicyCommands(app, context);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -60,18 +61,26 @@ void RunSubjectAccess(CommandContext& context, const ReportOptions& options) {
   v1::SubjectAccessRequest base;
   base.set_resource_kind(resource->first);
   base.set_resource_id(resource->second);
+  // Only a given bound is set: an empty Timestamp message would still be
+  // present on the wire and mean the epoch.
   const absl::Time now = absl::Now();
-  for (const auto& [flag, text, field] :
-       {std::tuple{"--since", options.since, base.mutable_since()},
-        std::tuple{"--until", options.until, base.mutable_until()}}) {
-    if (text.empty()) continue;
-    absl::StatusOr<absl::Time> time = ParsePastTime(text, now);
-    if (!time.ok()) {
-      Fail(context, absl::StrCat(flag, ": ", time.status().message()),
+  if (!options.since.empty()) {
+    absl::StatusOr<absl::Time> since = ParsePastTime(options.since, now);
+    if (!since.ok()) {
+      Fail(context, absl::StrCat("--since: ", since.status().message()),
            kExitUsage);
       return;
     }
-    *field = ToProtoTime(*time);
+    *base.mutable_since() = ToProtoTime(*since);
+  }
+  if (!options.until.empty()) {
+    absl::StatusOr<absl::Time> until = ParsePastTime(options.until, now);
+    if (!until.ok()) {
+      Fail(context, absl::StrCat("--until: ", until.status().message()),
+           kExitUsage);
+      return;
+    }
+    *base.mutable_until() = ToProtoTime(*until);
   }
   std::optional<Connection> connection = Connect(context);
   if (!connection) return;
@@ -284,14 +293,18 @@ void RunExpiring(CommandContext& context, const ReportOptions& options) {
   PrintOut(table.Render(context.output));
 }
 
+// (action, resource kind, scope) of a decision in the trail.
+using ActionKindScope = std::tuple<std::string, std::string, std::string>;
+
 // Role names for the matrix. AuditService has no call listing the active
 // policy's roles, so: the policy itself when the key may read it (admin),
-// else every role the trail and WhoCan reveal (auditor) — which misses
-// roles nobody holds.
-std::vector<std::string> DiscoverRoles(
-    const Connection& connection, v1::AuditService::Stub& audit,
-    const std::set<std::pair<std::string, std::string>>& action_kinds,
-    const v1::UnusedGrantsResponse& unused) {
+// else every role WhoCan reveals for the (action, kind, scope) triples seen
+// in the trail, plus roles of unused grants (auditor) — which misses roles
+// nobody holds or uses.
+std::vector<std::string> DiscoverRoles(const Connection& connection,
+                                       v1::AuditService::Stub& audit,
+                                       const std::set<ActionKindScope>& seen,
+                                       const v1::UnusedGrantsResponse& unused) {
   std::set<std::string> roles;
   auto admin = v1::AdminService::NewStub(connection.channel());
   grpc::ClientContext rpc;
@@ -313,12 +326,13 @@ std::vector<std::string> DiscoverRoles(
       return names;
     }
   }
-  for (const auto& [action, kind] : action_kinds) {
+  for (const auto& [action, kind, scope] : seen) {
     grpc::ClientContext who_rpc;
     connection.Prepare(&who_rpc);
     v1::WhoCanRequest request;
     request.set_action(action);
     request.set_resource_kind(kind);
+    request.set_scope(scope);
     v1::WhoCanResponse response;
     if (!audit.WhoCan(&who_rpc, request, &response).ok()) continue;
     for (const v1::WhoCanEntry& entry : response.entries()) {
@@ -348,7 +362,7 @@ void RunAccessReport(CommandContext& context, const ReportOptions& options) {
   const bool progress = StderrIsTerminal();
 
   // Decisions of the window, page by page, aggregated as they arrive.
-  std::set<std::pair<std::string, std::string>> action_kinds;
+  std::set<ActionKindScope> seen;
   v1::QueryDecisionsRequest query;
   query.mutable_filter()->set_kind(v1::DECISION);
   *query.mutable_filter()->mutable_since() =
@@ -365,7 +379,8 @@ void RunAccessReport(CommandContext& context, const ReportOptions& options) {
     }
     for (const v1::AuditRecord& record : page.records()) {
       data.decisions.Add(record);
-      action_kinds.emplace(record.action(), record.resource_kind());
+      seen.emplace(record.action(), record.resource_kind(),
+                   record.resource_scope());
     }
     if (progress) {
       std::fprintf(stderr, "\rread %lld decisions",
@@ -391,7 +406,7 @@ void RunAccessReport(CommandContext& context, const ReportOptions& options) {
   data.unused.assign(unused.grants().begin(), unused.grants().end());
 
   for (const std::string& role :
-       DiscoverRoles(*connection, *stub, action_kinds, unused)) {
+       DiscoverRoles(*connection, *stub, seen, unused)) {
     v1::EffectivePermissionsRequest request;
     request.set_role(role);
     v1::EffectivePermissionsResponse response;

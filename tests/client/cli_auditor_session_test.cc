@@ -85,7 +85,7 @@ TEST_F(AuditorSessionTest, QueryFiltersDecisions) {
   EXPECT_THAT(r.err, HasSubstr("raise --limit"));
 
   r = Ctl(As::kAuditor, {"-o", "json", "audit", "query", "--principal", "u8",
-                         "--since", "1h"});
+                         "--record-kind", "decision", "--since", "1h"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   nlohmann::json json = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(json.is_discarded()) << r.out;
