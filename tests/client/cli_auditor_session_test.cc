@@ -134,6 +134,35 @@ TEST_F(AuditorSessionTest, VerifyChainIsIntact) {
   EXPECT_THAT(r.out, HasSubstr("records_checked"));
 }
 
+TEST_F(AuditorSessionTest, VerifyNamesTheFirstTamperedRecord) {
+  CommandResult r =
+      Ctl(As::kAuditor, {"-o", "json", "audit", "query", "--effect", "deny",
+                         "--record-kind", "decision"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  nlohmann::json json = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(json.is_discarded()) << r.out;
+  ASSERT_EQ(json["records"].size(), 1u) << r.out;
+  // int64 fields are strings in proto3 JSON.
+  const std::string seq = json["records"][0]["seq"].get<std::string>();
+
+  // Rewrite history behind the server's back: the denied update becomes an
+  // allow.
+  // SIGTERM flushes the audit queue before the edit below.
+  ASSERT_EQ(server_.Stop(), 0) << server_.Log();
+  CommandResult edit = steward::testing::RunCommand(
+      {"/usr/bin/sqlite3", data_dir_ + "/steward.db",
+       "UPDATE audit_log SET effect = 'ALLOW' WHERE seq = " + seq + ";"});
+  ASSERT_EQ(edit.exit_code, 0) << Describe(edit);
+  absl::Status started = server_.Start(STEWARDD_PATH, data_dir_, server_args_);
+  ASSERT_TRUE(started.ok()) << started;
+
+  r = Ctl(As::kAuditor, {"audit", "verify"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.out, StartsWith("ok               no\n"));
+  EXPECT_THAT(r.out, HasSubstr("first_bad_seq    " + seq + "\n"));
+  EXPECT_THAT(r.err, StartsWith("error: audit chain broken at seq " + seq));
+}
+
 TEST_F(AuditorSessionTest, ClientKeyCannotReadTheTrail) {
   CommandResult r = Ctl(As::kClient, {"audit", "query"});
   EXPECT_EQ(r.exit_code, 1) << Describe(r);

@@ -22,9 +22,10 @@ class CliSessionTest : public ::testing::Test {
   // when it does not come up.
   void StartServer(const std::vector<std::string>& extra = {}) {
     data_dir_ = dir_.path() + "/data";
-    std::vector<std::string> args = {"--dev"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    absl::Status started = server_.Start(STEWARDD_PATH, data_dir_, args);
+    server_args_ = {"--dev"};
+    server_args_.insert(server_args_.end(), extra.begin(), extra.end());
+    absl::Status started =
+        server_.Start(STEWARDD_PATH, data_dir_, server_args_);
     ASSERT_TRUE(started.ok()) << started << "\n" << server_.Log();
   }
 
@@ -62,6 +63,7 @@ class CliSessionTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::string data_dir_;
+  std::vector<std::string> server_args_;
   testing::ServerProcess server_;
 };
 
