@@ -72,55 +72,90 @@ absl::StatusOr<ChainedRow> ReadRow(const Statement& stmt) {
   return out;
 }
 
-absl::Status InsertRow(Connection& connection, const StoredRow& r,
-                       const Hash& prev_hash, const Hash& hash) {
-  absl::StatusOr<Statement> stmt = connection.Prepare(kInsertRowSql);
-  if (!stmt.ok()) return stmt.status();
-  stmt->BindInt(1, r.seq);
-  stmt->BindInt(2, r.time_micros);
-  stmt->BindText(3, r.kind);
+// Binds one row's 25 values at parameters base+1 .. base+25.
+void BindRow(Statement& stmt_ref, int base, const StoredRow& r,
+             const Hash& prev_hash, const Hash& hash) {
+  Statement* stmt = &stmt_ref;
+  stmt->BindInt(base + 1, r.seq);
+  stmt->BindInt(base + 2, r.time_micros);
+  stmt->BindText(base + 3, r.kind);
   if (r.decision_id.has_value()) {
-    stmt->BindText(4, *r.decision_id);
+    stmt->BindText(base + 4, *r.decision_id);
   } else {
-    stmt->BindNull(4);
+    stmt->BindNull(base + 4);
   }
-  stmt->BindText(5, r.caller);
-  stmt->BindText(6, r.principal);
-  stmt->BindText(7, r.action);
-  stmt->BindText(8, r.resource_kind);
-  stmt->BindText(9, r.resource_id);
-  stmt->BindText(10, r.resource_scope);
-  stmt->BindText(11, r.effect);
-  stmt->BindText(12, r.reason);
-  stmt->BindText(13, r.rule_id);
-  stmt->BindOptionalInt(14, r.policy_version);
-  stmt->BindOptionalInt(15, r.store_revision);
-  stmt->BindText(16, r.request_id);
-  stmt->BindText(17, r.fields_json);
-  stmt->BindText(18, r.purpose);
-  stmt->BindText(19, r.justification);
+  stmt->BindText(base + 5, r.caller);
+  stmt->BindText(base + 6, r.principal);
+  stmt->BindText(base + 7, r.action);
+  stmt->BindText(base + 8, r.resource_kind);
+  stmt->BindText(base + 9, r.resource_id);
+  stmt->BindText(base + 10, r.resource_scope);
+  stmt->BindText(base + 11, r.effect);
+  stmt->BindText(base + 12, r.reason);
+  stmt->BindText(base + 13, r.rule_id);
+  stmt->BindOptionalInt(base + 14, r.policy_version);
+  stmt->BindOptionalInt(base + 15, r.store_revision);
+  stmt->BindText(base + 16, r.request_id);
+  stmt->BindText(base + 17, r.fields_json);
+  stmt->BindText(base + 18, r.purpose);
+  stmt->BindText(base + 19, r.justification);
   if (r.attributes.has_value()) {
-    stmt->BindBlob(20,
+    stmt->BindBlob(base + 20,
                    absl::Span<const uint8_t>(
                        reinterpret_cast<const uint8_t*>(r.attributes->data()),
                        r.attributes->size()));
   } else {
-    stmt->BindNull(20);
+    stmt->BindNull(base + 20);
   }
   if (r.key_id.has_value()) {
-    stmt->BindText(21, *r.key_id);
+    stmt->BindText(base + 21, *r.key_id);
   } else {
-    stmt->BindNull(21);
+    stmt->BindNull(base + 21);
   }
   if (r.details.has_value()) {
-    stmt->BindText(22, *r.details);
+    stmt->BindText(base + 22, *r.details);
   } else {
-    stmt->BindNull(22);
+    stmt->BindNull(base + 22);
   }
-  stmt->BindOptionalInt(23, r.totp_verified);
-  stmt->BindBlob(24, HashSpan(prev_hash));
-  stmt->BindBlob(25, HashSpan(hash));
-  return stmt->Run();
+  stmt->BindOptionalInt(base + 23, r.totp_verified);
+  stmt->BindBlob(base + 24, HashSpan(prev_hash));
+  stmt->BindBlob(base + 25, HashSpan(hash));
+}
+
+absl::Status InsertRow(Connection& connection, const StoredRow& r,
+                       const Hash& prev_hash, const Hash& hash) {
+  const RowToInsert row{&r, prev_hash, hash};
+  return InsertRows(connection, absl::MakeConstSpan(&row, 1));
+}
+
+absl::Status InsertRows(Connection& connection,
+                        absl::Span<const RowToInsert> rows) {
+  for (size_t begin = 0; begin < rows.size(); begin += kRowsPerInsert) {
+    const size_t n = std::min(kRowsPerInsert, rows.size() - begin);
+    // One statement per chunk: AUTOINCREMENT's sqlite_sequence update and
+    // the statement setup are paid once per chunk instead of per row. At
+    // most kRowsPerInsert distinct SQL texts end up in the cache.
+    std::string sql =
+        "INSERT INTO audit_log (seq, time, kind, decision_id, caller, "
+        "principal, action, resource_kind, resource_id, resource_scope, "
+        "effect, reason, rule_id, policy_version, store_revision, "
+        "request_id, fields, purpose, justification, attributes, key_id, "
+        "details, totp_verified, prev_hash, hash) VALUES ";
+    for (size_t i = 0; i < n; ++i) {
+      absl::StrAppend(&sql, i == 0 ? "" : ", ",
+                      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                      "?, ?, ?, ?, ?, ?, ?)");
+    }
+    absl::StatusOr<Statement> stmt = connection.Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    for (size_t i = 0; i < n; ++i) {
+      const RowToInsert& row = rows[begin + i];
+      BindRow(*stmt, static_cast<int>(i) * 25, *row.row, row.prev_hash,
+              row.hash);
+    }
+    if (absl::Status s = stmt->Run(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ChainTail> LoadChainTail(Connection& connection) {

@@ -5,6 +5,7 @@
 #ifndef STEWARD_SERVER_AUDIT_ROWS_H_
 #define STEWARD_SERVER_AUDIT_ROWS_H_
 
+#include <cstddef>
 #include <cstdint>
 
 #include "absl/status/status.h"
@@ -21,14 +22,6 @@ inline constexpr char kRowColumns[] =
     "store_revision, request_id, fields, purpose, justification, attributes, "
     "key_id, details, totp_verified, prev_hash, hash";
 
-inline constexpr char kInsertRowSql[] =
-    "INSERT INTO audit_log (seq, time, kind, decision_id, caller, principal, "
-    "action, resource_kind, resource_id, resource_scope, effect, reason, "
-    "rule_id, policy_version, store_revision, request_id, fields, purpose, "
-    "justification, attributes, key_id, details, totp_verified, prev_hash, "
-    "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?, ?, ?, ?, ?)";
-
 // A stored row with its chain values.
 struct ChainedRow {
   StoredRow row;
@@ -40,10 +33,26 @@ struct ChainedRow {
 // kDataLoss when a hash column is not 32 bytes.
 absl::StatusOr<ChainedRow> ReadRow(const store::internal::Statement& stmt);
 
-// Inserts `row` with its chain values using kInsertRowSql.
+// Inserts `row` with its chain values.
 absl::Status InsertRow(store::internal::Connection& connection,
                        const StoredRow& row, const Hash& prev_hash,
                        const Hash& hash);
+
+// Rows per multi-row INSERT statement (25 parameters each, far below
+// SQLite's 32766-parameter limit).
+inline constexpr size_t kRowsPerInsert = 32;
+
+struct RowToInsert {
+  const StoredRow* row = nullptr;  // not owned
+  Hash prev_hash = kZeroHash;
+  Hash hash = kZeroHash;
+};
+
+// Inserts `rows` in order with multi-row INSERT statements of up to
+// kRowsPerInsert rows. On error, some chunks may have been inserted: call
+// inside a transaction and roll back.
+absl::Status InsertRows(store::internal::Connection& connection,
+                        absl::Span<const RowToInsert> rows);
 
 // Where the chain continues: the newest record's seq and hash, else the
 // newest checkpoint's, else (0, kZeroHash). `next_seq` also accounts for

@@ -235,21 +235,24 @@ absl::Status AuditWriter::WriteTransaction(std::vector<Item>& batch,
   if (!txn.ok()) return txn.status();
   int64_t seq = next_seq_;
   Hash prev = last_hash_;
+  std::vector<internal::RowToInsert> rows;
+  rows.reserve(end - begin);
   for (size_t i = begin; i < end; ++i) {
     Item& item = batch[i];
     item.row.seq = seq;
     const Hash hash =
         internal::ChainHash(prev, internal::CanonicalHead(seq), item.body);
-    if (absl::Status s =
-            internal::InsertRow(*connection_, item.row, prev, hash);
-        !s.ok()) {
-      return s;
-    }
-    seqs[i] = seq;
+    rows.push_back(internal::RowToInsert{&item.row, prev, hash});
     prev = hash;
     ++seq;
   }
+  if (absl::Status s = internal::InsertRows(*connection_, rows); !s.ok()) {
+    return s;
+  }
   if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  for (size_t i = begin; i < end; ++i) {
+    seqs[i] = batch[i].row.seq;
+  }
   last_seq_ = seq - 1;
   last_hash_ = prev;
   next_seq_ = seq;

@@ -164,6 +164,21 @@ TEST(PiiTest, PiiNeverReachesTheDatabaseFileInClear) {
   // The auditor with the key gets it back.
   auto reader = AuditReader::Open(db.path());
   ASSERT_THAT(reader, IsOk());
+  // Records written in multi-row batches keep their own attributes.
+  auto verified = (*reader)->VerifyChain();
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_TRUE(verified->ok) << verified->message;
+  for (int i = 0; i < 50; ++i) {
+    auto plain = (*reader)->FindDecision(absl::StrCat("d-", i));
+    ASSERT_THAT(plain, IsOk());
+    ASSERT_TRUE(plain->attributes.has_value()) << i;
+    EXPECT_TRUE(absl::StrContains(*plain->attributes, "owner-marker")) << i;
+    EXPECT_EQ(plain->key_id, "") << i;
+    auto encrypted = (*reader)->FindDecision(absl::StrCat("d-", 1000 + i));
+    ASSERT_THAT(encrypted, IsOk());
+    ASSERT_TRUE(encrypted->attributes.has_value()) << i;
+    EXPECT_EQ(encrypted->key_id, key->key_id()) << i;
+  }
   auto record = (*reader)->FindDecision("d-1000");
   ASSERT_THAT(record, IsOk());
   EXPECT_EQ(record->key_id, key->key_id());

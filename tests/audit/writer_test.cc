@@ -314,3 +314,60 @@ TEST(AuditWriterTest, BlockingCallsFromACallbackFailInsteadOfDeadlocking) {
 
 }  // namespace
 }  // namespace steward::audit
+
+namespace steward::audit {
+namespace {
+
+using ::steward::audit::testing::Decision;
+using ::steward::audit::testing::TestDb;
+using ::steward::testing::IsOk;
+
+TEST(AuditWriterTest, MultiRowBatchesKeepEveryColumnOfEveryRecord) {
+  TestDb db;
+  auto writer = AuditWriter::Open(db.path());
+  ASSERT_THAT(writer, IsOk());
+  absl::Notification entered, release;
+  ASSERT_THAT((*writer)->Submit(Decision(0),
+                                [&](absl::StatusOr<int64_t>) {
+                                  entered.Notify();
+                                  release.WaitForNotification();
+                                }),
+              IsOk());
+  entered.WaitForNotification();
+  // 70 records queued while the writer is stalled: one batch, three
+  // multi-row INSERT chunks (32 + 32 + 6).
+  std::vector<AuditRecord> sent;
+  for (int i = 1; i <= 70; ++i) {
+    AuditRecord r = Decision(i);
+    r.attributes = absl::StrCat(R"({"resource":{"n":)", i, "}}");
+    r.details = absl::StrCat(R"({"i":)", i, "}");
+    r.totp_verified = i % 3 == 0;
+    r.decision_id = i % 5 == 0 ? absl::StrCat("d-", i) : r.decision_id;
+    sent.push_back(r);
+    ASSERT_THAT((*writer)->Submit(std::move(r)), IsOk());
+  }
+  release.Notify();
+  ASSERT_THAT((*writer)->Flush(), IsOk());
+  EXPECT_EQ((*writer)->metrics().max_batch_size, 70u);
+  // Written by the multi-row path, not by the one-record-per-transaction
+  // fallback that a failed batch takes.
+  EXPECT_EQ((*writer)->metrics().batches_failed, 0u);
+
+  auto reader = AuditReader::Open(db.path());
+  ASSERT_THAT(reader, IsOk());
+  auto verified = (*reader)->VerifyChain();
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_TRUE(verified->ok) << verified->message;
+  EXPECT_EQ(verified->records_checked, 71);
+  for (const AuditRecord& want : sent) {
+    auto got = (*reader)->FindDecision(want.decision_id);
+    ASSERT_THAT(got, IsOk());
+    AuditRecord expected = want;
+    expected.seq = got->seq;
+    EXPECT_EQ(CanonicalEncoding(*got), CanonicalEncoding(expected))
+        << want.decision_id;
+  }
+}
+
+}  // namespace
+}  // namespace steward::audit
