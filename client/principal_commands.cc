@@ -1,5 +1,6 @@
 // `stewardctl principal add|get|list|disable|enable|delete`: the people and
 // services of the role store, through AdminService.
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ namespace v1 = ::steward::v1;
 struct PrincipalOptions {
   std::string id;
   std::string name;
+  bool name_given = false;  // --name "" clears the name
   std::vector<std::string> attributes;
 };
 
@@ -46,6 +48,30 @@ void RunAdd(CommandContext& context, const PrincipalOptions& options) {
   std::optional<Connection> connection = Connect(context);
   if (!connection) return;
   auto stub = v1::AdminService::NewStub(connection->channel());
+  // UpsertPrincipal replaces the whole principal. Re-running `add` to change
+  // one attribute must not wipe the name and the other attributes, so an
+  // existing principal is merged: what was not given on this command line
+  // is kept.
+  v1::GetPrincipalRequest get;
+  get.set_id(options.id);
+  v1::GetPrincipalResponse existing;
+  grpc::ClientContext get_rpc;
+  connection->Prepare(&get_rpc);
+  grpc::Status found = stub->GetPrincipal(&get_rpc, get, &existing);
+  if (found.ok()) {
+    v1::Principal* principal = request.mutable_principal();
+    if (!options.name_given) {
+      principal->set_display_name(existing.principal().display_name());
+    }
+    for (const auto& [key, value] : existing.principal().attributes()) {
+      principal->mutable_attributes()->insert({key, value});
+    }
+  } else if (found.error_code() != grpc::StatusCode::NOT_FOUND) {
+    std::fprintf(stderr, "%s\n",
+                 FormatRpcError(found, connection->server()).c_str());
+    context.exit_code = kExitFailure;
+    return;
+  }
   v1::UpsertPrincipalResponse response;
   if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
         return stub->UpsertPrincipal(rpc, request, &response);
@@ -184,11 +210,12 @@ void RegisterPrincipalCommands(CLI::App& app, CommandContext& context) {
 
   CLI::App* add = principal->add_subcommand(
       "add",
-      "create a principal, or update its name and attributes\n"
+      "create a principal, or update the name and attributes given\n"
       "  example: stewardctl principal add u7 --name \"Ana Lima\" "
       "--attr region=eu --attr 'teams=[\"support\"]'");
   add->add_option("ID", options->id, "principal id")->required();
-  add->add_option("--name", options->name, "display name");
+  add->add_option("--name", options->name, "display name")
+      ->each([options](const std::string&) { options->name_given = true; });
   add->add_option("--attr", options->attributes,
                   "attribute KEY=VALUE (VALUE as JSON when it parses), "
                   "repeatable")

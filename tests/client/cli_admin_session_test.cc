@@ -79,6 +79,13 @@ TEST_F(AdminSessionTest, PrincipalsAndScopedExpiringGrants) {
   EXPECT_THAT(r.out, HasSubstr("{\"region\":\"eu\"}"));
   EXPECT_THAT(r.out, HasSubstr("support_agent"));
 
+  // Re-adding changes what is given and keeps the rest.
+  r = Ctl(As::kAdmin, {"principal", "add", "u7", "--attr", "region=us"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("Ana Lima"));
+  EXPECT_THAT(r.out, HasSubstr("{\"region\":\"us\"}"));
+  EXPECT_THAT(r.out, HasSubstr("created         no (updated)"));
+
   r = Ctl(As::kAdmin, {"-o", "csv", "bindings", "--principal", "u7"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_THAT(r.out, StartsWith("principal_id,role,scope,expires_at,"));
