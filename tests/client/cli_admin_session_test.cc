@@ -5,6 +5,7 @@
 // error paths (unknown principal, bad policy, wrong key).
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -311,6 +312,36 @@ TEST_F(AdminSessionTest, ApiKeysCreateUseAndRevoke) {
   r = CtlWithKey(secret_file, {"check", "u8", "approve", "refund/r2"});
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_THAT(r.err, StartsWith("error: UNAUTHENTICATED: "));
+}
+
+TEST_F(AdminSessionTest, AdminKeyQrCodeGetsTheUriOnStdinNotArgv) {
+  // A stand-in qrencode that records how it was called.
+  const std::string bin = dir_.path() + "/bin";
+  ASSERT_EQ(::mkdir(bin.c_str(), 0700), 0);
+  const std::string qrencode = bin + "/qrencode";
+  std::ofstream(qrencode) << "#!/bin/sh\n"
+                          << "echo \"$@\" > " << dir_.path() << "/qr.args\n"
+                          << "cat > " << dir_.path() << "/qr.stdin\n"
+                          << "echo '[QR CODE]'\n";
+  ASSERT_EQ(::chmod(qrencode.c_str(), 0700), 0);
+  const char* path = std::getenv("PATH");
+  CommandResult r =
+      Ctl(As::kAdmin, {"key", "create", "ops", "--role", "admin"},
+          {"PATH=" + bin + ":" + (path ? path : "/usr/bin:/bin")});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("[QR CODE]"));
+  std::smatch uri;
+  ASSERT_TRUE(std::regex_search(r.out, uri,
+                                std::regex(R"(totp_uri\s+(otpauth://\S+))")))
+      << r.out;
+  std::ifstream stdin_file(dir_.path() + "/qr.stdin");
+  std::string fed((std::istreambuf_iterator<char>(stdin_file)),
+                  std::istreambuf_iterator<char>());
+  EXPECT_EQ(fed, uri[1].str());
+  std::ifstream args_file(dir_.path() + "/qr.args");
+  std::string args((std::istreambuf_iterator<char>(args_file)),
+                   std::istreambuf_iterator<char>());
+  EXPECT_EQ(args, "-t ANSIUTF8\n");
 }
 
 TEST_F(AdminSessionTest, WrongKeyIsUnauthenticated) {

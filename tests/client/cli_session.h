@@ -41,20 +41,24 @@ class CliSessionTest : public ::testing::Test {
     return "";
   }
 
-  // Runs stewardctl against the server with `key_file`.
-  testing::CommandResult CtlWithKey(const std::string& key_file,
-                                    std::vector<std::string> args) const {
+  // Runs stewardctl against the server with `key_file`; `env` entries
+  // ("NAME=value") are added to the environment.
+  testing::CommandResult CtlWithKey(
+      const std::string& key_file, std::vector<std::string> args,
+      const std::vector<std::string>& env = {}) const {
     std::vector<std::string> argv = {STEWARDCTL_PATH, "--server",
                                      server_.address(), "--api-key-file",
                                      key_file};
     argv.insert(argv.end(), args.begin(), args.end());
-    return testing::RunCommand(
-        argv,
-        {"STEWARD_SERVER=", "STEWARD_API_KEY=", "STEWARD_OTP=", "NO_COLOR=1"});
+    std::vector<std::string> environment = {
+        "STEWARD_SERVER=", "STEWARD_API_KEY=", "STEWARD_OTP=", "NO_COLOR=1"};
+    environment.insert(environment.end(), env.begin(), env.end());
+    return testing::RunCommand(argv, environment);
   }
 
-  testing::CommandResult Ctl(As as, std::vector<std::string> args) const {
-    return CtlWithKey(KeyFile(as), std::move(args));
+  testing::CommandResult Ctl(As as, std::vector<std::string> args,
+                             const std::vector<std::string>& env = {}) const {
+    return CtlWithKey(KeyFile(as), std::move(args), env);
   }
 
   static std::string Testdata(const std::string& name) {
