@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "server/totp.h"
 
 namespace steward::server {
@@ -59,12 +60,12 @@ Authenticator::Authenticator(store::Store* store, const store::Clock* clock,
 
 absl::Status Authenticator::Fail(const std::string& peer,
                                  const std::string& key_name,
-                                 absl::Status status) {
+                                 absl::Status status, bool lock_out) {
   metrics_->RecordAuthFailure();
   absl::Time now = clock_->Now();
-  {
+  if (lock_out) {
     absl::MutexLock lock(&mu_);
-    FailureWindow& window = failures_[peer];
+    FailureWindow& window = failures_[key_name];
     if (now - window.window_start > options_.failure_window) {
       window.window_start = now;
       window.failures = 0;
@@ -87,14 +88,6 @@ absl::Status Authenticator::Fail(const std::string& peer,
 absl::StatusOr<Caller> Authenticator::Authorize(
     const grpc::ServerContextBase& context, Permission permission) {
   const std::string peer = context.peer();
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = failures_.find(peer);
-    if (it != failures_.end() && clock_->Now() < it->second.locked_until) {
-      return absl::ResourceExhaustedError(
-          "too many failed authentications from this peer; retry later");
-    }
-  }
   std::string header = Metadata(context, "authorization");
   absl::string_view key = header;
   if (!absl::ConsumePrefix(&key, "Bearer ") || key.empty()) {
@@ -124,19 +117,32 @@ absl::StatusOr<Caller> Authenticator::Authorize(
   }
   Caller caller{found->name, found->role, false};
   if (permission == Permission::kAdminMutate && options_.require_totp) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = failures_.find(found->name);
+      if (it != failures_.end() && clock_->Now() < it->second.locked_until) {
+        return Fail(peer, found->name,
+                    absl::ResourceExhaustedError(absl::StrCat(
+                        "too many failed second factors with key \"",
+                        found->name, "\"; retry after ",
+                        absl::FormatTime(it->second.locked_until))));
+      }
+    }
     std::string code = Metadata(context, "x-steward-otp");
     if (code.empty()) {
       return Fail(peer, found->name,
                   absl::UnauthenticatedError(
                       "admin changes need a TOTP code in x-steward-otp "
-                      "(stewardctl --otp)"));
+                      "(stewardctl --otp)"),
+                  /*lock_out=*/true);
     }
     absl::StatusOr<std::string> secret = DecodeBase32(found->totp_secret);
     std::optional<int64_t> step;
     if (secret.ok()) step = VerifyTotp(*secret, code, clock_->Now());
     if (!step.has_value()) {
       return Fail(peer, found->name,
-                  absl::UnauthenticatedError("TOTP code is wrong or stale"));
+                  absl::UnauthenticatedError("TOTP code is wrong or stale"),
+                  /*lock_out=*/true);
     }
     if (absl::Status burned = store_->RecordTotpStep(found->name, *step);
         !burned.ok()) {
@@ -144,7 +150,8 @@ absl::StatusOr<Caller> Authenticator::Authorize(
           burned.code() == absl::StatusCode::kAlreadyExists) {
         return Fail(peer, found->name,
                     absl::UnauthenticatedError(
-                        "TOTP code was already used; wait for the next one"));
+                        "TOTP code was already used; wait for the next one"),
+                    /*lock_out=*/true);
       }
       return burned;
     }

@@ -2,8 +2,11 @@
 // looked up (by SHA-256, in constant time, in the store's in-memory key
 // index), its service role checked against what the RPC needs, and for
 // admin mutations a fresh TOTP code required and burned (replay refused).
-// Repeated failures from one peer are slowed down by refusing it for a
-// while with RESOURCE_EXHAUSTED.
+// Repeated failed second factors with one key lock that key out for a while
+// (RESOURCE_EXHAUSTED), so a stolen admin key cannot be used to guess TOTP
+// codes. Unknown keys are not locked out by source: guessing a 256-bit key
+// is hopeless, and locking an address out would let anyone deny service to
+// everyone behind it; they are counted and audited.
 #ifndef STEWARD_SERVER_AUTHENTICATOR_H_
 #define STEWARD_SERVER_AUTHENTICATOR_H_
 
@@ -48,8 +51,8 @@ class Authenticator {
  public:
   struct Options {
     bool require_totp = true;  // false only in --dev
-    // After this many failures within `failure_window`, a peer is refused
-    // for `lockout` before its credentials are even looked at.
+    // After this many failed second factors within `failure_window`, a key
+    // is refused for `lockout`.
     int max_failures = 10;
     absl::Duration failure_window = absl::Minutes(1);
     absl::Duration lockout = absl::Minutes(1);
@@ -60,13 +63,15 @@ class Authenticator {
 
   // OK with the caller, or: kUnauthenticated (no, unknown or revoked key;
   // missing, wrong or replayed TOTP code), kPermissionDenied naming the
-  // service role the RPC needs, kResourceExhausted for a locked-out peer.
+  // service role the RPC needs, kResourceExhausted for a locked-out key.
   absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context,
                                    Permission permission);
 
  private:
+  // Counts and audits a refusal; `lock` counts it towards the key's
+  // lockout.
   absl::Status Fail(const std::string& peer, const std::string& key_name,
-                    absl::Status status);
+                    absl::Status status, bool lock = false);
 
   store::Store* store_;
   const store::Clock* clock_;

@@ -66,6 +66,13 @@ absl::Status ValidateServe(const ServeConfig& config) {
     return absl::InvalidArgumentError(
         "--policy is only for --dev; use `stewardctl policy apply`");
   }
+  if (config.tls_reload_seconds < 1) {
+    return absl::InvalidArgumentError(
+        "--tls-reload-interval must be at least 1 second");
+  }
+  if (config.max_in_flight < 1) {
+    return absl::InvalidArgumentError("--max-in-flight must be at least 1");
+  }
   if (config.threads < 0 || config.threads > 256) {
     return absl::InvalidArgumentError("--threads must be between 0 and 256");
   }
@@ -171,6 +178,14 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
                         "--dev only: policy applied when none is active");
   serve_cmd->add_option("--threads", serve.threads,
                         "gRPC worker threads (0: one per core)");
+  serve_cmd
+      ->add_option("--tls-reload-interval", serve.tls_reload_seconds,
+                   "seconds between re-reads of the TLS files")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-in-flight", serve.max_in_flight,
+                   "checks in flight before RESOURCE_EXHAUSTED")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);

@@ -39,6 +39,11 @@ struct ServeConfig {
   bool dev = false;
   std::string policy_file;  // --dev only: applied when none is active
   int threads = 0;          // 0: one per core
+  // Checks waiting for their audit commit beyond which new ones are refused
+  // with RESOURCE_EXHAUSTED rather than queued without bound.
+  int max_in_flight = 20000;
+  // How often TLS certificate and key files are re-read (seconds).
+  int tls_reload_seconds = 60;
   bool tls() const { return !tls_cert.empty(); }
 };
 

@@ -3,6 +3,9 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -18,11 +21,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/admin_service.h"
+#include "server/audit/reader.h"
 #include "server/audit/writer.h"
+#include "server/audit_service.h"
 #include "server/authenticator.h"
 #include "server/authorization_service.h"
 #include "server/metrics.h"
 #include "server/metrics_http.h"
+#include "server/retention_job.h"
 #include "server/secret_file.h"
 #include "server/shutdown_signal.h"
 #include "server/store/clock.h"
@@ -123,22 +129,38 @@ absl::Status ApplyDevPolicy(store::Store& store, const std::string& file) {
   return absl::OkStatus();
 }
 
+// Certificate files are watched: a renewed certificate is picked up by new
+// handshakes without a restart and without dropping connections.
 std::shared_ptr<grpc::ServerCredentials> Credentials(
     const ServeConfig& config) {
   if (!config.tls()) return grpc::InsecureServerCredentials();
-  absl::StatusOr<std::string> cert = ReadTextFile(config.tls_cert);
-  absl::StatusOr<std::string> key = ReadTextFile(config.tls_key);
-  if (!cert.ok() || !key.ok()) return nullptr;
-  grpc::SslServerCredentialsOptions options;
-  options.pem_key_cert_pairs.push_back({*key, *cert});
-  if (!config.tls_client_ca.empty()) {
-    absl::StatusOr<std::string> ca = ReadTextFile(config.tls_client_ca);
-    if (!ca.ok()) return nullptr;
-    options.pem_root_certs = *ca;
-    options.client_certificate_request =
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  const auto refresh = static_cast<unsigned int>(config.tls_reload_seconds);
+  // Read once up front so a missing or unreadable file is a clear startup
+  // error rather than a handshake failure later.
+  for (const std::string& path :
+       {config.tls_cert, config.tls_key, config.tls_client_ca}) {
+    if (!path.empty() && !ReadTextFile(path).ok()) return nullptr;
   }
-  return grpc::SslServerCredentials(options);
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
+  if (config.tls_client_ca.empty()) {
+    provider =
+        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+            config.tls_key, config.tls_cert, refresh);
+  } else {
+    provider =
+        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+            config.tls_key, config.tls_cert, config.tls_client_ca, refresh);
+  }
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!config.tls_client_ca.empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 void UpdateHealth(grpc::Server& server, const store::Store& store,
@@ -222,6 +244,17 @@ int RunServe(const ServeConfig& config) {
     return 1;
   }
 
+  audit::RetentionOptions retention_options;
+  retention_options.retention = config.audit_retention;
+  absl::StatusOr<std::unique_ptr<audit::RetentionPurger>> purger =
+      audit::RetentionPurger::Open(db_path, clock, **writer, retention_options);
+  if (!purger.ok()) {
+    spdlog::error("cannot open the audit retention job: {}",
+                  purger.status().ToString());
+    return 1;
+  }
+  RetentionJob retention(std::move(*purger), absl::Hours(1));
+
   Metrics metrics;
   metrics.SetAuditQueueDepthProbe([w = writer->get()] {
     return static_cast<int64_t>(w->metrics().queue_depth);
@@ -236,9 +269,21 @@ int RunServe(const ServeConfig& config) {
                     const std::string& reason) {
         audit_sink.RecordAuthFailure(peer, key, reason);
       });
+  AuthorizationServiceImpl::Options authorization_options;
+  authorization_options.max_in_flight = config.max_in_flight;
   AuthorizationServiceImpl authorization(&store->snapshots(), &authenticator,
-                                         &audit_sink, &metrics, &clock, {});
+                                         &audit_sink, &metrics, &clock,
+                                         authorization_options);
   AdminServiceImpl admin(store.get(), &authenticator, &audit_sink, &metrics);
+  absl::StatusOr<std::unique_ptr<audit::AuditReader>> reader =
+      audit::AuditReader::Open(db_path);
+  if (!reader.ok()) {
+    spdlog::error("cannot open the audit trail for reading: {}",
+                  reader.status().ToString());
+    return 1;
+  }
+  AuditServiceImpl audit_service(store.get(), reader->get(), &authenticator,
+                                 &clock);
 
   std::shared_ptr<grpc::ServerCredentials> credentials = Credentials(config);
   if (credentials == nullptr) {
@@ -252,6 +297,7 @@ int RunServe(const ServeConfig& config) {
   builder.AddListeningPort(config.listen, credentials, &selected_port);
   builder.RegisterService(&authorization);
   builder.RegisterService(&admin);
+  builder.RegisterService(&audit_service);
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024 + 64 * 1024);
   if (config.threads > 0) {
     grpc::ResourceQuota quota("stewardd");
@@ -289,7 +335,10 @@ int RunServe(const ServeConfig& config) {
     Signal signal = WaitForSignal(kHousekeepingPeriod);
     if (signal == Signal::kShutdown) break;
     if (signal == Signal::kReload) {
-      spdlog::info("SIGHUP received");
+      spdlog::info(
+          "SIGHUP: TLS certificate files are re-read every {} s; renewed "
+          "files take effect for new handshakes within that time",
+          config.tls_reload_seconds);
     }
     UpdateHealth(*server, *store, &serving);
     std::shared_ptr<const store::Snapshot> snapshot = store->snapshot();
@@ -300,6 +349,7 @@ int RunServe(const ServeConfig& config) {
   server->GetHealthCheckService()->Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
   server->Wait();
+  retention.Stop();
   if (absl::Status s = (*writer)->Shutdown(); !s.ok()) {
     spdlog::error("audit flush failed: {}", s.ToString());
     return 1;

@@ -1,0 +1,254 @@
+#include "server/audit_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/access_reports.h"
+#include "server/grpc_status.h"
+#include "server/proto_convert.h"
+
+namespace steward::server {
+namespace {
+
+absl::StatusOr<int> AuditPageSize(int requested) {
+  if (requested < 0 || requested > audit::kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: must be between 0 and ", audit::kMaxPageSize));
+  }
+  return requested == 0 ? audit::kDefaultPageSize : requested;
+}
+
+v1::RecordKind ToProto(audit::RecordKind kind) {
+  switch (kind) {
+    case audit::RecordKind::kDecision:
+      return v1::DECISION;
+    case audit::RecordKind::kAdminChange:
+      return v1::ADMIN_CHANGE;
+    case audit::RecordKind::kAuthFailure:
+      return v1::AUTH_FAILURE;
+    case audit::RecordKind::kRetentionPurge:
+      return v1::RETENTION_PURGE;
+  }
+  return v1::RECORD_KIND_UNSPECIFIED;
+}
+
+absl::StatusOr<audit::QueryFilter> FromProto(const v1::RecordFilter& filter) {
+  audit::QueryFilter out;
+  out.principal = filter.principal_id();
+  out.action = filter.action();
+  out.resource_kind = filter.resource_kind();
+  out.resource_id = filter.resource_id();
+  switch (filter.effect()) {
+    case v1::ALLOW:
+      out.effect = audit::RecordEffect::kAllow;
+      break;
+    case v1::DENY:
+      out.effect = audit::RecordEffect::kDeny;
+      break;
+    case v1::EFFECT_UNSPECIFIED:
+      break;
+    default:
+      return absl::InvalidArgumentError("filter.effect: unknown value");
+  }
+  out.rule_id = filter.rule_id();
+  out.purpose = filter.purpose();
+  if (filter.has_since()) out.since = FromProtoTime(filter.since());
+  if (filter.has_until()) out.until = FromProtoTime(filter.until());
+  switch (filter.kind()) {
+    case v1::DECISION:
+      out.kinds = {audit::RecordKind::kDecision};
+      break;
+    case v1::ADMIN_CHANGE:
+      out.kinds = {audit::RecordKind::kAdminChange};
+      break;
+    case v1::AUTH_FAILURE:
+      out.kinds = {audit::RecordKind::kAuthFailure};
+      break;
+    case v1::RETENTION_PURGE:
+      out.kinds = {audit::RecordKind::kRetentionPurge};
+      break;
+    case v1::RECORD_KIND_UNSPECIFIED:
+      break;
+    default:
+      return absl::InvalidArgumentError("filter.kind: unknown value");
+  }
+  return out;
+}
+
+}  // namespace
+
+v1::AuditRecord ToProto(const audit::AuditRecord& record) {
+  v1::AuditRecord out;
+  out.set_seq(record.seq);
+  *out.mutable_time() = ToProtoTime(record.time);
+  out.set_kind(ToProto(record.kind));
+  out.set_decision_id(record.decision_id);
+  out.set_caller(record.caller);
+  out.set_principal_id(record.principal);
+  out.set_action(record.action);
+  out.set_resource_kind(record.resource_kind);
+  out.set_resource_id(record.resource_id);
+  out.set_resource_scope(record.resource_scope);
+  switch (record.effect) {
+    case audit::RecordEffect::kAllow:
+      out.set_effect(v1::ALLOW);
+      break;
+    case audit::RecordEffect::kDeny:
+      out.set_effect(v1::DENY);
+      break;
+    default:
+      break;  // admin and system records have no decision effect
+  }
+  v1::Reason reason;
+  if (v1::Reason_Parse(record.reason, &reason)) out.set_reason(reason);
+  out.set_rule_id(record.rule_id);
+  out.set_policy_version(record.policy_version.value_or(0));
+  out.set_store_revision(record.store_revision.value_or(0));
+  out.set_request_id(record.request_id);
+  for (const std::string& field : record.fields) out.add_fields(field);
+  out.set_purpose(record.purpose);
+  out.set_justification(record.justification);
+  if (record.attributes.has_value()) {
+    out.set_details_json(*record.attributes);
+  } else if (record.details.has_value()) {
+    out.set_details_json(*record.details);
+  }
+  out.set_totp_verified(record.totp_verified.value_or(false));
+  out.set_hash(audit::HashHex(record.hash));
+  return out;
+}
+
+AuditServiceImpl::AuditServiceImpl(store::Store* store,
+                                   audit::AuditReader* reader,
+                                   Authenticator* authenticator,
+                                   const store::Clock* clock)
+    : store_(store),
+      reader_(reader),
+      authenticator_(authenticator),
+      clock_(clock) {}
+
+template <typename Fn>
+grpc::ServerUnaryReactor* AuditServiceImpl::Run(
+    grpc::CallbackServerContext* context, Fn fn) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller =
+      authenticator_->Authorize(*context, Permission::kAudit);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  reactor->Finish(ToGrpcStatus(fn()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::QueryDecisions(
+    grpc::CallbackServerContext* context,
+    const v1::QueryDecisionsRequest* request,
+    v1::QueryDecisionsResponse* response) {
+  return Run(context, [&]() -> absl::Status {
+    absl::StatusOr<int> page_size = AuditPageSize(request->page_size());
+    if (!page_size.ok()) return page_size.status();
+    absl::StatusOr<audit::QueryFilter> filter = FromProto(request->filter());
+    if (!filter.ok()) return filter.status();
+    absl::StatusOr<audit::QueryPage> page =
+        reader_->Query(*filter, *page_size, request->page_token());
+    if (!page.ok()) return page.status();
+    for (const audit::AuditRecord& record : page->records) {
+      *response->add_records() = ToProto(record);
+    }
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::VerifyChain(
+    grpc::CallbackServerContext* context, const v1::VerifyChainRequest*,
+    v1::VerifyChainResponse* response) {
+  return Run(context, [&]() -> absl::Status {
+    absl::StatusOr<audit::VerifyResult> result = reader_->VerifyChain();
+    if (!result.ok()) return result.status();
+    response->set_ok(result->ok);
+    response->set_records_checked(result->records_checked);
+    response->set_first_bad_seq(result->first_bad_seq);
+    response->set_message(result->message);
+    response->set_first_seq(result->first_seq);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::SubjectAccess(
+    grpc::CallbackServerContext* context,
+    const v1::SubjectAccessRequest* request,
+    v1::SubjectAccessResponse* response) {
+  return Run(context, [&]() -> absl::Status {
+    if (request->resource_kind().empty() || request->resource_id().empty()) {
+      return absl::InvalidArgumentError(
+          "resource_kind and resource_id: both are required");
+    }
+    absl::StatusOr<int> page_size = AuditPageSize(request->page_size());
+    if (!page_size.ok()) return page_size.status();
+    std::optional<absl::Time> since, until;
+    if (request->has_since()) since = FromProtoTime(request->since());
+    if (request->has_until()) until = FromProtoTime(request->until());
+    absl::StatusOr<audit::QueryPage> page =
+        reader_->SubjectAccess(request->resource_kind(), request->resource_id(),
+                               since, until, *page_size, request->page_token());
+    if (!page.ok()) return page.status();
+    for (const audit::AuditRecord& record : page->records) {
+      *response->add_records() = ToProto(record);
+    }
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+// The access reports: computed by AccessReports (access_reports.h), which
+// holds no state, so each call builds one over the borrowed store, trail
+// and clock.
+grpc::ServerUnaryReactor* AuditServiceImpl::WhoCan(
+    grpc::CallbackServerContext* context, const v1::WhoCanRequest* request,
+    v1::WhoCanResponse* response) {
+  return Run(context, [&]() -> absl::Status {
+    return AccessReports(store_, reader_, clock_).WhoCan(*request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::EffectivePermissions(
+    grpc::CallbackServerContext* context,
+    const v1::EffectivePermissionsRequest* request,
+    v1::EffectivePermissionsResponse* response) {
+  return Run(context, [&]() -> absl::Status {
+    return AccessReports(store_, reader_, clock_)
+        .EffectivePermissions(*request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::UnusedGrants(
+    grpc::CallbackServerContext* context,
+    const v1::UnusedGrantsRequest* request,
+    v1::UnusedGrantsResponse* response) {
+  return Run(context, [&]() -> absl::Status {
+    return AccessReports(store_, reader_, clock_)
+        .UnusedGrants(*request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::SeparationViolations(
+    grpc::CallbackServerContext* context,
+    const v1::SeparationViolationsRequest* request,
+    v1::SeparationViolationsResponse* response) {
+  return Run(context, [&]() -> absl::Status {
+    return AccessReports(store_, reader_, clock_)
+        .SeparationViolations(*request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::ExpiringGrants(
+    grpc::CallbackServerContext* context,
+    const v1::ExpiringGrantsRequest* request,
+    v1::ExpiringGrantsResponse* response) {
+  return Run(context, [&]() -> absl::Status {
+    return AccessReports(store_, reader_, clock_)
+        .ExpiringGrants(*request, response);
+  });
+}
+
+}  // namespace steward::server

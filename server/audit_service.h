@@ -1,0 +1,69 @@
+// AuditService: the trail for auditors (queries, subject access, chain
+// verification) and the access reports computed from the active policy,
+// the role store and the trail. Needs an auditor or admin key; read-only.
+#ifndef STEWARD_SERVER_AUDIT_SERVICE_H_
+#define STEWARD_SERVER_AUDIT_SERVICE_H_
+
+#include "server/audit/reader.h"
+#include "server/authenticator.h"
+#include "server/store/clock.h"
+#include "server/store/store.h"
+#include "steward/v1/audit.grpc.pb.h"
+
+namespace steward::server {
+
+// Thread-safe; borrows everything it is given, which must outlive it.
+class AuditServiceImpl final : public v1::AuditService::CallbackService {
+ public:
+  AuditServiceImpl(store::Store* store, audit::AuditReader* reader,
+                   Authenticator* authenticator, const store::Clock* clock);
+
+  grpc::ServerUnaryReactor* QueryDecisions(
+      grpc::CallbackServerContext* context,
+      const v1::QueryDecisionsRequest* request,
+      v1::QueryDecisionsResponse* response) override;
+  grpc::ServerUnaryReactor* VerifyChain(
+      grpc::CallbackServerContext* context,
+      const v1::VerifyChainRequest* request,
+      v1::VerifyChainResponse* response) override;
+  grpc::ServerUnaryReactor* SubjectAccess(
+      grpc::CallbackServerContext* context,
+      const v1::SubjectAccessRequest* request,
+      v1::SubjectAccessResponse* response) override;
+  grpc::ServerUnaryReactor* WhoCan(grpc::CallbackServerContext* context,
+                                   const v1::WhoCanRequest* request,
+                                   v1::WhoCanResponse* response) override;
+  grpc::ServerUnaryReactor* EffectivePermissions(
+      grpc::CallbackServerContext* context,
+      const v1::EffectivePermissionsRequest* request,
+      v1::EffectivePermissionsResponse* response) override;
+  grpc::ServerUnaryReactor* UnusedGrants(
+      grpc::CallbackServerContext* context,
+      const v1::UnusedGrantsRequest* request,
+      v1::UnusedGrantsResponse* response) override;
+  grpc::ServerUnaryReactor* SeparationViolations(
+      grpc::CallbackServerContext* context,
+      const v1::SeparationViolationsRequest* request,
+      v1::SeparationViolationsResponse* response) override;
+  grpc::ServerUnaryReactor* ExpiringGrants(
+      grpc::CallbackServerContext* context,
+      const v1::ExpiringGrantsRequest* request,
+      v1::ExpiringGrantsResponse* response) override;
+
+ private:
+  // Authorizes, runs `fn` and finishes the reactor with its status.
+  template <typename Fn>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, Fn fn);
+
+  store::Store* store_;
+  audit::AuditReader* reader_;
+  Authenticator* authenticator_;
+  const store::Clock* clock_;
+};
+
+// Wire form of a stored record.
+v1::AuditRecord ToProto(const audit::AuditRecord& record);
+
+}  // namespace steward::server
+
+#endif  // STEWARD_SERVER_AUDIT_SERVICE_H_

@@ -1,0 +1,293 @@
+// The decision service under change and under load, on a real stewardd:
+// admin changes made while checks stream in never fail a call, every answer
+// matches the snapshot it names (policy version, store revision), and the
+// change is visible as soon as the admin call returns; bad requests get
+// INVALID_ARGUMENT naming the field; overload gets RESOURCE_EXHAUSTED and
+// the server recovers.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <tuple>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "tests/server/grpc_client.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
+
+namespace steward::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kPolicyV1[] = R"(
+resource doc {
+  attributes { owner: string }
+  actions { read, update }
+}
+role editor {
+  allow read on doc
+}
+)";
+
+constexpr char kPolicyV2[] = R"(
+resource doc {
+  attributes { owner: string }
+  actions { read, update }
+}
+role editor {
+  allow read, update on doc
+}
+)";
+
+class ConsistencyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = dir_.path() + "/data";
+    ASSERT_THAT(server_.Start(STEWARDD_PATH, data_, {"--dev"}), IsOk());
+    channel_ = grpc::CreateChannel(server_.address(),
+                                   grpc::InsecureChannelCredentials());
+    admin_ = v1::AdminService::NewStub(channel_);
+    authz_ = v1::AuthorizationService::NewStub(channel_);
+    admin_key_ = ReadKey(data_, "admin");
+    client_key_ = ReadKey(data_, "client");
+    ASSERT_EQ(Apply(kPolicyV1), 1);
+    for (const char* id : {"alice", "bob"}) {
+      v1::UpsertPrincipalRequest upsert;
+      upsert.mutable_principal()->set_id(id);
+      v1::UpsertPrincipalResponse upserted;
+      ASSERT_TRUE(
+          admin_->UpsertPrincipal(Context(admin_key_).get(), upsert, &upserted)
+              .ok());
+    }
+    ASSERT_TRUE(Grant("alice").ok());
+  }
+
+  int64_t Apply(const char* text) {
+    v1::ApplyPolicyRequest request;
+    v1::PolicySource* source = request.add_sources();
+    source->set_path("doc.policy");
+    source->set_text(text);
+    request.set_message("test");
+    v1::ApplyPolicyResponse response;
+    grpc::Status status =
+        admin_->ApplyPolicy(Context(admin_key_).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.version().version();
+  }
+
+  grpc::Status Grant(const std::string& principal,
+                     int64_t* revision = nullptr) {
+    v1::GrantRequest grant;
+    grant.set_principal_id(principal);
+    grant.set_role("editor");
+    v1::GrantResponse granted;
+    grpc::Status status =
+        admin_->Grant(Context(admin_key_).get(), grant, &granted);
+    if (revision != nullptr) *revision = granted.store_revision();
+    return status;
+  }
+
+  v1::CheckRequest Update(const std::string& principal) {
+    v1::CheckRequest request;
+    request.set_principal_id(principal);
+    request.set_action("update");
+    request.mutable_resource()->set_kind("doc");
+    request.mutable_resource()->set_id("d1");
+    return request;
+  }
+
+  grpc::Status Check(const v1::CheckRequest& request,
+                     v1::CheckResponse* response) {
+    return authz_->Check(Context(client_key_).get(), request, response);
+  }
+
+  TempDir dir_;
+  ServerProcess server_;
+  std::string data_, admin_key_, client_key_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::AdminService::Stub> admin_;
+  std::unique_ptr<v1::AuthorizationService::Stub> authz_;
+};
+
+TEST_F(ConsistencyTest, PolicyApplyAndGrantUnderLoad) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0}, inconsistent{0}, checks{0};
+  absl::Mutex mu;
+  // bob's answers as (policy version, store revision, allowed): judged
+  // after the fact, once the grant's revision is known.
+  std::vector<std::tuple<int64_t, int64_t, bool>> bob;
+  auto load = [&] {
+    auto stub = v1::AuthorizationService::NewStub(channel_);
+    while (!stop.load()) {
+      for (const char* who : {"alice", "bob"}) {
+        v1::CheckResponse response;
+        grpc::Status status =
+            stub->Check(Context(client_key_).get(), Update(who), &response);
+        ++checks;
+        if (!status.ok()) {
+          ++failures;
+          continue;
+        }
+        bool allowed = response.effect() == v1::ALLOW;
+        if (std::string(who) == "bob") {
+          absl::MutexLock lock(&mu);
+          bob.emplace_back(response.policy_version(), response.store_revision(),
+                           allowed);
+          continue;
+        }
+        // alice holds editor throughout: update is allowed exactly from
+        // policy version 2 on.
+        if (allowed != (response.policy_version() >= 2)) ++inconsistent;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back(load);
+  absl::SleepFor(absl::Milliseconds(300));
+
+  ASSERT_EQ(Apply(kPolicyV2), 2);
+  v1::CheckResponse after_apply;
+  ASSERT_TRUE(Check(Update("alice"), &after_apply).ok());
+  EXPECT_EQ(after_apply.effect(), v1::ALLOW);
+  EXPECT_EQ(after_apply.policy_version(), 2);
+
+  int64_t revision = 0;
+  ASSERT_TRUE(Grant("bob", &revision).ok());
+  v1::CheckResponse after_grant;
+  ASSERT_TRUE(Check(Update("bob"), &after_grant).ok());
+  EXPECT_EQ(after_grant.effect(), v1::ALLOW);
+  EXPECT_GE(after_grant.store_revision(), revision);
+
+  absl::SleepFor(absl::Milliseconds(300));
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  EXPECT_GT(checks.load(), 20);
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(inconsistent.load(), 0);
+  absl::MutexLock lock(&mu);
+  int bob_allowed = 0;
+  for (const auto& [version, store_revision, allowed] : bob) {
+    EXPECT_EQ(allowed, version >= 2 && store_revision >= revision)
+        << "version " << version << " revision " << store_revision;
+    bob_allowed += allowed;
+  }
+  EXPECT_GT(bob_allowed, 0);
+}
+
+TEST_F(ConsistencyTest, RollbackToAnOlderVersionIsImmediate) {
+  ASSERT_EQ(Apply(kPolicyV2), 2);
+  v1::ActivatePolicyVersionRequest activate;
+  activate.set_version(1);
+  v1::ActivatePolicyVersionResponse activated;
+  ASSERT_TRUE(admin_
+                  ->ActivatePolicyVersion(Context(admin_key_).get(), activate,
+                                          &activated)
+                  .ok());
+  v1::CheckResponse response;
+  ASSERT_TRUE(Check(Update("alice"), &response).ok());
+  EXPECT_EQ(response.effect(), v1::DENY);
+  EXPECT_EQ(response.policy_version(), 1);
+}
+
+TEST_F(ConsistencyTest, InvalidRequestsNameTheField) {
+  v1::CheckRequest no_principal = Update("alice");
+  no_principal.clear_principal_id();
+  v1::CheckResponse response;
+  grpc::Status status = Check(no_principal, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("principal_id"));
+
+  v1::CheckRequest long_id = Update(std::string(300, 'a'));
+  status = Check(long_id, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("principal_id"));
+
+  v1::BatchCheckRequest too_many;
+  for (int i = 0; i < 1001; ++i) *too_many.add_items() = Update("alice");
+  v1::BatchCheckResponse batch;
+  status = authz_->BatchCheck(Context(client_key_).get(), too_many, &batch);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("items"));
+
+  v1::BatchCheckRequest bad_item;
+  *bad_item.add_items() = Update("alice");
+  *bad_item.add_items() = no_principal;
+  status = authz_->BatchCheck(Context(client_key_).get(), bad_item, &batch);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("items[1].principal_id"));
+}
+
+TEST_F(ConsistencyTest, UnknownNamesAreDenialsWithTheirReason) {
+  v1::CheckResponse response;
+  v1::CheckRequest request = Update("nobody");
+  ASSERT_TRUE(Check(request, &response).ok());
+  EXPECT_EQ(response.reason(), v1::UNKNOWN_PRINCIPAL);
+  request = Update("alice");
+  request.mutable_resource()->set_kind("invoice");
+  ASSERT_TRUE(Check(request, &response).ok());
+  EXPECT_EQ(response.effect(), v1::DENY);
+  EXPECT_EQ(response.reason(), v1::UNKNOWN_RESOURCE_KIND);
+  request = Update("alice");
+  request.set_action("delete");
+  ASSERT_TRUE(Check(request, &response).ok());
+  EXPECT_EQ(response.reason(), v1::UNKNOWN_ACTION);
+}
+
+TEST(OverloadTest, RefusesWithResourceExhaustedAndRecovers) {
+  TempDir dir;
+  ServerProcess server;
+  std::string data = dir.path() + "/data";
+  ASSERT_THAT(server.Start(STEWARDD_PATH, data,
+                           {"--dev", "--max-in-flight", "1", "--policy",
+                            std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy"}),
+              IsOk());
+  auto channel =
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::AuthorizationService::NewStub(channel);
+  std::string key = ReadKey(data, "client");
+  v1::CheckRequest request;
+  request.set_principal_id("u1");
+  request.set_action("read");
+  request.mutable_resource()->set_kind("customer");
+  // Many calls at once against a limit of one in flight (each waits for its
+  // audit commit): some must be refused, none may fail otherwise.
+  grpc::CompletionQueue queue;
+  constexpr int kCalls = 200;
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> context;
+    v1::CheckResponse response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::CheckResponse>> rpc;
+  };
+  std::vector<Call> calls(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    calls[i].context = Context(key);
+    calls[i].rpc = stub->AsyncCheck(calls[i].context.get(), request, &queue);
+    calls[i].rpc->Finish(&calls[i].response, &calls[i].status, &calls[i]);
+  }
+  int exhausted = 0, ok = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    void* tag;
+    bool done;
+    ASSERT_TRUE(queue.Next(&tag, &done));
+    Call* call = static_cast<Call*>(tag);
+    if (call->status.ok()) {
+      ++ok;
+    } else {
+      ASSERT_EQ(call->status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+          << call->status.error_message();
+      ++exhausted;
+    }
+  }
+  EXPECT_GT(exhausted, 0);
+  EXPECT_GT(ok, 0);
+  v1::CheckResponse response;
+  EXPECT_TRUE(stub->Check(Context(key).get(), request, &response).ok());
+  queue.Shutdown();
+}
+
+}  // namespace
+}  // namespace steward::testing

@@ -1,0 +1,652 @@
+// End to end on a real stewardd: the access reports of issue 9 (WhoCan,
+// EffectivePermissions, UnusedGrants, SeparationViolations, ExpiringGrants)
+// over a small seeded store with known answers.
+//
+// The scenario needs past times the API cannot create (grants made months
+// ago, an expired binding, a use older than the window), so the suite
+// seeds through the API, stops the server, moves those times back directly
+// in the SQLite file, and restarts the server on the same data dir.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "server/store/connection.h"
+#include "tests/server/grpc_client.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
+
+namespace steward::testing {
+namespace {
+
+using ::steward::v1::AdminService;
+using ::steward::v1::AuditService;
+using ::steward::v1::AuthorizationService;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kPolicyV1[] = R"(policy reports_test
+
+purposes { support_case, billing }
+
+resource customer {
+  attributes { owner: string, region: string }
+  fields { id, name, email pii, phone pii, notes }
+  actions { read, update, export }
+}
+
+resource invoice {
+  fields { id, amount }
+  actions { read, create, approve }
+}
+
+role viewer "Reads customers" {
+  allow read on customer
+}
+
+role sales_rep extends viewer {
+  allow update on customer when resource.owner == principal.id
+}
+
+role support extends viewer {
+  allow read on customer fields { email, phone } for support_case
+}
+
+role account_manager extends sales_rep {
+  allow export on customer fields { * }
+  deny export on customer unless resource.region == "eu"
+}
+
+role contractor extends viewer {
+  deny read on customer
+}
+
+role invoice_clerk {
+  allow create, read on invoice
+}
+
+role senior_clerk extends invoice_clerk {
+}
+
+role invoice_approver {
+  allow approve, read on invoice
+}
+)";
+
+constexpr char kSeparate[] = "\nseparate invoice_clerk, invoice_approver\n";
+
+struct Grant {
+  std::string principal, role, scope;
+  int granted_days_ago;
+};
+
+// Every binding of the scenario, with how long ago it is backdated.
+const std::vector<Grant>& Grants() {
+  static const auto* grants = new std::vector<Grant>{
+      {"alice", "viewer", "", 400},
+      {"bob", "sales_rep", "acme", 300},
+      {"carol", "support", "acme/eu", 80},  // expires in 7 days
+      {"dave", "account_manager", "acme/us", 70},
+      {"erin", "contractor", "", 60},
+      {"frank", "viewer", "", 50},  // principal disabled
+      {"gina", "viewer", "", 40},   // expired yesterday
+      {"hank", "invoice_clerk", "", 30},
+      {"hank", "invoice_approver", "acme", 30},
+      {"ivan", "invoice_clerk", "acme/eu", 20},
+      {"ivan", "invoice_approver", "acme/us", 20},
+      {"judy", "senior_clerk", "acme/eu", 10},
+      {"judy", "invoice_approver", "acme/eu", 10},
+  };
+  return *grants;
+}
+
+v1::CheckRequest CheckOf(const std::string& principal,
+                         const std::string& action, const std::string& kind,
+                         const std::string& scope,
+                         const std::map<std::string, std::string>& attrs = {}) {
+  v1::CheckRequest request;
+  request.set_principal_id(principal);
+  request.set_action(action);
+  request.mutable_resource()->set_kind(kind);
+  request.mutable_resource()->set_id("r-1");
+  request.mutable_resource()->set_scope(scope);
+  for (const auto& [name, value] : attrs) {
+    (*request.mutable_resource()->mutable_attributes())[name].set_string_value(
+        value);
+  }
+  return request;
+}
+
+google::protobuf::Timestamp ProtoTime(absl::Time t) {
+  google::protobuf::Timestamp out;
+  out.set_seconds(absl::ToUnixSeconds(t));
+  return out;
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+class ReportsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    server_ = new ServerProcess();
+    data_ = new std::string(dir_->path() + "/data");
+    std::string policy_path = dir_->path() + "/reports.policy";
+    {
+      std::ofstream out(policy_path);
+      out << kPolicyV1;
+    }
+    ASSERT_THAT(server_->Start(STEWARDD_PATH, *data_,
+                               {"--dev", "--policy", policy_path}),
+                IsOk());
+    Connect();
+    Seed();
+    // Stop (flushing the trail), backdate, restart.
+    ASSERT_EQ(server_->Stop(), 0) << server_->Log();
+    Backdate();
+    delete server_;
+    server_ = new ServerProcess();
+    ASSERT_THAT(server_->Start(STEWARDD_PATH, *data_, {"--dev"}), IsOk());
+    Connect();
+  }
+
+  static void TearDownTestSuite() {
+    delete channel_;
+    delete server_;
+    delete dir_;
+    delete data_;
+    delete keys_;
+    delete seeded_at_;
+  }
+
+  static void Connect() {
+    delete keys_;
+    keys_ = new std::map<std::string, std::string>();
+    for (const char* role : {"admin", "auditor", "client"}) {
+      (*keys_)[role] = ReadKey(*data_, role);
+    }
+    delete channel_;
+    channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
+        server_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  static void Seed() {
+    auto admin = AdminService::NewStub(*channel_);
+    const std::string& key = (*keys_)["admin"];
+    seeded_at_ = new absl::Time(absl::Now());
+    for (const Grant& g : Grants()) {
+      v1::UpsertPrincipalRequest upsert;
+      upsert.mutable_principal()->set_id(g.principal);
+      v1::UpsertPrincipalResponse upserted;
+      grpc::Status status =
+          admin->UpsertPrincipal(Context(key).get(), upsert, &upserted);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      v1::GrantRequest grant;
+      grant.set_principal_id(g.principal);
+      grant.set_role(g.role);
+      grant.set_scope(g.scope);
+      grant.set_reason("seed");
+      if (g.principal == "carol") {
+        *grant.mutable_expires_at() =
+            ProtoTime(*seeded_at_ + absl::Hours(24 * 7));
+      } else if (g.principal == "gina") {
+        *grant.mutable_expires_at() = ProtoTime(*seeded_at_ + absl::Hours(1));
+      }
+      v1::GrantResponse granted;
+      status = admin->Grant(Context(key).get(), grant, &granted);
+      ASSERT_TRUE(status.ok()) << g.principal << ": " << status.error_message();
+    }
+    v1::SetPrincipalDisabledRequest disable;
+    disable.set_id("frank");
+    disable.set_disabled(true);
+    v1::SetPrincipalDisabledResponse disabled;
+    grpc::Status status =
+        admin->SetPrincipalDisabled(Context(key).get(), disable, &disabled);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+
+    // Uses: each ALLOW goes through exactly one binding.
+    auto authz = AuthorizationService::NewStub(*channel_);
+    struct Expected {
+      v1::CheckRequest request;
+      v1::Effect effect;
+      std::string rule_id;
+    };
+    std::vector<Expected> checks = {
+        {CheckOf("alice", "read", "customer", ""), v1::ALLOW, "viewer/1"},
+        {CheckOf("carol", "read", "customer", "acme/eu"), v1::ALLOW,
+         "viewer/1"},
+        {CheckOf("bob", "update", "customer", "acme", {{"owner", "bob"}}),
+         v1::ALLOW, "sales_rep/1"},
+        {CheckOf("hank", "create", "invoice", ""), v1::ALLOW,
+         "invoice_clerk/1"},
+        {CheckOf("ivan", "read", "invoice", "acme/eu"), v1::ALLOW,
+         "invoice_clerk/1"},
+        {CheckOf("erin", "read", "customer", ""), v1::DENY, "contractor/1"},
+    };
+    for (const Expected& check : checks) {
+      v1::CheckResponse response;
+      status = authz->Check(Context((*keys_)["client"]).get(), check.request,
+                            &response);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      EXPECT_EQ(response.effect(), check.effect)
+          << check.request.ShortDebugString() << " "
+          << response.ShortDebugString();
+      EXPECT_EQ(response.rule_id(), check.rule_id);
+    }
+  }
+
+  // Moves grant times back, expires gina's binding, and ages bob's only
+  // use to 200 days ago (outside a 90-day window, inside a 365-day one).
+  static void Backdate() {
+    store::internal::ConnectionOptions options;
+    auto connection =
+        store::internal::Connection::Open(*data_ + "/steward.db", options);
+    ASSERT_THAT(connection.status(), IsOk());
+    store::internal::Connection& db = **connection;
+    const absl::Time now = *seeded_at_;
+    for (const Grant& g : Grants()) {
+      auto stmt = db.Prepare(
+          "UPDATE role_bindings SET granted_at = ?, expires_at = "
+          "CASE WHEN ? THEN ? ELSE expires_at END "
+          "WHERE principal = ? AND role = ? AND scope = ?");
+      ASSERT_THAT(stmt.status(), IsOk());
+      stmt->BindTime(1, now - absl::Hours(24 * g.granted_days_ago));
+      stmt->BindInt(2, g.principal == "gina" ? 1 : 0);
+      stmt->BindTime(3, now - absl::Hours(24));
+      stmt->BindText(4, g.principal);
+      stmt->BindText(5, g.role);
+      stmt->BindText(6, g.scope);
+      ASSERT_THAT(stmt->Run(), IsOk());
+      ASSERT_EQ(db.changes(), 1) << g.principal << " " << g.role;
+    }
+    auto stmt = db.Prepare(
+        "UPDATE audit_log SET time = ? "
+        "WHERE principal = 'bob' AND kind = 'decision'");
+    ASSERT_THAT(stmt.status(), IsOk());
+    stmt->BindTime(1, now - absl::Hours(24 * 200));
+    ASSERT_THAT(stmt->Run(), IsOk());
+    ASSERT_EQ(db.changes(), 1);
+  }
+
+  static std::unique_ptr<AuditService::Stub> Audit() {
+    return AuditService::NewStub(*channel_);
+  }
+  static const std::string& Key(const std::string& role) {
+    return (*keys_)[role];
+  }
+
+  static TempDir* dir_;
+  static ServerProcess* server_;
+  static std::string* data_;
+  static std::map<std::string, std::string>* keys_;
+  static std::shared_ptr<grpc::Channel>* channel_;
+  static absl::Time* seeded_at_;
+};
+
+TempDir* ReportsTest::dir_ = nullptr;
+ServerProcess* ReportsTest::server_ = nullptr;
+std::string* ReportsTest::data_ = nullptr;
+std::map<std::string, std::string>* ReportsTest::keys_ = nullptr;
+std::shared_ptr<grpc::Channel>* ReportsTest::channel_ = nullptr;
+absl::Time* ReportsTest::seeded_at_ = nullptr;
+
+// "principal role@scope via_role rule_id" per entry, for compact checks.
+std::vector<std::string> Summaries(const v1::WhoCanResponse& response) {
+  std::vector<std::string> out;
+  for (const v1::WhoCanEntry& e : response.entries()) {
+    out.push_back(e.principal_id() + " " + e.binding().role() + "@" +
+                  e.binding().scope() + " " + e.via_role() + " " + e.rule_id());
+  }
+  return out;
+}
+
+TEST_F(ReportsTest, WhoCanReadCustomersInAScope) {
+  v1::WhoCanRequest request;
+  request.set_action("read");
+  request.set_resource_kind("customer");
+  request.set_scope("acme/eu");
+  v1::WhoCanResponse response;
+  grpc::Status status =
+      Audit()->WhoCan(Context(Key("auditor")).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // Not dave (acme/us does not cover acme/eu), erin (unconditional deny),
+  // frank (disabled), gina (expired).
+  EXPECT_THAT(Summaries(response),
+              ElementsAre("alice viewer@ viewer viewer/1",
+                          "bob sales_rep@acme viewer viewer/1",
+                          "carol support@acme/eu viewer viewer/1",
+                          "carol support@acme/eu support support/1"));
+  for (const v1::WhoCanEntry& e : response.entries()) {
+    EXPECT_FALSE(e.conditional()) << e.ShortDebugString();
+    if (e.rule_id() == "support/1") {
+      EXPECT_THAT(e.purposes(), ElementsAre("support_case"));
+      EXPECT_THAT(e.pii_fields(), ElementsAre("email", "phone"));
+      EXPECT_TRUE(e.binding().has_expires_at());
+    } else {
+      EXPECT_THAT(e.purposes(), IsEmpty());
+      EXPECT_THAT(e.pii_fields(), IsEmpty());
+    }
+  }
+}
+
+TEST_F(ReportsTest, WhoCanUnscopedSeesOnlyGlobalBindings) {
+  v1::WhoCanRequest request;
+  request.set_action("read");
+  request.set_resource_kind("customer");
+  v1::WhoCanResponse response;
+  ASSERT_TRUE(
+      Audit()->WhoCan(Context(Key("auditor")).get(), request, &response).ok());
+  EXPECT_THAT(Summaries(response),
+              ElementsAre("alice viewer@ viewer viewer/1"));
+}
+
+TEST_F(ReportsTest, WhoCanShowsConditionsAndConditionalDenies) {
+  v1::WhoCanRequest request;
+  request.set_action("update");
+  request.set_resource_kind("customer");
+  request.set_scope("acme/us/nyc");
+  v1::WhoCanResponse response;
+  ASSERT_TRUE(
+      Audit()->WhoCan(Context(Key("auditor")).get(), request, &response).ok());
+  EXPECT_THAT(Summaries(response),
+              ElementsAre("bob sales_rep@acme sales_rep sales_rep/1",
+                          "dave account_manager@acme/us sales_rep "
+                          "sales_rep/1"));
+  for (const v1::WhoCanEntry& e : response.entries()) {
+    EXPECT_TRUE(e.conditional());
+    EXPECT_THAT(e.condition(), HasSubstr("when resource.owner"));
+  }
+
+  request.set_action("export");
+  ASSERT_TRUE(
+      Audit()->WhoCan(Context(Key("auditor")).get(), request, &response).ok());
+  ASSERT_THAT(Summaries(response),
+              ElementsAre("dave account_manager@acme/us account_manager "
+                          "account_manager/1"));
+  const v1::WhoCanEntry& dave = response.entries(0);
+  EXPECT_TRUE(dave.conditional());
+  EXPECT_THAT(dave.condition(), HasSubstr("denied by account_manager/2"));
+  EXPECT_THAT(dave.condition(), HasSubstr("unless resource.region"));
+  EXPECT_THAT(dave.pii_fields(), ElementsAre("email", "phone"));
+}
+
+TEST_F(ReportsTest, WhoCanRejectsUnknownKindAndAction) {
+  v1::WhoCanRequest request;
+  request.set_action("read");
+  request.set_resource_kind("spaceship");
+  v1::WhoCanResponse response;
+  EXPECT_EQ(Audit()
+                ->WhoCan(Context(Key("auditor")).get(), request, &response)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  request.set_resource_kind("customer");
+  request.set_action("fly");
+  EXPECT_EQ(Audit()
+                ->WhoCan(Context(Key("auditor")).get(), request, &response)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ReportsTest, EffectivePermissionsOfARoleExpandsInheritance) {
+  v1::EffectivePermissionsRequest request;
+  request.set_role("account_manager");
+  v1::EffectivePermissionsResponse response;
+  grpc::Status status = Audit()->EffectivePermissions(
+      Context(Key("auditor")).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<std::string> rows;
+  for (const v1::PermissionEntry& e : response.entries()) {
+    rows.push_back(e.resource_kind() + " " + e.action() + " " + e.effect() +
+                   " " + e.rule_id() + " [" + e.inherited_via() + "]");
+  }
+  EXPECT_THAT(
+      rows,
+      ElementsAre(
+          "customer read allow viewer/1 [account_manager > sales_rep > viewer]",
+          "customer update allow sales_rep/1 [account_manager > sales_rep]",
+          "customer export allow account_manager/1 []",
+          "customer export deny account_manager/2 []"));
+  ASSERT_EQ(response.entries_size(), 4);
+  EXPECT_EQ(response.entries(0).source_role(), "viewer");
+  EXPECT_THAT(response.entries(0).fields(), ElementsAre("id", "name", "notes"));
+  EXPECT_THAT(response.entries(0).pii_fields(), IsEmpty());
+  EXPECT_THAT(response.entries(1).condition(),
+              HasSubstr("when resource.owner == principal.id"));
+  EXPECT_THAT(response.entries(2).fields(),
+              ElementsAre("id", "name", "email", "phone", "notes"));
+  EXPECT_THAT(response.entries(2).pii_fields(), ElementsAre("email", "phone"));
+  EXPECT_THAT(response.entries(3).condition(), HasSubstr("unless"));
+  EXPECT_THAT(response.entries(3).fields(), IsEmpty());
+}
+
+TEST_F(ReportsTest, EffectivePermissionsOfAPrincipalPerBinding) {
+  v1::EffectivePermissionsRequest request;
+  request.set_principal_id("carol");
+  v1::EffectivePermissionsResponse response;
+  ASSERT_TRUE(Audit()
+                  ->EffectivePermissions(Context(Key("auditor")).get(), request,
+                                         &response)
+                  .ok());
+  ASSERT_EQ(response.entries_size(), 2);
+  EXPECT_EQ(response.entries(0).rule_id(), "viewer/1");
+  EXPECT_EQ(response.entries(0).inherited_via(), "support > viewer");
+  EXPECT_EQ(response.entries(1).rule_id(), "support/1");
+  EXPECT_THAT(response.entries(1).purposes(), ElementsAre("support_case"));
+  EXPECT_THAT(response.entries(1).pii_fields(), ElementsAre("email", "phone"));
+  for (const v1::PermissionEntry& e : response.entries()) {
+    EXPECT_EQ(e.scope(), "acme/eu");
+  }
+
+  // gina's only binding has expired: nothing.
+  request.set_principal_id("gina");
+  ASSERT_TRUE(Audit()
+                  ->EffectivePermissions(Context(Key("auditor")).get(), request,
+                                         &response)
+                  .ok());
+  EXPECT_EQ(response.entries_size(), 0);
+
+  // judy: two bindings, each with its scope; senior_clerk inherits.
+  request.set_principal_id("judy");
+  ASSERT_TRUE(Audit()
+                  ->EffectivePermissions(Context(Key("auditor")).get(), request,
+                                         &response)
+                  .ok());
+  std::vector<std::string> rows;
+  for (const v1::PermissionEntry& e : response.entries()) {
+    rows.push_back(e.action() + " " + e.rule_id() + " " + e.scope() + " [" +
+                   e.inherited_via() + "]");
+  }
+  EXPECT_THAT(rows, ElementsAre("read invoice_approver/1 acme/eu []",
+                                "approve invoice_approver/1 acme/eu []",
+                                "read invoice_clerk/1 acme/eu "
+                                "[senior_clerk > invoice_clerk]",
+                                "create invoice_clerk/1 acme/eu "
+                                "[senior_clerk > invoice_clerk]"));
+}
+
+TEST_F(ReportsTest, EffectivePermissionsErrors) {
+  v1::EffectivePermissionsRequest request;
+  v1::EffectivePermissionsResponse response;
+  EXPECT_EQ(Audit()
+                ->EffectivePermissions(Context(Key("auditor")).get(), request,
+                                       &response)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  request.set_principal_id("nobody");
+  EXPECT_EQ(Audit()
+                ->EffectivePermissions(Context(Key("auditor")).get(), request,
+                                       &response)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  request.set_role("no_such_role");
+  EXPECT_EQ(Audit()
+                ->EffectivePermissions(Context(Key("auditor")).get(), request,
+                                       &response)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+std::vector<std::string> Summaries(const v1::UnusedGrantsResponse& response) {
+  std::vector<std::string> out;
+  for (const v1::UnusedGrant& g : response.grants()) {
+    out.push_back(g.binding().principal_id() + " " + g.binding().role() +
+                  (g.has_last_used() ? " last_used" : ""));
+  }
+  return out;
+}
+
+TEST_F(ReportsTest, UnusedGrantsOldestFirstWithLastUse) {
+  v1::UnusedGrantsRequest request;  // 0 = 90 days
+  v1::UnusedGrantsResponse response;
+  grpc::Status status =
+      Audit()->UnusedGrants(Context(Key("auditor")).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // Used: alice, carol (through the inherited viewer/1), hank's and ivan's
+  // clerk bindings. Expired: gina. bob's only use is 200 days old.
+  EXPECT_THAT(Summaries(response),
+              ElementsAre("bob sales_rep last_used", "dave account_manager",
+                          "erin contractor", "frank viewer",
+                          "hank invoice_approver", "ivan invoice_approver",
+                          "judy invoice_approver", "judy senior_clerk"));
+  ASSERT_GT(response.grants_size(), 0);
+  EXPECT_LT(absl::AbsDuration(FromProto(response.grants(0).last_used()) -
+                              (*seeded_at_ - absl::Hours(24 * 200))),
+            absl::Minutes(1));
+
+  request.set_days(365);
+  ASSERT_TRUE(
+      Audit()
+          ->UnusedGrants(Context(Key("auditor")).get(), request, &response)
+          .ok());
+  EXPECT_THAT(
+      Summaries(response),
+      ElementsAre("dave account_manager", "erin contractor", "frank viewer",
+                  "hank invoice_approver", "ivan invoice_approver",
+                  "judy invoice_approver", "judy senior_clerk"));
+
+  request.set_days(-1);
+  EXPECT_EQ(
+      Audit()
+          ->UnusedGrants(Context(Key("auditor")).get(), request, &response)
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ReportsTest, ExpiringGrantsAndPiiWithoutExpiry) {
+  v1::ExpiringGrantsRequest request;  // unset = 14 days
+  v1::ExpiringGrantsResponse response;
+  grpc::Status status = Audit()->ExpiringGrants(Context(Key("auditor")).get(),
+                                                request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<std::string> rows;
+  for (const v1::ExpiringGrant& g : response.grants()) {
+    rows.push_back(g.binding().principal_id() + " " + g.binding().role() +
+                   (g.pii_without_expiry() ? " pii_without_expiry" : ""));
+  }
+  // carol's support grant expires in 7 days (gina's has expired already);
+  // dave's account_manager reaches email/phone and never expires.
+  EXPECT_THAT(rows, ElementsAre("carol support",
+                                "dave account_manager pii_without_expiry"));
+
+  request.mutable_within()->set_seconds(24 * 3600);
+  ASSERT_TRUE(
+      Audit()
+          ->ExpiringGrants(Context(Key("auditor")).get(), request, &response)
+          .ok());
+  ASSERT_EQ(response.grants_size(), 1);
+  EXPECT_EQ(response.grants(0).binding().principal_id(), "dave");
+
+  request.mutable_within()->set_seconds(-1);
+  EXPECT_EQ(
+      Audit()
+          ->ExpiringGrants(Context(Key("auditor")).get(), request, &response)
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ReportsTest, SeparationViolationAfterAPolicyChange) {
+  v1::SeparationViolationsResponse response;
+  ASSERT_TRUE(
+      Audit()
+          ->SeparationViolations(Context(Key("auditor")).get(), {}, &response)
+          .ok());
+  EXPECT_EQ(response.violations_size(), 0);
+
+  // Both roles were granted under v1; v2 adds the constraint.
+  v1::ApplyPolicyRequest apply;
+  auto* source = apply.add_sources();
+  source->set_path("reports.policy");
+  source->set_text(std::string(kPolicyV1) + kSeparate);
+  apply.set_message("separate clerks and approvers");
+  v1::ApplyPolicyResponse applied;
+  grpc::Status status = AdminService::NewStub(*channel_)->ApplyPolicy(
+      Context(Key("admin")).get(), apply, &applied);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  ASSERT_TRUE(
+      Audit()
+          ->SeparationViolations(Context(Key("auditor")).get(), {}, &response)
+          .ok());
+  std::vector<std::string> rows;
+  for (const v1::SeparationViolation& v : response.violations()) {
+    rows.push_back(v.principal_id() + " " + v.role_a() + "/" + v.role_b() +
+                   " " + v.binding_a().role() + "@" + v.binding_a().scope() +
+                   " " + v.binding_b().role() + "@" + v.binding_b().scope());
+  }
+  // hank: global clerk overlaps approver@acme. judy: senior_clerk extends
+  // invoice_clerk, same scope as her approver binding. Not ivan: acme/eu
+  // and acme/us do not overlap.
+  EXPECT_THAT(rows,
+              ElementsAre("hank invoice_approver/invoice_clerk "
+                          "invoice_approver@acme invoice_clerk@",
+                          "judy invoice_approver/invoice_clerk "
+                          "invoice_approver@acme/eu senior_clerk@acme/eu"));
+}
+
+TEST_F(ReportsTest, AuditorAndAdminKeysOnlyClientKeyDenied) {
+  auto audit = Audit();
+  v1::WhoCanRequest who;
+  who.set_action("read");
+  who.set_resource_kind("customer");
+  v1::WhoCanResponse who_response;
+  EXPECT_TRUE(
+      audit->WhoCan(Context(Key("admin")).get(), who, &who_response).ok());
+  const std::string& client = Key("client");
+  EXPECT_EQ(
+      audit->WhoCan(Context(client).get(), who, &who_response).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  v1::EffectivePermissionsRequest permissions;
+  permissions.set_role("viewer");
+  v1::EffectivePermissionsResponse permissions_response;
+  EXPECT_EQ(audit
+                ->EffectivePermissions(Context(client).get(), permissions,
+                                       &permissions_response)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::UnusedGrantsResponse unused;
+  EXPECT_EQ(
+      audit->UnusedGrants(Context(client).get(), {}, &unused).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  v1::SeparationViolationsResponse sod;
+  EXPECT_EQ(
+      audit->SeparationViolations(Context(client).get(), {}, &sod).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  v1::ExpiringGrantsResponse expiring;
+  EXPECT_EQ(
+      audit->ExpiringGrants(Context(client).get(), {}, &expiring).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(audit->WhoCan(Context("").get(), who, &who_response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+}  // namespace
+}  // namespace steward::testing
