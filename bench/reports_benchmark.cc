@@ -1,0 +1,408 @@
+// Access report benchmarks (issue 9): each report of AccessReports on a
+// store with P principals and R audit records. The issue's target is
+// P = 100,000 and R = 5,000,000, every report <= 2 s:
+//
+//   reports_benchmark --benchmark_filter=/100000/5000000
+//
+// Benchmarks (Args: principals, audit records):
+//   BM_WhoCan                   read on customer at acme/eu
+//   BM_EffectivePermissionsPrincipal / ...Role
+//   BM_UnusedGrantsIndexed      90-day window, one scan of the covering
+//                               index through audit::UsageIndex
+//   BM_UnusedGrantsProbes       the same through AuditReader probes (what
+//                               AccessReports does without a UsageIndex)
+//   BM_SeparationViolations
+//   BM_ExpiringGrants           14 days
+//
+// The database is generated once per size into $STEWARD_BENCH_DIR (default
+// /tmp) as steward_reports_bench_P_R.db and reused by later runs. Principals
+// and bindings are inserted with SQL (bypassing Grant's separation check, so
+// some principals violate it on purpose); audit rows with one bulk
+// INSERT ... SELECT over a recursive CTE, indexes dropped during the insert
+// and rebuilt after. The rows' hash chain is NOT valid (zero hashes): these
+// benchmarks never verify it.
+//
+// Shape: every principal has a primary binding (one of six roles, scope
+// global, acme, acme/eu or acme/us); one in four also support_agent at
+// acme/us; 1 in 1000 holds both refund roles (separation violations); one in
+// five bindings expires within 60 days, 1 in 50 has expired, 1 in 100
+// principals is disabled. 3 in 4 audit rows are ALLOWs through the
+// principal's primary role, spread over 400 days; principals with id = 9
+// (mod 10) never appear in the trail.
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "benchmark/benchmark.h"
+#include "server/access_reports.h"
+#include "server/audit/reader.h"
+#include "server/audit/usage.h"
+#include "server/store/clock.h"
+#include "server/store/connection.h"
+#include "server/store/store.h"
+
+namespace steward::server {
+namespace {
+
+using store::internal::Connection;
+using store::internal::ConnectionOptions;
+
+constexpr char kPolicy[] = R"(policy reports_bench
+principal { region: string? }
+context { mfa: bool }
+purposes { support_case, billing }
+resource customer {
+  attributes { owner: string, region: string }
+  fields { id, name, email pii, phone pii, notes }
+  actions { read, update, export }
+}
+resource order {
+  attributes { owner: string }
+  fields { id, total }
+  actions { read, update }
+}
+resource refund {
+  attributes { created_by: string, amount_cents: int }
+  actions { create, approve, read }
+}
+role support_agent {
+  allow read on customer, order
+  allow read on customer fields { email, phone } for support_case
+}
+role sales_rep {
+  allow read, update on customer when resource.owner == principal.id
+}
+role account_manager extends sales_rep {
+  allow export on customer fields { * }
+  deny export on customer unless context.mfa
+}
+role refund_clerk { allow create, read on refund }
+role refund_approver {
+  allow approve, read on refund unless resource.created_by == principal.id
+}
+role viewer { allow read on customer, order }
+separate refund_clerk, refund_approver
+)";
+
+constexpr const char* kRoles[] = {"support_agent",   "sales_rep",
+                                  "account_manager", "refund_clerk",
+                                  "refund_approver", "viewer"};
+// The first allow rule of each role above, in the same order.
+constexpr char kRuleCase[] =
+    "CASE p % 6 WHEN 0 THEN 'support_agent/1' WHEN 1 THEN 'sales_rep/1' "
+    "WHEN 2 THEN 'account_manager/1' WHEN 3 THEN 'refund_clerk/1' "
+    "WHEN 4 THEN 'refund_approver/1' ELSE 'viewer/1' END";
+
+const absl::Time kNow = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+
+std::string BenchDir() {
+  const char* dir = std::getenv("STEWARD_BENCH_DIR");
+  return dir != nullptr && *dir != '\0' ? dir : "/tmp";
+}
+
+std::string PrimaryScope(int k) {
+  switch (k % 3) {
+    case 0:
+      return "";
+    case 1:
+      return "acme";
+    default:
+      return k % 2 == 0 ? "acme/eu" : "acme/us";
+  }
+}
+
+bool Fail(const absl::Status& status, const char* what) {
+  if (status.ok()) return false;
+  std::fprintf(stderr, "reports_benchmark: %s: %s\n", what,
+               status.ToString().c_str());
+  return true;
+}
+
+// Creates the database (schema + policy through the Store, then bulk SQL).
+bool Generate(const std::string& path, int principals, int64_t records) {
+  std::error_code ignored;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(path + suffix, ignored);
+  }
+  store::FakeClock clock(kNow - absl::Hours(24 * 800));
+  {
+    store::Store::Options options;
+    options.create_if_missing = true;
+    auto store = store::Store::Open(path, clock, options);
+    if (Fail(store.status(), "create store")) return false;
+    auto applied = (*store)->ApplyPolicy(
+        {policy::SourceFile{"reports_bench.policy", kPolicy}}, "bench",
+        "reports benchmark");
+    if (Fail(applied.status(), "apply policy")) return false;
+  }
+  auto connection = Connection::Open(path, ConnectionOptions{});
+  if (Fail(connection.status(), "open")) return false;
+  Connection& db = **connection;
+  if (Fail(db.Exec("PRAGMA synchronous = OFF; BEGIN"), "begin")) return false;
+  const absl::Time created = kNow - absl::Hours(24 * 800);
+  auto add_binding = [&](const std::string& id, const char* role,
+                         const std::string& scope, absl::Time granted,
+                         std::optional<absl::Time> expires) {
+    auto stmt = db.Prepare(
+        "INSERT OR IGNORE INTO role_bindings (principal, role, scope, "
+        "granted_by, granted_at, expires_at, reason) "
+        "VALUES (?, ?, ?, 'bench', ?, ?, 'bench')");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindText(1, id);
+    stmt->BindText(2, role);
+    stmt->BindText(3, scope);
+    stmt->BindTime(4, granted);
+    if (expires.has_value()) {
+      stmt->BindTime(5, *expires);
+    } else {
+      stmt->BindNull(5);
+    }
+    return stmt->Run();
+  };
+  for (int k = 0; k < principals; ++k) {
+    const std::string id = absl::StrCat("user-", k);
+    {
+      auto stmt = db.Prepare(
+          "INSERT INTO principals (id, display_name, attributes, disabled, "
+          "created_at, updated_at) VALUES (?, ?, '{}', ?, ?, ?)");
+      if (Fail(stmt.status(), "prepare principal")) return false;
+      stmt->BindText(1, id);
+      stmt->BindText(2, id);
+      stmt->BindInt(3, k % 100 == 0 ? 1 : 0);
+      stmt->BindTime(4, created);
+      stmt->BindTime(5, created);
+      if (Fail(stmt->Run(), "insert principal")) return false;
+    }
+    const absl::Time granted = kNow - absl::Hours(24 * (1 + k % 700));
+    std::optional<absl::Time> expires;
+    if (k % 50 == 1) {
+      expires = kNow - absl::Hours(24);
+    } else if (k % 5 == 0) {
+      expires = kNow + absl::Hours(24 * (1 + k % 60));
+    }
+    if (Fail(add_binding(id, kRoles[k % 6], PrimaryScope(k), granted, expires),
+             "insert binding")) {
+      return false;
+    }
+    if (k % 4 == 0 &&
+        Fail(add_binding(id, "support_agent", "acme/us", granted, {}),
+             "insert binding")) {
+      return false;
+    }
+    if (k % 1000 == 7) {
+      if (Fail(add_binding(id, "refund_clerk", "acme", granted, {}),
+               "insert binding") ||
+          Fail(add_binding(id, "refund_approver", "acme/eu", granted, {}),
+               "insert binding")) {
+        return false;
+      }
+    }
+  }
+
+  // Audit rows: drop the indexes, insert in bulk, rebuild them.
+  std::vector<std::pair<std::string, std::string>> indexes;
+  {
+    auto stmt = db.Prepare(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+        "tbl_name = 'audit_log' AND sql IS NOT NULL");
+    if (Fail(stmt.status(), "list indexes")) return false;
+    while (true) {
+      auto row = stmt->Step();
+      if (Fail(row.status(), "list indexes")) return false;
+      if (!*row) break;
+      indexes.emplace_back(std::string(stmt->Text(0)),
+                           std::string(stmt->Text(1)));
+    }
+  }
+  for (const auto& [name, sql] : indexes) {
+    if (Fail(db.Exec(absl::StrCat("DROP INDEX ", name).c_str()), "drop")) {
+      return false;
+    }
+  }
+  const int64_t span = int64_t{400} * 86400 * 1000000 / records;
+  const std::string insert = absl::StrCat(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+      "WHERE i < ",
+      records,
+      "), "
+      // Principals = 9 (mod 10) never act.
+      "q(i, p) AS (SELECT i, (i * 7919) % ",
+      principals,
+      " FROM n), "
+      "m(i, p) AS (SELECT i, CASE WHEN p % 10 = 9 THEN p - 1 ELSE p END "
+      "FROM q) "
+      "INSERT INTO audit_log (time, kind, decision_id, caller, principal, "
+      "action, resource_kind, resource_id, resource_scope, effect, reason, "
+      "rule_id, policy_version, store_revision, request_id, prev_hash, hash) "
+      "SELECT ",
+      absl::ToUnixMicros(kNow), " - (", records, " - i) * ", span,
+      ", 'decision', 'd' || i, 'bench', 'user-' || p, 'read', 'customer', "
+      "'c' || (i % 100000), "
+      "CASE WHEN p % 3 = 2 AND p % 2 = 1 THEN 'acme/us' ELSE 'acme/eu' END, "
+      "CASE WHEN i % 4 = 0 THEN 'DENY' ELSE 'ALLOW' END, "
+      "CASE WHEN i % 4 = 0 THEN 'NO_MATCHING_RULE' ELSE 'ALLOWED_BY_RULE' "
+      "END, "
+      "CASE WHEN i % 4 = 0 THEN '' ELSE ",
+      kRuleCase, " END, 1, 1, 'r' || i, zeroblob(32), zeroblob(32) FROM m");
+  if (Fail(db.Exec(insert.c_str()), "insert audit rows")) return false;
+  for (const auto& [name, sql] : indexes) {
+    if (Fail(db.Exec(sql.c_str()), "create index")) return false;
+  }
+  if (Fail(db.Exec("COMMIT; PRAGMA wal_checkpoint(TRUNCATE)"), "commit")) {
+    return false;
+  }
+  return true;
+}
+
+// One opened environment per size, kept for the whole run.
+struct Env {
+  store::FakeClock clock{kNow};
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<audit::AuditReader> reader;
+  std::unique_ptr<audit::UsageIndex> usage;
+};
+
+Env* GetEnv(int principals, int64_t records) {
+  static auto* envs = new std::map<std::pair<int, int64_t>, Env*>();
+  auto it = envs->find({principals, records});
+  if (it != envs->end()) return it->second;
+  const std::string path = absl::StrCat(BenchDir(), "/steward_reports_bench_",
+                                        principals, "_", records, ".db");
+  if (!std::filesystem::exists(path) && !Generate(path, principals, records)) {
+    return nullptr;
+  }
+  auto env = std::make_unique<Env>();
+  auto store = store::Store::Open(path, env->clock, {});
+  if (Fail(store.status(), "open store")) return nullptr;
+  env->store = *std::move(store);
+  auto reader = audit::AuditReader::Open(path);
+  if (Fail(reader.status(), "open reader")) return nullptr;
+  env->reader = *std::move(reader);
+  auto usage = audit::UsageIndex::Open(path);
+  if (Fail(usage.status(), "open usage")) return nullptr;
+  env->usage = *std::move(usage);
+  return (*envs)[{principals, records}] = env.release();
+}
+
+template <typename Fn>
+void RunReport(benchmark::State& state, Fn fn) {
+  Env* env = GetEnv(static_cast<int>(state.range(0)), state.range(1));
+  if (env == nullptr) {
+    state.SkipWithError("cannot create the benchmark database");
+    return;
+  }
+  size_t rows = 0;
+  for (auto _ : state) {
+    absl::StatusOr<size_t> result = fn(*env);
+    if (!result.ok()) {
+      state.SkipWithError(result.status().ToString().c_str());
+      return;
+    }
+    rows = *result;
+  }
+  state.counters["rows"] = static_cast<double>(rows);
+}
+
+void BM_WhoCan(benchmark::State& state) {
+  RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
+    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    v1::WhoCanRequest request;
+    request.set_action("read");
+    request.set_resource_kind("customer");
+    request.set_scope("acme/eu");
+    v1::WhoCanResponse response;
+    absl::Status s = reports.WhoCan(request, &response);
+    if (!s.ok()) return s;
+    return response.entries_size();
+  });
+}
+
+void BM_EffectivePermissionsPrincipal(benchmark::State& state) {
+  RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
+    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    v1::EffectivePermissionsRequest request;
+    request.set_principal_id("user-4");  // two bindings
+    v1::EffectivePermissionsResponse response;
+    absl::Status s = reports.EffectivePermissions(request, &response);
+    if (!s.ok()) return s;
+    return response.entries_size();
+  });
+}
+
+void BM_EffectivePermissionsRole(benchmark::State& state) {
+  RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
+    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    v1::EffectivePermissionsRequest request;
+    request.set_role("account_manager");
+    v1::EffectivePermissionsResponse response;
+    absl::Status s = reports.EffectivePermissions(request, &response);
+    if (!s.ok()) return s;
+    return response.entries_size();
+  });
+}
+
+void BM_UnusedGrantsIndexed(benchmark::State& state) {
+  RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
+    AccessReports reports(env.store.get(), env.reader.get(), &env.clock,
+                          env.usage.get());
+    v1::UnusedGrantsResponse response;
+    absl::Status s = reports.UnusedGrants({}, &response);
+    if (!s.ok()) return s;
+    return response.grants_size();
+  });
+}
+
+void BM_UnusedGrantsProbes(benchmark::State& state) {
+  RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
+    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    v1::UnusedGrantsResponse response;
+    absl::Status s = reports.UnusedGrants({}, &response);
+    if (!s.ok()) return s;
+    return response.grants_size();
+  });
+}
+
+void BM_SeparationViolations(benchmark::State& state) {
+  RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
+    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    v1::SeparationViolationsResponse response;
+    absl::Status s = reports.SeparationViolations({}, &response);
+    if (!s.ok()) return s;
+    return response.violations_size();
+  });
+}
+
+void BM_ExpiringGrants(benchmark::State& state) {
+  RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
+    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    v1::ExpiringGrantsResponse response;
+    absl::Status s = reports.ExpiringGrants({}, &response);
+    if (!s.ok()) return s;
+    return response.grants_size();
+  });
+}
+
+// Small sizes for the smoke test; the issue's scale for real runs.
+void Sizes(benchmark::internal::Benchmark* b) {
+  b->Args({1000, 20000})->Args({100000, 5000000});
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+BENCHMARK(BM_WhoCan)->Apply(Sizes);
+BENCHMARK(BM_EffectivePermissionsPrincipal)->Apply(Sizes);
+BENCHMARK(BM_EffectivePermissionsRole)->Apply(Sizes);
+BENCHMARK(BM_UnusedGrantsIndexed)->Apply(Sizes);
+BENCHMARK(BM_UnusedGrantsProbes)->Apply(Sizes);
+BENCHMARK(BM_SeparationViolations)->Apply(Sizes);
+BENCHMARK(BM_ExpiringGrants)->Apply(Sizes);
+
+}  // namespace
+}  // namespace steward::server
+
+BENCHMARK_MAIN();
