@@ -2,10 +2,7 @@
 // real stewardd (--dev --policy): decisions made by a client key are
 // queried, exported as JSON Lines and RFC 4180 CSV, the chain verified, and
 // the access reports read; a client key cannot read the trail.
-//
-// Not yet in CMakeLists.txt: it needs AuditService, which the server does
-// not implement yet (every call answers UNIMPLEMENTED). Add it to
-// client_test once it lands.
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
