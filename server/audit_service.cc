@@ -119,11 +119,13 @@ v1::AuditRecord ToProto(const audit::AuditRecord& record) {
 AuditServiceImpl::AuditServiceImpl(store::Store* store,
                                    audit::AuditReader* reader,
                                    Authenticator* authenticator,
-                                   const store::Clock* clock)
+                                   const store::Clock* clock,
+                                   audit::UsageIndex* usage)
     : store_(store),
       reader_(reader),
       authenticator_(authenticator),
-      clock_(clock) {}
+      clock_(clock),
+      usage_(usage) {}
 
 template <typename Fn>
 grpc::ServerUnaryReactor* AuditServiceImpl::Run(
@@ -207,7 +209,8 @@ grpc::ServerUnaryReactor* AuditServiceImpl::WhoCan(
     grpc::CallbackServerContext* context, const v1::WhoCanRequest* request,
     v1::WhoCanResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, reader_, clock_).WhoCan(*request, response);
+    return AccessReports(store_, reader_, clock_, usage_)
+        .WhoCan(*request, response);
   });
 }
 
@@ -216,7 +219,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::EffectivePermissions(
     const v1::EffectivePermissionsRequest* request,
     v1::EffectivePermissionsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, reader_, clock_)
+    return AccessReports(store_, reader_, clock_, usage_)
         .EffectivePermissions(*request, response);
   });
 }
@@ -226,7 +229,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::UnusedGrants(
     const v1::UnusedGrantsRequest* request,
     v1::UnusedGrantsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, reader_, clock_)
+    return AccessReports(store_, reader_, clock_, usage_)
         .UnusedGrants(*request, response);
   });
 }
@@ -236,7 +239,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::SeparationViolations(
     const v1::SeparationViolationsRequest* request,
     v1::SeparationViolationsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, reader_, clock_)
+    return AccessReports(store_, reader_, clock_, usage_)
         .SeparationViolations(*request, response);
   });
 }
@@ -246,7 +249,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ExpiringGrants(
     const v1::ExpiringGrantsRequest* request,
     v1::ExpiringGrantsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, reader_, clock_)
+    return AccessReports(store_, reader_, clock_, usage_)
         .ExpiringGrants(*request, response);
   });
 }

@@ -5,6 +5,7 @@
 #define STEWARD_SERVER_AUDIT_SERVICE_H_
 
 #include "server/audit/reader.h"
+#include "server/audit/usage.h"
 #include "server/authenticator.h"
 #include "server/store/clock.h"
 #include "server/store/store.h"
@@ -15,8 +16,10 @@ namespace steward::server {
 // Thread-safe; borrows everything it is given, which must outlive it.
 class AuditServiceImpl final : public v1::AuditService::CallbackService {
  public:
+  // `usage` (may be null) speeds up UnusedGrants on large trails.
   AuditServiceImpl(store::Store* store, audit::AuditReader* reader,
-                   Authenticator* authenticator, const store::Clock* clock);
+                   Authenticator* authenticator, const store::Clock* clock,
+                   audit::UsageIndex* usage = nullptr);
 
   grpc::ServerUnaryReactor* QueryDecisions(
       grpc::CallbackServerContext* context,
@@ -59,6 +62,7 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
   audit::AuditReader* reader_;
   Authenticator* authenticator_;
   const store::Clock* clock_;
+  audit::UsageIndex* usage_;
 };
 
 // Wire form of a stored record.

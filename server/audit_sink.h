@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -34,11 +35,11 @@ class AuditSink {
   // policy). Returns kResourceExhausted without calling `done` when the
   // queue is full (back-pressure; nothing is dropped silently); otherwise
   // OK and `done` runs later, possibly on another thread.
-  virtual absl::Status Record(const Caller& caller,
-                              const policy::Program* program,
-                              const v1::CheckRequest& request,
-                              const v1::CheckResponse& response,
-                              absl::Time time, AuditDone done) = 0;
+  virtual absl::Status Record(
+      const Caller& caller,
+      const std::shared_ptr<const policy::Program>& program,
+      const v1::CheckRequest& request, const v1::CheckResponse& response,
+      absl::Time time, AuditDone done) = 0;
 
   // Records a committed admin change: the AdminService `method`, the
   // object it changed (`principal`, role/scope etc. in `details_json`, a

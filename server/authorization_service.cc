@@ -50,11 +50,16 @@ class Completion {
     }
     metrics_->RecordCheckLatency(SecondsSince(start_));
     in_flight_->fetch_sub(1, std::memory_order_relaxed);
-    // An unrecorded decision is never returned: the caller retries.
-    reactor_->Finish(error.ok() ? grpc::Status::OK
-                                : ToGrpcStatus(absl::UnavailableError(
-                                      "the decision could not be recorded "
-                                      "in the audit trail; retry")));
+    // An unrecorded decision is never returned: the caller retries. A full
+    // queue keeps its own code so callers can tell overload from failure.
+    if (error.ok()) {
+      reactor_->Finish(grpc::Status::OK);
+    } else if (error.code() == absl::StatusCode::kResourceExhausted) {
+      reactor_->Finish(ToGrpcStatus(error));
+    } else {
+      reactor_->Finish(ToGrpcStatus(absl::UnavailableError(
+          "the decision could not be recorded in the audit trail; retry")));
+    }
   }
 
  private:
@@ -124,7 +129,7 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
   auto completion =
       std::make_shared<Completion>(reactor, 1, &in_flight_, metrics_, start);
   absl::Status queued = audit_->Record(
-      *caller, snapshot->program().get(), *request, *response, now,
+      *caller, snapshot->program(), *request, *response, now,
       [completion](absl::Status status) { completion->Done(status); });
   if (!queued.ok()) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -189,9 +194,8 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
                                                  metrics_, start);
   for (int i = 0; i < items; ++i) {
     absl::Status queued = audit_->Record(
-        *caller, snapshot->program().get(), request->items(i),
-        response->items(i), now,
-        [completion](absl::Status status) { completion->Done(status); });
+        *caller, snapshot->program(), request->items(i), response->items(i),
+        now, [completion](absl::Status status) { completion->Done(status); });
     if (!queued.ok()) {
       // The items already queued will still complete; account for the
       // rest as failed so the reactor finishes exactly once, with an error.

@@ -116,6 +116,13 @@ size_t CountSetElements(
 absl::Status ValidateCheckRequest(const v1::CheckRequest& request,
                                   const CheckLimits& limits,
                                   absl::string_view prefix) {
+  // The whole request first: one bound covers every long value (attribute
+  // strings, lists) however it is spread.
+  if (size_t bytes = request.ByteSizeLong(); bytes > limits.max_request_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, "request: ", bytes, " bytes; at most ",
+                     limits.max_request_bytes, " allowed"));
+  }
   const size_t id = limits.max_id_bytes;
   if (absl::Status s = CheckIdentifier(prefix, "principal_id",
                                        request.principal_id(), true, id);

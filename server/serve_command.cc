@@ -282,8 +282,15 @@ int RunServe(const ServeConfig& config) {
                   reader.status().ToString());
     return 1;
   }
+  absl::StatusOr<std::unique_ptr<audit::UsageIndex>> usage =
+      audit::UsageIndex::Open(db_path);
+  if (!usage.ok()) {
+    spdlog::error("cannot open the audit trail for reports: {}",
+                  usage.status().ToString());
+    return 1;
+  }
   AuditServiceImpl audit_service(store.get(), reader->get(), &authenticator,
-                                 &clock);
+                                 &clock, usage->get());
 
   std::shared_ptr<grpc::ServerCredentials> credentials = Credentials(config);
   if (credentials == nullptr) {

@@ -28,23 +28,22 @@ TrailAuditSink::TrailAuditSink(audit::AuditWriter* writer,
       key_(std::move(key)) {}
 
 std::shared_ptr<const TrailAuditSink::Plan> TrailAuditSink::PlanFor(
-    const policy::Program& program) {
+    const std::shared_ptr<const policy::Program>& program) {
   std::shared_ptr<const Plan> current = plan_.load(std::memory_order_acquire);
-  if (current != nullptr && current->program == &program) return current;
+  if (current != nullptr && current->program == program) return current;
   // A new policy: compute its plan. Two threads may race here; both compute
   // the same plan and the last store wins, which is harmless.
   auto fresh = std::make_shared<Plan>();
-  fresh->program = &program;
-  fresh->plan = audit::MinimizationPlan::FromProgram(program);
+  fresh->program = program;
+  fresh->plan = audit::MinimizationPlan::FromProgram(*program);
   plan_.store(fresh, std::memory_order_release);
   return fresh;
 }
 
-absl::Status TrailAuditSink::Record(const Caller& caller,
-                                    const policy::Program* program,
-                                    const v1::CheckRequest& request,
-                                    const v1::CheckResponse& response,
-                                    absl::Time time, AuditDone done) {
+absl::Status TrailAuditSink::Record(
+    const Caller& caller, const std::shared_ptr<const policy::Program>& program,
+    const v1::CheckRequest& request, const v1::CheckResponse& response,
+    absl::Time time, AuditDone done) {
   audit::AuditRecord record;
   record.time = time;
   record.kind = audit::RecordKind::kDecision;
@@ -66,7 +65,7 @@ absl::Status TrailAuditSink::Record(const Caller& caller,
   record.purpose = request.purpose();
   record.justification = request.justification();
   if (program != nullptr) {
-    std::shared_ptr<const Plan> plan = PlanFor(*program);
+    std::shared_ptr<const Plan> plan = PlanFor(program);
     BoundCheck bound(request, time);
     absl::StatusOr<audit::MinimizedAttributes> minimized =
         audit::MinimizeAttributes(plan->plan, request.resource().kind(),

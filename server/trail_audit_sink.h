@@ -25,7 +25,8 @@ class TrailAuditSink final : public AuditSink {
                  AuditDurability durability,
                  std::optional<audit::AuditKey> key);
 
-  absl::Status Record(const Caller& caller, const policy::Program* program,
+  absl::Status Record(const Caller& caller,
+                      const std::shared_ptr<const policy::Program>& program,
                       const v1::CheckRequest& request,
                       const v1::CheckResponse& response, absl::Time time,
                       AuditDone done) override;
@@ -39,11 +40,14 @@ class TrailAuditSink final : public AuditSink {
 
  private:
   struct Plan {
-    const policy::Program* program = nullptr;
+    // Held so the program (and so its address, the cache key) cannot be
+    // reused by another policy while this plan is cached.
+    std::shared_ptr<const policy::Program> program;
     audit::MinimizationPlan plan;
   };
   // The minimization plan of `program`, computed once per policy version.
-  std::shared_ptr<const Plan> PlanFor(const policy::Program& program);
+  std::shared_ptr<const Plan> PlanFor(
+      const std::shared_ptr<const policy::Program>& program);
 
   audit::AuditWriter* writer_;
   const store::Clock* clock_;

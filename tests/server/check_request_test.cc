@@ -96,6 +96,12 @@ INSTANTIATE_TEST_SUITE_P(
                     "context[teams]"},
         InvalidCase{"EmptyField", [](auto& r) { r.add_fields(""); },
                     "fields[0]"},
+        InvalidCase{"OversizedRequest",
+                    [](auto& r) {
+                      (*r.mutable_resource()->mutable_attributes())["notes"]
+                          .set_string_value(std::string(70 * 1024, 'n'));
+                    },
+                    "request"},
         InvalidCase{
             "LongJustification",
             [](auto& r) { r.set_justification(std::string(1025, 'j')); },

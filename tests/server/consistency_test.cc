@@ -212,12 +212,32 @@ TEST_F(ConsistencyTest, InvalidRequestsNameTheField) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("items"));
 
+  v1::CheckRequest oversized = Update("alice");
+  (*oversized.mutable_resource()->mutable_attributes())["owner"]
+      .set_string_value(std::string(100 * 1024, 'x'));
+  status = Check(oversized, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("request"));
+
+  v1::CheckRequest nested = Update("alice");
+  (*nested.mutable_resource()->mutable_attributes())["owner"]
+      .mutable_list_value()
+      ->add_values()
+      ->mutable_list_value();
+  status = Check(nested, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("resource.attributes[owner]"));
+
   v1::BatchCheckRequest bad_item;
   *bad_item.add_items() = Update("alice");
   *bad_item.add_items() = no_principal;
   status = authz_->BatchCheck(Context(client_key_).get(), bad_item, &batch);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("items[1].principal_id"));
+
+  // After all that, the server keeps serving.
+  ASSERT_TRUE(Check(Update("alice"), &response).ok());
+  EXPECT_EQ(response.effect(), v1::DENY);
 }
 
 TEST_F(ConsistencyTest, UnknownNamesAreDenialsWithTheirReason) {
