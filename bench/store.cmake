@@ -11,7 +11,7 @@ if(TARGET GTest::gtest)
   # CI: the 10,000-principal variants only, briefly.
   add_test(NAME store_benchmark_smoke
     COMMAND store_benchmark --benchmark_min_time=0.01
-            --benchmark_filter=/10000(/|$))
+            "--benchmark_filter=/10000(/|$)")
   set_tests_properties(store_benchmark_smoke PROPERTIES
     LABELS bench-smoke ENVIRONMENT "STEWARD_BENCH_DIR=${CMAKE_CURRENT_BINARY_DIR}")
 endif()
