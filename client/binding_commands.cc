@@ -101,25 +101,24 @@ void RunBindings(CommandContext& context, const BindingOptions& options) {
   if (!connection) return;
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::ListBindingsResponse all;
-  std::string token;
-  do {
-    v1::ListBindingsRequest request;
-    request.set_principal_id(options.principal);
-    request.set_role(options.role);
-    request.set_page_size(1000);
-    request.set_page_token(token);
-    v1::ListBindingsResponse page;
-    if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-          return stub->ListBindings(rpc, request, &page);
-        })) {
-      return;
-    }
-    for (v1::Binding& binding : *page.mutable_bindings()) {
-      *all.add_bindings() = std::move(binding);
-    }
-    if (page.next_page_token() == token) break;
-    token = page.next_page_token();
-  } while (!token.empty());
+  bool fetched = ForEachPage<v1::ListBindingsResponse>(
+      context, *connection,
+      [&](grpc::ClientContext* rpc, const std::string& token,
+          v1::ListBindingsResponse* page) {
+        v1::ListBindingsRequest request;
+        request.set_principal_id(options.principal);
+        request.set_role(options.role);
+        request.set_page_size(1000);
+        request.set_page_token(token);
+        return stub->ListBindings(rpc, request, page);
+      },
+      [&](v1::ListBindingsResponse& page) {
+        for (v1::Binding& binding : *page.mutable_bindings()) {
+          *all.add_bindings() = std::move(binding);
+        }
+        return true;
+      });
+  if (!fetched) return;
   if (context.output == OutputFormat::kJson) {
     PrintJson(all);
     return;

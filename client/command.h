@@ -59,6 +59,29 @@ bool CallRpc(CommandContext& context, const Connection& connection,
   return false;
 }
 
+// Pages through a list RPC: `call` is `(grpc::ClientContext*, const
+// std::string& page_token, Response*) -> grpc::Status`, `on_page` is
+// `(Response&) -> bool` (false stops early). Ends when the server returns no
+// next_page_token, or repeats the one it was given (which would otherwise
+// loop forever). Returns false when a call failed (error printed, exit 1).
+template <typename Response, typename Call, typename OnPage>
+bool ForEachPage(CommandContext& context, const Connection& connection,
+                 Call&& call, OnPage&& on_page) {
+  std::string token;
+  do {
+    Response page;
+    if (!CallRpc(context, connection, [&](grpc::ClientContext* rpc) {
+          return call(rpc, token, &page);
+        })) {
+      return false;
+    }
+    if (!on_page(page)) return true;
+    if (page.next_page_token() == token) break;
+    token = page.next_page_token();
+  } while (!token.empty());
+  return true;
+}
+
 void RegisterHealthCommand(CLI::App& app, CommandContext& context);
 void RegisterPolicyCommands(CLI::App& app, CommandContext& context);
 void RegisterPrincipalCommands(CLI::App& app, CommandContext& context);

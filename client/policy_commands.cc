@@ -219,24 +219,22 @@ void RunList(CommandContext& context) {
   if (!connection) return;
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::ListPolicyVersionsResponse all;
-  std::string token;
-  do {
-    v1::ListPolicyVersionsRequest request;
-    request.set_page_size(1000);
-    request.set_page_token(token);
-    v1::ListPolicyVersionsResponse page;
-    if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-          return stub->ListPolicyVersions(rpc, request, &page);
-        })) {
-      return;
-    }
-    for (v1::PolicyVersion& version : *page.mutable_versions()) {
-      *all.add_versions() = std::move(version);
-    }
-    // A server repeating its token would loop forever; stop instead.
-    if (page.next_page_token() == token) break;
-    token = page.next_page_token();
-  } while (!token.empty());
+  bool fetched = ForEachPage<v1::ListPolicyVersionsResponse>(
+      context, *connection,
+      [&](grpc::ClientContext* rpc, const std::string& token,
+          v1::ListPolicyVersionsResponse* page) {
+        v1::ListPolicyVersionsRequest request;
+        request.set_page_size(1000);
+        request.set_page_token(token);
+        return stub->ListPolicyVersions(rpc, request, page);
+      },
+      [&](v1::ListPolicyVersionsResponse& page) {
+        for (v1::PolicyVersion& version : *page.mutable_versions()) {
+          *all.add_versions() = std::move(version);
+        }
+        return true;
+      });
+  if (!fetched) return;
   if (context.output == OutputFormat::kJson) {
     all.clear_next_page_token();
     PrintJson(all);

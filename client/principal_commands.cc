@@ -119,23 +119,22 @@ void RunList(CommandContext& context) {
   if (!connection) return;
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::ListPrincipalsResponse all;
-  std::string token;
-  do {
-    v1::ListPrincipalsRequest request;
-    request.set_page_size(1000);
-    request.set_page_token(token);
-    v1::ListPrincipalsResponse page;
-    if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-          return stub->ListPrincipals(rpc, request, &page);
-        })) {
-      return;
-    }
-    for (v1::Principal& principal : *page.mutable_principals()) {
-      *all.add_principals() = std::move(principal);
-    }
-    if (page.next_page_token() == token) break;
-    token = page.next_page_token();
-  } while (!token.empty());
+  bool fetched = ForEachPage<v1::ListPrincipalsResponse>(
+      context, *connection,
+      [&](grpc::ClientContext* rpc, const std::string& token,
+          v1::ListPrincipalsResponse* page) {
+        v1::ListPrincipalsRequest request;
+        request.set_page_size(1000);
+        request.set_page_token(token);
+        return stub->ListPrincipals(rpc, request, page);
+      },
+      [&](v1::ListPrincipalsResponse& page) {
+        for (v1::Principal& principal : *page.mutable_principals()) {
+          *all.add_principals() = std::move(principal);
+        }
+        return true;
+      });
+  if (!fetched) return;
   if (context.output == OutputFormat::kJson) {
     PrintJson(all);
     return;

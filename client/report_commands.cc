@@ -86,23 +86,22 @@ void RunSubjectAccess(CommandContext& context, const ReportOptions& options) {
   if (!connection) return;
   auto stub = v1::AuditService::NewStub(connection->channel());
   v1::SubjectAccessResponse all;
-  std::string token;
-  do {
-    v1::SubjectAccessRequest request = base;
-    request.set_page_size(1000);
-    request.set_page_token(token);
-    v1::SubjectAccessResponse page;
-    if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-          return stub->SubjectAccess(rpc, request, &page);
-        })) {
-      return;
-    }
-    for (v1::AuditRecord& record : *page.mutable_records()) {
-      *all.add_records() = std::move(record);
-    }
-    if (page.next_page_token() == token) break;
-    token = page.next_page_token();
-  } while (!token.empty());
+  bool fetched = ForEachPage<v1::SubjectAccessResponse>(
+      context, *connection,
+      [&](grpc::ClientContext* rpc, const std::string& token,
+          v1::SubjectAccessResponse* page) {
+        v1::SubjectAccessRequest request = base;
+        request.set_page_size(1000);
+        request.set_page_token(token);
+        return stub->SubjectAccess(rpc, request, page);
+      },
+      [&](v1::SubjectAccessResponse& page) {
+        for (v1::AuditRecord& record : *page.mutable_records()) {
+          *all.add_records() = std::move(record);
+        }
+        return true;
+      });
+  if (!fetched) return;
   if (context.output == OutputFormat::kJson) {
     PrintJson(all);
     return;
