@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "server/check_evaluation.h"
 #include "server/grpc_status.h"
+#include "server/request_decoding.h"
 
 namespace steward::server {
 namespace {
@@ -24,18 +25,32 @@ policy::Effect ToEffect(const v1::CheckResponse& response) {
                                         : policy::Effect::kDeny;
 }
 
+// The decoded request and the response of one call, alive until the call
+// finishes (audit records are built from them).
+template <typename Request, typename Response>
+struct CallState {
+  Request request;
+  Response response;
+};
+
 // Counts every audit completion of one call and finishes the reactor after
-// the last one, with the first error if any.
+// the last one, with the first error if any. On success it encodes the
+// response into gRPC's buffer first.
 class Completion {
  public:
   Completion(grpc::ServerUnaryReactor* reactor, int pending,
              std::atomic<int64_t>* in_flight, Metrics* metrics,
-             std::chrono::steady_clock::time_point start)
+             std::chrono::steady_clock::time_point start,
+             std::shared_ptr<const void> state,
+             const google::protobuf::Message* response, grpc::ByteBuffer* out)
       : reactor_(reactor),
         pending_(pending),
         in_flight_(in_flight),
         metrics_(metrics),
-        start_(start) {}
+        start_(start),
+        state_(std::move(state)),
+        response_(response),
+        out_(out) {}
 
   void Done(const absl::Status& status) {
     if (!status.ok()) {
@@ -52,9 +67,11 @@ class Completion {
     in_flight_->fetch_sub(1, std::memory_order_relaxed);
     // An unrecorded decision is never returned: the caller retries. A full
     // queue keeps its own code so callers can tell overload from failure.
+    if (error.ok()) error = EncodeResponse(*response_, out_);
     if (error.ok()) {
       reactor_->Finish(grpc::Status::OK);
-    } else if (error.code() == absl::StatusCode::kResourceExhausted) {
+    } else if (error.code() == absl::StatusCode::kResourceExhausted ||
+               error.code() == absl::StatusCode::kInternal) {
       reactor_->Finish(ToGrpcStatus(error));
     } else {
       reactor_->Finish(ToGrpcStatus(absl::UnavailableError(
@@ -68,6 +85,9 @@ class Completion {
   std::atomic<int64_t>* in_flight_;
   Metrics* metrics_;
   std::chrono::steady_clock::time_point start_;
+  std::shared_ptr<const void> state_;
+  const google::protobuf::Message* response_;
+  grpc::ByteBuffer* out_;
   absl::Mutex mu_;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
 };
@@ -96,8 +116,8 @@ std::string AuthorizationServiceImpl::NextDecisionId() {
 }
 
 grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
-    grpc::CallbackServerContext* context, const v1::CheckRequest* request,
-    v1::CheckResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* bytes,
+    grpc::ByteBuffer* out) {
   auto start = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Caller> caller =
@@ -106,6 +126,15 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
+  auto state =
+      std::make_shared<CallState<v1::CheckRequest, v1::CheckResponse>>();
+  if (absl::Status decoded = DecodeRequest(*bytes, &state->request);
+      !decoded.ok()) {
+    reactor->Finish(ToGrpcStatus(decoded));
+    return reactor;
+  }
+  const v1::CheckRequest* request = &state->request;
+  v1::CheckResponse* response = &state->response;
   if (absl::Status valid = ValidateCheckRequest(*request, options_.limits);
       !valid.ok()) {
     reactor->Finish(ToGrpcStatus(valid));
@@ -126,8 +155,8 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
   response->set_decision_id(NextDecisionId());
   metrics_->RecordDecision(ToEffect(*response), decision.reason);
 
-  auto completion =
-      std::make_shared<Completion>(reactor, 1, &in_flight_, metrics_, start);
+  auto completion = std::make_shared<Completion>(
+      reactor, 1, &in_flight_, metrics_, start, state, response, out);
   absl::Status queued = audit_->Record(
       *caller, snapshot->program(), *request, *response, now,
       [completion](absl::Status status) { completion->Done(status); });
@@ -140,8 +169,8 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
 }
 
 grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
-    grpc::CallbackServerContext* context, const v1::BatchCheckRequest* request,
-    v1::BatchCheckResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* bytes,
+    grpc::ByteBuffer* out) {
   auto start = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Caller> caller =
@@ -150,6 +179,15 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
+  auto state = std::make_shared<
+      CallState<v1::BatchCheckRequest, v1::BatchCheckResponse>>();
+  if (absl::Status decoded = DecodeRequest(*bytes, &state->request);
+      !decoded.ok()) {
+    reactor->Finish(ToGrpcStatus(decoded));
+    return reactor;
+  }
+  const v1::BatchCheckRequest* request = &state->request;
+  v1::BatchCheckResponse* response = &state->response;
   const int items = request->items_size();
   if (items == 0) {
     reactor->Finish(ToGrpcStatus(
@@ -190,8 +228,8 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
     item->set_decision_id(NextDecisionId());
     metrics_->RecordDecision(ToEffect(*item), decision.reason);
   }
-  auto completion = std::make_shared<Completion>(reactor, items, &in_flight_,
-                                                 metrics_, start);
+  auto completion = std::make_shared<Completion>(
+      reactor, items, &in_flight_, metrics_, start, state, response, out);
   for (int i = 0; i < items; ++i) {
     absl::Status queued = audit_->Record(
         *caller, snapshot->program(), request->items(i), response->items(i),

@@ -21,8 +21,15 @@
 namespace steward::server {
 
 // Thread-safe; borrows everything it is given, which must outlive it.
+//
+// The handlers take the raw request bytes and decode them themselves:
+// gRPC's generated decoding answers a malformed message (a string that is
+// not UTF-8, say) with a bare UNIMPLEMENTED, where callers need
+// INVALID_ARGUMENT naming the field.
 class AuthorizationServiceImpl final
-    : public v1::AuthorizationService::CallbackService {
+    : public v1::AuthorizationService::WithRawCallbackMethod_Check<
+          v1::AuthorizationService::WithRawCallbackMethod_BatchCheck<
+              v1::AuthorizationService::Service>> {
  public:
   struct Options {
     CheckLimits limits;
@@ -37,12 +44,11 @@ class AuthorizationServiceImpl final
                            Options options);
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
-                                  const v1::CheckRequest* request,
-                                  v1::CheckResponse* response) override;
-  grpc::ServerUnaryReactor* BatchCheck(
-      grpc::CallbackServerContext* context,
-      const v1::BatchCheckRequest* request,
-      v1::BatchCheckResponse* response) override;
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* BatchCheck(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
 
  private:
   std::string NextDecisionId();

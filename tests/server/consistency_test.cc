@@ -5,9 +5,11 @@
 // INVALID_ARGUMENT naming the field; overload gets RESOURCE_EXHAUSTED and
 // the server recovers.
 #include <gmock/gmock.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 #include <tuple>
 
@@ -238,6 +240,104 @@ TEST_F(ConsistencyTest, InvalidRequestsNameTheField) {
   // After all that, the server keeps serving.
   ASSERT_TRUE(Check(Update("alice"), &response).ok());
   EXPECT_EQ(response.effect(), v1::DENY);
+}
+
+// Sends `wire` as the body of `method`, bypassing the client's encoder the
+// way a hostile or buggy client would.
+grpc::Status SendRaw(const std::shared_ptr<grpc::Channel>& channel,
+                     const std::string& key, const std::string& method,
+                     const std::string& wire) {
+  grpc::GenericStub stub(channel);
+  grpc::Slice slice(wire);
+  grpc::ByteBuffer request(&slice, 1), response;
+  std::unique_ptr<grpc::ClientContext> context = Context(key);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(context.get(), method, grpc::StubOptions(), &request,
+                 &response, [&done](grpc::Status s) { done.set_value(s); });
+  return done.get_future().get();
+}
+
+std::string WithInvalidUtf8(const google::protobuf::Message& message) {
+  std::string wire = message.SerializeAsString();
+  size_t at = wire.find("@@@@");
+  EXPECT_NE(at, std::string::npos);
+  if (at != std::string::npos) wire.replace(at, 4, "\xff\xfe\xc0\x80");
+  return wire;
+}
+
+TEST_F(ConsistencyTest, InvalidUtf8IsRefusedNamingTheField) {
+  v1::CheckRequest request = Update("alice");
+  (*request.mutable_resource()->mutable_attributes())["owner"].set_string_value(
+      "@@@@");
+  grpc::Status status =
+      SendRaw(channel_, client_key_, "/steward.v1.AuthorizationService/Check",
+              WithInvalidUtf8(request));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("resource.attributes[owner]: not valid UTF-8"));
+
+  v1::BatchCheckRequest batch;
+  *batch.add_items() = Update("alice");
+  v1::CheckRequest bad = Update("@@@@");
+  *batch.add_items() = bad;
+  status = SendRaw(channel_, client_key_,
+                   "/steward.v1.AuthorizationService/BatchCheck",
+                   WithInvalidUtf8(batch));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("items[1].principal_id: not valid UTF-8"));
+
+  status = SendRaw(channel_, client_key_,
+                   "/steward.v1.AuthorizationService/Check", "\x0a\xff\xff");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("request: not a valid"));
+
+  // A well-formed request through the same raw path still works, and so
+  // does the server.
+  status =
+      SendRaw(channel_, client_key_, "/steward.v1.AuthorizationService/Check",
+              Update("alice").SerializeAsString());
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  v1::CheckResponse response;
+  ASSERT_TRUE(Check(Update("alice"), &response).ok());
+  EXPECT_EQ(response.effect(), v1::DENY);
+}
+
+TEST_F(ConsistencyTest, UnknownEnumValuesAreRefusedNamingTheField) {
+  auto audit = v1::AuditService::NewStub(channel_);
+  const std::string auditor_key = ReadKey(data_, "auditor");
+  v1::QueryDecisionsRequest query;
+  query.mutable_filter()->set_effect(static_cast<v1::Effect>(7));
+  v1::QueryDecisionsResponse records;
+  grpc::Status status =
+      audit->QueryDecisions(Context(auditor_key).get(), query, &records);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("filter.effect"));
+
+  query.mutable_filter()->set_effect(v1::ALLOW);
+  query.mutable_filter()->set_kind(static_cast<v1::RecordKind>(99));
+  status = audit->QueryDecisions(Context(auditor_key).get(), query, &records);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("filter.kind"));
+
+  v1::CreateApiKeyRequest create;
+  create.set_name("odd-role");
+  create.set_role(static_cast<v1::ServiceRole>(42));
+  v1::CreateApiKeyResponse created;
+  status = admin_->CreateApiKey(Context(admin_key_).get(), create, &created);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("role"));
+  EXPECT_TRUE(created.secret().empty());
+
+  // Nothing was created and the server keeps serving.
+  v1::ListApiKeysResponse keys;
+  ASSERT_TRUE(admin_
+                  ->ListApiKeys(Context(admin_key_).get(),
+                                v1::ListApiKeysRequest(), &keys)
+                  .ok());
+  for (const v1::ApiKey& key : keys.keys()) EXPECT_NE(key.name(), "odd-role");
+  v1::CheckResponse response;
+  EXPECT_TRUE(Check(Update("alice"), &response).ok());
 }
 
 TEST_F(ConsistencyTest, UnknownNamesAreDenialsWithTheirReason) {

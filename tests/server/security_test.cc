@@ -5,6 +5,7 @@
 // and failed authentications landing in the audit trail.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <functional>
@@ -24,6 +25,7 @@ namespace steward::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using v1::AdminService;
 using v1::AuditService;
 using v1::AuthorizationService;
@@ -399,6 +401,49 @@ TEST_F(TlsTest, RenewedCertificateFilesAreServedWithoutRestart) {
     absl::SleepFor(absl::Milliseconds(200));
   }
   EXPECT_TRUE(renewed.ok()) << renewed.error_message();
+}
+
+TEST_F(TlsTest, AKeyThatDoesNotMatchTheCertificateIsAStartupError) {
+  CommandResult result =
+      RunCommand({STEWARDD_PATH, "serve", "--data-dir", d_ + "/data",
+                  "--listen", "127.0.0.1:0", "--tls-cert", d_ + "/server.pem",
+                  "--tls-key", d_ + "/client.key"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("--tls-key"));
+  EXPECT_THAT(result.err, HasSubstr("does not match the certificate"));
+  // Key material never reaches the log.
+  EXPECT_THAT(result.err, Not(HasSubstr("PRIVATE KEY")));
+}
+
+TEST_F(TlsTest, SighupChecksTheFilesAndSaysWhenTheyApply) {
+  std::string live_cert = d_ + "/live.pem", live_key = d_ + "/live.key";
+  std::filesystem::copy_file(d_ + "/server.pem", live_cert);
+  std::filesystem::copy_file(d_ + "/server.key", live_key);
+  ServerProcess server;
+  ASSERT_THAT(server.Start(STEWARDD_PATH, d_ + "/data",
+                           {"--tls-cert", live_cert, "--tls-key", live_key}),
+              IsOk());
+  auto wait_for_log = [&server](const std::string& text) {
+    for (int i = 0; i < 50 && server.Log().find(text) == std::string::npos;
+         ++i) {
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return server.Log();
+  };
+  // A half-done renewal (new key, old certificate) is reported, not served.
+  std::filesystem::copy_file(d_ + "/client.key", live_key,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
+  EXPECT_THAT(wait_for_log("SIGHUP: --tls-key"),
+              HasSubstr("does not match the certificate"));
+  EXPECT_TRUE(ListKeys(Tls(""), server.address()).ok());
+  // The completed renewal is valid and announced with its subject.
+  std::filesystem::copy_file(d_ + "/client.pem", live_cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
+  EXPECT_THAT(wait_for_log("SIGHUP: TLS files are valid"),
+              HasSubstr("CN=client"));
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 }  // namespace
