@@ -49,6 +49,11 @@ absl::Status ValidateServe(const ServeConfig& config) {
     return absl::InvalidArgumentError(
         "--tls-client-ca needs --tls-cert and --tls-key");
   }
+  if (config.audit_durability == AuditDurability::kOff && !config.dev) {
+    return absl::InvalidArgumentError(
+        "--audit-durability off leaves decisions unrecorded; it is for "
+        "benchmarks and needs --dev");
+  }
   if (config.dev && config.tls()) {
     return absl::InvalidArgumentError(
         "--dev runs without TLS on loopback; drop --tls-cert/--tls-key");
@@ -163,8 +168,10 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
                         "require client certificates signed by this CA");
   serve_cmd->add_option("--metrics-listen", serve.metrics_listen,
                         "Prometheus /metrics address (HOST:PORT)");
-  serve_cmd->add_option("--audit-durability", durability, "sync or async")
-      ->check(CLI::IsMember({"sync", "async"}))
+  serve_cmd
+      ->add_option("--audit-durability", durability,
+                   "sync or async (off: --dev benchmarks only)")
+      ->check(CLI::IsMember({"sync", "async", "off"}))
       ->capture_default_str();
   serve_cmd
       ->add_option("--audit-retention", retention,
@@ -210,8 +217,9 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
     return absl::InvalidArgumentError(
         "a subcommand is required: init or serve (see --help)");
   }
-  serve.audit_durability =
-      durability == "async" ? AuditDurability::kAsync : AuditDurability::kSync;
+  serve.audit_durability = durability == "async" ? AuditDurability::kAsync
+                           : durability == "off" ? AuditDurability::kOff
+                                                 : AuditDurability::kSync;
   absl::StatusOr<absl::Duration> parsed_retention =
       ParseDurationFlag(retention);
   if (!parsed_retention.ok()) {

@@ -33,6 +33,7 @@
 #include "server/shutdown_signal.h"
 #include "server/store/clock.h"
 #include "server/store/store.h"
+#include "server/tls_files.h"
 #include "server/trail_audit_sink.h"
 
 namespace steward::server {
@@ -135,12 +136,15 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(
     const ServeConfig& config) {
   if (!config.tls()) return grpc::InsecureServerCredentials();
   const auto refresh = static_cast<unsigned int>(config.tls_reload_seconds);
-  // Read once up front so a missing or unreadable file is a clear startup
-  // error rather than a handshake failure later.
-  for (const std::string& path :
-       {config.tls_cert, config.tls_key, config.tls_client_ca}) {
-    if (!path.empty() && !ReadTextFile(path).ok()) return nullptr;
+  // Checked up front so a bad file is a clear startup error rather than a
+  // handshake failure later.
+  absl::StatusOr<std::string> files =
+      InspectTlsFiles(config.tls_cert, config.tls_key, config.tls_client_ca);
+  if (!files.ok()) {
+    spdlog::error("{}", std::string(files.status().message()));
+    return nullptr;
   }
+  spdlog::info("TLS certificate: {}", *files);
   std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
   if (config.tls_client_ca.empty()) {
     provider =
@@ -161,6 +165,27 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(
     options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   }
   return grpc::experimental::TlsServerCredentials(options);
+}
+
+// gRPC 1.51 re-reads watched files on its own schedule and has no public
+// "reload now"; SIGHUP checks the files at once so the operator learns
+// whether the renewal will take, and when.
+void ReportTlsReload(const ServeConfig& config) {
+  if (!config.tls()) {
+    spdlog::info("SIGHUP: TLS is off; nothing to reload");
+    return;
+  }
+  absl::StatusOr<std::string> files =
+      InspectTlsFiles(config.tls_cert, config.tls_key, config.tls_client_ca);
+  if (!files.ok()) {
+    spdlog::error("SIGHUP: {}; new handshakes keep the last good certificate",
+                  std::string(files.status().message()));
+    return;
+  }
+  spdlog::info(
+      "SIGHUP: TLS files are valid ({}); new handshakes use them within {} s, "
+      "open connections stay up",
+      *files, config.tls_reload_seconds);
 }
 
 void UpdateHealth(grpc::Server& server, const store::Store& store,
@@ -188,6 +213,11 @@ int RunServe(const ServeConfig& config) {
         "never use --dev with real data");
   } else if (!config.tls()) {
     spdlog::warn("TLS is off: listening on loopback {} only", config.listen);
+  }
+  if (config.audit_durability == AuditDurability::kOff) {
+    spdlog::warn(
+        "--audit-durability off: decisions are NOT recorded (benchmarks "
+        "only); admin changes and authentication failures still are");
   }
   if (!EnsureDataDir(config.data_dir)) return 1;
 
@@ -293,10 +323,7 @@ int RunServe(const ServeConfig& config) {
                                  &clock, usage->get());
 
   std::shared_ptr<grpc::ServerCredentials> credentials = Credentials(config);
-  if (credentials == nullptr) {
-    spdlog::error("cannot read the TLS certificate, key or client CA file");
-    return 2;
-  }
+  if (credentials == nullptr) return 2;  // the reason is already logged
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -341,12 +368,7 @@ int RunServe(const ServeConfig& config) {
   while (true) {
     Signal signal = WaitForSignal(kHousekeepingPeriod);
     if (signal == Signal::kShutdown) break;
-    if (signal == Signal::kReload) {
-      spdlog::info(
-          "SIGHUP: TLS certificate files are re-read every {} s; renewed "
-          "files take effect for new handshakes within that time",
-          config.tls_reload_seconds);
-    }
+    if (signal == Signal::kReload) ReportTlsReload(config);
     UpdateHealth(*server, *store, &serving);
     std::shared_ptr<const store::Snapshot> snapshot = store->snapshot();
     metrics.SetSnapshot(snapshot->policy_version(), snapshot->store_revision(),

@@ -122,5 +122,15 @@ TEST(ParseCommandLineTest, NamesTheBadFlag) {
                                   HasSubstr("subcommand")));
 }
 
+TEST(ParseCommandLineTest, AuditOffIsForDevBenchmarksOnly) {
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--audit-durability", "off"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("needs --dev")));
+  absl::StatusOr<Command> command =
+      Parse({"serve", "--data-dir", "d", "--dev", "--audit-durability", "off"});
+  ASSERT_THAT(command, IsOk());
+  EXPECT_EQ(command->serve->audit_durability, AuditDurability::kOff);
+}
+
 }  // namespace
 }  // namespace steward::server
