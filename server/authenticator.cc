@@ -87,11 +87,10 @@ absl::Status Authenticator::Fail(const std::string& peer,
 
 absl::StatusOr<Caller> Authenticator::Authorize(
     const grpc::ServerContextBase& context, Permission permission) {
-  const std::string peer = context.peer();
   std::string header = Metadata(context, "authorization");
   absl::string_view key = header;
   if (!absl::ConsumePrefix(&key, "Bearer ") || key.empty()) {
-    return Fail(peer, "",
+    return Fail(context.peer(), "",
                 absl::UnauthenticatedError(
                     "missing API key: send `authorization: Bearer <key>`"));
   }
@@ -100,16 +99,17 @@ absl::StatusOr<Caller> Authenticator::Authorize(
   if (!found.ok()) {
     if (found.status().code() == absl::StatusCode::kNotFound ||
         found.status().code() == absl::StatusCode::kUnauthenticated) {
-      return Fail(peer, "", absl::UnauthenticatedError("unknown API key"));
+      return Fail(context.peer(), "",
+                  absl::UnauthenticatedError("unknown API key"));
     }
     return found.status();
   }
   if (found->revoked) {
-    return Fail(peer, found->name,
+    return Fail(context.peer(), found->name,
                 absl::UnauthenticatedError("API key has been revoked"));
   }
   if (!RoleAllows(found->role, permission)) {
-    return Fail(peer, found->name,
+    return Fail(context.peer(), found->name,
                 absl::PermissionDeniedError(absl::StrCat(
                     "this call needs an API key with service role ",
                     NeededRole(permission), "; key \"", found->name,
@@ -121,7 +121,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
       absl::MutexLock lock(&mu_);
       auto it = failures_.find(found->name);
       if (it != failures_.end() && clock_->Now() < it->second.locked_until) {
-        return Fail(peer, found->name,
+        return Fail(context.peer(), found->name,
                     absl::ResourceExhaustedError(absl::StrCat(
                         "too many failed second factors with key \"",
                         found->name, "\"; retry after ",
@@ -130,7 +130,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
     }
     std::string code = Metadata(context, "x-steward-otp");
     if (code.empty()) {
-      return Fail(peer, found->name,
+      return Fail(context.peer(), found->name,
                   absl::UnauthenticatedError(
                       "admin changes need a TOTP code in x-steward-otp "
                       "(stewardctl --otp)"),
@@ -140,7 +140,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
     std::optional<int64_t> step;
     if (secret.ok()) step = VerifyTotp(*secret, code, clock_->Now());
     if (!step.has_value()) {
-      return Fail(peer, found->name,
+      return Fail(context.peer(), found->name,
                   absl::UnauthenticatedError("TOTP code is wrong or stale"),
                   /*lock_out=*/true);
     }
@@ -148,7 +148,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
         !burned.ok()) {
       if (burned.code() == absl::StatusCode::kFailedPrecondition ||
           burned.code() == absl::StatusCode::kAlreadyExists) {
-        return Fail(peer, found->name,
+        return Fail(context.peer(), found->name,
                     absl::UnauthenticatedError(
                         "TOTP code was already used; wait for the next one"),
                     /*lock_out=*/true);

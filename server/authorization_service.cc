@@ -2,8 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
+#include <mutex>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -54,13 +56,13 @@ class Completion {
 
   void Done(const absl::Status& status) {
     if (!status.ok()) {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       if (error_.ok()) error_ = status;
     }
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     absl::Status error;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       error = error_;
     }
     metrics_->RecordCheckLatency(SecondsSince(start_));
@@ -88,8 +90,10 @@ class Completion {
   std::shared_ptr<const void> state_;
   const google::protobuf::Message* response_;
   grpc::ByteBuffer* out_;
-  absl::Mutex mu_;
-  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  // A plain mutex: one is made per call, and Abseil's costs more to create
+  // and destroy.
+  std::mutex mu_;
+  absl::Status error_;  // guarded by mu_
 };
 
 }  // namespace
@@ -111,8 +115,22 @@ AuthorizationServiceImpl::AuthorizationServiceImpl(
 }
 
 std::string AuthorizationServiceImpl::NextDecisionId() {
-  return absl::StrFormat("%s-%012x", id_prefix_,
-                         next_id_.fetch_add(1, std::memory_order_relaxed) + 1);
+  // Same as StrFormat("%s-%012x"), without the format parser on every call.
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t n = next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
+  char digits[16];
+  int count = 0;
+  do {
+    digits[count++] = kHex[n & 0xF];
+    n >>= 4;
+  } while (n != 0);
+  std::string id;
+  id.reserve(id_prefix_.size() + 1 + std::max(count, 12));
+  id.append(id_prefix_);
+  id.push_back('-');
+  id.append(static_cast<size_t>(std::max(0, 12 - count)), '0');
+  while (count > 0) id.push_back(digits[--count]);
+  return id;
 }
 
 grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
