@@ -1,5 +1,6 @@
 #include "server/authorization_service.h"
 
+#include <google/protobuf/arena.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -28,11 +29,35 @@ policy::Effect ToEffect(const v1::CheckResponse& response) {
 }
 
 // The decoded request and the response of one call, alive until the call
-// finishes (audit records are built from them).
+// finishes (audit records are built from them). Both live on an arena whose
+// first block is part of this object: parsing a request with attribute maps
+// then costs no heap allocation per string, and freeing it is one step.
 template <typename Request, typename Response>
-struct CallState {
-  Request request;
-  Response response;
+class CallState {
+ public:
+  CallState() : arena_(Options(block_, sizeof(block_))) {
+    request_ = google::protobuf::Arena::CreateMessage<Request>(&arena_);
+    response_ = google::protobuf::Arena::CreateMessage<Response>(&arena_);
+  }
+  CallState(const CallState&) = delete;
+  CallState& operator=(const CallState&) = delete;
+
+  Request* request() { return request_; }
+  Response* response() { return response_; }
+
+ private:
+  static google::protobuf::ArenaOptions Options(char* block, size_t size) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = size;
+    return options;
+  }
+
+  // Declared before the arena, which must not outlive it.
+  alignas(16) char block_[2048];
+  google::protobuf::Arena arena_;
+  Request* request_;
+  Response* response_;
 };
 
 // Counts every audit completion of one call and finishes the reactor after
@@ -146,13 +171,13 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
   }
   auto state =
       std::make_shared<CallState<v1::CheckRequest, v1::CheckResponse>>();
-  if (absl::Status decoded = DecodeRequest(*bytes, &state->request);
+  if (absl::Status decoded = DecodeRequest(*bytes, state->request());
       !decoded.ok()) {
     reactor->Finish(ToGrpcStatus(decoded));
     return reactor;
   }
-  const v1::CheckRequest* request = &state->request;
-  v1::CheckResponse* response = &state->response;
+  const v1::CheckRequest* request = state->request();
+  v1::CheckResponse* response = state->response();
   if (absl::Status valid = ValidateCheckRequest(*request, options_.limits);
       !valid.ok()) {
     reactor->Finish(ToGrpcStatus(valid));
@@ -199,13 +224,13 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
   }
   auto state = std::make_shared<
       CallState<v1::BatchCheckRequest, v1::BatchCheckResponse>>();
-  if (absl::Status decoded = DecodeRequest(*bytes, &state->request);
+  if (absl::Status decoded = DecodeRequest(*bytes, state->request());
       !decoded.ok()) {
     reactor->Finish(ToGrpcStatus(decoded));
     return reactor;
   }
-  const v1::BatchCheckRequest* request = &state->request;
-  v1::BatchCheckResponse* response = &state->response;
+  const v1::BatchCheckRequest* request = state->request();
+  v1::BatchCheckResponse* response = state->response();
   const int items = request->items_size();
   if (items == 0) {
     reactor->Finish(ToGrpcStatus(
