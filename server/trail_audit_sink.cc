@@ -87,8 +87,9 @@ absl::Status TrailAuditSink::Record(
   }
   return writer_->TrySubmit(
       std::move(record),
-      [done = std::move(done)](absl::StatusOr<int64_t> seq) mutable {
-        done(seq.status());
+      [this, done = std::move(done)](absl::StatusOr<int64_t> seq) mutable {
+        completions_.Post(
+            [done = std::move(done), status = seq.status()] { done(status); });
       });
 }
 

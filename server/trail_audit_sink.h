@@ -13,6 +13,7 @@
 #include "server/audit/value_cipher.h"
 #include "server/audit/writer.h"
 #include "server/audit_sink.h"
+#include "server/completion_dispatcher.h"
 #include "server/config.h"
 #include "server/store/clock.h"
 
@@ -54,6 +55,9 @@ class TrailAuditSink final : public AuditSink {
   AuditDurability durability_;
   std::optional<audit::AuditKey> key_;
   std::atomic<std::shared_ptr<const Plan>> plan_;
+  // Last member: destroyed first, running any completion still queued
+  // while the rest of the sink is alive.
+  CompletionDispatcher completions_;
 };
 
 }  // namespace steward::server
