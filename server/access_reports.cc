@@ -403,93 +403,103 @@ absl::Status AccessReports::UnusedGrants(const v1::UnusedGrantsRequest& request,
   absl::StatusOr<std::vector<store::Binding>> bindings = AllBindings({});
   if (!bindings.ok()) return bindings.status();
 
-  // With the usage index: the newest ALLOW per (principal, rule) of the
-  // active policy, by principal.
-  struct Use {
-    int rule;
-    absl::Time time;
-  };
-  absl::flat_hash_map<std::string, std::vector<Use>> uses;
-  if (usage_ != nullptr) {
-    absl::StatusOr<std::vector<audit::RuleUse>> all = usage_->LastAllows();
-    if (!all.ok()) return all.status();
-    for (audit::RuleUse& use : *all) {
-      std::optional<int> rule = program.FindRule(use.rule_id);
-      if (!rule.has_value()) continue;
-      uses[use.principal].push_back(Use{*rule, use.last_allow});
-    }
-  }
-
   std::vector<v1::UnusedGrant> unused;
-  for (size_t begin = 0; begin < bindings->size();) {
-    size_t end = begin;
-    const std::string& principal = (*bindings)[begin].principal;
-    while (end < bindings->size() && (*bindings)[end].principal == principal) {
-      ++end;
-    }
-    // The principal's live bindings, with role ids (-1: not in the policy).
-    std::vector<std::pair<const store::Binding*, int>> live;
-    for (size_t i = begin; i < end; ++i) {
-      const store::Binding& b = (*bindings)[i];
-      if (!Live(b, now)) continue;
-      std::optional<RoleId> role = program.FindRole(b.role);
-      live.emplace_back(&b, role.has_value() ? *role : -1);
-    }
-    begin = end;
-    const std::vector<Use>* principal_uses = nullptr;
-    if (usage_ != nullptr) {
-      auto it = uses.find(principal);
-      if (it != uses.end()) principal_uses = &it->second;
-    }
-    for (const auto& [binding, role] : live) {
-      std::optional<absl::Time> last;
-      auto consider = [&](const std::optional<absl::Time>& t) {
-        if (t.has_value() && (!last.has_value() || *t > *last)) last = t;
-      };
-      if (role >= 0 && usage_ != nullptr && principal_uses != nullptr) {
-        for (const Use& use : *principal_uses) {
-          const RoleId rule_role = program.rules()[use.rule].role;
-          if (!InClosure(program, role, rule_role)) continue;
-          // When another live binding of the principal reaches the same
-          // rule, the scope of each use decides which one it went through.
-          bool shared = false;
-          for (const auto& [other, other_role] : live) {
-            if (other != binding && other_role >= 0 &&
-                InClosure(program, other_role, rule_role)) {
-              shared = true;
-            }
+  auto report = [&](const audit::UsageMap* usage) -> absl::Status {
+    // One principal's uses through rules of the active policy.
+    struct Use {
+      RoleId rule_role;
+      absl::string_view scope;
+      absl::Time time;
+    };
+    std::vector<Use> uses;
+    for (size_t begin = 0; begin < bindings->size();) {
+      size_t end = begin;
+      const std::string& principal = (*bindings)[begin].principal;
+      while (end < bindings->size() &&
+             (*bindings)[end].principal == principal) {
+        ++end;
+      }
+      // The principal's live bindings, with role ids (-1: not in the
+      // policy).
+      std::vector<std::pair<const store::Binding*, int>> live;
+      for (size_t i = begin; i < end; ++i) {
+        const store::Binding& b = (*bindings)[i];
+        if (!Live(b, now)) continue;
+        std::optional<RoleId> role = program.FindRole(b.role);
+        live.emplace_back(&b, role.has_value() ? *role : -1);
+      }
+      begin = end;
+      if (live.empty()) continue;
+      uses.clear();
+      if (usage != nullptr) {
+        auto it = usage->find(principal);
+        if (it != usage->end()) {
+          for (const audit::ScopedUse& use : it->second) {
+            std::optional<int> rule = program.FindRule(use.rule_id);
+            if (!rule.has_value()) continue;
+            uses.push_back(Use{program.rules()[*rule].role, use.resource_scope,
+                               use.last_allow});
           }
-          if (!shared) {
-            consider(use.time);
-            continue;
-          }
-          absl::StatusOr<std::optional<absl::Time>> t = NewestAllowInScope(
-              principal, program.rules()[use.rule].id, binding->scope);
-          if (!t.ok()) return t.status();
-          consider(*t);
-        }
-      } else if (role >= 0 && usage_ == nullptr) {
-        // No usage index: probe each allow rule the binding reaches until
-        // one was used in the window.
-        for (const Program::RuleInfo& rule : program.rules()) {
-          if (rule.effect != policy::Effect::kAllow ||
-              !InClosure(program, role, rule.role)) {
-            continue;
-          }
-          absl::StatusOr<std::optional<absl::Time>> t =
-              NewestAllowInScope(principal, rule.id, binding->scope);
-          if (!t.ok()) return t.status();
-          consider(*t);
-          if (last.has_value() && *last >= window_start) break;
         }
       }
-      if (last.has_value() && *last >= window_start) continue;
-      v1::UnusedGrant grant;
-      *grant.mutable_binding() = ToProto(*binding);
-      if (last.has_value()) *grant.mutable_last_used() = ToProtoTime(*last);
-      unused.push_back(std::move(grant));
+      for (const auto& [binding, role] : live) {
+        std::optional<absl::Time> last;
+        auto consider = [&](const std::optional<absl::Time>& t) {
+          if (t.has_value() && (!last.has_value() || *t > *last)) last = t;
+        };
+        if (role >= 0 && usage != nullptr) {
+          for (const Use& use : uses) {
+            if (!InClosure(program, role, use.rule_role)) continue;
+            // When another live binding of the principal reaches the same
+            // rule, the scope of each use decides which one it went
+            // through.
+            bool shared = false;
+            for (const auto& [other, other_role] : live) {
+              if (other != binding && other_role >= 0 &&
+                  InClosure(program, other_role, use.rule_role)) {
+                shared = true;
+                break;
+              }
+            }
+            if (!shared || store::ScopeCovers(binding->scope, use.scope)) {
+              consider(use.time);
+            }
+          }
+        } else if (role >= 0) {
+          // No usage index: probe each allow rule the binding reaches
+          // until one was used in the window.
+          for (const Program::RuleInfo& rule : program.rules()) {
+            if (rule.effect != policy::Effect::kAllow ||
+                !InClosure(program, role, rule.role)) {
+              continue;
+            }
+            absl::StatusOr<std::optional<absl::Time>> t =
+                NewestAllowInScope(principal, rule.id, binding->scope);
+            if (!t.ok()) return t.status();
+            consider(*t);
+            if (last.has_value() && *last >= window_start) break;
+          }
+        }
+        if (last.has_value() && *last >= window_start) continue;
+        v1::UnusedGrant grant;
+        *grant.mutable_binding() = ToProto(*binding);
+        if (last.has_value()) *grant.mutable_last_used() = ToProtoTime(*last);
+        unused.push_back(std::move(grant));
+      }
     }
+    return absl::OkStatus();
+  };
+  absl::Status status;
+  if (usage_ != nullptr) {
+    // The aggregate is read under the index's lock, after folding in what
+    // the trail gained since the last report.
+    absl::Status read = usage_->Read(
+        [&](const audit::UsageMap& usage) { status = report(&usage); });
+    if (!read.ok()) return read;
+  } else {
+    status = report(nullptr);
   }
+  if (!status.ok()) return status;
   // Bindings came in (principal, role, scope) order; a stable sort on the
   // grant time keeps it as the tie-break.
   std::stable_sort(unused.begin(), unused.end(),

@@ -7,9 +7,9 @@
 // Public within server/: AuditServiceImpl (audit_service.h) builds one per
 // call and maps the returned status; the benchmark calls it directly. Each
 // report reads the current Snapshot once (its Program and principals) and
-// the store's bindings by keyset pages; a report is therefore consistent
-// with one policy, while a grant committed during the report may or may not
-// be in it.
+// the store's bindings by keyset pages (each page one index range read); a
+// report is therefore consistent with one policy, while a grant committed
+// during the report may or may not be in it.
 //
 // Semantics decided here (and in the report of issue 9):
 //  * "Now" is the injected Clock. A binding is live when it has no expiry or
@@ -91,13 +91,13 @@ inline constexpr absl::Duration kDefaultExpiringWithin = absl::Hours(24 * 14);
 //   other codes from the store or the trail, unchanged.
 class AccessReports {
  public:
-  // `usage` (optional) answers UnusedGrants with one indexed scan of the
-  // trail (plus an AuditReader probe per (binding, used rule) only where
-  // two live bindings of one principal reach the same rule); without it
-  // UnusedGrants probes the AuditReader per (binding, allow rule reachable
-  // from it) until it finds a use in the window — one index range probe
-  // each (migrations/0003), fine for small stores, slower at scale (see
-  // bench/reports_benchmark.cc).
+  // `usage` (optional) answers UnusedGrants from its in-memory aggregate
+  // of the newest ALLOW per (principal, rule, resource scope), brought up
+  // to date incrementally on each call (audit/usage.h); no scan of the
+  // trail per report. Without it UnusedGrants probes the AuditReader per
+  // (binding, allow rule reachable from it) until it finds a use in the
+  // window — one index range probe each (migrations/0003), fine for small
+  // stores, slow at scale (see bench/reports_benchmark.cc).
   AccessReports(store::Store* store, audit::AuditReader* reader,
                 const store::Clock* clock, audit::UsageIndex* usage = nullptr);
 

@@ -9,14 +9,19 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/audit/usage.h"
+#include "server/store/clock.h"
 #include "server/store/connection.h"
+#include "server/store/store.h"
 #include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
@@ -646,6 +651,230 @@ TEST_F(ReportsTest, AuditorAndAdminKeysOnlyClientKeyDenied) {
       grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(audit->WhoCan(Context("").get(), who, &who_response).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// UnusedGrants after the first report sees the decisions made since (the
+// usage aggregate is brought up to date on each call), and a use counts
+// for every binding reaching its rule whose scope covers the resource's.
+TEST_F(ReportsTest, UnusedGrantsFollowNewDecisions) {
+  auto unused_scoped = [] {
+    v1::UnusedGrantsResponse response;
+    grpc::Status status =
+        Audit()->UnusedGrants(Context(Key("auditor")).get(), {}, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::vector<std::string> out;
+    for (const v1::UnusedGrant& g : response.grants()) {
+      out.push_back(g.binding().principal_id() + " " + g.binding().role() +
+                    "@" + g.binding().scope() +
+                    (g.has_last_used() ? " last_used" : ""));
+    }
+    return out;
+  };
+  std::vector<std::string> before = unused_scoped();
+  EXPECT_THAT(before, ::testing::Contains("dave account_manager@acme/us"));
+  EXPECT_THAT(before, ::testing::Not(
+                          ::testing::Contains(::testing::HasSubstr("alice"))));
+
+  // A second viewer binding of alice: her only use (scope "") went through
+  // the global one, which covers it; the acme/us one does not.
+  auto admin = AdminService::NewStub(*channel_);
+  v1::GrantRequest grant;
+  grant.set_principal_id("alice");
+  grant.set_role("viewer");
+  grant.set_scope("acme/us");
+  v1::GrantResponse granted;
+  grpc::Status status =
+      admin->Grant(Context(Key("admin")).get(), grant, &granted);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(unused_scoped(), ::testing::Contains("alice viewer@acme/us"));
+
+  // Uses now: alice in acme/us (both her bindings cover it), dave through
+  // the inherited sales_rep/1.
+  auto authz = AuthorizationService::NewStub(*channel_);
+  for (const v1::CheckRequest& request :
+       {CheckOf("alice", "read", "customer", "acme/us"),
+        CheckOf("dave", "read", "customer", "acme/us", {{"owner", "dave"}})}) {
+    v1::CheckResponse response;
+    status = authz->Check(Context(Key("client")).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(response.effect(), v1::ALLOW) << response.ShortDebugString();
+  }
+  // The trail is written behind the decisions: wait for them to land.
+  std::vector<std::string> after;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    after = unused_scoped();
+    if (std::find(after.begin(), after.end(), "alice viewer@acme/us") ==
+            after.end() &&
+        std::find(after.begin(), after.end(), "dave account_manager@acme/us") ==
+            after.end()) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_THAT(after, ::testing::Not(
+                         ::testing::Contains(::testing::HasSubstr("alice"))));
+  EXPECT_THAT(
+      after, ::testing::Not(::testing::Contains(::testing::HasSubstr("dave"))));
+  // Everything else is as before.
+  std::vector<std::string> expected;
+  for (const std::string& s : before) {
+    if (s.rfind("dave ", 0) != 0) expected.push_back(s);
+  }
+  EXPECT_EQ(after, expected);
+}
+
+// The reports page through Store::ListBindings; each filter form (none,
+// principal, role, both) has its own statement, so check every form pages
+// through the same rows, in key order, as one unpaged read.
+TEST(ListBindingsPagingTest, EveryFilterFormPagesInKeyOrder) {
+  TempDir dir;
+  store::FakeClock clock(absl::FromUnixSeconds(1800000000));
+  store::Store::Options options;
+  options.create_if_missing = true;
+  auto opened = store::Store::Open(dir.path() + "/s.db", clock, options);
+  ASSERT_THAT(opened.status(), IsOk());
+  store::Store& s = **opened;
+  ASSERT_THAT(
+      s.ApplyPolicy({policy::SourceFile{"p.policy", kPolicyV1}}, "test", "v1")
+          .status(),
+      IsOk());
+  for (const char* p : {"a", "b", "c", "d"}) {
+    ASSERT_THAT(s.UpsertPrincipal(p, p, {}).status(), IsOk());
+    for (const char* role : {"viewer", "support", "invoice_clerk"}) {
+      for (const char* scope : {"", "acme", "acme/eu"}) {
+        store::GrantRequest grant;
+        grant.principal = p;
+        grant.role = role;
+        grant.scope = scope;
+        grant.granted_by = "test";
+        ASSERT_THAT(s.Grant(grant).status(), IsOk());
+      }
+    }
+  }
+  auto key = [](const store::Binding& b) {
+    return absl::StrCat(b.principal, "/", b.role, "/", b.scope);
+  };
+  const std::vector<std::pair<store::BindingFilter, size_t>> cases = {
+      {{}, 36}, {{"b", ""}, 9}, {{"", "support"}, 12}, {{"c", "viewer"}, 3}};
+  for (const auto& [filter, count] : cases) {
+    std::vector<std::string> expected;
+    auto all = s.ListBindings(filter, 1000, "");
+    ASSERT_THAT(all.status(), IsOk());
+    EXPECT_TRUE(all->next_page_token.empty());
+    for (const store::Binding& b : all->bindings) {
+      if ((filter.principal.empty() || b.principal == filter.principal) &&
+          (filter.role.empty() || b.role == filter.role)) {
+        expected.push_back(key(b));
+      }
+    }
+    EXPECT_EQ(expected.size(), all->bindings.size());
+    EXPECT_EQ(expected.size(), count);
+    EXPECT_TRUE(std::is_sorted(expected.begin(), expected.end()));
+    std::vector<std::string> paged;
+    std::string token;
+    int pages = 0;
+    do {
+      auto page = s.ListBindings(filter, 2, token);
+      ASSERT_THAT(page.status(), IsOk());
+      for (const store::Binding& b : page->bindings) paged.push_back(key(b));
+      token = page->next_page_token;
+      ASSERT_LT(++pages, 100);
+    } while (!token.empty());
+    EXPECT_EQ(paged, expected) << filter.principal << " " << filter.role;
+  }
+}
+
+// audit::UsageIndex on its own: the aggregate per (principal, rule, scope),
+// incremental refreshes, and a retention purge (a seq prefix) dropping
+// what has no record left.
+TEST(UsageIndexTest, FoldsNewRecordsAndForgetsPurgedOnes) {
+  TempDir dir;
+  const std::string path = dir.path() + "/usage.db";
+  store::FakeClock clock(absl::FromUnixSeconds(1800000000));
+  {
+    store::Store::Options options;
+    options.create_if_missing = true;
+    auto created = store::Store::Open(path, clock, options);
+    ASSERT_THAT(created.status(), IsOk());
+  }
+  auto connection = store::internal::Connection::Open(
+      path, store::internal::ConnectionOptions{});
+  ASSERT_THAT(connection.status(), IsOk());
+  store::internal::Connection& db = **connection;
+  int next = 0;
+  auto add = [&](const std::string& kind, const std::string& principal,
+                 const std::string& effect, const std::string& rule,
+                 const std::string& scope, int64_t time_s) {
+    auto stmt = db.Prepare(
+        "INSERT INTO audit_log (time, kind, decision_id, principal, effect, "
+        "rule_id, resource_scope, seq, prev_hash, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, zeroblob(32), zeroblob(32))");
+    ASSERT_THAT(stmt.status(), IsOk());
+    stmt->BindTime(1, absl::FromUnixSeconds(time_s));
+    stmt->BindText(2, kind);
+    ++next;
+    stmt->BindInt(8, next);
+    if (kind == "decision") {
+      stmt->BindText(3, absl::StrCat("d", next));
+    } else {
+      stmt->BindNull(3);
+    }
+    stmt->BindText(4, principal);
+    stmt->BindText(5, effect);
+    stmt->BindText(6, rule);
+    stmt->BindText(7, scope);
+    ASSERT_THAT(stmt->Run(), IsOk());
+  };
+  auto summary = [](audit::UsageIndex& index) {
+    std::vector<std::string> out;
+    absl::Status s = index.Read([&](const audit::UsageMap& map) {
+      for (const auto& [principal, uses] : map) {
+        for (const audit::ScopedUse& use : uses) {
+          out.push_back(absl::StrCat(principal, " ", use.rule_id, "@",
+                                     use.resource_scope, " ",
+                                     absl::ToUnixSeconds(use.last_allow)));
+        }
+      }
+    });
+    EXPECT_THAT(s, IsOk());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+
+  auto index = audit::UsageIndex::Open(path);
+  ASSERT_THAT(index.status(), IsOk());
+  EXPECT_THAT(summary(**index), IsEmpty());
+
+  add("decision", "p1", "ALLOW", "r/1", "a", 100);  // seq 1
+  add("decision", "p1", "ALLOW", "r/1", "a", 300);  // seq 2
+  add("decision", "p1", "ALLOW", "r/1", "b", 200);  // seq 3
+  add("decision", "p2", "DENY", "r/2", "a", 400);   // not a use
+  add("admin", "p2", "OK", "", "", 500);            // not a decision
+  add("decision", "p3", "ALLOW", "r/1", "", 150);   // seq 6
+  EXPECT_THAT(summary(**index),
+              ElementsAre("p1 r/1@a 300", "p1 r/1@b 200", "p3 r/1@ 150"));
+
+  // Only what was added since is read; the maximum per key wins.
+  add("decision", "p1", "ALLOW", "r/1", "a", 350);  // seq 7
+  add("decision", "p2", "ALLOW", "r/2", "a", 600);
+  EXPECT_THAT(summary(**index), ElementsAre("p1 r/1@a 350", "p1 r/1@b 200",
+                                            "p2 r/2@a 600", "p3 r/1@ 150"));
+
+  // Retention deletes a seq prefix: p1's uses in b (seq 3) and p3's
+  // (seq 6) are gone; p1 in a still has seq 7.
+  ASSERT_THAT(db.Exec("DELETE FROM audit_log WHERE seq <= 6"), IsOk());
+  EXPECT_THAT(summary(**index), ElementsAre("p1 r/1@a 350", "p2 r/2@a 600"));
+
+  // A new index reads the whole remaining trail.
+  auto fresh = audit::UsageIndex::Open(path);
+  ASSERT_THAT(fresh.status(), IsOk());
+  EXPECT_THAT(summary(**fresh), ElementsAre("p1 r/1@a 350", "p2 r/2@a 600"));
+
+  // The incremental read is a rowid range, not a scan of the trail.
+  auto plan = (*index)->ExplainRefresh();
+  ASSERT_THAT(plan.status(), IsOk());
+  EXPECT_THAT(*plan, HasSubstr("INTEGER PRIMARY KEY"));
+  EXPECT_THAT(*plan, ::testing::Not(HasSubstr("SCAN")));
 }
 
 }  // namespace
