@@ -3,6 +3,9 @@
 
 #include <openssl/sha.h>
 
+#include <array>
+#include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -61,7 +64,41 @@ class Encoder {
   std::string* out_;
 };
 
+// True when `s` needs no JSON escaping: printable ASCII other than '"' and
+// '\\'. For such strings the JSON text is the string in quotes, exactly as
+// nlohmann::json::dump writes it.
+bool PlainJsonString(absl::string_view s) {
+  for (const char c : s) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
 std::string FieldsJson(const std::vector<std::string>& fields) {
+  // Fast path for the usual field names; byte-for-byte what the general
+  // path below produces (the canonical encoding covers this text).
+  size_t size = 2;
+  bool plain = true;
+  for (const std::string& f : fields) {
+    if (!PlainJsonString(f)) {
+      plain = false;
+      break;
+    }
+    size += f.size() + 3;
+  }
+  if (plain) {
+    std::string out;
+    out.reserve(size);
+    out.push_back('[');
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      out.push_back('"');
+      out.append(fields[i]);
+      out.push_back('"');
+    }
+    out.push_back(']');
+    return out;
+  }
   nlohmann::json array = nlohmann::json::array();
   for (const std::string& f : fields) array.push_back(f);
   // Invalid UTF-8 is replaced rather than thrown on: the record must be
@@ -130,33 +167,53 @@ std::string HashHex(const Hash& hash) {
 
 namespace internal {
 
-StoredRow ToStoredRow(const AuditRecord& r) {
+namespace {
+
+// Copies or moves (R = AuditRecord or const AuditRecord) the record's
+// values into their stored form.
+template <typename R>
+StoredRow ToStoredRowImpl(R& r) {
+  constexpr bool kMove = !std::is_const_v<R>;
+  auto take = [](auto& value) -> decltype(auto) {
+    if constexpr (kMove) {
+      return std::move(value);
+    } else {
+      return static_cast<const std::remove_reference_t<decltype(value)>&>(
+          value);
+    }
+  };
   StoredRow row;
   row.seq = r.seq;
   row.time_micros = absl::ToUnixMicros(r.time);
   row.kind = std::string(RecordKindName(r.kind));
-  if (!r.decision_id.empty()) row.decision_id = r.decision_id;
-  row.caller = r.caller;
-  row.principal = r.principal;
-  row.action = r.action;
-  row.resource_kind = r.resource_kind;
-  row.resource_id = r.resource_id;
-  row.resource_scope = r.resource_scope;
+  if (!r.decision_id.empty()) row.decision_id = take(r.decision_id);
+  row.caller = take(r.caller);
+  row.principal = take(r.principal);
+  row.action = take(r.action);
+  row.resource_kind = take(r.resource_kind);
+  row.resource_id = take(r.resource_id);
+  row.resource_scope = take(r.resource_scope);
   row.effect = std::string(RecordEffectName(r.effect));
-  row.reason = r.reason;
-  row.rule_id = r.rule_id;
+  row.reason = take(r.reason);
+  row.rule_id = take(r.rule_id);
   row.policy_version = r.policy_version;
   row.store_revision = r.store_revision;
-  row.request_id = r.request_id;
+  row.request_id = take(r.request_id);
   row.fields_json = FieldsJson(r.fields);
-  row.purpose = r.purpose;
-  row.justification = r.justification;
-  row.attributes = r.attributes;
-  if (!r.key_id.empty()) row.key_id = r.key_id;
-  row.details = r.details;
+  row.purpose = take(r.purpose);
+  row.justification = take(r.justification);
+  row.attributes = take(r.attributes);
+  if (!r.key_id.empty()) row.key_id = take(r.key_id);
+  row.details = take(r.details);
   if (r.totp_verified.has_value()) row.totp_verified = *r.totp_verified ? 1 : 0;
   return row;
 }
+
+}  // namespace
+
+StoredRow ToStoredRow(const AuditRecord& r) { return ToStoredRowImpl(r); }
+
+StoredRow ToStoredRow(AuditRecord&& r) { return ToStoredRowImpl(r); }
 
 absl::StatusOr<AuditRecord> FromStoredRow(const StoredRow& row,
                                           const Hash& prev_hash,
@@ -259,15 +316,24 @@ Hash ChainHash(const Hash& prev, absl::string_view head,
                absl::string_view body) {
   // One-shot SHA256() over one buffer: the streaming SHA256_* calls are
   // deprecated in OpenSSL 3, and an EVP context per record costs more than
-  // the copy.
-  std::string input;
-  input.reserve(prev.size() + head.size() + body.size());
-  input.append(reinterpret_cast<const char*>(prev.data()), prev.size());
-  input.append(head.data(), head.size());
-  input.append(body.data(), body.size());
+  // the copy. Typical records fit the stack buffer, so hashing allocates
+  // nothing.
+  const size_t size = prev.size() + head.size() + body.size();
+  std::array<unsigned char, 1024> stack;
+  std::string heap;
+  unsigned char* input = stack.data();
+  if (size > stack.size()) {
+    heap.resize(size);
+    input = reinterpret_cast<unsigned char*>(heap.data());
+  }
+  unsigned char* p = input;
+  std::memcpy(p, prev.data(), prev.size());
+  p += prev.size();
+  if (!head.empty()) std::memcpy(p, head.data(), head.size());
+  p += head.size();
+  if (!body.empty()) std::memcpy(p, body.data(), body.size());
   Hash out;
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(),
-         out.data());
+  SHA256(input, size, out.data());
   return out;
 }
 

@@ -170,6 +170,8 @@ struct StoredRow {
 };
 
 StoredRow ToStoredRow(const AuditRecord& record);
+// As above, moving the record's strings instead of copying them.
+StoredRow ToStoredRow(AuditRecord&& record);
 // kDataLoss when a column holds a value no writer produces (unknown kind or
 // effect, malformed fields JSON): the row was edited outside Steward.
 absl::StatusOr<AuditRecord> FromStoredRow(const StoredRow& row,

@@ -2,6 +2,7 @@
 #include "server/audit/rows.h"
 
 #include <algorithm>
+#include <array>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -128,6 +129,35 @@ absl::Status InsertRow(Connection& connection, const StoredRow& r,
   return InsertRows(connection, absl::MakeConstSpan(&row, 1));
 }
 
+namespace {
+
+// The INSERT text for n rows, n in [1, kRowsPerInsert]: built once per
+// process, so a batch neither rebuilds a 3 KiB string per chunk nor
+// re-hashes a fresh one for the statement cache lookup more than needed.
+const std::string& InsertSql(size_t n) {
+  static const std::array<std::string, kRowsPerInsert + 1>* const kSql = [] {
+    auto* sql = new std::array<std::string, kRowsPerInsert + 1>();
+    for (size_t rows = 1; rows <= kRowsPerInsert; ++rows) {
+      std::string& text = (*sql)[rows];
+      text =
+          "INSERT INTO audit_log (seq, time, kind, decision_id, caller, "
+          "principal, action, resource_kind, resource_id, resource_scope, "
+          "effect, reason, rule_id, policy_version, store_revision, "
+          "request_id, fields, purpose, justification, attributes, key_id, "
+          "details, totp_verified, prev_hash, hash) VALUES ";
+      for (size_t i = 0; i < rows; ++i) {
+        absl::StrAppend(&text, i == 0 ? "" : ", ",
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                        "?, ?, ?, ?, ?, ?, ?, ?)");
+      }
+    }
+    return sql;
+  }();
+  return (*kSql)[n];
+}
+
+}  // namespace
+
 absl::Status InsertRows(Connection& connection,
                         absl::Span<const RowToInsert> rows) {
   for (size_t begin = 0; begin < rows.size(); begin += kRowsPerInsert) {
@@ -135,18 +165,7 @@ absl::Status InsertRows(Connection& connection,
     // One statement per chunk: AUTOINCREMENT's sqlite_sequence update and
     // the statement setup are paid once per chunk instead of per row. At
     // most kRowsPerInsert distinct SQL texts end up in the cache.
-    std::string sql =
-        "INSERT INTO audit_log (seq, time, kind, decision_id, caller, "
-        "principal, action, resource_kind, resource_id, resource_scope, "
-        "effect, reason, rule_id, policy_version, store_revision, "
-        "request_id, fields, purpose, justification, attributes, key_id, "
-        "details, totp_verified, prev_hash, hash) VALUES ";
-    for (size_t i = 0; i < n; ++i) {
-      absl::StrAppend(&sql, i == 0 ? "" : ", ",
-                      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                      "?, ?, ?, ?, ?, ?, ?)");
-    }
-    absl::StatusOr<Statement> stmt = connection.Prepare(sql);
+    absl::StatusOr<Statement> stmt = connection.Prepare(InsertSql(n));
     if (!stmt.ok()) return stmt.status();
     for (size_t i = 0; i < n; ++i) {
       const RowToInsert& row = rows[begin + i];

@@ -78,19 +78,34 @@ absl::StatusOr<std::unique_ptr<AuditWriter>> AuditWriter::Open(
       return s;
     }
   }
+  if (options.wal_autocheckpoint_pages > 0) {
+    const std::string pragma = absl::StrCat("PRAGMA wal_autocheckpoint = ",
+                                            options.wal_autocheckpoint_pages);
+    if (absl::Status s = (*connection)->Exec(pragma.c_str()); !s.ok()) {
+      return s;
+    }
+  }
   absl::StatusOr<internal::ChainTail> tail =
       internal::LoadChainTail(**connection);
   if (!tail.ok()) return tail.status();
+  std::unique_ptr<Connection> checkpoint_connection;
+  if (options.background_checkpoint) {
+    absl::StatusOr<std::unique_ptr<Connection>> c =
+        Connection::Open(db_path, copts);
+    if (!c.ok()) return c.status();
+    checkpoint_connection = *std::move(c);
+  }
   WriterOptions effective = options;
   if (effective.queue_capacity == 0) effective.queue_capacity = 1;
   if (effective.max_batch_records == 0) effective.max_batch_records = 1;
   // The constructor is private; make_unique cannot reach it.
-  return std::unique_ptr<AuditWriter>(
-      new AuditWriter(*std::move(connection), effective, tail->last_seq,
-                      tail->last_hash, tail->next_seq));
+  return std::unique_ptr<AuditWriter>(new AuditWriter(
+      *std::move(connection), std::move(checkpoint_connection), effective,
+      tail->last_seq, tail->last_hash, tail->next_seq));
 }
 
 AuditWriter::AuditWriter(std::unique_ptr<Connection> connection,
+                         std::unique_ptr<Connection> checkpoint_connection,
                          const WriterOptions& options, int64_t last_seq,
                          Hash last_hash, int64_t next_seq)
     : options_(options),
@@ -101,6 +116,12 @@ AuditWriter::AuditWriter(std::unique_ptr<Connection> connection,
   metrics_.queue_capacity = options_.queue_capacity;
   metrics_.last_seq = last_seq_;
   thread_ = std::thread([this] { Run(); });
+  if (checkpoint_connection != nullptr) {
+    checkpointer_ =
+        std::thread([this, c = std::move(checkpoint_connection)]() mutable {
+          RunCheckpointer(std::move(c));
+        });
+  }
 }
 
 AuditWriter::~AuditWriter() { (void)Shutdown(); }
@@ -122,7 +143,7 @@ absl::Status AuditWriter::Enqueue(AuditRecord record, CommitCallback callback,
   // only the writer thread frees queue slots.
   if (OnWriterThread()) wait = false;
   Item item;
-  item.row = internal::ToStoredRow(record);
+  item.row = internal::ToStoredRow(std::move(record));
   item.body = internal::CanonicalBody(item.row);
   item.callback = std::move(callback);
   absl::MutexLock lock(&mu_);
@@ -194,6 +215,11 @@ absl::Status AuditWriter::Shutdown() {
   // The writer thread drains the queue before it sees stopping_ with an
   // empty queue, so nothing accepted is abandoned.
   thread_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    checkpointer_stopping_ = true;
+  }
+  if (checkpointer_.joinable()) checkpointer_.join();
   joined_ = true;
   return flushed;
 }
@@ -203,6 +229,35 @@ WriterMetrics AuditWriter::metrics() const {
   WriterMetrics m = metrics_;
   m.queue_depth = queue_.size();
   return m;
+}
+
+void AuditWriter::RunCheckpointer(std::unique_ptr<Connection> connection) {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return checkpointer_stopping_ || uncheckpointed_batches_ > 0;
+      };
+      mu_.Await(absl::Condition(&work));
+      if (checkpointer_stopping_) return;
+      uncheckpointed_batches_ = 0;
+    }
+    // PASSIVE copies what no reader still needs and never waits for the
+    // writer or readers; pages it cannot copy yet are left for the next
+    // round (or the writer's backstop checkpoint). A failure changes
+    // nothing durable (the WAL still holds every committed page), so it is
+    // not reported; the next round tries again.
+    (void)connection->Exec("PRAGMA wal_checkpoint(PASSIVE)");
+    // Pace the rounds so a steady stream of commits is copied in a few
+    // large checkpoints rather than one per batch.
+    absl::MutexLock lock(&mu_);
+    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return checkpointer_stopping_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&stopping),
+                         options_.checkpoint_interval);
+    if (checkpointer_stopping_) return;
+  }
 }
 
 void AuditWriter::Run() {
@@ -309,6 +364,7 @@ void AuditWriter::CommitBatch(std::vector<Item>& batch) {
   metrics_.max_commit_time = std::max(metrics_.max_commit_time, elapsed);
   metrics_.total_commit_time += elapsed;
   metrics_.last_seq = last_seq_;
+  if (committed > 0) ++uncheckpointed_batches_;
   completed_ += batch.size();
 }
 

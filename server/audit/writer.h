@@ -54,6 +54,19 @@ struct WriterOptions {
   // updates eight indexes at scattered positions; a cache that holds their
   // hot leaf pages keeps commits from re-reading them.
   int cache_size_kib = 32768;
+  // Checkpoints off the commit path: a second thread with its own
+  // connection copies committed WAL pages into the database file (PRAGMA
+  // wal_checkpoint(PASSIVE), which never blocks the writer) at most every
+  // checkpoint_interval while records are being committed. The writer's
+  // own automatic checkpoint then rarely has anything left to copy; it
+  // stays as the backstop that lets the WAL restart from its beginning
+  // (only a checkpoint by the writer between two of its transactions can)
+  // and runs once the WAL holds wal_autocheckpoint_pages pages.
+  bool background_checkpoint = true;
+  absl::Duration checkpoint_interval = absl::Milliseconds(100);
+  // PRAGMA wal_autocheckpoint of the writer's connection; 0 keeps SQLite's
+  // default (1000 pages).
+  int wal_autocheckpoint_pages = 8192;
   // How long a batch waits for another connection's write lock (the
   // retention purge, the role store) before failing.
   absl::Duration busy_timeout = absl::Seconds(5);
@@ -149,9 +162,11 @@ class AuditWriter {
     CommitCallback callback;
   };
 
-  AuditWriter(std::unique_ptr<store::internal::Connection> connection,
-              const WriterOptions& options, int64_t last_seq, Hash last_hash,
-              int64_t next_seq);
+  AuditWriter(
+      std::unique_ptr<store::internal::Connection> connection,
+      std::unique_ptr<store::internal::Connection> checkpoint_connection,
+      const WriterOptions& options, int64_t last_seq, Hash last_hash,
+      int64_t next_seq);
 
   absl::Status Enqueue(AuditRecord record, CommitCallback callback, bool wait);
   bool OnWriterThread() const;
@@ -164,6 +179,9 @@ class AuditWriter {
   // tail and fills `seqs`; on failure leaves it as it was.
   absl::Status WriteTransaction(std::vector<Item>& batch, size_t begin,
                                 size_t end, std::vector<int64_t>& seqs);
+
+  // The background checkpoint thread (WriterOptions::background_checkpoint).
+  void RunCheckpointer(std::unique_ptr<store::internal::Connection> connection);
 
   const WriterOptions options_;
 
@@ -183,6 +201,10 @@ class AuditWriter {
   WriterMetrics metrics_ ABSL_GUARDED_BY(mu_);
 
   std::thread thread_;  // joined by Shutdown()
+  // Batches committed since the checkpointer last ran; it sleeps while 0.
+  uint64_t uncheckpointed_batches_ ABSL_GUARDED_BY(mu_) = 0;
+  bool checkpointer_stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread checkpointer_;  // joined by Shutdown(), if started
   // Set by the writer thread when it starts; lets the blocking calls
   // refuse to run from a commit callback instead of deadlocking.
   std::atomic<std::thread::id> writer_thread_id_;
