@@ -219,6 +219,16 @@ class EntryArena {
     for (policy::RoleBinding& b : interned_) b.scope = InternScope(b.scope);
     const size_t size =
         PrincipalEntry::BlockSize(id, interned_, attributes, false);
+    // What a lookup reads: header, id, bindings. Start the block on a
+    // cache line when that saves one line of that part (costs ~10 bytes a
+    // principal on average).
+    const size_t hot =
+        PrincipalEntry::AlignArray(sizeof(PrincipalEntry) + id.size()) +
+        bindings.size() * sizeof(policy::RoleBinding);
+    const size_t lines = (hot + kLine - 1) / kLine;
+    if (used_ % kLine + hot > lines * kLine && lines * kLine <= chunk_bytes_) {
+      used_ = (used_ + kLine - 1) / kLine * kLine;
+    }
     return PrincipalEntry::Write(Allocate(size), size, id, disabled, interned_,
                                  attributes, false);
   }
@@ -235,6 +245,7 @@ class EntryArena {
     size_t bytes;
   };
   static constexpr size_t kHugePage = size_t{2} << 20;
+  static constexpr size_t kLine = 64;
 
   // ~300 bytes per principal (3 bindings, 2 attributes); a chunk is at
   // most 32 MiB so the unused tail of the last one stays small.
