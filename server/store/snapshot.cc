@@ -50,6 +50,22 @@ class CharWriter {
   char* out_;
 };
 
+// a == b without a library call for ids of 8 to 16 bytes (two overlapping
+// 8-byte loads per side): the lookup's id check.
+inline bool SameId(absl::string_view a, absl::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n >= 8 && n <= 16) {
+    uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.data(), 8);
+    std::memcpy(&b0, b.data(), 8);
+    std::memcpy(&a1, a.data() + n - 8, 8);
+    std::memcpy(&b1, b.data() + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return n == 0 || std::memcmp(a.data(), b.data(), n) == 0;
+}
+
 // Trailing absent values carry no information.
 absl::Span<const policy::Value> TrimAbsent(
     absl::Span<const policy::Value> attributes) {
@@ -233,6 +249,12 @@ class EntryArena {
                                  attributes, false);
   }
 
+  // Uninitialized storage for `count` index slots, on a cache line.
+  IndexSlot* AllocateSlots(size_t count) {
+    return reinterpret_cast<IndexSlot*>(
+        AllocateBytes(count * sizeof(IndexSlot), kLine));
+  }
+
   // Drops what only building needs.
   void FinishBuild() {
     scopes_ = {};
@@ -318,20 +340,41 @@ class EntryArena {
 // alive. Immutable once published; a change copies the shard.
 class IndexShard {
  public:
-  // An empty table with room for `expected` entries at <= 80% load.
+  // Slots for `expected` entries at <= 80% load.
+  static size_t CapacityFor(size_t expected) {
+    return std::bit_ceil(std::max<size_t>(16, expected * 5 / 4 + 1));
+  }
+  // An empty table with room for `expected` entries, on the heap.
   explicit IndexShard(size_t expected)
-      : slots_(std::bit_ceil(std::max<size_t>(16, expected * 5 / 4 + 1)),
-               IndexSlot{0, nullptr}) {}
-  IndexShard(const IndexShard&) = default;
+      : own_(CapacityFor(expected), IndexSlot{0, nullptr}),
+        slots_(own_.data()),
+        capacity_(own_.size()) {}
+  // An empty table in `storage` (`capacity` slots, a power of two), which
+  // `arena` owns (a full build puts every table in its arena's huge pages:
+  // one TLB entry covers 2 MiB of slots).
+  IndexShard(IndexSlot* storage, size_t capacity,
+             std::shared_ptr<const EntryArena> arena)
+      : slots_(storage), capacity_(capacity), arena_(std::move(arena)) {
+    std::fill(slots_, slots_ + capacity_, IndexSlot{0, nullptr});
+  }
+  // Copies go to the heap (a shard changed by an admin change).
+  IndexShard(const IndexShard& other)
+      : own_(other.slots_, other.slots_ + other.capacity_),
+        slots_(own_.data()),
+        capacity_(own_.size()),
+        size_(other.size_),
+        arena_(other.arena_),
+        owned_(other.owned_) {}
+  IndexShard& operator=(const IndexShard&) = delete;
 
-  const IndexSlot* slots() const { return slots_.data(); }
-  size_t mask() const { return slots_.size() - 1; }
+  const IndexSlot* slots() const { return slots_; }
+  size_t mask() const { return capacity_ - 1; }
   size_t size() const { return size_; }
 
   // REQUIRES: no entry with the same id; the caller keeps it alive (the
   // arena, or Own()).
   void InsertNew(size_t hash, const PrincipalEntry* entry) {
-    if ((size_ + 1) * 8 > slots_.size() * 7) Grow();
+    if ((size_ + 1) * 8 > capacity_ * 7) Grow();
     size_t i = hash & mask();
     while (slots_[i].entry != nullptr) i = (i + 1) & mask();
     slots_[i] = IndexSlot{hash, entry};
@@ -379,10 +422,6 @@ class IndexShard {
     return true;
   }
 
-  void SetArena(std::shared_ptr<const EntryArena> arena) {
-    arena_ = std::move(arena);
-  }
-
  private:
   static constexpr size_t kNotFound = ~size_t{0};
 
@@ -390,22 +429,28 @@ class IndexShard {
     for (size_t i = hash & mask();; i = (i + 1) & mask()) {
       const IndexSlot& s = slots_[i];
       if (s.entry == nullptr) return kNotFound;
-      if (s.hash == hash && s.entry->id() == id) return i;
+      if (s.hash == hash && SameId(s.entry->id(), id)) return i;
     }
   }
 
   void Grow() {
-    std::vector<IndexSlot> old(slots_.size() * 2, IndexSlot{0, nullptr});
-    old.swap(slots_);
-    for (const IndexSlot& s : old) {
+    std::vector<IndexSlot> grown(capacity_ * 2, IndexSlot{0, nullptr});
+    const size_t grown_mask = grown.size() - 1;
+    for (size_t j = 0; j < capacity_; ++j) {
+      const IndexSlot& s = slots_[j];
       if (s.entry == nullptr) continue;
-      size_t i = s.hash & mask();
-      while (slots_[i].entry != nullptr) i = (i + 1) & mask();
-      slots_[i] = s;
+      size_t i = s.hash & grown_mask;
+      while (grown[i].entry != nullptr) i = (i + 1) & grown_mask;
+      grown[i] = s;
     }
+    own_.swap(grown);
+    slots_ = own_.data();
+    capacity_ = own_.size();
   }
 
-  std::vector<IndexSlot> slots_;
+  std::vector<IndexSlot> own_;  // the slots unless they are in the arena
+  IndexSlot* slots_;
+  size_t capacity_;
   size_t size_ = 0;
   // Entries of a full build live in its arena (replaced ones stay there
   // until the next full build); entries added since own their blocks.
@@ -453,7 +498,7 @@ const PrincipalEntry* Snapshot::FindPrincipal(absl::string_view id) const {
   for (size_t i = hash & view.mask;; i = (i + 1) & view.mask) {
     const internal::IndexSlot& s = view.slots[i];
     if (s.entry == nullptr) return nullptr;
-    if (s.hash == hash && s.entry->id() == id) return s.entry;
+    if (s.hash == hash && SameId(s.entry->id(), id)) return s.entry;
   }
 }
 
@@ -556,12 +601,13 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::Build(
 
   std::vector<std::shared_ptr<internal::IndexShard>> shards(count);
   for (size_t s = 0; s < count; ++s) {
-    auto shard = std::make_shared<internal::IndexShard>(begin[s + 1] -
-                                                        begin[s] + extra[s]);
+    const size_t capacity =
+        internal::IndexShard::CapacityFor(begin[s + 1] - begin[s] + extra[s]);
+    auto shard = std::make_shared<internal::IndexShard>(
+        arena_->AllocateSlots(capacity), capacity, arena_);
     for (size_t i = begin[s]; i < begin[s + 1]; ++i) {
       shard->InsertNew(grouped[i].hash, grouped[i].entry);
     }
-    shard->SetArena(arena_);
     shards[s] = std::move(shard);
   }
   for (auto& entry : owned_) {

@@ -473,6 +473,35 @@ TEST(SnapshotIndexTest, IdsOfEveryLengthThroughArenaAndCreate) {
   EXPECT_EQ(visited, ids.size());
 }
 
+// Ids that differ in one byte, at every position, for the lengths the
+// lookup compares with word loads (8 to 16 bytes) and around them.
+TEST(SnapshotIndexTest, IdsDifferingInOneByte) {
+  std::vector<std::string> ids;
+  for (int length = 6; length <= 18; ++length) {
+    const std::string base(length, 'k');
+    ids.push_back(base);
+    for (int at = 0; at < length; ++at) {
+      std::string variant = base;
+      variant[at] = 'K';
+      ids.push_back(variant);
+    }
+  }
+  SnapshotBuilder builder(nullptr, 1, ids.size());
+  for (size_t i = 0; i < ids.size(); i += 2) {
+    builder.Add(ids[i], false, {}, {});
+  }
+  const auto snapshot = std::move(builder).Build(1);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const PrincipalEntry* entry = snapshot->FindPrincipal(ids[i]);
+    if (i % 2 == 0) {
+      ASSERT_NE(entry, nullptr) << ids[i];
+      EXPECT_EQ(entry->id(), ids[i]);
+    } else {
+      EXPECT_EQ(entry, nullptr) << ids[i];
+    }
+  }
+}
+
 // A full build stores each distinct scope once; Create() copies its own.
 TEST(SnapshotIndexTest, BuilderInternsScopes) {
   SnapshotBuilder builder(nullptr, 1, 3);
