@@ -16,8 +16,10 @@
 // The index is a vector of shards, each an open-addressing table of
 // (64-bit hash, entry pointer) slots with linear probing, sized so a shard
 // holds ~2,900 principals; a lookup reads one slot line, then the entry.
-// An admin change copies one shard and shares the others and every
-// unchanged entry with the previous snapshot.
+// A full build puts the tables in the arena too. An admin change copies
+// one shard (to the heap) and shares the others and every unchanged entry
+// with the previous snapshot; arena entries it replaces stay allocated
+// until the next full build releases the arena.
 #ifndef STEWARD_SERVER_STORE_SNAPSHOT_H_
 #define STEWARD_SERVER_STORE_SNAPSHOT_H_
 

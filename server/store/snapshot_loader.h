@@ -3,7 +3,9 @@
 // Internal to server/store. The full load (store open, policy activation,
 // ReloadSnapshot) scans `principals` and `role_bindings` once each, both in
 // id order (both tables are clustered that way), and merges them, so the
-// cost is two sequential scans regardless of size. Role names are resolved
+// cost is two sequential scans regardless of size. Large loads copy the
+// rows out in batches and build the entries on a second thread, so the
+// scan and the building overlap (LoadOptions). Role names are resolved
 // against the Program; bindings to roles it lacks and attributes it does
 // not declare (or declares with another type) are left out (store.h
 // explains why that is safe).
