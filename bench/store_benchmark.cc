@@ -9,10 +9,15 @@
 //   BM_LookupAndResolve/N     FindPrincipal + effective roles at a scope
 //                             (expiry, scope ancestry, extends closure).
 //   BM_LookupAndEvaluate/N    FindPrincipal + the full policy::Evaluate.
+//   BM_MemoryLatency/B/H      one dependent random load from a B-byte
+//                             buffer (H: huge pages): the DRAM latency the
+//                             spread lookups are bound by.
 // The database is generated once per size into $STEWARD_BENCH_DIR (default
 // /tmp) as steward_store_bench_N.db and reused by later runs.
 #include <malloc.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -102,6 +107,17 @@ Memory ReadMemory() {
     if (line.rfind("VmHWM:", 0) == 0) m.hwm_kib = std::atoll(line.c_str() + 6);
   }
   return m;
+}
+// KiB of this process's memory backed by transparent huge pages.
+int64_t ReadHugePagesKib() {
+  std::ifstream rollup("/proc/self/smaps_rollup");
+  std::string line;
+  while (std::getline(rollup, line)) {
+    if (line.rfind("AnonHugePages:", 0) == 0) {
+      return std::atoll(line.c_str() + 14);
+    }
+  }
+  return 0;
 }
 // Resets VmHWM to the current RSS (Linux >= 4.0).
 void ResetPeak() { std::ofstream("/proc/self/clear_refs") << "5"; }
@@ -257,14 +273,22 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
   size_t principals = 0;
   size_t block_bytes = 0;
   double heap_delta_mib = 0;
+  double huge_mib = 0;
+  double open_thread_cpu_ms = 0;
   for (auto _ : state) {
     state.PauseTiming();
     ResetPeak();
     const Memory before = ReadMemory();
     const size_t heap_before = mallinfo2().uordblks;
+    timespec thread_start;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &thread_start);
     state.ResumeTiming();
     auto store = Store::Open(path, clock, Store::Options());
     state.PauseTiming();
+    timespec thread_end;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &thread_end);
+    open_thread_cpu_ms += (thread_end.tv_sec - thread_start.tv_sec) * 1e3 +
+                          (thread_end.tv_nsec - thread_start.tv_nsec) / 1e6;
     if (!store.ok()) {
       state.SkipWithError(std::string(store.status().message()).c_str());
       return;
@@ -279,6 +303,7 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
         std::max(rss_delta_mib, (after.rss_kib - before.rss_kib) / 1024.0);
     peak_delta_mib =
         std::max(peak_delta_mib, (after.hwm_kib - before.rss_kib) / 1024.0);
+    huge_mib = ReadHugePagesKib() / 1024.0;
     principals = (*store)->snapshot()->principal_count();
     block_bytes = 0;
     (*store)->snapshot()->ForEachPrincipal(
@@ -288,8 +313,15 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
   }
   state.counters["principals"] = static_cast<double>(principals);
   state.counters["rss_delta_MiB"] = rss_delta_mib;
-  // Bytes malloc handed out for the open store (snapshot, SQLite cache).
+  // Bytes malloc handed out for the open store (index, SQLite cache); the
+  // snapshot's entry arena is mapped directly and counts in rss only.
   state.counters["heap_delta_MiB"] = heap_delta_mib;
+  // CPU of the thread that calls Store::Open (the SQLite scan; entries are
+  // built on a second thread): with two idle cores, the wall time's floor.
+  state.counters["open_thread_cpu_ms"] =
+      open_thread_cpu_ms / static_cast<double>(state.iterations());
+  // Of the process's memory, how much transparent huge pages back.
+  state.counters["huge_MiB"] = huge_mib;
   // Bytes of the entry blocks alone (without allocator and index overhead).
   state.counters["entry_bytes"] =
       principals == 0 ? 0.0 : static_cast<double>(block_bytes) / principals;
@@ -312,6 +344,47 @@ std::vector<std::string> SampleIds(int n, int distinct) {
   return ids;
 }
 
+// The (id, resource scope) pairs BM_LookupAndResolve looks up, in one
+// contiguous character buffer so the request side costs no cache misses
+// of its own: like a server, whose request was just parsed.
+class LookupSample {
+ public:
+  LookupSample(int n, int distinct) {
+    std::mt19937 rng(7);
+    // Small working sets are drawn from a pool by a generator inside the
+    // loop (no 65,536-element stream pushing the snapshot out of L2);
+    // spread ones are a 65,536-element sequence read in order (prefetched).
+    const int length = distinct <= 65536 ? distinct : 65536;
+    std::vector<int> principals;
+    for (int i = 0; i < length; ++i) principals.push_back(rng() % n);
+    std::string chars;
+    std::vector<std::pair<size_t, size_t>> offsets;
+    for (int i : principals) {
+      const std::string id = PrincipalId(i);
+      const std::string scope = absl::StrCat(Tenant(i), "/", kRegions[i % 4]);
+      offsets.emplace_back(chars.size(), id.size());
+      chars += id;
+      offsets.emplace_back(chars.size(), scope.size());
+      chars += scope;
+    }
+    chars_ = std::move(chars);
+    for (const auto& [offset, size] : offsets) {
+      views_.push_back(absl::string_view(chars_).substr(offset, size));
+    }
+    pooled_ = distinct <= 65536;
+  }
+
+  size_t size() const { return views_.size() / 2; }
+  bool pooled() const { return pooled_; }
+  absl::string_view id(size_t k) const { return views_[2 * k]; }
+  absl::string_view scope(size_t k) const { return views_[2 * k + 1]; }
+
+ private:
+  std::string chars_;
+  std::vector<absl::string_view> views_;
+  bool pooled_ = false;
+};
+
 void BM_LookupAndResolve(benchmark::State& state, Stores* stores) {
   const int n = static_cast<int>(state.range(0));
   const int distinct = static_cast<int>(state.range(1));
@@ -322,24 +395,25 @@ void BM_LookupAndResolve(benchmark::State& state, Stores* stores) {
   }
   const std::shared_ptr<const Snapshot> snapshot = store->snapshot();
   const policy::Program& program = *snapshot->program();
-  const std::vector<std::string> ids = SampleIds(n, distinct);
-  std::vector<absl::string_view> scopes;
-  std::vector<std::string> scope_storage;
-  for (const std::string& id : ids) {
-    const int i = std::atoi(id.c_str() + 5);
-    scope_storage.push_back(absl::StrCat(Tenant(i), "/", kRegions[i % 4]));
-  }
-  for (const std::string& s : scope_storage) scopes.push_back(s);
+  const LookupSample sample(n, distinct);
   const absl::Time now = absl::Now();
   uint64_t roles[(policy::kMaxRoles + 63) / 64];
   const size_t words = (program.role_count() + 63) / 64;
+  uint64_t x = 0x9E3779B97F4A7C15u;
   size_t i = 0;
   int64_t found = 0;
   for (auto _ : state) {
-    const size_t k = i++ & 65535;
-    const PrincipalEntry* entry = snapshot->FindPrincipal(ids[k]);
+    size_t k;
+    if (sample.pooled()) {
+      // A 64-bit LCG; multiply-shift maps its high half onto the pool.
+      x = x * 6364136223846793005u + 1442695040888963407u;
+      k = static_cast<size_t>(((x >> 32) * sample.size()) >> 32);
+    } else {
+      k = i++ & 65535;
+    }
+    const PrincipalEntry* entry = snapshot->FindPrincipal(sample.id(k));
     if (entry != nullptr) {
-      ResolveEffectiveRoles(program, *entry, scopes[k], now,
+      ResolveEffectiveRoles(program, *entry, sample.scope(k), now,
                             absl::MakeSpan(roles, words));
       ++found;
     }
@@ -347,6 +421,38 @@ void BM_LookupAndResolve(benchmark::State& state, Stores* stores) {
   }
   state.counters["found"] = benchmark::Counter(
       static_cast<double>(found), benchmark::Counter::kAvgIterations);
+}
+
+// The reference for the spread case: one dependent load from a random
+// cache line of a `bytes`-sized buffer (a pointer chase through a random
+// cyclic permutation, so neither prefetchers nor out-of-order execution
+// hide the latency). Arg 1 = 1 asks for transparent huge pages, which
+// removes most TLB misses from the figure.
+void BM_MemoryLatency(benchmark::State& state) {
+  const size_t bytes = static_cast<size_t>(state.range(0));
+  const bool huge = state.range(1) != 0;
+  constexpr size_t kLine = 64;
+  const size_t lines = bytes / kLine;
+  constexpr size_t kAlign = size_t{2} << 20;
+  auto* base = static_cast<std::byte*>(std::aligned_alloc(kAlign, bytes));
+  if (base == nullptr) {
+    state.SkipWithError("out of memory");
+    return;
+  }
+  madvise(base, bytes, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+  std::vector<uint32_t> order(lines);
+  for (size_t i = 0; i < lines; ++i) order[i] = static_cast<uint32_t>(i);
+  std::shuffle(order.begin() + 1, order.end(), std::mt19937(3));
+  for (size_t i = 0; i < lines; ++i) {
+    *reinterpret_cast<std::byte**>(base + order[i] * kLine) =
+        base + order[(i + 1) % lines] * kLine;
+  }
+  std::byte* p = base;
+  for (auto _ : state) {
+    p = *reinterpret_cast<std::byte**>(p);
+    benchmark::DoNotOptimize(p);
+  }
+  std::free(base);
 }
 
 void BM_LookupAndEvaluate(benchmark::State& state, Stores* stores) {
@@ -394,16 +500,30 @@ int main(int argc, char** argv) {
                                  &stores)
         ->Arg(n)
         ->Unit(benchmark::kMillisecond)
+        // The load builds entries on a second thread: CPU is the whole
+        // process's, Time is wall clock.
+        ->MeasureProcessCPUTime()
         ->Iterations(n >= 1000000 ? 3 : 5);
-    // Args: principals in the store, distinct principals looked up.
+    // Args: principals in the store, distinct principals looked up (n:
+    // spread over the index, DRAM-bound; 1000: the active set; 16: all in
+    // L1, the compute floor).
     benchmark::RegisterBenchmark("BM_LookupAndResolve",
                                  steward::store::BM_LookupAndResolve, &stores)
         ->Args({n, n})
-        ->Args({n, 1000});
+        ->Args({n, 1000})
+        ->Args({n, 16});
     benchmark::RegisterBenchmark("BM_LookupAndEvaluate",
                                  steward::store::BM_LookupAndEvaluate, &stores)
         ->Arg(n);
   }
+  // Args: buffer bytes, huge pages (0/1). 256 KiB fits L2, 4 MiB L3, 512 MiB
+  // neither (the 1,000,000-principal snapshot is ~300 MiB).
+  benchmark::RegisterBenchmark("BM_MemoryLatency",
+                               steward::store::BM_MemoryLatency)
+      ->Args({256 << 10, 0})
+      ->Args({4 << 20, 0})
+      ->Args({512 << 20, 0})
+      ->Args({512 << 20, 1});
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

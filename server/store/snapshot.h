@@ -5,13 +5,21 @@
 // one with a single atomic load, looks the principal up and evaluates,
 // never taking a lock or touching SQLite (ARCHITECTURE.md "The hot path").
 //
-// Memory layout (the 1,000,000-principal budget is 400 MiB): each principal
-// is ONE heap block that holds its reference count, its PrincipalEntry
-// header, every string its views point to, its policy::RoleBinding array
-// and its policy::Value array. The index is a vector of shards, each a
-// flat_hash_set<shared_ptr<const PrincipalEntry>> keyed by id, sized so a
-// shard holds ~3,300 principals; an admin change copies one shard and
-// shares the others and every unchanged entry with the previous snapshot.
+// Memory layout (the 1,000,000-principal budget is 400 MiB, the lookup
+// budget 100 ns): a principal is one PrincipalEntry block: a 32-byte header
+// followed by its id, its policy::RoleBinding array, its policy::Value array
+// and the strings those point to, so a lookup reads the header, the id and
+// the bindings from consecutive cache lines. A full build (SnapshotBuilder)
+// places every block in one arena (large chunks, transparent huge pages
+// requested) and interns binding scopes in a per-arena table; an
+// incremental update creates one block on its own (PrincipalEntry::Create).
+// The index is a vector of shards, each an open-addressing table of
+// (64-bit hash, entry pointer) slots with linear probing, sized so a shard
+// holds ~2,900 principals; a lookup reads one slot line, then the entry.
+// A full build puts the tables in the arena too. An admin change copies
+// one shard (to the heap) and shares the others and every unchanged entry
+// with the previous snapshot; arena entries it replaces stay allocated
+// until the next full build releases the arena.
 #ifndef STEWARD_SERVER_STORE_SNAPSHOT_H_
 #define STEWARD_SERVER_STORE_SNAPSHOT_H_
 
@@ -21,7 +29,6 @@
 #include <memory>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -31,9 +38,23 @@
 
 namespace steward::store {
 
-// One principal's decision data. Immutable and thread-safe; always owned
-// through std::shared_ptr<const PrincipalEntry> (Create), which keeps the
-// whole block alive. All views returned point into that block.
+class PrincipalEntry;
+
+namespace internal {
+class EntryArena;
+class IndexShard;
+// One slot of a shard's open-addressing table: empty when `entry` is null.
+struct IndexSlot {
+  size_t hash;
+  const PrincipalEntry* entry;
+};
+}  // namespace internal
+
+// One principal's decision data. Immutable and thread-safe. Entries made
+// by Create() are owned through std::shared_ptr<const PrincipalEntry>,
+// which keeps the whole block alive; entries made by SnapshotBuilder live
+// in the snapshot's arena, which every snapshot sharing them keeps alive.
+// All views returned point into the block (or the arena's scope table).
 class PrincipalEntry {
  public:
   // Copies `id`, every binding (with its scope string) and every attribute
@@ -47,20 +68,29 @@ class PrincipalEntry {
       absl::Span<const policy::RoleBinding> bindings,
       absl::Span<const policy::Value> attributes);
 
-  absl::string_view id() const { return id_; }
-  // absl::Hash of id(), computed once at creation (the index uses it on
-  // every rehash and shard copy).
+  // The id's characters follow the header.
+  absl::string_view id() const {
+    return absl::string_view(reinterpret_cast<const char*>(this + 1), id_size_);
+  }
+  // absl::Hash of id(), computed once at creation (the index compares it
+  // before the id and uses it on every rehash and shard copy).
   size_t id_hash() const { return id_hash_; }
   bool disabled() const { return disabled_; }
   // Bindings to roles of the snapshot's Program (unknown roles were dropped
   // at build), in (role name, scope) order.
   absl::Span<const policy::RoleBinding> bindings() const {
-    return absl::MakeConstSpan(bindings_, binding_count_);
+    return absl::MakeConstSpan(
+        reinterpret_cast<const policy::RoleBinding*>(
+            reinterpret_cast<const std::byte*>(this) + BindingsOffset()),
+        binding_count_);
   }
   // By principal attribute slot; may be shorter than the Program's slot
   // count (missing = absent).
   absl::Span<const policy::Value> attributes() const {
-    return absl::MakeConstSpan(attributes_, attribute_count_);
+    return absl::MakeConstSpan(
+        reinterpret_cast<const policy::Value*>(
+            reinterpret_cast<const std::byte*>(this) + AttributesOffset()),
+        attribute_count_);
   }
 
   // Sets request.principal_id/known/disabled/bindings/attributes from this
@@ -68,20 +98,47 @@ class PrincipalEntry {
   // the entry) alive until evaluation is done.
   void FillRequest(policy::Request& request) const;
 
-  // Approximate bytes of the entry's block (for memory reporting).
+  // Bytes of the entry's block (for memory reporting); scopes interned in
+  // an arena's table are not counted.
   size_t block_bytes() const { return block_bytes_; }
 
-  // Only Create() can name PrivateTag.
+  // Only this file's implementation can name PrivateTag.
   struct PrivateTag {};
   explicit PrincipalEntry(PrivateTag) {}
   // Trivial on purpose: the block is freed as raw bytes.
   ~PrincipalEntry() = default;
 
  private:
-  absl::string_view id_;
+  friend class internal::EntryArena;
+
+  // Bytes the block needs. With `scopes_inline` false, binding scopes are
+  // not copied (the caller interned them).
+  static size_t BlockSize(absl::string_view id,
+                          absl::Span<const policy::RoleBinding> bindings,
+                          absl::Span<const policy::Value> attributes,
+                          bool scopes_inline);
+  // Writes the block into `block` (BlockSize() bytes, 8-aligned).
+  static const PrincipalEntry* Write(
+      std::byte* block, size_t size, absl::string_view id, bool disabled,
+      absl::Span<const policy::RoleBinding> bindings,
+      absl::Span<const policy::Value> attributes, bool scopes_inline);
+
+  // The block: this 32-byte header, the id, the bindings, the attribute
+  // values (each array aligned to 8), then the other characters. The
+  // offsets follow from the sizes, so the header stores none.
+  static constexpr size_t kArrayAlign = 8;
+  static constexpr size_t AlignArray(size_t n) {
+    return (n + kArrayAlign - 1) & ~(kArrayAlign - 1);
+  }
+  size_t BindingsOffset() const {
+    return AlignArray(sizeof(PrincipalEntry) + id_size_);
+  }
+  size_t AttributesOffset() const {
+    return BindingsOffset() + binding_count_ * sizeof(policy::RoleBinding);
+  }
+
   size_t id_hash_ = 0;
-  const policy::RoleBinding* bindings_ = nullptr;
-  const policy::Value* attributes_ = nullptr;
+  uint32_t id_size_ = 0;
   uint32_t binding_count_ = 0;
   uint32_t attribute_count_ = 0;
   uint32_t block_bytes_ = 0;
@@ -117,7 +174,8 @@ class Snapshot {
   size_t principal_count() const { return principal_count_; }
 
   // The principal, or null when unknown. The pointer lives as long as the
-  // snapshot. One hash of `id`, one probe; no allocation.
+  // snapshot. One hash of `id`, one linear probe (usually one cache line);
+  // no allocation.
   const PrincipalEntry* FindPrincipal(absl::string_view id) const;
 
   // Fills the principal part of `request` for `id`: from the entry when
@@ -137,53 +195,38 @@ class Snapshot {
   // order (reports).
   template <typename Fn>
   void ForEachPrincipal(Fn fn) const {
-    for (const auto& shard : shards_) {
-      if (shard == nullptr) continue;
-      for (const auto& entry : *shard) fn(*entry);
+    for (const ShardView& view : views_) {
+      for (size_t i = 0; i <= view.mask; ++i) {
+        if (view.slots[i].entry != nullptr) fn(*view.slots[i].entry);
+      }
     }
   }
 
  private:
   friend class SnapshotBuilder;
 
-  // A lookup key whose hash is computed once, for both the shard choice
-  // and the probe inside the shard.
-  struct HashedId {
-    absl::string_view id;
-    size_t hash;
+  // A shard's table as lookups read it: the slots (capacity mask + 1, a
+  // power of two, never full) of the shard owned at the same index of
+  // shards_. Kept in one array apart from the owners so a lookup reads
+  // this small, hot array, then one slot line, then the entry.
+  struct ShardView {
+    const internal::IndexSlot* slots;
+    size_t mask;
   };
-  static HashedId Hashed(absl::string_view id) {
-    return {id, absl::Hash<absl::string_view>{}(id)};
-  }
-  struct EntryHash {
-    using is_transparent = void;
-    size_t operator()(const HashedId& key) const { return key.hash; }
-    size_t operator()(const std::shared_ptr<const PrincipalEntry>& e) const {
-      return e->id_hash();
-    }
-  };
-  struct EntryEq {
-    using is_transparent = void;
-    static absl::string_view Key(const HashedId& key) { return key.id; }
-    static absl::string_view Key(
-        const std::shared_ptr<const PrincipalEntry>& e) {
-      return e->id();
-    }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return Key(a) == Key(b);
-    }
-  };
-  using Shard = absl::flat_hash_set<std::shared_ptr<const PrincipalEntry>,
-                                    EntryHash, EntryEq>;
 
+  static size_t HashId(absl::string_view id) {
+    return absl::Hash<absl::string_view>{}(id);
+  }
   // Shards are picked from the hash's high half (multiply-shift); the
   // table inside a shard indexes with the low bits, which therefore stay
   // well distributed.
   size_t ShardOf(size_t hash) const {
     return static_cast<size_t>(
-        (static_cast<uint64_t>(hash >> 32) * shards_.size()) >> 32);
+        (static_cast<uint64_t>(hash >> 32) * views_.size()) >> 32);
   }
+  // Replaces shard `index` (null = empty) in this (new, unpublished)
+  // snapshot.
+  void SetShard(size_t index, std::shared_ptr<const internal::IndexShard> s);
 
   std::shared_ptr<const policy::Program> program_;
   int64_t policy_version_ = 0;
@@ -191,8 +234,9 @@ class Snapshot {
   size_t principal_count_ = 0;
   // Fixed per snapshot lineage; chosen by SnapshotBuilder from the
   // principal count so shards fill their tables well (see snapshot.cc).
-  // A null shard is empty.
-  std::vector<std::shared_ptr<const Shard>> shards_;
+  // A null shard is empty (its view is a one-slot empty table).
+  std::vector<std::shared_ptr<const internal::IndexShard>> shards_;
+  std::vector<ShardView> views_;
 };
 
 // Builds a Snapshot from scratch (store open, policy activation).
@@ -201,18 +245,32 @@ class SnapshotBuilder {
  public:
   SnapshotBuilder(std::shared_ptr<const policy::Program> program,
                   int64_t policy_version, size_t expected_principals);
+  ~SnapshotBuilder();
 
+  // Adds a principal whose entry is written into the snapshot's arena
+  // (the same copies PrincipalEntry::Create makes, without a block per
+  // principal; binding scopes are interned). The fast path for full loads.
   // REQUIRES: no entry with the same id was added (ids come from the
   // principals table's primary key).
+  void Add(absl::string_view id, bool disabled,
+           absl::Span<const policy::RoleBinding> bindings,
+           absl::Span<const policy::Value> attributes);
+  // Adds an entry made by PrincipalEntry::Create. Same REQUIRES.
   void Add(std::shared_ptr<const PrincipalEntry> entry);
 
   std::shared_ptr<const Snapshot> Build(int64_t store_revision) &&;
 
  private:
+  struct Pending {
+    size_t hash;
+    const PrincipalEntry* entry;
+  };
+
   std::shared_ptr<const policy::Program> program_;
   int64_t policy_version_;
-  Snapshot shape_;  // only its shard count is used, for ShardOf()
-  std::vector<std::unique_ptr<Snapshot::Shard>> shards_;
+  std::shared_ptr<internal::EntryArena> arena_;
+  std::vector<Pending> pending_;
+  std::vector<std::shared_ptr<const PrincipalEntry>> owned_;
 };
 
 // Publishes the current Snapshot. Readers call Get() from any thread and

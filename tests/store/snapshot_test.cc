@@ -6,6 +6,8 @@
 #include "server/store/snapshot.h"
 
 #include <atomic>
+#include <map>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,7 +15,10 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "policy/compiler.h"
 #include "policy/evaluator.h"
+#include "server/store/connection.h"
+#include "server/store/snapshot_loader.h"
 #include "tests/store/store_test_util.h"
 
 namespace steward::store {
@@ -294,6 +299,341 @@ TEST(SnapshotHolderTest, InFlightReadersKeepTheOldSnapshot) {
   holder.Publish(holder.Get()->WithoutPrincipal("a", 6));
   EXPECT_EQ(holder.Get()->FindPrincipal("a"), nullptr);
   EXPECT_EQ(holder.Get()->principal_count(), 0u);
+}
+
+// The threaded full load (entries built on a second thread, fed in
+// batches) builds the same snapshot as the single-threaded one.
+TEST_F(SnapshotTest, ThreadedFullLoadEqualsInline) {
+  const char* roles[] = {"viewer", "editor", "regional", "finance_clerk"};
+  for (int i = 0; i < 45; ++i) {
+    const std::string id = absl::StrCat("u", i);
+    AttributeMap attributes = {{"level", int64_t{i}}};
+    if (i % 2 == 0) attributes["region"] = std::string(i % 4 ? "eu" : "us");
+    if (i % 3 == 0) {
+      attributes["teams"] = std::vector<std::string>{"a", absl::StrCat("t", i)};
+    }
+    AddPrincipal(id, attributes);
+    for (int b = 0; b < i % 3; ++b) {
+      ASSERT_THAT(GrantRole(id, roles[(i + b) % 4], b == 0 ? "" : "acme/eu",
+                            i % 5 == 0 ? std::optional<absl::Time>(
+                                             clock_.Now() + absl::Hours(i))
+                                       : std::nullopt),
+                  IsOk());
+    }
+    if (i % 7 == 0) {
+      ASSERT_THAT(store_->SetPrincipalDisabled(id, true), IsOk());
+    }
+  }
+  const std::shared_ptr<const Snapshot> current = store_->snapshot();
+  auto connection =
+      internal::Connection::Open(path_, internal::ConnectionOptions());
+  ASSERT_THAT(connection.status(), IsOk());
+  internal::LoadStats inline_stats;
+  auto inline_load = internal::LoadSnapshot(
+      **connection, current->program(), current->policy_version(),
+      current->store_revision(), &inline_stats);
+  ASSERT_THAT(inline_load.status(), IsOk());
+  internal::LoadStats threaded_stats;
+  internal::LoadOptions options;
+  options.min_principals_for_worker = 0;
+  options.batch_principals = 4;  // many batches, a full queue
+  auto threaded_load = internal::LoadSnapshot(
+      **connection, current->program(), current->policy_version(),
+      current->store_revision(), &threaded_stats, options);
+  ASSERT_THAT(threaded_load.status(), IsOk());
+  const Snapshot& a = **inline_load;
+  const Snapshot& b = **threaded_load;
+  EXPECT_EQ(a.principal_count(), 45u);
+  EXPECT_EQ(b.principal_count(), 45u);
+  EXPECT_EQ(threaded_stats.principals, inline_stats.principals);
+  EXPECT_EQ(threaded_stats.bindings_loaded, inline_stats.bindings_loaded);
+  EXPECT_EQ(threaded_stats.attributes_skipped, inline_stats.attributes_skipped);
+  a.ForEachPrincipal([&](const PrincipalEntry& x) {
+    const PrincipalEntry* y = b.FindPrincipal(x.id());
+    ASSERT_NE(y, nullptr) << x.id();
+    EXPECT_EQ(y->disabled(), x.disabled());
+    ASSERT_EQ(y->bindings().size(), x.bindings().size()) << x.id();
+    for (size_t i = 0; i < x.bindings().size(); ++i) {
+      EXPECT_EQ(y->bindings()[i].role, x.bindings()[i].role);
+      EXPECT_EQ(y->bindings()[i].scope, x.bindings()[i].scope);
+      EXPECT_EQ(y->bindings()[i].expires_at, x.bindings()[i].expires_at);
+    }
+    ASSERT_EQ(y->attributes().size(), x.attributes().size()) << x.id();
+    for (size_t i = 0; i < x.attributes().size(); ++i) {
+      EXPECT_EQ(y->attributes()[i], x.attributes()[i]) << x.id();
+    }
+    // And both equal the store's incrementally maintained snapshot.
+    const PrincipalEntry* z = current->FindPrincipal(x.id());
+    ASSERT_NE(z, nullptr);
+    ASSERT_EQ(z->attributes().size(), x.attributes().size()) << x.id();
+    ASSERT_EQ(z->bindings().size(), x.bindings().size()) << x.id();
+  });
+  const PrincipalEntry* u3 = b.FindPrincipal("u3");
+  ASSERT_NE(u3, nullptr);
+  EXPECT_FALSE(u3->attributes().empty());
+}
+
+// ---- The index and the arena (snapshot.h "Memory layout").
+
+// What one principal should look like in a snapshot.
+struct Expected {
+  bool disabled = false;
+  std::vector<std::pair<policy::RoleId, std::string>> bindings;
+  std::string region;  // attribute slot 0; "" = absent
+};
+
+void ExpectEntry(const PrincipalEntry* entry, const std::string& id,
+                 const Expected& want) {
+  ASSERT_NE(entry, nullptr) << id;
+  EXPECT_EQ(entry->id(), id);
+  EXPECT_EQ(entry->id_hash(), absl::Hash<absl::string_view>{}(id));
+  EXPECT_EQ(entry->disabled(), want.disabled) << id;
+  ASSERT_EQ(entry->bindings().size(), want.bindings.size()) << id;
+  for (size_t b = 0; b < want.bindings.size(); ++b) {
+    EXPECT_EQ(entry->bindings()[b].role, want.bindings[b].first) << id;
+    EXPECT_EQ(entry->bindings()[b].scope, want.bindings[b].second) << id;
+    EXPECT_EQ(entry->bindings()[b].expires_at, absl::FromUnixSeconds(1000 + b))
+        << id;
+  }
+  if (want.region.empty()) {
+    EXPECT_TRUE(entry->attributes().empty()) << id;
+  } else {
+    ASSERT_EQ(entry->attributes().size(), 1u) << id;
+    EXPECT_EQ(entry->attributes()[0].string_value(), want.region) << id;
+  }
+}
+
+// The principal's parts as SnapshotBuilder::Add / PrincipalEntry::Create
+// take them; views into `want` and `storage`.
+struct Parts {
+  std::vector<policy::RoleBinding> bindings;
+  std::vector<policy::Value> values;
+};
+Parts PartsOf(const Expected& want) {
+  Parts parts;
+  for (size_t b = 0; b < want.bindings.size(); ++b) {
+    parts.bindings.push_back(
+        policy::RoleBinding{want.bindings[b].first, want.bindings[b].second,
+                            absl::FromUnixSeconds(1000 + b)});
+  }
+  if (!want.region.empty()) {
+    parts.values.push_back(policy::Value::String(want.region));
+  }
+  return parts;
+}
+
+std::shared_ptr<const PrincipalEntry> CreateEntry(const std::string& id,
+                                                  const Expected& want) {
+  const Parts parts = PartsOf(want);
+  return PrincipalEntry::Create(id, want.disabled, parts.bindings,
+                                parts.values);
+}
+
+Expected ExpectedFor(int i) {
+  Expected want;
+  want.disabled = i % 7 == 0;
+  for (int b = 0; b < i % 4; ++b) {
+    want.bindings.emplace_back(
+        static_cast<policy::RoleId>((i + b) % 5),
+        b == 0 ? "" : absl::StrCat("tenant-", i % 13, b == 2 ? "/eu" : ""));
+  }
+  if (i % 3 != 0) want.region = absl::StrCat("region-", i % 5);
+  return want;
+}
+
+// Ids of every length from 1 to 256 bytes (every alignment of the arrays
+// that follow the id in the block), through both the arena and Create().
+TEST(SnapshotIndexTest, IdsOfEveryLengthThroughArenaAndCreate) {
+  std::vector<std::string> ids;
+  for (int length = 1; length <= 256; ++length) {
+    ids.push_back(std::string(length, static_cast<char>('a' + length % 26)));
+  }
+  SnapshotBuilder builder(nullptr, 1, ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const Expected want = ExpectedFor(static_cast<int>(i));
+    const Parts parts = PartsOf(want);
+    if (i % 2 == 0) {
+      builder.Add(ids[i], want.disabled, parts.bindings, parts.values);
+    } else {
+      builder.Add(CreateEntry(ids[i], want));
+    }
+  }
+  const auto snapshot = std::move(builder).Build(9);
+  EXPECT_EQ(snapshot->principal_count(), ids.size());
+  EXPECT_EQ(snapshot->store_revision(), 9);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ExpectEntry(snapshot->FindPrincipal(ids[i]), ids[i],
+                ExpectedFor(static_cast<int>(i)));
+    // Prefixes and extensions of an id are other principals.
+    EXPECT_EQ(snapshot->FindPrincipal(ids[i] + "x"), nullptr);
+  }
+  EXPECT_EQ(snapshot->FindPrincipal(""), nullptr);
+  size_t visited = 0;
+  snapshot->ForEachPrincipal([&](const PrincipalEntry&) { ++visited; });
+  EXPECT_EQ(visited, ids.size());
+}
+
+// Ids that differ in one byte, at every position, for the lengths the
+// lookup compares with word loads (8 to 16 bytes) and around them.
+TEST(SnapshotIndexTest, IdsDifferingInOneByte) {
+  std::vector<std::string> ids;
+  for (int length = 6; length <= 18; ++length) {
+    const std::string base(length, 'k');
+    ids.push_back(base);
+    for (int at = 0; at < length; ++at) {
+      std::string variant = base;
+      variant[at] = 'K';
+      ids.push_back(variant);
+    }
+  }
+  SnapshotBuilder builder(nullptr, 1, ids.size());
+  for (size_t i = 0; i < ids.size(); i += 2) {
+    builder.Add(ids[i], false, {}, {});
+  }
+  const auto snapshot = std::move(builder).Build(1);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const PrincipalEntry* entry = snapshot->FindPrincipal(ids[i]);
+    if (i % 2 == 0) {
+      ASSERT_NE(entry, nullptr) << ids[i];
+      EXPECT_EQ(entry->id(), ids[i]);
+    } else {
+      EXPECT_EQ(entry, nullptr) << ids[i];
+    }
+  }
+}
+
+// A full build stores each distinct scope once; Create() copies its own.
+TEST(SnapshotIndexTest, BuilderInternsScopes) {
+  SnapshotBuilder builder(nullptr, 1, 3);
+  std::string scope = "acme/eu";
+  policy::RoleBinding bindings[] = {{1, scope, absl::InfiniteFuture()},
+                                    {2, "", absl::InfiniteFuture()}};
+  builder.Add("a", false, bindings, {});
+  scope.assign("acme/eu");  // a new buffer each time would be fine too
+  builder.Add("b", false, bindings, {});
+  builder.Add(PrincipalEntry::Create("c", false, bindings, {}));
+  scope.assign("zzzz/zz");  // the builder must not point at the source
+  const auto snapshot = std::move(builder).Build(1);
+  const PrincipalEntry* a = snapshot->FindPrincipal("a");
+  const PrincipalEntry* b = snapshot->FindPrincipal("b");
+  const PrincipalEntry* c = snapshot->FindPrincipal("c");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(a->bindings()[0].scope, "acme/eu");
+  EXPECT_EQ(b->bindings()[0].scope, "acme/eu");
+  EXPECT_EQ(c->bindings()[0].scope, "acme/eu");
+  EXPECT_EQ(a->bindings()[0].scope.data(), b->bindings()[0].scope.data());
+  EXPECT_NE(c->bindings()[0].scope.data(), a->bindings()[0].scope.data());
+  EXPECT_EQ(a->bindings()[1].scope, "");
+  EXPECT_EQ(a->bindings()[1].role, 2);
+}
+
+// Random upserts and removals against a std::map model, starting from a
+// full build: long probe runs in small tables, growth, backward-shift
+// removal and replacement of arena and individually owned entries. Every
+// earlier snapshot must keep its own contents.
+TEST(SnapshotIndexTest, RandomChangesMatchAModel) {
+  std::map<std::string, int> model;  // id -> ExpectedFor() seed
+  SnapshotBuilder builder(nullptr, 1, 500);
+  for (int i = 0; i < 500; ++i) {
+    const std::string id = absl::StrCat("p", i);
+    const Expected want = ExpectedFor(i);
+    const Parts parts = PartsOf(want);
+    builder.Add(id, want.disabled, parts.bindings, parts.values);
+    model[id] = i;
+  }
+  std::shared_ptr<const Snapshot> snapshot = std::move(builder).Build(1);
+  std::vector<
+      std::pair<std::shared_ptr<const Snapshot>, std::map<std::string, int>>>
+      history;
+  std::mt19937 rng(11);
+  for (int step = 0; step < 6000; ++step) {
+    // Ids from a range wider than the build's so tables grow and shrink.
+    const int who = static_cast<int>(rng() % 3000);
+    const std::string id = absl::StrCat("p", who);
+    if (rng() % 3 == 0) {
+      snapshot = snapshot->WithoutPrincipal(id, snapshot->store_revision() + 1);
+      model.erase(id);
+    } else {
+      const int seed = static_cast<int>(rng() % 1000);
+      snapshot = snapshot->WithPrincipal(CreateEntry(id, ExpectedFor(seed)),
+                                         snapshot->store_revision() + 1);
+      model[id] = seed;
+    }
+    if (step % 1000 == 0) history.emplace_back(snapshot, model);
+  }
+  history.emplace_back(snapshot, model);
+  for (const auto& [s, m] : history) {
+    ASSERT_EQ(s->principal_count(), m.size());
+    for (int who = 0; who < 3000; ++who) {
+      const std::string id = absl::StrCat("p", who);
+      auto it = m.find(id);
+      if (it == m.end()) {
+        EXPECT_EQ(s->FindPrincipal(id), nullptr) << id;
+      } else {
+        ExpectEntry(s->FindPrincipal(id), id, ExpectedFor(it->second));
+      }
+    }
+    size_t visited = 0;
+    s->ForEachPrincipal([&](const PrincipalEntry& e) {
+      ++visited;
+      EXPECT_TRUE(m.contains(std::string(e.id()))) << e.id();
+    });
+    EXPECT_EQ(visited, m.size());
+  }
+}
+
+// Entries of a full build stay valid in derived snapshots after the
+// built one is gone (the shards keep the arena alive).
+TEST(SnapshotIndexTest, DerivedSnapshotsKeepTheArenaAlive) {
+  std::shared_ptr<const Snapshot> derived;
+  {
+    SnapshotBuilder builder(nullptr, 1, 2000);
+    for (int i = 0; i < 2000; ++i) {
+      const Expected want = ExpectedFor(i);
+      const Parts parts = PartsOf(want);
+      builder.Add(absl::StrCat("user-", i), want.disabled, parts.bindings,
+                  parts.values);
+    }
+    std::shared_ptr<const Snapshot> built = std::move(builder).Build(1);
+    derived = built->WithoutPrincipal("user-5", 2)
+                  ->WithPrincipal(CreateEntry("user-7", ExpectedFor(3)), 3);
+  }
+  EXPECT_EQ(derived->principal_count(), 1999u);
+  EXPECT_EQ(derived->FindPrincipal("user-5"), nullptr);
+  ExpectEntry(derived->FindPrincipal("user-7"), "user-7", ExpectedFor(3));
+  for (int i = 0; i < 2000; ++i) {
+    if (i == 5 || i == 7) continue;
+    ExpectEntry(derived->FindPrincipal(absl::StrCat("user-", i)),
+                absl::StrCat("user-", i), ExpectedFor(i));
+  }
+}
+
+// Effective roles through arena entries with interned scopes: scope
+// ancestry by whole segments, expiry against the given time.
+TEST(SnapshotIndexTest, ResolveEffectiveRolesOnArenaEntries) {
+  policy::CompileResult compiled =
+      policy::Compile({{"t.policy", testing::kPolicy}});
+  ASSERT_TRUE(compiled.ok());
+  std::shared_ptr<const policy::Program> program = compiled.program;
+  const policy::RoleId a = *program->FindRole("viewer");
+  const policy::RoleId b = *program->FindRole("editor");  // extends viewer
+  const policy::RoleId c = *program->FindRole("finance_clerk");
+  const absl::Time now = absl::FromUnixSeconds(5000);
+  SnapshotBuilder builder(program, 1, 1);
+  policy::RoleBinding bindings[] = {{b, "acme", absl::InfiniteFuture()},
+                                    {c, "", now}};
+  builder.Add("u", false, bindings, {});
+  const auto snapshot = std::move(builder).Build(1);
+  uint64_t bits = 0;
+  auto has = [&](policy::RoleId r) { return ((bits >> r) & 1) != 0; };
+  ResolveEffectiveRoles(*program, *snapshot->FindPrincipal("u"), "acme/eu",
+                        now - absl::Seconds(1), absl::MakeSpan(&bits, 1));
+  EXPECT_TRUE(has(a) && has(b) && has(c));
+  ResolveEffectiveRoles(*program, *snapshot->FindPrincipal("u"), "acmex", now,
+                        absl::MakeSpan(&bits, 1));
+  EXPECT_FALSE(has(a) || has(b) || has(c));
 }
 
 }  // namespace
