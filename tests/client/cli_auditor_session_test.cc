@@ -47,12 +47,6 @@ class AuditorSessionTest : public CliSessionTest {
     Check(0, {"u8", "approve", "refund/r2", "--attr", "created_by=u7", "--attr",
               "amount=50"});
   }
-
-  void Check(int expected_exit, std::vector<std::string> args) {
-    args.insert(args.begin(), "check");
-    CommandResult r = Ctl(As::kClient, args);
-    ASSERT_EQ(r.exit_code, expected_exit) << Describe(r);
-  }
 };
 
 TEST_F(AuditorSessionTest, QueryFiltersDecisions) {

@@ -14,6 +14,12 @@
 namespace steward::client {
 
 // Which dev key a command runs with.
+// A readable failure message for a command result.
+inline std::string Describe(const testing::CommandResult& r) {
+  return absl::StrCat("exit ", r.exit_code, "\nstdout:\n", r.out, "\nstderr:\n",
+                      r.err);
+}
+
 enum class As { kAdmin, kAuditor, kClient };
 
 class CliSessionTest : public ::testing::Test {
@@ -61,6 +67,14 @@ class CliSessionTest : public ::testing::Test {
     return CtlWithKey(KeyFile(as), std::move(args), env);
   }
 
+  // `stewardctl check ARGS` as the client key; its exit code is the
+  // decision (0 ALLOW, 3 DENY).
+  void Check(int expected_exit, std::vector<std::string> args) const {
+    args.insert(args.begin(), "check");
+    testing::CommandResult r = Ctl(As::kClient, args);
+    ASSERT_EQ(r.exit_code, expected_exit) << Describe(r);
+  }
+
   static std::string Testdata(const std::string& name) {
     return absl::StrCat(CLIENT_TESTDATA_DIR, "/", name);
   }
@@ -70,12 +84,6 @@ class CliSessionTest : public ::testing::Test {
   std::vector<std::string> server_args_;
   testing::ServerProcess server_;
 };
-
-// A readable failure message for a command result.
-inline std::string Describe(const testing::CommandResult& r) {
-  return absl::StrCat("exit ", r.exit_code, "\nstdout:\n", r.out, "\nstderr:\n",
-                      r.err);
-}
 
 }  // namespace steward::client
 

@@ -92,12 +92,6 @@ class HtmlReportRenderTest : public CliSessionTest {
               "amount=50"});
   }
 
-  void Check(int expected_exit, std::vector<std::string> args) {
-    args.insert(args.begin(), "check");
-    CommandResult r = Ctl(As::kClient, args);
-    ASSERT_EQ(r.exit_code, expected_exit) << Describe(r);
-  }
-
   // Runs headless Chromium on `html_path` with `mode` (--dump-dom or
   // --screenshot=FILE), bounded by coreutils' timeout.
   CommandResult Chromium(const std::string& html_path,

@@ -257,14 +257,6 @@ grpc::Status SendRaw(const std::shared_ptr<grpc::Channel>& channel,
   return done.get_future().get();
 }
 
-std::string WithInvalidUtf8(const google::protobuf::Message& message) {
-  std::string wire = message.SerializeAsString();
-  size_t at = wire.find("@@@@");
-  EXPECT_NE(at, std::string::npos);
-  if (at != std::string::npos) wire.replace(at, 4, "\xff\xfe\xc0\x80");
-  return wire;
-}
-
 TEST_F(ConsistencyTest, InvalidUtf8IsRefusedNamingTheField) {
   v1::CheckRequest request = Update("alice");
   (*request.mutable_resource()->mutable_attributes())["owner"].set_string_value(

@@ -124,6 +124,17 @@ inline grpc::Status LoadWorkloadPrincipals(
   return grpc::Status::OK;
 }
 
+// `message` as a hostile or buggy client would send it: serialized, with
+// the 4-byte marker "@@@@" (set in one of its strings) replaced by bytes
+// that are not UTF-8. Empty if the marker is missing.
+inline std::string WithInvalidUtf8(const google::protobuf::Message& message) {
+  std::string wire = message.SerializeAsString();
+  size_t at = wire.find("@@@@");
+  if (at == std::string::npos) return "";
+  wire.replace(at, 4, "\xff\xfe\xc0\x80");
+  return wire;
+}
+
 }  // namespace steward::testing
 
 #endif  // STEWARD_TESTS_SERVER_GRPC_CLIENT_H_

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "steward/v1/authorization.pb.h"
+#include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
 
 namespace steward::server {
@@ -18,13 +19,9 @@ using ::steward::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// Serializes `request` and replaces the 4-byte marker "@@@@" with bytes
-// that are not UTF-8, as a hostile or buggy client would send them.
 std::string Corrupt(const google::protobuf::Message& request) {
-  std::string wire = request.SerializeAsString();
-  size_t at = wire.find("@@@@");
-  EXPECT_NE(at, std::string::npos);
-  if (at != std::string::npos) wire.replace(at, 4, "\xff\xfe\xc0\x80");
+  std::string wire = ::steward::testing::WithInvalidUtf8(request);
+  EXPECT_FALSE(wire.empty()) << "no @@@@ marker";
   return wire;
 }
 
