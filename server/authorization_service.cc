@@ -158,22 +158,38 @@ std::string AuthorizationServiceImpl::NextDecisionId() {
   return id;
 }
 
+absl::StatusOr<Caller> AuthorizationServiceImpl::Begin(
+    const grpc::CallbackServerContext& context, const grpc::ByteBuffer& bytes,
+    google::protobuf::Message* request) {
+  absl::StatusOr<Caller> caller =
+      authenticator_->Authorize(context, Permission::kCheck);
+  if (!caller.ok()) return caller.status();
+  if (absl::Status decoded = DecodeRequest(bytes, request); !decoded.ok()) {
+    return decoded;
+  }
+  return caller;
+}
+
+absl::Status AuthorizationServiceImpl::Admit() {
+  if (in_flight_.fetch_add(1, std::memory_order_relaxed) <
+      options_.max_in_flight) {
+    return absl::OkStatus();
+  }
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  metrics_->RecordRejected();
+  return absl::ResourceExhaustedError("server overloaded; retry later");
+}
+
 grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* bytes,
     grpc::ByteBuffer* out) {
   auto start = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller =
-      authenticator_->Authorize(*context, Permission::kCheck);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
   auto state =
       std::make_shared<CallState<v1::CheckRequest, v1::CheckResponse>>();
-  if (absl::Status decoded = DecodeRequest(*bytes, state->request());
-      !decoded.ok()) {
-    reactor->Finish(ToGrpcStatus(decoded));
+  absl::StatusOr<Caller> caller = Begin(*context, *bytes, state->request());
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
   const v1::CheckRequest* request = state->request();
@@ -183,12 +199,8 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
     reactor->Finish(ToGrpcStatus(valid));
     return reactor;
   }
-  if (in_flight_.fetch_add(1, std::memory_order_relaxed) >=
-      options_.max_in_flight) {
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    metrics_->RecordRejected();
-    reactor->Finish(ToGrpcStatus(
-        absl::ResourceExhaustedError("server overloaded; retry later")));
+  if (absl::Status admitted = Admit(); !admitted.ok()) {
+    reactor->Finish(ToGrpcStatus(admitted));
     return reactor;
   }
   // One snapshot for the whole call: a concurrent swap never mixes states.
@@ -216,17 +228,11 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
     grpc::ByteBuffer* out) {
   auto start = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller =
-      authenticator_->Authorize(*context, Permission::kCheck);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
   auto state = std::make_shared<
       CallState<v1::BatchCheckRequest, v1::BatchCheckResponse>>();
-  if (absl::Status decoded = DecodeRequest(*bytes, state->request());
-      !decoded.ok()) {
-    reactor->Finish(ToGrpcStatus(decoded));
+  absl::StatusOr<Caller> caller = Begin(*context, *bytes, state->request());
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
   const v1::BatchCheckRequest* request = state->request();
@@ -252,12 +258,8 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
       return reactor;
     }
   }
-  if (in_flight_.fetch_add(1, std::memory_order_relaxed) >=
-      options_.max_in_flight) {
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    metrics_->RecordRejected();
-    reactor->Finish(ToGrpcStatus(
-        absl::ResourceExhaustedError("server overloaded; retry later")));
+  if (absl::Status admitted = Admit(); !admitted.ok()) {
+    reactor->Finish(ToGrpcStatus(admitted));
     return reactor;
   }
   metrics_->RecordBatch(static_cast<size_t>(items));

@@ -51,6 +51,12 @@ class AuthorizationServiceImpl final
                                        grpc::ByteBuffer* response) override;
 
  private:
+  // Authenticates the caller for Check and decodes `bytes` into `request`.
+  absl::StatusOr<Caller> Begin(const grpc::CallbackServerContext& context,
+                               const grpc::ByteBuffer& bytes,
+                               google::protobuf::Message* request);
+  // Counts the call in flight, or RESOURCE_EXHAUSTED when too many are.
+  absl::Status Admit();
   std::string NextDecisionId();
 
   const store::SnapshotHolder* snapshots_;
