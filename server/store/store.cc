@@ -108,6 +108,17 @@ absl::StatusOr<int64_t> BumpRevision(Connection& connection) {
   return revision;
 }
 
+// Every admin change ends alike: the revision is bumped inside the change's
+// own transaction, so a reader never sees the data without the revision that
+// names it (or the reverse).
+absl::StatusOr<int64_t> CommitWithNewRevision(Connection& connection,
+                                              Transaction& txn) {
+  absl::StatusOr<int64_t> revision = BumpRevision(connection);
+  if (!revision.ok()) return revision.status();
+  if (absl::Status s = txn.Commit(); !s.ok()) return s;
+  return revision;
+}
+
 absl::StatusOr<int64_t> ReadRevision(Connection& connection) {
   absl::StatusOr<Statement> stmt =
       connection.Prepare("SELECT revision FROM store_meta WHERE singleton = 1");
@@ -530,10 +541,9 @@ absl::StatusOr<ApplyPolicyResult> Store::ApplyPolicy(
       stmt->BindTime(6, now);
       if (absl::Status s = stmt->Run(); !s.ok()) return s;
     }
-    absl::StatusOr<int64_t> revision = BumpRevision(c);
+    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
     if (!revision.ok()) return revision.status();
     result.store_revision = *revision;
-    if (absl::Status s = txn->Commit(); !s.ok()) return s;
   }
   // Role ids and attribute slots belong to the Program: a new Program
   // means every entry is rebuilt.
@@ -626,10 +636,9 @@ absl::StatusOr<int64_t> Store::ActivatePolicyVersion(int64_t version) {
         return absl::NotFoundError(absl::StrCat("no policy version ", version));
       }
     }
-    absl::StatusOr<int64_t> revision = BumpRevision(c);
+    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
     if (!revision.ok()) return revision.status();
     new_revision = *revision;
-    if (absl::Status s = txn->Commit(); !s.ok()) return s;
   }
   if (absl::Status s = RebuildSnapshotLocked(*std::move(program), version);
       !s.ok()) {
@@ -716,10 +725,9 @@ absl::StatusOr<UpsertPrincipalResult> Store::UpsertPrincipal(
       result.principal = *std::move(p);
       if (absl::Status s = stmt->Run(); !s.ok()) return s;
     }
-    absl::StatusOr<int64_t> revision = BumpRevision(c);
+    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
     if (!revision.ok()) return revision.status();
     result.store_revision = *revision;
-    if (absl::Status s = txn->Commit(); !s.ok()) return s;
   }
   if (absl::Status s = PublishPrincipalLocked(id, result.store_revision);
       !s.ok()) {
@@ -798,10 +806,9 @@ absl::StatusOr<int64_t> Store::SetPrincipalDisabled(absl::string_view id,
         return absl::NotFoundError(absl::StrCat("no principal \"", id, "\""));
       }
     }
-    absl::StatusOr<int64_t> revision = BumpRevision(c);
+    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
     if (!revision.ok()) return revision.status();
     new_revision = *revision;
-    if (absl::Status s = txn->Commit(); !s.ok()) return s;
   }
   if (absl::Status s = PublishPrincipalLocked(id, new_revision); !s.ok()) {
     return s;
@@ -827,10 +834,9 @@ absl::StatusOr<int64_t> Store::DeletePrincipal(absl::string_view id) {
         return absl::NotFoundError(absl::StrCat("no principal \"", id, "\""));
       }
     }
-    absl::StatusOr<int64_t> revision = BumpRevision(c);
+    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
     if (!revision.ok()) return revision.status();
     new_revision = *revision;
-    if (absl::Status s = txn->Commit(); !s.ok()) return s;
   }
   if (absl::Status s = PublishPrincipalLocked(id, new_revision); !s.ok()) {
     return s;
@@ -946,10 +952,9 @@ absl::StatusOr<GrantResult> Store::Grant(const GrantRequest& request) {
       stmt->BindText(7, request.reason);
       if (absl::Status s = stmt->Run(); !s.ok()) return s;
     }
-    absl::StatusOr<int64_t> revision = BumpRevision(c);
+    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
     if (!revision.ok()) return revision.status();
     result.store_revision = *revision;
-    if (absl::Status s = txn->Commit(); !s.ok()) return s;
   }
   result.binding = Binding{request.principal,  request.role, request.scope,
                            request.granted_by, now,          request.expires_at,
@@ -986,10 +991,9 @@ absl::StatusOr<int64_t> Store::Revoke(absl::string_view principal,
                                                 "\" in scope \"", scope, "\""));
       }
     }
-    absl::StatusOr<int64_t> revision = BumpRevision(c);
+    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
     if (!revision.ok()) return revision.status();
     new_revision = *revision;
-    if (absl::Status s = txn->Commit(); !s.ok()) return s;
   }
   if (absl::Status s = PublishPrincipalLocked(principal, new_revision);
       !s.ok()) {
@@ -1121,10 +1125,9 @@ absl::StatusOr<NewApiKey> Store::CreateApiKey(absl::string_view name,
       stmt->BindTime(6, now);
       if (absl::Status s = stmt->Run(); !s.ok()) return s;
     }
-    absl::StatusOr<int64_t> revision = BumpRevision(c);
+    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
     if (!revision.ok()) return revision.status();
     result.store_revision = *revision;
-    if (absl::Status s = txn->Commit(); !s.ok()) return s;
   }
   result.info = ApiKeyInfo{std::string(name), role, std::string(created_by),
                            now, std::nullopt};
@@ -1183,10 +1186,9 @@ absl::StatusOr<int64_t> Store::RevokeApiKey(absl::string_view name) {
       stmt->BindText(2, name);
       if (absl::Status s = stmt->Run(); !s.ok()) return s;
     }
-    absl::StatusOr<int64_t> revision = BumpRevision(c);
+    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
     if (!revision.ok()) return revision.status();
     new_revision = *revision;
-    if (absl::Status s = txn->Commit(); !s.ok()) return s;
   }
   holder_.Publish(holder_.Get()->WithRevision(new_revision));
   if (absl::Status s = ReloadKeysLocked(); !s.ok()) return s;
