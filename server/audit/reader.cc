@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "server/audit/rows.h"
 #include "server/store/connection.h"
@@ -60,66 +61,173 @@ struct BuiltQuery {
   std::vector<Param> params;
 };
 
-// Builds the SQL from constant fragments only; every value is a bound
-// parameter (STYLE.md: no SQL by concatenation of user data).
-BuiltQuery BuildQuery(const QueryFilter& f, const std::optional<Cursor>& cursor,
-                      int limit) {
-  BuiltQuery q;
-  q.sql = absl::StrCat("SELECT ", internal::kRowColumns, " FROM audit_log");
-  std::vector<std::string> where;
+// The deferred index table (migrations/0005) a filter is answered from, if
+// any: its name and its key columns before (time, seq), each compared with
+// `=` to a bound value.
+struct IndexTable {
+  const char* name = nullptr;
+  std::vector<std::pair<const char*, std::string>> keys;
+};
+
+std::optional<IndexTable> ChooseIndexTable(const QueryFilter& f) {
+  IndexTable t;
+  if (!f.principal.empty() && !f.rule_id.empty() && f.effect.has_value() &&
+      f.kinds.size() == 1) {
+    // The access reports' probe: newest use of one rule by one principal.
+    t.name = "audit_idx_principal_rule";
+    t.keys = {{"principal", f.principal},
+              {"rule_id", f.rule_id},
+              {"effect", std::string(RecordEffectName(*f.effect))},
+              {"kind", std::string(RecordKindName(f.kinds[0]))}};
+    return t;
+  }
+  if (!f.principal.empty()) {
+    t.name = "audit_idx_principal";
+    t.keys = {{"principal", f.principal}};
+    return t;
+  }
+  if (!f.resource_kind.empty() && !f.resource_id.empty()) {
+    t.name = "audit_idx_resource";
+    t.keys = {{"resource_kind", f.resource_kind},
+              {"resource_id", f.resource_id}};
+    return t;
+  }
+  return std::nullopt;
+}
+
+// kRowColumns, each qualified with "audit_log.".
+const std::string& QualifiedRowColumns() {
+  static const std::string* const columns = [] {
+    std::vector<std::string> parts;
+    for (absl::string_view c : absl::StrSplit(internal::kRowColumns, ", ")) {
+      parts.push_back(absl::StrCat("audit_log.", c));
+    }
+    return new std::string(absl::StrJoin(parts, ", "));
+  }();
+  return *columns;
+}
+
+// The filter's conditions on audit_log columns (qualified with `prefix`),
+// the time range and the keyset cursor on `time_prefix`'s (time, seq).
+void AppendConditions(const QueryFilter& f, const std::optional<Cursor>& cursor,
+                      const std::string& prefix, const std::string& time_prefix,
+                      std::vector<std::string>& where,
+                      std::vector<Param>& params) {
   auto eq = [&](const std::string& value, const char* column) {
     if (value.empty()) return;
-    where.push_back(absl::StrCat(column, " = ?"));
-    q.params.push_back(value);
+    where.push_back(absl::StrCat(prefix, column, " = ?"));
+    params.push_back(value);
   };
   eq(f.principal, "principal");
   eq(f.resource_kind, "resource_kind");
   eq(f.resource_id, "resource_id");
   eq(f.action, "action");
   if (f.effect.has_value()) {
-    where.push_back("effect = ?");
-    q.params.push_back(std::string(RecordEffectName(*f.effect)));
+    where.push_back(absl::StrCat(prefix, "effect = ?"));
+    params.push_back(std::string(RecordEffectName(*f.effect)));
   }
   // The rule and purpose indexes are partial (WHERE ... <> ''); repeating
   // the predicate lets SQLite prove the index applies to a bound value.
   if (!f.rule_id.empty()) {
-    where.push_back("rule_id = ? AND rule_id <> ''");
-    q.params.push_back(f.rule_id);
+    where.push_back(
+        absl::StrCat(prefix, "rule_id = ? AND ", prefix, "rule_id <> ''"));
+    params.push_back(f.rule_id);
   }
   if (!f.purpose.empty()) {
-    where.push_back("purpose = ? AND purpose <> ''");
-    q.params.push_back(f.purpose);
+    where.push_back(
+        absl::StrCat(prefix, "purpose = ? AND ", prefix, "purpose <> ''"));
+    params.push_back(f.purpose);
   }
   eq(f.caller, "caller");
   if (!f.kinds.empty()) {
-    std::string in = "kind IN (";
+    std::string in = absl::StrCat(prefix, "kind IN (");
     for (size_t i = 0; i < f.kinds.size(); ++i) {
       absl::StrAppend(&in, i == 0 ? "?" : ", ?");
-      q.params.push_back(std::string(RecordKindName(f.kinds[i])));
+      params.push_back(std::string(RecordKindName(f.kinds[i])));
     }
     where.push_back(absl::StrCat(in, ")"));
   }
+  const std::string& t = time_prefix;
   if (f.since.has_value()) {
-    where.push_back("time >= ?");
-    q.params.push_back(absl::ToUnixMicros(*f.since));
+    where.push_back(absl::StrCat(t, "time >= ?"));
+    params.push_back(absl::ToUnixMicros(*f.since));
   }
   if (f.until.has_value()) {
-    where.push_back("time < ?");
-    q.params.push_back(absl::ToUnixMicros(*f.until));
+    where.push_back(absl::StrCat(t, "time < ?"));
+    params.push_back(absl::ToUnixMicros(*f.until));
   }
   if (cursor.has_value()) {
     // Keyset: strictly after (time, seq) in descending order. Written as a
     // range on time plus a residual test so the index range scan stays
     // bounded by time <= cursor.time.
-    where.push_back("time <= ? AND (time < ? OR seq < ?)");
-    q.params.push_back(cursor->time_micros);
-    q.params.push_back(cursor->time_micros);
-    q.params.push_back(cursor->seq);
+    where.push_back(
+        absl::StrCat(t, "time <= ? AND (", t, "time < ? OR ", t, "seq < ?)"));
+    params.push_back(cursor->time_micros);
+    params.push_back(cursor->time_micros);
+    params.push_back(cursor->seq);
   }
+}
+
+void AppendWhere(std::string& sql, const std::vector<std::string>& where) {
   for (size_t i = 0; i < where.size(); ++i) {
-    absl::StrAppend(&q.sql, i == 0 ? " WHERE " : " AND ", where[i]);
+    absl::StrAppend(&sql, i == 0 ? " WHERE " : " AND ", where[i]);
   }
-  absl::StrAppend(&q.sql, " ORDER BY time DESC, seq DESC LIMIT ?");
+}
+
+// Builds the SQL from constant fragments only; every value is a bound
+// parameter (STYLE.md: no SQL by concatenation of user data).
+//
+// Filters on principal or resource are answered from a deferred index
+// table (migrations/0005), which holds the rows up to the watermark, UNION
+// ALL the rows above the watermark (a rowid range of audit_log, bounded by
+// how far the writer lets the indexer lag). Both parts are read in one
+// statement, hence one snapshot: a row is in exactly one of them, and each
+// part applies the same filter and keyset cursor, so pages neither repeat
+// nor skip rows when the watermark moves between them. Other filters use
+// audit_log's own indexes (time, rule, purpose), which the writer keeps up
+// to date.
+BuiltQuery BuildQuery(const QueryFilter& f, const std::optional<Cursor>& cursor,
+                      int limit) {
+  BuiltQuery q;
+  const std::optional<IndexTable> table = ChooseIndexTable(f);
+  if (!table.has_value()) {
+    q.sql = absl::StrCat("SELECT ", internal::kRowColumns, " FROM audit_log");
+    std::vector<std::string> where;
+    AppendConditions(f, cursor, "", "", where, q.params);
+    AppendWhere(q.sql, where);
+    absl::StrAppend(&q.sql, " ORDER BY time DESC, seq DESC LIMIT ?");
+    q.params.push_back(int64_t{limit});
+    return q;
+  }
+  // Indexed part: a range scan of the index table in (time, seq) order,
+  // each entry joined to its row by seq (CROSS JOIN keeps that order).
+  const std::string idx = absl::StrCat(table->name, ".");
+  q.sql = absl::StrCat("SELECT * FROM (SELECT ", QualifiedRowColumns(),
+                       " FROM ", table->name, " CROSS JOIN audit_log ON ",
+                       "audit_log.seq = ", idx, "seq");
+  std::vector<std::string> where;
+  for (const auto& [column, value] : table->keys) {
+    where.push_back(absl::StrCat(idx, column, " = ?"));
+    q.params.push_back(value);
+  }
+  AppendConditions(f, cursor, "audit_log.", idx, where, q.params);
+  AppendWhere(q.sql, where);
+  absl::StrAppend(&q.sql, " ORDER BY ", idx, "time DESC, ", idx,
+                  "seq DESC LIMIT ?)");
+  q.params.push_back(int64_t{limit});
+  // Tail: the rows above the watermark, NOT INDEXED so it stays a rowid
+  // range scan; the matches are sorted (at most `limit` kept).
+  absl::StrAppend(&q.sql, " UNION ALL SELECT * FROM (SELECT ",
+                  internal::kRowColumns,
+                  " FROM audit_log NOT INDEXED WHERE seq > (SELECT "
+                  "COALESCE(MAX(indexed_through), 0) FROM audit_index_state)");
+  where.clear();
+  AppendConditions(f, cursor, "", "", where, q.params);
+  for (const std::string& w : where) absl::StrAppend(&q.sql, " AND ", w);
+  absl::StrAppend(&q.sql,
+                  " ORDER BY time DESC, seq DESC LIMIT ?) "
+                  "ORDER BY 2 DESC, 1 DESC LIMIT ?");
+  q.params.push_back(int64_t{limit});
   q.params.push_back(int64_t{limit});
   return q;
 }
