@@ -1,6 +1,7 @@
 // See reader.h.
 #include "server/audit/reader.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -178,58 +179,66 @@ void AppendWhere(std::string& sql, const std::vector<std::string>& where) {
 // parameter (STYLE.md: no SQL by concatenation of user data).
 //
 // Filters on principal or resource are answered from a deferred index
-// table (migrations/0005), which holds the rows up to the watermark, UNION
-// ALL the rows above the watermark (a rowid range of audit_log, bounded by
-// how far the writer lets the indexer lag). Both parts are read in one
-// statement, hence one snapshot: a row is in exactly one of them, and each
-// part applies the same filter and keyset cursor, so pages neither repeat
-// nor skip rows when the watermark moves between them. Other filters use
-// audit_log's own indexes (time, rule, purpose), which the writer keeps up
-// to date.
-BuiltQuery BuildQuery(const QueryFilter& f, const std::optional<Cursor>& cursor,
-                      int limit) {
-  BuiltQuery q;
+// table (migrations/0005), which holds the rows up to the watermark, and
+// from the rows above the watermark (a rowid range of audit_log, bounded by
+// how far the writer lets the indexer lag): two parts, each already in
+// (time, seq) descending order and limited, run in one read transaction
+// (one snapshot) and merged by the caller. A row is in exactly one part and
+// both apply the same filter and keyset cursor, so pages neither repeat nor
+// skip rows when the watermark moves between them. (One UNION ALL
+// statement with an outer ORDER BY gives the same rows but re-sorts them
+// through a temp b-tree: 3 ms instead of 0.7 ms per page on 1,000,000
+// rows.) Other filters use audit_log's own indexes (time, rule, purpose),
+// which the writer keeps up to date: one part.
+std::vector<BuiltQuery> BuildQuery(const QueryFilter& f,
+                                   const std::optional<Cursor>& cursor,
+                                   int limit) {
+  std::vector<BuiltQuery> parts;
   const std::optional<IndexTable> table = ChooseIndexTable(f);
   if (!table.has_value()) {
+    BuiltQuery& q = parts.emplace_back();
     q.sql = absl::StrCat("SELECT ", internal::kRowColumns, " FROM audit_log");
     std::vector<std::string> where;
     AppendConditions(f, cursor, "", "", where, q.params);
     AppendWhere(q.sql, where);
     absl::StrAppend(&q.sql, " ORDER BY time DESC, seq DESC LIMIT ?");
     q.params.push_back(int64_t{limit});
-    return q;
+    return parts;
   }
-  // Indexed part: a range scan of the index table in (time, seq) order,
-  // each entry joined to its row by seq (CROSS JOIN keeps that order).
-  const std::string idx = absl::StrCat(table->name, ".");
-  q.sql = absl::StrCat("SELECT * FROM (SELECT ", QualifiedRowColumns(),
-                       " FROM ", table->name, " CROSS JOIN audit_log ON ",
-                       "audit_log.seq = ", idx, "seq");
-  std::vector<std::string> where;
-  for (const auto& [column, value] : table->keys) {
-    where.push_back(absl::StrCat(idx, column, " = ?"));
-    q.params.push_back(value);
+  {
+    // Indexed part: a range scan of the index table in (time, seq) order,
+    // each entry joined to its row by seq (CROSS JOIN keeps that order).
+    BuiltQuery& q = parts.emplace_back();
+    const std::string idx = absl::StrCat(table->name, ".");
+    q.sql = absl::StrCat("SELECT ", QualifiedRowColumns(), " FROM ",
+                         table->name, " CROSS JOIN audit_log ON ",
+                         "audit_log.seq = ", idx, "seq");
+    std::vector<std::string> where;
+    for (const auto& [column, value] : table->keys) {
+      where.push_back(absl::StrCat(idx, column, " = ?"));
+      q.params.push_back(value);
+    }
+    AppendConditions(f, cursor, "audit_log.", idx, where, q.params);
+    AppendWhere(q.sql, where);
+    absl::StrAppend(&q.sql, " ORDER BY ", idx, "time DESC, ", idx,
+                    "seq DESC LIMIT ?");
+    q.params.push_back(int64_t{limit});
   }
-  AppendConditions(f, cursor, "audit_log.", idx, where, q.params);
-  AppendWhere(q.sql, where);
-  absl::StrAppend(&q.sql, " ORDER BY ", idx, "time DESC, ", idx,
-                  "seq DESC LIMIT ?)");
-  q.params.push_back(int64_t{limit});
-  // Tail: the rows above the watermark, NOT INDEXED so it stays a rowid
-  // range scan; the matches are sorted (at most `limit` kept).
-  absl::StrAppend(&q.sql, " UNION ALL SELECT * FROM (SELECT ",
-                  internal::kRowColumns,
-                  " FROM audit_log NOT INDEXED WHERE seq > (SELECT "
-                  "COALESCE(MAX(indexed_through), 0) FROM audit_index_state)");
-  where.clear();
-  AppendConditions(f, cursor, "", "", where, q.params);
-  for (const std::string& w : where) absl::StrAppend(&q.sql, " AND ", w);
-  absl::StrAppend(&q.sql,
-                  " ORDER BY time DESC, seq DESC LIMIT ?) "
-                  "ORDER BY 2 DESC, 1 DESC LIMIT ?");
-  q.params.push_back(int64_t{limit});
-  q.params.push_back(int64_t{limit});
-  return q;
+  {
+    // Tail: the rows above the watermark, NOT INDEXED so it stays a rowid
+    // range scan; the matches are sorted (at most `limit` kept).
+    BuiltQuery& q = parts.emplace_back();
+    q.sql = absl::StrCat(
+        "SELECT ", internal::kRowColumns,
+        " FROM audit_log NOT INDEXED WHERE seq > (SELECT "
+        "COALESCE(MAX(indexed_through), 0) FROM audit_index_state)");
+    std::vector<std::string> where;
+    AppendConditions(f, cursor, "", "", where, q.params);
+    for (const std::string& w : where) absl::StrAppend(&q.sql, " AND ", w);
+    absl::StrAppend(&q.sql, " ORDER BY time DESC, seq DESC LIMIT ?");
+    q.params.push_back(int64_t{limit});
+  }
+  return parts;
 }
 
 void BindAll(Statement& stmt, const std::vector<Param>& params) {
@@ -283,26 +292,43 @@ absl::StatusOr<QueryPage> AuditReader::Query(const QueryFilter& filter,
   absl::StatusOr<std::optional<Cursor>> cursor = DecodeToken(page_token);
   if (!cursor.ok()) return cursor.status();
   // One extra row tells whether another page exists without a count query.
-  const BuiltQuery q = BuildQuery(filter, *cursor, page_size + 1);
+  const std::vector<BuiltQuery> parts =
+      BuildQuery(filter, *cursor, page_size + 1);
 
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> stmt = connection_->Prepare(q.sql);
-  if (!stmt.ok()) return stmt.status();
-  BindAll(*stmt, q.params);
-  QueryPage page;
-  bool more = false;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    if (static_cast<int>(page.records.size()) == page_size) {
-      more = true;
-      break;
-    }
-    absl::StatusOr<AuditRecord> record = ToRecord(*stmt);
-    if (!record.ok()) return record.status();
-    page.records.push_back(*std::move(record));
+  std::optional<store::internal::Transaction> snapshot;
+  if (parts.size() > 1) {
+    absl::StatusOr<store::internal::Transaction> txn =
+        store::internal::Transaction::BeginRead(*connection_);
+    if (!txn.ok()) return txn.status();
+    snapshot.emplace(*std::move(txn));
   }
+  std::vector<AuditRecord> records;
+  for (const BuiltQuery& q : parts) {
+    absl::StatusOr<Statement> stmt = connection_->Prepare(q.sql);
+    if (!stmt.ok()) return stmt.status();
+    BindAll(*stmt, q.params);
+    while (true) {
+      absl::StatusOr<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      absl::StatusOr<AuditRecord> record = ToRecord(*stmt);
+      if (!record.ok()) return record.status();
+      records.push_back(*std::move(record));
+    }
+  }
+  if (snapshot.has_value()) {
+    if (absl::Status s = snapshot->Commit(); !s.ok()) return s;
+    // Each part is in order; together, newest first by (time, seq).
+    std::sort(records.begin(), records.end(),
+              [](const AuditRecord& a, const AuditRecord& b) {
+                return a.time != b.time ? a.time > b.time : a.seq > b.seq;
+              });
+  }
+  QueryPage page;
+  const bool more = static_cast<int>(records.size()) > page_size;
+  if (more) records.resize(page_size);
+  page.records = std::move(records);
   if (more) {
     const AuditRecord& last = page.records.back();
     page.next_page_token =
@@ -350,18 +376,23 @@ absl::StatusOr<VerifyResult> AuditReader::VerifyChain() {
 
 absl::StatusOr<std::string> AuditReader::ExplainQuery(
     const QueryFilter& filter) {
-  const BuiltQuery q = BuildQuery(filter, Cursor{1, 1}, kDefaultPageSize);
+  const std::vector<BuiltQuery> parts =
+      BuildQuery(filter, Cursor{1, 1}, kDefaultPageSize);
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> stmt =
-      connection_->Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", q.sql));
-  if (!stmt.ok()) return stmt.status();
-  BindAll(*stmt, q.params);
   std::string plan;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    absl::StrAppend(&plan, plan.empty() ? "" : "\n", stmt->Text(3));
+  for (size_t i = 0; i < parts.size(); ++i) {
+    // The parts' plans, separated by a line "UNION ALL".
+    if (i > 0) absl::StrAppend(&plan, "\nUNION ALL");
+    absl::StatusOr<Statement> stmt =
+        connection_->Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", parts[i].sql));
+    if (!stmt.ok()) return stmt.status();
+    BindAll(*stmt, parts[i].params);
+    while (true) {
+      absl::StatusOr<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      absl::StrAppend(&plan, plan.empty() ? "" : "\n", stmt->Text(3));
+    }
   }
   return plan;
 }

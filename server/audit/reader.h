@@ -94,7 +94,9 @@ class AuditReader {
   absl::StatusOr<VerifyResult> VerifyChain();
 
   // The query plan SQLite chooses for `filter` (EXPLAIN QUERY PLAN rows
-  // joined by "\n"), so tests and operators can check index use.
+  // joined by "\n"), so tests and operators can check index use. A query
+  // answered from a deferred index table has two parts (the index table,
+  // then the rows above the watermark), separated by a line "UNION ALL".
   absl::StatusOr<std::string> ExplainQuery(const QueryFilter& filter);
 
  private:

@@ -2,8 +2,8 @@
 // the same answer whether the rows are in the index tables, above the
 // watermark, or split by it; paging stays exact when the watermark moves
 // between pages; the writer catches up after a restart with a stale
-// watermark; the migration indexes an existing trail; retention removes the
-// purged rows' keys.
+// watermark; the migration rebuilds and indexes an existing trail; retention
+// removes the purged rows' keys.
 #include "server/audit/indexer.h"
 
 #include <algorithm>
@@ -328,15 +328,36 @@ TEST(IndexerMigrationTest, MigrationIndexesAnExistingTrail) {
                 "'customer', 'c' || (i % 13), "
                 "CASE WHEN i % 4 = 0 THEN 'DENY' ELSE 'ALLOW' END, "
                 "CASE WHEN i % 4 = 0 THEN '' ELSE 'r' || (i % 3) END, "
-                "zeroblob(32), zeroblob(32) FROM n"),
+                "zeroblob(32), zeroblob(32) FROM n;"
+                // Removed from the tail: AUTOINCREMENT remembers 500.
+                "DELETE FROM audit_log WHERE seq > 490"),
       IsOk());
   ASSERT_THAT(store::internal::RunMigrations(*raw, all, kT0).status(), IsOk());
-  EXPECT_EQ(QueryInt(*raw, "SELECT indexed_through FROM audit_index_state"),
+  EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_log"), 490);
+  EXPECT_EQ(QueryInt(*raw,
+                     "SELECT seq FROM sqlite_sequence "
+                     "WHERE name = 'audit_log'"),
             500);
-  EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_principal"), 500);
-  EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_resource"), 500);
+  EXPECT_EQ(QueryInt(*raw, "SELECT indexed_through FROM audit_index_state"),
+            490);
+  EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_principal"), 490);
+  EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_resource"), 490);
   EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_principal_rule"),
-            375);
+            368);
+  // The rebuilt table keeps its rules (written without IN lists).
+  EXPECT_FALSE(raw->Exec("INSERT INTO audit_log (time, kind, effect, "
+                         "prev_hash, hash) VALUES (1, 'other', 'OK', "
+                         "zeroblob(32), zeroblob(32))")
+                   .ok());
+  EXPECT_FALSE(raw->Exec("INSERT INTO audit_log (time, kind, decision_id, "
+                         "effect, prev_hash, hash) VALUES (1, 'decision', "
+                         "'x', 'OK', zeroblob(32), zeroblob(32))")
+                   .ok());
+  EXPECT_FALSE(raw->Exec("INSERT INTO audit_log (time, kind, effect, "
+                         "totp_verified, prev_hash, hash) VALUES (1, 'admin', "
+                         "'OK', 2, zeroblob(32), zeroblob(32))")
+                   .ok());
+  EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_log"), 490);
   EXPECT_EQ(QueryInt(*raw,
                      "SELECT count(*) FROM sqlite_master WHERE name IN "
                      "('audit_log_by_principal', 'audit_log_by_resource', "
@@ -348,8 +369,8 @@ TEST(IndexerMigrationTest, MigrationIndexesAnExistingTrail) {
   f.principal = "u4";
   auto page = (*reader)->Query(f, 1000, "");
   ASSERT_THAT(page, IsOk());
-  ASSERT_EQ(page->records.size(), size_t{56});  // i = 4, 13, ..., 499
-  EXPECT_EQ(page->records.front().seq, 499);
+  ASSERT_EQ(page->records.size(), size_t{55});  // i = 4, 13, ..., 490
+  EXPECT_EQ(page->records.front().seq, 490);
   EXPECT_EQ(page->records.back().seq, 4);
 }
 
