@@ -370,7 +370,8 @@ absl::StatusOr<std::optional<absl::Time>> AccessReports::NewestAllowInScope(
   filter.rule_id = rule_id;
   filter.effect = audit::RecordEffect::kAllow;
   filter.kinds = {audit::RecordKind::kDecision};
-  // Newest first (one range probe of audit_log_by_principal_rule): the first
+  // Newest first (one range probe of the audit_idx_principal_rule table,
+  // plus the records not indexed yet: server/audit/reader.cc): the first
   // record in a scope the binding covers is the answer. Records in other
   // scopes went through another binding of the same role.
   std::string token;

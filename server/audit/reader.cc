@@ -1,11 +1,13 @@
 // See reader.h.
 #include "server/audit/reader.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "server/audit/rows.h"
 #include "server/store/connection.h"
@@ -60,68 +62,183 @@ struct BuiltQuery {
   std::vector<Param> params;
 };
 
-// Builds the SQL from constant fragments only; every value is a bound
-// parameter (STYLE.md: no SQL by concatenation of user data).
-BuiltQuery BuildQuery(const QueryFilter& f, const std::optional<Cursor>& cursor,
-                      int limit) {
-  BuiltQuery q;
-  q.sql = absl::StrCat("SELECT ", internal::kRowColumns, " FROM audit_log");
-  std::vector<std::string> where;
+// The deferred index table (migrations/0005) a filter is answered from, if
+// any: its name and its key columns before (time, seq), each compared with
+// `=` to a bound value.
+struct IndexTable {
+  const char* name = nullptr;
+  std::vector<std::pair<const char*, std::string>> keys;
+};
+
+std::optional<IndexTable> ChooseIndexTable(const QueryFilter& f) {
+  IndexTable t;
+  if (!f.principal.empty() && !f.rule_id.empty() && f.effect.has_value() &&
+      f.kinds.size() == 1) {
+    // The access reports' probe: newest use of one rule by one principal.
+    t.name = "audit_idx_principal_rule";
+    t.keys = {{"principal", f.principal},
+              {"rule_id", f.rule_id},
+              {"effect", std::string(RecordEffectName(*f.effect))},
+              {"kind", std::string(RecordKindName(f.kinds[0]))}};
+    return t;
+  }
+  if (!f.principal.empty()) {
+    t.name = "audit_idx_principal";
+    t.keys = {{"principal", f.principal}};
+    return t;
+  }
+  if (!f.resource_kind.empty() && !f.resource_id.empty()) {
+    t.name = "audit_idx_resource";
+    t.keys = {{"resource_kind", f.resource_kind},
+              {"resource_id", f.resource_id}};
+    return t;
+  }
+  return std::nullopt;
+}
+
+// kRowColumns, each qualified with "audit_log.".
+const std::string& QualifiedRowColumns() {
+  static const std::string* const columns = [] {
+    std::vector<std::string> parts;
+    for (absl::string_view c : absl::StrSplit(internal::kRowColumns, ", ")) {
+      parts.push_back(absl::StrCat("audit_log.", c));
+    }
+    return new std::string(absl::StrJoin(parts, ", "));
+  }();
+  return *columns;
+}
+
+// The filter's conditions on audit_log columns (qualified with `prefix`),
+// the time range and the keyset cursor on `time_prefix`'s (time, seq).
+void AppendConditions(const QueryFilter& f, const std::optional<Cursor>& cursor,
+                      const std::string& prefix, const std::string& time_prefix,
+                      std::vector<std::string>& where,
+                      std::vector<Param>& params) {
   auto eq = [&](const std::string& value, const char* column) {
     if (value.empty()) return;
-    where.push_back(absl::StrCat(column, " = ?"));
-    q.params.push_back(value);
+    where.push_back(absl::StrCat(prefix, column, " = ?"));
+    params.push_back(value);
   };
   eq(f.principal, "principal");
   eq(f.resource_kind, "resource_kind");
   eq(f.resource_id, "resource_id");
   eq(f.action, "action");
   if (f.effect.has_value()) {
-    where.push_back("effect = ?");
-    q.params.push_back(std::string(RecordEffectName(*f.effect)));
+    where.push_back(absl::StrCat(prefix, "effect = ?"));
+    params.push_back(std::string(RecordEffectName(*f.effect)));
   }
   // The rule and purpose indexes are partial (WHERE ... <> ''); repeating
   // the predicate lets SQLite prove the index applies to a bound value.
   if (!f.rule_id.empty()) {
-    where.push_back("rule_id = ? AND rule_id <> ''");
-    q.params.push_back(f.rule_id);
+    where.push_back(
+        absl::StrCat(prefix, "rule_id = ? AND ", prefix, "rule_id <> ''"));
+    params.push_back(f.rule_id);
   }
   if (!f.purpose.empty()) {
-    where.push_back("purpose = ? AND purpose <> ''");
-    q.params.push_back(f.purpose);
+    where.push_back(
+        absl::StrCat(prefix, "purpose = ? AND ", prefix, "purpose <> ''"));
+    params.push_back(f.purpose);
   }
   eq(f.caller, "caller");
   if (!f.kinds.empty()) {
-    std::string in = "kind IN (";
+    std::string in = absl::StrCat(prefix, "kind IN (");
     for (size_t i = 0; i < f.kinds.size(); ++i) {
       absl::StrAppend(&in, i == 0 ? "?" : ", ?");
-      q.params.push_back(std::string(RecordKindName(f.kinds[i])));
+      params.push_back(std::string(RecordKindName(f.kinds[i])));
     }
     where.push_back(absl::StrCat(in, ")"));
   }
+  const std::string& t = time_prefix;
   if (f.since.has_value()) {
-    where.push_back("time >= ?");
-    q.params.push_back(absl::ToUnixMicros(*f.since));
+    where.push_back(absl::StrCat(t, "time >= ?"));
+    params.push_back(absl::ToUnixMicros(*f.since));
   }
   if (f.until.has_value()) {
-    where.push_back("time < ?");
-    q.params.push_back(absl::ToUnixMicros(*f.until));
+    where.push_back(absl::StrCat(t, "time < ?"));
+    params.push_back(absl::ToUnixMicros(*f.until));
   }
   if (cursor.has_value()) {
     // Keyset: strictly after (time, seq) in descending order. Written as a
     // range on time plus a residual test so the index range scan stays
     // bounded by time <= cursor.time.
-    where.push_back("time <= ? AND (time < ? OR seq < ?)");
-    q.params.push_back(cursor->time_micros);
-    q.params.push_back(cursor->time_micros);
-    q.params.push_back(cursor->seq);
+    where.push_back(
+        absl::StrCat(t, "time <= ? AND (", t, "time < ? OR ", t, "seq < ?)"));
+    params.push_back(cursor->time_micros);
+    params.push_back(cursor->time_micros);
+    params.push_back(cursor->seq);
   }
+}
+
+void AppendWhere(std::string& sql, const std::vector<std::string>& where) {
   for (size_t i = 0; i < where.size(); ++i) {
-    absl::StrAppend(&q.sql, i == 0 ? " WHERE " : " AND ", where[i]);
+    absl::StrAppend(&sql, i == 0 ? " WHERE " : " AND ", where[i]);
   }
-  absl::StrAppend(&q.sql, " ORDER BY time DESC, seq DESC LIMIT ?");
-  q.params.push_back(int64_t{limit});
-  return q;
+}
+
+// Builds the SQL from constant fragments only; every value is a bound
+// parameter (STYLE.md: no SQL by concatenation of user data).
+//
+// Filters on principal or resource are answered from a deferred index
+// table (migrations/0005), which holds the rows up to the watermark, and
+// from the rows above the watermark (a rowid range of audit_log, bounded by
+// how far the writer lets the indexer lag): two parts, each already in
+// (time, seq) descending order and limited, run in one read transaction
+// (one snapshot) and merged by the caller. A row is in exactly one part and
+// both apply the same filter and keyset cursor, so pages neither repeat nor
+// skip rows when the watermark moves between them. (One UNION ALL
+// statement with an outer ORDER BY gives the same rows but re-sorts them
+// through a temp b-tree: 3 ms instead of 0.7 ms per page on 1,000,000
+// rows.) Other filters use audit_log's own indexes (time, rule, purpose),
+// which the writer keeps up to date: one part.
+std::vector<BuiltQuery> BuildQuery(const QueryFilter& f,
+                                   const std::optional<Cursor>& cursor,
+                                   int limit) {
+  std::vector<BuiltQuery> parts;
+  const std::optional<IndexTable> table = ChooseIndexTable(f);
+  if (!table.has_value()) {
+    BuiltQuery& q = parts.emplace_back();
+    q.sql = absl::StrCat("SELECT ", internal::kRowColumns, " FROM audit_log");
+    std::vector<std::string> where;
+    AppendConditions(f, cursor, "", "", where, q.params);
+    AppendWhere(q.sql, where);
+    absl::StrAppend(&q.sql, " ORDER BY time DESC, seq DESC LIMIT ?");
+    q.params.push_back(int64_t{limit});
+    return parts;
+  }
+  {
+    // Indexed part: a range scan of the index table in (time, seq) order,
+    // each entry joined to its row by seq (CROSS JOIN keeps that order).
+    BuiltQuery& q = parts.emplace_back();
+    const std::string idx = absl::StrCat(table->name, ".");
+    q.sql = absl::StrCat("SELECT ", QualifiedRowColumns(), " FROM ",
+                         table->name, " CROSS JOIN audit_log ON ",
+                         "audit_log.seq = ", idx, "seq");
+    std::vector<std::string> where;
+    for (const auto& [column, value] : table->keys) {
+      where.push_back(absl::StrCat(idx, column, " = ?"));
+      q.params.push_back(value);
+    }
+    AppendConditions(f, cursor, "audit_log.", idx, where, q.params);
+    AppendWhere(q.sql, where);
+    absl::StrAppend(&q.sql, " ORDER BY ", idx, "time DESC, ", idx,
+                    "seq DESC LIMIT ?");
+    q.params.push_back(int64_t{limit});
+  }
+  {
+    // Tail: the rows above the watermark, NOT INDEXED so it stays a rowid
+    // range scan; the matches are sorted (at most `limit` kept).
+    BuiltQuery& q = parts.emplace_back();
+    q.sql = absl::StrCat(
+        "SELECT ", internal::kRowColumns,
+        " FROM audit_log NOT INDEXED WHERE seq > (SELECT "
+        "COALESCE(MAX(indexed_through), 0) FROM audit_index_state)");
+    std::vector<std::string> where;
+    AppendConditions(f, cursor, "", "", where, q.params);
+    for (const std::string& w : where) absl::StrAppend(&q.sql, " AND ", w);
+    absl::StrAppend(&q.sql, " ORDER BY time DESC, seq DESC LIMIT ?");
+    q.params.push_back(int64_t{limit});
+  }
+  return parts;
 }
 
 void BindAll(Statement& stmt, const std::vector<Param>& params) {
@@ -175,26 +292,43 @@ absl::StatusOr<QueryPage> AuditReader::Query(const QueryFilter& filter,
   absl::StatusOr<std::optional<Cursor>> cursor = DecodeToken(page_token);
   if (!cursor.ok()) return cursor.status();
   // One extra row tells whether another page exists without a count query.
-  const BuiltQuery q = BuildQuery(filter, *cursor, page_size + 1);
+  const std::vector<BuiltQuery> parts =
+      BuildQuery(filter, *cursor, page_size + 1);
 
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> stmt = connection_->Prepare(q.sql);
-  if (!stmt.ok()) return stmt.status();
-  BindAll(*stmt, q.params);
-  QueryPage page;
-  bool more = false;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    if (static_cast<int>(page.records.size()) == page_size) {
-      more = true;
-      break;
-    }
-    absl::StatusOr<AuditRecord> record = ToRecord(*stmt);
-    if (!record.ok()) return record.status();
-    page.records.push_back(*std::move(record));
+  std::optional<store::internal::Transaction> snapshot;
+  if (parts.size() > 1) {
+    absl::StatusOr<store::internal::Transaction> txn =
+        store::internal::Transaction::BeginRead(*connection_);
+    if (!txn.ok()) return txn.status();
+    snapshot.emplace(*std::move(txn));
   }
+  std::vector<AuditRecord> records;
+  for (const BuiltQuery& q : parts) {
+    absl::StatusOr<Statement> stmt = connection_->Prepare(q.sql);
+    if (!stmt.ok()) return stmt.status();
+    BindAll(*stmt, q.params);
+    while (true) {
+      absl::StatusOr<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      absl::StatusOr<AuditRecord> record = ToRecord(*stmt);
+      if (!record.ok()) return record.status();
+      records.push_back(*std::move(record));
+    }
+  }
+  if (snapshot.has_value()) {
+    if (absl::Status s = snapshot->Commit(); !s.ok()) return s;
+    // Each part is in order; together, newest first by (time, seq).
+    std::sort(records.begin(), records.end(),
+              [](const AuditRecord& a, const AuditRecord& b) {
+                return a.time != b.time ? a.time > b.time : a.seq > b.seq;
+              });
+  }
+  QueryPage page;
+  const bool more = static_cast<int>(records.size()) > page_size;
+  if (more) records.resize(page_size);
+  page.records = std::move(records);
   if (more) {
     const AuditRecord& last = page.records.back();
     page.next_page_token =
@@ -242,18 +376,23 @@ absl::StatusOr<VerifyResult> AuditReader::VerifyChain() {
 
 absl::StatusOr<std::string> AuditReader::ExplainQuery(
     const QueryFilter& filter) {
-  const BuiltQuery q = BuildQuery(filter, Cursor{1, 1}, kDefaultPageSize);
+  const std::vector<BuiltQuery> parts =
+      BuildQuery(filter, Cursor{1, 1}, kDefaultPageSize);
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> stmt =
-      connection_->Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", q.sql));
-  if (!stmt.ok()) return stmt.status();
-  BindAll(*stmt, q.params);
   std::string plan;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    absl::StrAppend(&plan, plan.empty() ? "" : "\n", stmt->Text(3));
+  for (size_t i = 0; i < parts.size(); ++i) {
+    // The parts' plans, separated by a line "UNION ALL".
+    if (i > 0) absl::StrAppend(&plan, "\nUNION ALL");
+    absl::StatusOr<Statement> stmt =
+        connection_->Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", parts[i].sql));
+    if (!stmt.ok()) return stmt.status();
+    BindAll(*stmt, parts[i].params);
+    while (true) {
+      absl::StatusOr<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      absl::StrAppend(&plan, plan.empty() ? "" : "\n", stmt->Text(3));
+    }
   }
   return plan;
 }

@@ -4,9 +4,12 @@
 // Public. The AuditService (QueryDecisions, SubjectAccess, VerifyChain)
 // calls it; it never writes. Queries return records newest first — by
 // (time, seq) descending — and page by keyset: the page token encodes the
-// last (time, seq) returned, so every page is an index range scan on one of
-// the audit_log indexes of migrations/0001 and no OFFSET is ever used. Pages
-// taken while records are being appended neither repeat nor skip records
+// last (time, seq) returned, so every page is an index range scan and no
+// OFFSET is ever used: on audit_log's own indexes (time, rule, purpose), or
+// for principal and resource filters on the deferred index tables of
+// migrations/0005 plus a rowid range scan of the rows the writer has not
+// indexed yet (at most WriterOptions::index_batch_rows). Pages taken while
+// records are being appended (or indexed) neither repeat nor skip records
 // older than the first page's first record.
 #ifndef STEWARD_SERVER_AUDIT_READER_H_
 #define STEWARD_SERVER_AUDIT_READER_H_
@@ -91,7 +94,9 @@ class AuditReader {
   absl::StatusOr<VerifyResult> VerifyChain();
 
   // The query plan SQLite chooses for `filter` (EXPLAIN QUERY PLAN rows
-  // joined by "\n"), so tests and operators can check index use.
+  // joined by "\n"), so tests and operators can check index use. A query
+  // answered from a deferred index table has two parts (the index table,
+  // then the rows above the watermark), separated by a line "UNION ALL".
   absl::StatusOr<std::string> ExplainQuery(const QueryFilter& filter);
 
  private:

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/audit/indexer.h"
 #include "server/audit/rows.h"
 #include "server/store/connection.h"
 
@@ -100,6 +101,14 @@ absl::StatusOr<PurgeResult> RetentionPurger::PurgeExpired() {
       }
     }
     if (!failure.ok() || batch.purged == 0) break;
+    // The purged rows' keys in the deferred index tables go in the same
+    // transaction (and with secure_delete, like the rows).
+    if (absl::Status s =
+            internal::DeleteIndexKeys(*connection_, batch.last_seq);
+        !s.ok()) {
+      failure = s;
+      break;
+    }
     {
       absl::StatusOr<Statement> del =
           connection_->Prepare("DELETE FROM audit_log WHERE seq <= ?");

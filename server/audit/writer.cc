@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "nlohmann/json.hpp"
+#include "server/audit/indexer.h"
 #include "server/audit/rows.h"
 #include "server/store/connection.h"
 
@@ -88,6 +89,9 @@ absl::StatusOr<std::unique_ptr<AuditWriter>> AuditWriter::Open(
   absl::StatusOr<internal::ChainTail> tail =
       internal::LoadChainTail(**connection);
   if (!tail.ok()) return tail.status();
+  absl::StatusOr<int64_t> indexed_through =
+      internal::IndexedThrough(**connection);
+  if (!indexed_through.ok()) return indexed_through.status();
   std::unique_ptr<Connection> checkpoint_connection;
   if (options.background_checkpoint) {
     absl::StatusOr<std::unique_ptr<Connection>> c =
@@ -101,20 +105,23 @@ absl::StatusOr<std::unique_ptr<AuditWriter>> AuditWriter::Open(
   // The constructor is private; make_unique cannot reach it.
   return std::unique_ptr<AuditWriter>(new AuditWriter(
       *std::move(connection), std::move(checkpoint_connection), effective,
-      tail->last_seq, tail->last_hash, tail->next_seq));
+      tail->last_seq, tail->last_hash, tail->next_seq, *indexed_through));
 }
 
 AuditWriter::AuditWriter(std::unique_ptr<Connection> connection,
                          std::unique_ptr<Connection> checkpoint_connection,
                          const WriterOptions& options, int64_t last_seq,
-                         Hash last_hash, int64_t next_seq)
+                         Hash last_hash, int64_t next_seq,
+                         int64_t indexed_through)
     : options_(options),
       connection_(std::move(connection)),
       last_seq_(last_seq),
       last_hash_(last_hash),
-      next_seq_(next_seq) {
+      next_seq_(next_seq),
+      indexed_through_(indexed_through) {
   metrics_.queue_capacity = options_.queue_capacity;
   metrics_.last_seq = last_seq_;
+  metrics_.indexed_through = indexed_through_;
   thread_ = std::thread([this] { Run(); });
   if (checkpoint_connection != nullptr) {
     checkpointer_ =
@@ -264,23 +271,58 @@ void AuditWriter::Run() {
   writer_thread_id_.store(std::this_thread::get_id());
   std::vector<Item> batch;
   batch.reserve(options_.max_batch_records);
+  const bool index_when_idle = options_.index_idle_delay > absl::ZeroDuration();
   while (true) {
+    bool idle = false;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || !queue_.empty();
       };
-      mu_.Await(absl::Condition(&ready));
-      if (queue_.empty()) return;  // stopping_ and drained
-      const size_t n = std::min(queue_.size(), options_.max_batch_records);
-      for (size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      if (index_when_idle && last_seq_ > indexed_through_) {
+        idle = !mu_.AwaitWithTimeout(absl::Condition(&ready),
+                                     options_.index_idle_delay);
+      } else {
+        mu_.Await(absl::Condition(&ready));
       }
+      if (!idle) {
+        if (queue_.empty()) break;  // stopping_ and drained
+        const size_t n = std::min(queue_.size(), options_.max_batch_records);
+        for (size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+    }
+    if (idle) {
+      IndexTail();
+      continue;
     }
     CommitBatch(batch);
     batch.clear();
+    if (options_.index_batch_rows > 0 &&
+        last_seq_ - indexed_through_ >= options_.index_batch_rows) {
+      IndexTail();
+    }
   }
+  if (options_.index_on_shutdown && last_seq_ > indexed_through_) IndexTail();
+}
+
+void AuditWriter::IndexTail() {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<internal::IndexPass> pass = internal::IndexTail(*connection_);
+  const absl::Duration elapsed = absl::Now() - start;
+  if (pass.ok()) indexed_through_ = pass->through;
+  absl::MutexLock lock(&mu_);
+  if (pass.ok()) {
+    ++metrics_.index_passes;
+  } else {
+    ++metrics_.index_passes_failed;
+  }
+  metrics_.indexed_through = indexed_through_;
+  metrics_.total_index_time += elapsed;
+  // The pass wrote pages the checkpointer can copy.
+  if (pass.ok()) ++uncheckpointed_batches_;
 }
 
 absl::Status AuditWriter::WriteTransaction(std::vector<Item>& batch,

@@ -70,6 +70,16 @@ struct WriterOptions {
   // How long a batch waits for another connection's write lock (the
   // retention purge, the role store) before failing.
   absl::Duration busy_timeout = absl::Seconds(5);
+  // Deferred indexes (migrations/0005, indexer.h). Batches append rows
+  // above the watermark; the writer thread indexes them in one sorted pass
+  // (its own transaction, after the batch's callbacks ran) once
+  // index_batch_rows rows wait, once no record arrived for
+  // index_idle_delay, and at Shutdown (index_on_shutdown). Queries scan the
+  // rows above the watermark, so index_batch_rows bounds that scan. 0 /
+  // ZeroDuration() disables a trigger (tests leave rows unindexed so).
+  int64_t index_batch_rows = 16384;
+  absl::Duration index_idle_delay = absl::Milliseconds(200);
+  bool index_on_shutdown = true;
 };
 
 // Upper bounds of the batch-size histogram buckets; the last bucket is
@@ -95,6 +105,11 @@ struct WriterMetrics {
   absl::Duration max_commit_time;
   absl::Duration total_commit_time;
   int64_t last_seq = 0;  // last committed seq
+  // Deferred indexes: rows seq <= indexed_through are in the index tables.
+  int64_t indexed_through = 0;
+  uint64_t index_passes = 0;
+  uint64_t index_passes_failed = 0;
+  absl::Duration total_index_time;
 };
 
 // Thread-safe. Owns its own SQLite connection to the database file (WAL,
@@ -166,7 +181,7 @@ class AuditWriter {
       std::unique_ptr<store::internal::Connection> connection,
       std::unique_ptr<store::internal::Connection> checkpoint_connection,
       const WriterOptions& options, int64_t last_seq, Hash last_hash,
-      int64_t next_seq);
+      int64_t next_seq, int64_t indexed_through);
 
   absl::Status Enqueue(AuditRecord record, CommitCallback callback, bool wait);
   bool OnWriterThread() const;
@@ -180,6 +195,10 @@ class AuditWriter {
   absl::Status WriteTransaction(std::vector<Item>& batch, size_t begin,
                                 size_t end, std::vector<int64_t>& seqs);
 
+  // One indexer pass over every row above the watermark (indexer.h); on
+  // failure the rows stay above it and a later trigger retries.
+  void IndexTail();
+
   // The background checkpoint thread (WriterOptions::background_checkpoint).
   void RunCheckpointer(std::unique_ptr<store::internal::Connection> connection);
 
@@ -191,6 +210,7 @@ class AuditWriter {
   int64_t last_seq_;
   Hash last_hash_;
   int64_t next_seq_;
+  int64_t indexed_through_;
 
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);

@@ -1,0 +1,57 @@
+// The audit trail's deferred secondary indexes (migrations/0005).
+//
+// Internal to server/audit, except IndexAuditTrail. The lookups by
+// principal, by resource and by (principal, rule) are WITHOUT ROWID tables
+// (audit_idx_principal, audit_idx_resource, audit_idx_principal_rule) that
+// hold the keys of the rows seq <= audit_index_state.indexed_through (the
+// watermark). The writer appends rows above the watermark; IndexTail moves
+// the watermark up, inserting the new rows' keys in key order in the same
+// transaction (each leaf page is then written once per pass, not once per
+// record), so a crash leaves either the old watermark and no new keys or
+// both. Readers answer from the index tables plus a scan of the rows above
+// the watermark (reader.cc); retention deletes the keys of the rows it
+// purges (retention.cc).
+#ifndef STEWARD_SERVER_AUDIT_INDEXER_H_
+#define STEWARD_SERVER_AUDIT_INDEXER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "server/store/connection.h"
+
+namespace steward::audit {
+
+// Indexes every row of the trail at `db_path` above the watermark, in
+// passes of at most a million rows. For tools and benchmarks that insert
+// rows without an AuditWriter (a running writer does this by itself).
+absl::Status IndexAuditTrail(const std::string& db_path);
+
+namespace internal {
+
+// The watermark: every row with seq <= it has its index keys.
+absl::StatusOr<int64_t> IndexedThrough(store::internal::Connection& connection);
+
+struct IndexPass {
+  int64_t from = 0;     // old watermark
+  int64_t through = 0;  // new watermark
+};
+
+// In one write transaction: indexes rows seq in (watermark, watermark +
+// max_rows] (all of them above the watermark when max_rows <= 0), up to the
+// newest row, and stores the new watermark. from == through: nothing to do.
+absl::StatusOr<IndexPass> IndexTail(store::internal::Connection& connection,
+                                    int64_t max_rows = 0);
+
+// Deletes the index keys of the rows seq <= through (to be called inside
+// the retention transaction, before the rows themselves are deleted).
+// Deletes by primary key, so the cost is that of the purged rows only.
+absl::Status DeleteIndexKeys(store::internal::Connection& connection,
+                             int64_t through);
+
+}  // namespace internal
+}  // namespace steward::audit
+
+#endif  // STEWARD_SERVER_AUDIT_INDEXER_H_
