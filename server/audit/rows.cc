@@ -73,54 +73,56 @@ absl::StatusOr<ChainedRow> ReadRow(const Statement& stmt) {
   return out;
 }
 
-// Binds one row's 25 values at parameters base+1 .. base+25.
+// Binds one row's 25 values at parameters base+1 .. base+25, without
+// copies: the caller keeps `r` and the hashes alive until the statement is
+// destroyed.
 void BindRow(Statement& stmt_ref, int base, const StoredRow& r,
              const Hash& prev_hash, const Hash& hash) {
   Statement* stmt = &stmt_ref;
   stmt->BindInt(base + 1, r.seq);
   stmt->BindInt(base + 2, r.time_micros);
-  stmt->BindText(base + 3, r.kind);
+  stmt->BindTextUnowned(base + 3, r.kind);
   if (r.decision_id.has_value()) {
-    stmt->BindText(base + 4, *r.decision_id);
+    stmt->BindTextUnowned(base + 4, *r.decision_id);
   } else {
     stmt->BindNull(base + 4);
   }
-  stmt->BindText(base + 5, r.caller);
-  stmt->BindText(base + 6, r.principal);
-  stmt->BindText(base + 7, r.action);
-  stmt->BindText(base + 8, r.resource_kind);
-  stmt->BindText(base + 9, r.resource_id);
-  stmt->BindText(base + 10, r.resource_scope);
-  stmt->BindText(base + 11, r.effect);
-  stmt->BindText(base + 12, r.reason);
-  stmt->BindText(base + 13, r.rule_id);
+  stmt->BindTextUnowned(base + 5, r.caller);
+  stmt->BindTextUnowned(base + 6, r.principal);
+  stmt->BindTextUnowned(base + 7, r.action);
+  stmt->BindTextUnowned(base + 8, r.resource_kind);
+  stmt->BindTextUnowned(base + 9, r.resource_id);
+  stmt->BindTextUnowned(base + 10, r.resource_scope);
+  stmt->BindTextUnowned(base + 11, r.effect);
+  stmt->BindTextUnowned(base + 12, r.reason);
+  stmt->BindTextUnowned(base + 13, r.rule_id);
   stmt->BindOptionalInt(base + 14, r.policy_version);
   stmt->BindOptionalInt(base + 15, r.store_revision);
-  stmt->BindText(base + 16, r.request_id);
-  stmt->BindText(base + 17, r.fields_json);
-  stmt->BindText(base + 18, r.purpose);
-  stmt->BindText(base + 19, r.justification);
+  stmt->BindTextUnowned(base + 16, r.request_id);
+  stmt->BindTextUnowned(base + 17, r.fields_json);
+  stmt->BindTextUnowned(base + 18, r.purpose);
+  stmt->BindTextUnowned(base + 19, r.justification);
   if (r.attributes.has_value()) {
-    stmt->BindBlob(base + 20,
-                   absl::Span<const uint8_t>(
+    stmt->BindBlobUnowned(
+        base + 20, absl::Span<const uint8_t>(
                        reinterpret_cast<const uint8_t*>(r.attributes->data()),
                        r.attributes->size()));
   } else {
     stmt->BindNull(base + 20);
   }
   if (r.key_id.has_value()) {
-    stmt->BindText(base + 21, *r.key_id);
+    stmt->BindTextUnowned(base + 21, *r.key_id);
   } else {
     stmt->BindNull(base + 21);
   }
   if (r.details.has_value()) {
-    stmt->BindText(base + 22, *r.details);
+    stmt->BindTextUnowned(base + 22, *r.details);
   } else {
     stmt->BindNull(base + 22);
   }
   stmt->BindOptionalInt(base + 23, r.totp_verified);
-  stmt->BindBlob(base + 24, HashSpan(prev_hash));
-  stmt->BindBlob(base + 25, HashSpan(hash));
+  stmt->BindBlobUnowned(base + 24, HashSpan(prev_hash));
+  stmt->BindBlobUnowned(base + 25, HashSpan(hash));
 }
 
 absl::Status InsertRow(Connection& connection, const StoredRow& r,

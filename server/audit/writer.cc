@@ -305,12 +305,17 @@ void AuditWriter::Run() {
       IndexTail();
     }
   }
-  if (options_.index_on_shutdown && last_seq_ > indexed_through_) IndexTail();
+  if (options_.index_on_shutdown) {
+    while (last_seq_ > indexed_through_) {
+      if (!IndexTail()) break;
+    }
+  }
 }
 
-void AuditWriter::IndexTail() {
+bool AuditWriter::IndexTail() {
   const absl::Time start = absl::Now();
-  absl::StatusOr<internal::IndexPass> pass = internal::IndexTail(*connection_);
+  absl::StatusOr<internal::IndexPass> pass =
+      internal::IndexTail(*connection_, options_.index_pass_rows);
   const absl::Duration elapsed = absl::Now() - start;
   if (pass.ok()) indexed_through_ = pass->through;
   absl::MutexLock lock(&mu_);
@@ -323,6 +328,7 @@ void AuditWriter::IndexTail() {
   metrics_.total_index_time += elapsed;
   // The pass wrote pages the checkpointer can copy.
   if (pass.ok()) ++uncheckpointed_batches_;
+  return pass.ok();
 }
 
 absl::Status AuditWriter::WriteTransaction(std::vector<Item>& batch,

@@ -78,6 +78,13 @@ struct WriterOptions {
   // rows above the watermark, so index_batch_rows bounds that scan. 0 /
   // ZeroDuration() disables a trigger (tests leave rows unindexed so).
   int64_t index_batch_rows = 16384;
+  // At most this many rows per pass (0: the whole tail). A pass holds the
+  // database's write lock, so it delays the next group commit, and with it
+  // every sync Check waiting on that commit, for as long as it runs (about
+  // 8 us per row): 16,384 rows in one pass stalled answers for ~150 ms. The
+  // tail then shrinks by up to this many rows after each batch, which is
+  // more than a batch adds.
+  int64_t index_pass_rows = 2048;
   absl::Duration index_idle_delay = absl::Milliseconds(200);
   bool index_on_shutdown = true;
 };
@@ -195,9 +202,10 @@ class AuditWriter {
   absl::Status WriteTransaction(std::vector<Item>& batch, size_t begin,
                                 size_t end, std::vector<int64_t>& seqs);
 
-  // One indexer pass over every row above the watermark (indexer.h); on
-  // failure the rows stay above it and a later trigger retries.
-  void IndexTail();
+  // One indexer pass over up to index_pass_rows rows above the watermark
+  // (indexer.h); on failure (false) the rows stay above it and a later
+  // trigger retries.
+  bool IndexTail();
 
   // The background checkpoint thread (WriterOptions::background_checkpoint).
   void RunCheckpointer(std::unique_ptr<store::internal::Connection> connection);

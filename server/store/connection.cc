@@ -55,6 +55,22 @@ void Statement::BindBlob(int index, absl::Span<const uint8_t> value) {
       index);
 }
 
+void Statement::BindTextUnowned(int index, absl::string_view value) {
+  // An empty view may carry a null pointer, which SQLite would bind as NULL.
+  const char* data = value.data() != nullptr ? value.data() : "";
+  RecordBindResult(sqlite3_bind_text64(stmt_, index, data, value.size(),
+                                       SQLITE_STATIC, SQLITE_UTF8),
+                   index);
+}
+
+void Statement::BindBlobUnowned(int index, absl::Span<const uint8_t> value) {
+  static constexpr uint8_t kEmpty = 0;
+  const void* data = value.empty() ? &kEmpty : value.data();
+  RecordBindResult(
+      sqlite3_bind_blob64(stmt_, index, data, value.size(), SQLITE_STATIC),
+      index);
+}
+
 void Statement::BindInt(int index, int64_t value) {
   RecordBindResult(sqlite3_bind_int64(stmt_, index, value), index);
 }

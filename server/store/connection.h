@@ -57,6 +57,11 @@ class Statement {
   void BindNull(int index);
   void BindOptionalInt(int index, std::optional<int64_t> value);
   void BindTime(int index, absl::Time t);  // unix microseconds
+  // BindText / BindBlob without SQLite's private copy, for hot inserts:
+  // `value` must stay valid and unchanged until this Statement is destroyed
+  // (the destructor clears the bindings).
+  void BindTextUnowned(int index, absl::string_view value);
+  void BindBlobUnowned(int index, absl::Span<const uint8_t> value);
 
   // Advances. OK(true): a row is available; OK(false): done. An error
   // (including a deferred bind error) leaves the statement unusable until
