@@ -99,10 +99,8 @@ uint32_t UsageIndex::PrincipalIdLocked(absl::string_view principal) {
   return id;
 }
 
-void UsageIndex::CountDecision(int64_t seq, absl::Time time,
+void UsageIndex::CountDecision(DayCounts& counts, int64_t seq,
                                absl::string_view principal, bool allow) {
-  const int64_t day = DayOf(time);
-  DayCounts& counts = days_[day];
   if (counts.allow + counts.deny == 0) {
     counts.min_seq = seq;
     counts.max_seq = seq;
@@ -127,19 +125,19 @@ absl::Status UsageIndex::RecountDayLocked(int64_t day, int64_t from_seq,
   stmt->BindInt(3, from_seq);
   stmt->BindInt(4, to_seq);
   DayCounts fresh;
+  DayCounts& counts = days_[day];
   // Swap in only a complete recount: an error leaves the old counts.
-  std::swap(days_[day], fresh);
+  std::swap(counts, fresh);
   while (true) {
     absl::StatusOr<bool> row = stmt->Step();
     if (!row.ok()) {
-      std::swap(days_[day], fresh);
+      std::swap(counts, fresh);
       return row.status();
     }
     if (!*row) break;
-    CountDecision(stmt->Int(0), DayStart(day), stmt->Text(1),
+    CountDecision(counts, stmt->Int(0), stmt->Text(1),
                   stmt->Text(2) == "ALLOW");
   }
-  DayCounts& counts = days_[day];
   if (counts.allow + counts.deny == 0) days_.erase(day);
   return absl::OkStatus();
 }
@@ -234,6 +232,8 @@ absl::Status UsageIndex::FoldLocked() {
   // not: on an error mid-read the records already counted are remembered
   // by seq (`counted`), so the retry from last_seq_ skips them.
   int64_t counted = last_seq_;
+  DayCounts* cached = nullptr;
+  int64_t cached_day = 0;
   while (true) {
     absl::StatusOr<bool> row = stmt->Step();
     if (!row.ok()) {
@@ -247,7 +247,14 @@ absl::Status UsageIndex::FoldLocked() {
     const absl::string_view principal = stmt->Text(1);
     const absl::Time time = stmt->Time(4);
     const bool allow = stmt->Text(5) == "ALLOW";
-    CountDecision(seq, time, principal, allow);
+    // Records come mostly in time order: look the day up only when it
+    // changes (map nodes stay put; nothing is erased in this loop).
+    if (const int64_t day = DayOf(time);
+        day != cached_day || cached == nullptr) {
+      cached = &days_[day];
+      cached_day = day;
+    }
+    CountDecision(*cached, seq, principal, allow);
     counted = seq;
     const absl::string_view rule_id = stmt->Text(2);
     if (!allow || rule_id.empty()) continue;

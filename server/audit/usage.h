@@ -162,9 +162,10 @@ class UsageIndex {
   absl::Status RefreshLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // RefreshLocked's work, inside the caller's read transaction.
   absl::Status FoldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Folds one decision into its day.
-  void CountDecision(int64_t seq, absl::Time time, absl::string_view principal,
-                     bool allow) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Folds one decision into `counts`, its day's.
+  void CountDecision(DayCounts& counts, int64_t seq,
+                     absl::string_view principal, bool allow)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Recounts day `day` from the records with seq in [from_seq, to_seq]
   // (after a purge removed part of it); erases it when none is left.
   absl::Status RecountDayLocked(int64_t day, int64_t from_seq, int64_t to_seq)
