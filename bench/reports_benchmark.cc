@@ -14,7 +14,15 @@
 //   BM_UsageIndexBuild          the first Refresh() of a new UsageIndex:
 //                               one read of the whole trail (what a server
 //                               pays once, at start or on the first report)
+//                               (counters: the decision aggregate's days,
+//                               (day, principal) deny entries and estimated
+//                               bytes, and the process RSS it added)
 //   BM_UsageIndexIncremental    Refresh() after 10,000 new ALLOW records
+//   BM_DecisionSummaryAll       DecisionSummary of the whole trail (400
+//                               days), top 10 denied principals
+//   BM_DecisionSummary30Days    the access report's window: the last 30
+//                               days from a mid-day instant (29 whole days
+//                               from the aggregate, one edge day read)
 //   BM_UnusedGrantsProbes       the same through AuditReader probes (what
 //                               AccessReports does without a UsageIndex)
 //   BM_SeparationViolations
@@ -35,8 +43,11 @@
 // principals is disabled. 3 in 4 audit rows are ALLOWs through the
 // principal's primary role, spread over 400 days; principals with id = 9
 // (mod 10) never appear in the trail.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,6 +60,7 @@
 #include "server/access_reports.h"
 #include "server/audit/reader.h"
 #include "server/audit/usage.h"
+#include "server/proto_convert.h"
 #include "server/store/clock.h"
 #include "server/store/connection.h"
 #include "server/store/store.h"
@@ -365,18 +377,64 @@ void BM_UnusedGrantsIndexed(benchmark::State& state) {
   });
 }
 
+// Resident set size of this process, from /proc/self/statm (0 if unknown).
+double RssMiB() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return static_cast<double>(resident) * sysconf(_SC_PAGESIZE) / (1 << 20);
+}
+
 void BM_UsageIndexBuild(benchmark::State& state) {
   const std::string path =
       absl::StrCat(BenchDir(), "/steward_reports_bench_", state.range(0), "_",
                    state.range(1), ".db");
-  RunReport(state, [&path](Env&) -> absl::StatusOr<size_t> {
+  audit::DecisionFoldSize size;
+  double rss_added = 0;
+  RunReport(state, [&](Env&) -> absl::StatusOr<size_t> {
+    const double rss_before = RssMiB();
     auto usage = audit::UsageIndex::Open(path);
     if (!usage.ok()) return usage.status();
     size_t principals = 0;
     absl::Status s = (*usage)->Read(
         [&](const audit::UsageMap& map) { principals = map.size(); });
     if (!s.ok()) return s;
+    rss_added = RssMiB() - rss_before;
+    size = (*usage)->FoldSize();
     return principals;
+  });
+  state.counters["days"] = static_cast<double>(size.days);
+  state.counters["deny_entries"] = static_cast<double>(size.deny_entries);
+  state.counters["fold_MiB"] =
+      static_cast<double>(size.approximate_bytes) / (1 << 20);
+  state.counters["rss_added_MiB"] = rss_added;
+}
+
+void BM_DecisionSummaryAll(benchmark::State& state) {
+  RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
+    AccessReports reports(env.store.get(), env.reader.get(), &env.clock,
+                          env.usage.get());
+    v1::DecisionSummaryResponse response;
+    absl::Status s = reports.DecisionSummary({}, &response);
+    if (!s.ok()) return s;
+    if (response.total_allow() + response.total_deny() == 0) {
+      return absl::InternalError("no decisions counted");
+    }
+    return response.days_size();
+  });
+}
+
+void BM_DecisionSummary30Days(benchmark::State& state) {
+  RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
+    AccessReports reports(env.store.get(), env.reader.get(), &env.clock,
+                          env.usage.get());
+    v1::DecisionSummaryRequest request;
+    *request.mutable_since() =
+        ToProtoTime(kNow - absl::Hours(24 * 30) + absl::Hours(7));
+    v1::DecisionSummaryResponse response;
+    absl::Status s = reports.DecisionSummary(request, &response);
+    if (!s.ok()) return s;
+    return response.days_size();
   });
 }
 
@@ -472,6 +530,8 @@ BENCHMARK(BM_EffectivePermissionsRole)->Apply(Sizes);
 BENCHMARK(BM_UnusedGrantsIndexed)->Apply(Sizes);
 BENCHMARK(BM_UsageIndexBuild)->Apply(Sizes);
 BENCHMARK(BM_UsageIndexIncremental)->Apply(Sizes);
+BENCHMARK(BM_DecisionSummaryAll)->Apply(Sizes);
+BENCHMARK(BM_DecisionSummary30Days)->Apply(Sizes);
 BENCHMARK(BM_UnusedGrantsProbes)->Apply(Sizes);
 BENCHMARK(BM_SeparationViolations)->Apply(Sizes);
 BENCHMARK(BM_ExpiringGrants)->Apply(Sizes);

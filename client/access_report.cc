@@ -14,6 +14,22 @@ namespace steward::client {
 
 namespace v1 = ::steward::v1;
 
+DecisionStats DecisionStats::FromSummary(
+    const v1::DecisionSummaryResponse& summary) {
+  DecisionStats stats;
+  for (const v1::DayDecisions& day : summary.days()) {
+    Day& counts = stats.days_[day.day()];
+    counts.allow += day.allow();
+    counts.deny += day.deny();
+  }
+  for (const v1::DeniedPrincipal& denied : summary.top_denied()) {
+    stats.denies_by_principal_[denied.principal_id()] = denied.denies();
+  }
+  stats.total_ = summary.total_allow() + summary.total_deny();
+  stats.denied_principals_ = summary.denied_principals();
+  return stats;
+}
+
 void DecisionStats::Add(const v1::AuditRecord& record) {
   if (record.kind() != v1::DECISION) return;
   ++total_;
@@ -24,7 +40,9 @@ void DecisionStats::Add(const v1::AuditRecord& record) {
   } else {
     // Unspecified counts as deny, as everywhere in Steward.
     ++days_[day].deny;
-    ++denies_by_principal_[record.principal_id()];
+    if (++denies_by_principal_[record.principal_id()] == 1) {
+      ++denied_principals_;
+    }
   }
 }
 
@@ -194,11 +212,11 @@ std::string DecisionsSection(const AccessReportData& data) {
         deny_px, "px\"></span></td></tr>\n");
   }
   absl::StrAppend(&out, "</table>\n");
-  if (data.decisions_truncated) {
+  if (data.last_seq > 0) {
     absl::StrAppend(&out,
-                    "<p class=\"note\">The trail holds more decisions than "
-                    "this report read; counts cover the most recent ",
-                    data.decisions.total(), ".</p>\n");
+                    "<p class=\"note\">Counted by the server over trail "
+                    "records ",
+                    data.first_seq, "&ndash;", data.last_seq, ".</p>\n");
   }
   return out;
 }
@@ -207,6 +225,9 @@ std::string TopDeniedSection(const AccessReportData& data) {
   std::string out = "<h2>Top denied principals</h2>\n";
   auto top = data.decisions.TopDenied(10);
   if (top.empty()) return out + "<p>No denied decisions.</p>\n";
+  absl::StrAppend(&out, "<p class=\"note\">",
+                  data.decisions.denied_principals(),
+                  " principals denied at least once in the window.</p>\n");
   absl::StrAppend(&out,
                   "<table>\n<tr><th>principal</th><th>denies</th></tr>\n");
   for (const auto& [principal, count] : top) {
@@ -252,7 +273,7 @@ std::string RenderAccessReport(const AccessReportData& data) {
   absl::StrAppend(&out, "<h1>Steward access report</h1>\n<p class=\"note\">",
                   "Generated ", HtmlEscape(FormatUtcTime(data.generated_at)),
                   " from ", HtmlEscape(data.server), "; ",
-                  data.decisions.total(), " decisions read.</p>\n");
+                  data.decisions.total(), " decisions in the window.</p>\n");
   absl::StrAppend(&out, MatrixSection(data), DecisionsSection(data),
                   TopDeniedSection(data), UnusedSection(data));
   absl::StrAppend(&out, "</body>\n</html>\n");

@@ -1,7 +1,8 @@
 // The HTML access report (`stewardctl report access --html FILE`): one
 // self-contained page for an audit file, built client-side from AuditService
 // data — a role × permission matrix with PII permissions highlighted,
-// decisions per day, the most denied principals and unused grants. No
+// decisions per day and the most denied principals (DecisionSummary,
+// aggregated by the server), and unused grants. No
 // scripts, fonts or images from elsewhere: it must read the same offline
 // years later. Aggregation and rendering are pure so they are tested
 // without a server.
@@ -19,10 +20,16 @@
 
 namespace steward::client {
 
-// Allow/deny counts per UTC day and per principal, fed one record at a
-// time so millions of records never sit in memory. Thread-compatible.
+// Allow/deny counts per UTC day and per principal: either the server's
+// DecisionSummary of a window, or fed one record at a time (tests, small
+// exports). Thread-compatible.
 class DecisionStats {
  public:
+  // The summary's days, totals and top denied principals (TopDenied() then
+  // knows only the principals the summary lists).
+  static DecisionStats FromSummary(
+      const steward::v1::DecisionSummaryResponse& summary);
+
   // Counts DECISION records; other kinds are ignored.
   void Add(const steward::v1::AuditRecord& record);
 
@@ -35,11 +42,14 @@ class DecisionStats {
   // The `limit` principals with most denies, most first (ties by id).
   std::vector<std::pair<std::string, int64_t>> TopDenied(size_t limit) const;
   int64_t total() const { return total_; }
+  // Distinct principals with at least one deny.
+  int64_t denied_principals() const { return denied_principals_; }
 
  private:
   std::map<std::string, Day> days_;
   std::map<std::string, int64_t> denies_by_principal_;
   int64_t total_ = 0;
+  int64_t denied_principals_ = 0;
 };
 
 struct RolePermissions {
@@ -53,8 +63,9 @@ struct AccessReportData {
   int days = 30;  // window of the decision statistics and unused grants
   std::vector<RolePermissions> roles;
   DecisionStats decisions;
-  // True when the trail held more decisions than the report read.
-  bool decisions_truncated = false;
+  // The trail's seq range the decision figures cover (0, 0: not known).
+  int64_t first_seq = 0;
+  int64_t last_seq = 0;
   std::vector<steward::v1::UnusedGrant> unused;
 };
 

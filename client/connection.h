@@ -14,6 +14,9 @@
 
 namespace steward::client {
 
+// Largest response stewardctl accepts (gRPC's default is 4 MiB).
+inline constexpr int kMaxResponseBytes = 256 << 20;
+
 // Global options shared by every command that talks to a server.
 struct ConnectionOptions {
   std::string server = "127.0.0.1:7070";  // --server / STEWARD_SERVER

@@ -2,12 +2,9 @@
 // who can do this, what can this role do, which grants are unused, expiring
 // or in conflict), answered by AuditService; `report access --html` turns
 // several of them into one offline HTML page.
-#include <cstdio>
 #include <fstream>
 #include <memory>
-#include <set>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -19,18 +16,12 @@
 #include "client/binding_table.h"
 #include "client/command.h"
 #include "client/output.h"
-#include "policy/compiler.h"
-#include "steward/v1/admin.grpc.pb.h"
 #include "steward/v1/audit.grpc.pb.h"
 
 namespace steward::client {
 namespace {
 
 namespace v1 = ::steward::v1;
-
-// The access report reads at most this many decisions; beyond it the page
-// says its counts are partial rather than exhausting memory or patience.
-constexpr int64_t kMaxReportDecisions = 2000000;
 
 struct ReportOptions {
   std::string resource;
@@ -43,12 +34,42 @@ struct ReportOptions {
   std::string role;
   int days = 90;
   int access_days = 30;
+  int top = 10;
   std::string within = "14d";
   std::string html;
 };
 
 std::string Scope(const std::string& scope) {
   return scope.empty() ? "(global)" : scope;
+}
+
+// Sets the request's since/until from --since/--until (durations ago or
+// RFC 3339); false, after Fail, on a bad value. Only a given bound is set:
+// an empty Timestamp message would still be present on the wire and mean
+// the epoch.
+template <typename Request>
+bool SetWindow(CommandContext& context, const ReportOptions& options,
+               Request* request) {
+  const absl::Time now = absl::Now();
+  if (!options.since.empty()) {
+    absl::StatusOr<absl::Time> t = ParsePastTime(options.since, now);
+    if (!t.ok()) {
+      Fail(context, absl::StrCat("--since: ", t.status().message()),
+           kExitUsage);
+      return false;
+    }
+    *request->mutable_since() = ToProtoTime(*t);
+  }
+  if (!options.until.empty()) {
+    absl::StatusOr<absl::Time> t = ParsePastTime(options.until, now);
+    if (!t.ok()) {
+      Fail(context, absl::StrCat("--until: ", t.status().message()),
+           kExitUsage);
+      return false;
+    }
+    *request->mutable_until() = ToProtoTime(*t);
+  }
+  return true;
 }
 
 void RunSubjectAccess(CommandContext& context, const ReportOptions& options) {
@@ -61,27 +82,7 @@ void RunSubjectAccess(CommandContext& context, const ReportOptions& options) {
   v1::SubjectAccessRequest base;
   base.set_resource_kind(resource->first);
   base.set_resource_id(resource->second);
-  // Only a given bound is set: an empty Timestamp message would still be
-  // present on the wire and mean the epoch.
-  const absl::Time now = absl::Now();
-  if (!options.since.empty()) {
-    absl::StatusOr<absl::Time> since = ParsePastTime(options.since, now);
-    if (!since.ok()) {
-      Fail(context, absl::StrCat("--since: ", since.status().message()),
-           kExitUsage);
-      return;
-    }
-    *base.mutable_since() = ToProtoTime(*since);
-  }
-  if (!options.until.empty()) {
-    absl::StatusOr<absl::Time> until = ParsePastTime(options.until, now);
-    if (!until.ok()) {
-      Fail(context, absl::StrCat("--until: ", until.status().message()),
-           kExitUsage);
-      return;
-    }
-    *base.mutable_until() = ToProtoTime(*until);
-  }
+  if (!SetWindow(context, options, &base)) return;
   std::optional<Connection> connection = Connect(context);
   if (!connection) return;
   auto stub = v1::AuditService::NewStub(connection->channel());
@@ -292,58 +293,37 @@ void RunExpiring(CommandContext& context, const ReportOptions& options) {
   PrintOut(table.Render(context.output));
 }
 
-// (action, resource kind, scope) of a decision in the trail.
-using ActionKindScope = std::tuple<std::string, std::string, std::string>;
-
-// Role names for the matrix. AuditService has no call listing the active
-// policy's roles, so: the policy itself when the key may read it (admin),
-// else every role WhoCan reveals for the (action, kind, scope) triples seen
-// in the trail, plus roles of unused grants (auditor) — which misses roles
-// nobody holds or uses.
-std::vector<std::string> DiscoverRoles(const Connection& connection,
-                                       v1::AuditService::Stub& audit,
-                                       const std::set<ActionKindScope>& seen,
-                                       const v1::UnusedGrantsResponse& unused) {
-  std::set<std::string> roles;
-  auto admin = v1::AdminService::NewStub(connection.channel());
-  grpc::ClientContext rpc;
-  connection.Prepare(&rpc);
-  v1::GetPolicyResponse policy;
-  if (admin->GetPolicy(&rpc, v1::GetPolicyRequest(), &policy).ok()) {
-    std::vector<policy::SourceFile> files;
-    for (const v1::PolicySource& source : policy.sources()) {
-      files.push_back({source.path(), source.text()});
-    }
-    policy::CompileOptions options;
-    options.lint = false;
-    policy::CompileResult compiled = policy::Compile(files, options);
-    if (compiled.ok()) {
-      std::vector<std::string> names;
-      for (int i = 0; i < compiled.program->role_count(); ++i) {
-        names.emplace_back(compiled.program->role_name(i));
-      }
-      return names;
-    }
+void RunDecisions(CommandContext& context, const ReportOptions& options) {
+  v1::DecisionSummaryRequest request;
+  if (!SetWindow(context, options, &request)) return;
+  request.set_top_denied(options.top);
+  std::optional<Connection> connection = Connect(context);
+  if (!connection) return;
+  auto stub = v1::AuditService::NewStub(connection->channel());
+  v1::DecisionSummaryResponse response;
+  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
+        return stub->DecisionSummary(rpc, request, &response);
+      })) {
+    return;
   }
-  for (const auto& [action, kind, scope] : seen) {
-    grpc::ClientContext who_rpc;
-    connection.Prepare(&who_rpc);
-    v1::WhoCanRequest request;
-    request.set_action(action);
-    request.set_resource_kind(kind);
-    request.set_scope(scope);
-    v1::WhoCanResponse response;
-    if (!audit.WhoCan(&who_rpc, request, &response).ok()) continue;
-    for (const v1::WhoCanEntry& entry : response.entries()) {
-      roles.insert(entry.binding().role());
-      roles.insert(entry.via_role());
-    }
+  if (context.output == OutputFormat::kJson) {
+    PrintJson(response);
+    return;
   }
-  for (const v1::UnusedGrant& grant : unused.grants()) {
-    roles.insert(grant.binding().role());
+  Table days({"day", "allow", "deny"});
+  for (const v1::DayDecisions& day : response.days()) {
+    days.AddRow(
+        {day.day(), absl::StrCat(day.allow()), absl::StrCat(day.deny())});
   }
-  roles.erase("");
-  return std::vector<std::string>(roles.begin(), roles.end());
+  days.AddRow({"total", absl::StrCat(response.total_allow()),
+               absl::StrCat(response.total_deny())});
+  Table top({"principal", "denies"});
+  for (const v1::DeniedPrincipal& denied : response.top_denied()) {
+    top.AddRow({denied.principal_id(), absl::StrCat(denied.denies())});
+  }
+  const bool csv = context.output == OutputFormat::kCsv;
+  PrintOut(absl::StrCat(days.Render(context.output), csv ? "" : "\n",
+                        top.Render(context.output)));
 }
 
 void RunAccessReport(CommandContext& context, const ReportOptions& options) {
@@ -358,41 +338,23 @@ void RunAccessReport(CommandContext& context, const ReportOptions& options) {
   data.generated_at = absl::Now();
   data.server = connection->server();
   data.days = options.access_days;
-  const bool progress = StderrIsTerminal();
 
-  // Decisions of the window, page by page, aggregated as they arrive.
-  std::set<ActionKindScope> seen;
-  v1::QueryDecisionsRequest query;
-  query.mutable_filter()->set_kind(v1::DECISION);
-  *query.mutable_filter()->mutable_since() =
+  // Decisions per day and the most denied principals of the window,
+  // aggregated by the server (no record crosses the wire), and the
+  // policy's roles for the matrix.
+  v1::DecisionSummaryRequest summary_request;
+  *summary_request.mutable_since() =
       ToProtoTime(data.generated_at - absl::Hours(24 * data.days));
-  query.set_page_size(5000);
-  std::string token;
-  do {
-    query.set_page_token(token);
-    v1::QueryDecisionsResponse page;
-    if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-          return stub->QueryDecisions(rpc, query, &page);
-        })) {
-      return;
-    }
-    for (const v1::AuditRecord& record : page.records()) {
-      data.decisions.Add(record);
-      seen.emplace(record.action(), record.resource_kind(),
-                   record.resource_scope());
-    }
-    if (progress) {
-      std::fprintf(stderr, "\rread %lld decisions",
-                   static_cast<long long>(data.decisions.total()));
-    }
-    if (page.next_page_token() == token) break;
-    token = page.next_page_token();
-    if (!token.empty() && data.decisions.total() >= kMaxReportDecisions) {
-      data.decisions_truncated = true;
-      break;
-    }
-  } while (!token.empty());
-  if (progress) std::fprintf(stderr, "\n");
+  summary_request.set_top_denied(10);
+  v1::DecisionSummaryResponse summary;
+  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
+        return stub->DecisionSummary(rpc, summary_request, &summary);
+      })) {
+    return;
+  }
+  data.decisions = DecisionStats::FromSummary(summary);
+  data.first_seq = summary.first_seq();
+  data.last_seq = summary.last_seq();
 
   v1::UnusedGrantsRequest unused_request;
   unused_request.set_days(data.days);
@@ -404,8 +366,7 @@ void RunAccessReport(CommandContext& context, const ReportOptions& options) {
   }
   data.unused.assign(unused.grants().begin(), unused.grants().end());
 
-  for (const std::string& role :
-       DiscoverRoles(*connection, *stub, seen, unused)) {
+  for (const std::string& role : summary.policy_roles()) {
     v1::EffectivePermissionsRequest request;
     request.set_role(role);
     v1::EffectivePermissionsResponse response;
@@ -491,6 +452,17 @@ void RegisterReportCommands(CLI::App& app, CommandContext& context) {
   expiring->add_option("--within", options->within, "window (14d, 48h)")
       ->capture_default_str();
   expiring->callback([&context, options] { RunExpiring(context, *options); });
+
+  CLI::App* decisions = report->add_subcommand(
+      "decisions",
+      "allow/deny per UTC day and the most denied principals of a window\n"
+      "  example: stewardctl report decisions --since 30d --top 20");
+  decisions->add_option("--since", options->since, "duration ago or RFC 3339");
+  decisions->add_option("--until", options->until, "duration ago or RFC 3339");
+  decisions->add_option("--top", options->top, "principals to list (1..1000)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  decisions->callback([&context, options] { RunDecisions(context, *options); });
 
   CLI::App* access = report->add_subcommand(
       "access",

@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
 #include "server/permission_matrix.h"
 #include "server/proto_convert.h"
 #include "server/store/scope.h"
@@ -610,6 +611,80 @@ absl::Status AccessReports::ExpiringGrants(
     v1::ExpiringGrant* out = response->add_grants();
     *out->mutable_binding() = ToProto(*b);
     out->set_pii_without_expiry(true);
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// A Timestamp the well-known type allows (0001-01-01 .. 9999-12-31, nanos
+// in range); the audit trail holds no time before 1970.
+absl::StatusOr<absl::Time> WindowBound(const google::protobuf::Timestamp& t,
+                                       absl::string_view field) {
+  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+  if (t.seconds() < -62135596800 || t.seconds() > kMaxSeconds ||
+      t.nanos() < 0 || t.nanos() > 999999999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": not a valid timestamp"));
+  }
+  return FromProtoTime(t);
+}
+
+}  // namespace
+
+absl::Status AccessReports::DecisionSummary(
+    const v1::DecisionSummaryRequest& request,
+    v1::DecisionSummaryResponse* response) {
+  if (request.top_denied() < 0 || request.top_denied() > kMaxTopDenied) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("top_denied: must be 0..", kMaxTopDenied));
+  }
+  audit::DecisionWindow window;
+  window.top_denied = request.top_denied() == 0
+                          ? kDefaultTopDenied
+                          : static_cast<size_t>(request.top_denied());
+  if (request.has_since()) {
+    absl::StatusOr<absl::Time> since = WindowBound(request.since(), "since");
+    if (!since.ok()) return since.status();
+    window.since = *since;
+  }
+  if (request.has_until()) {
+    absl::StatusOr<absl::Time> until = WindowBound(request.until(), "until");
+    if (!until.ok()) return until.status();
+    window.until = *until;
+  }
+  if (window.since && window.until && *window.until <= *window.since) {
+    return absl::InvalidArgumentError("until: must be after since");
+  }
+  if (usage_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "DecisionSummary needs the usage index of the trail");
+  }
+  std::shared_ptr<const store::Snapshot> snapshot = store_->snapshot();
+  absl::StatusOr<audit::DecisionSummary> summary = usage_->Summarize(window);
+  if (!summary.ok()) return summary.status();
+  for (const audit::DecisionSummary::Day& day : summary->days) {
+    v1::DayDecisions* out = response->add_days();
+    out->set_day(absl::FormatCivilTime(absl::CivilDay(1970, 1, 1) + day.day));
+    out->set_allow(day.allow);
+    out->set_deny(day.deny);
+  }
+  for (const auto& [principal, denies] : summary->top_denied) {
+    v1::DeniedPrincipal* out = response->add_top_denied();
+    out->set_principal_id(principal);
+    out->set_denies(denies);
+  }
+  response->set_total_allow(summary->total_allow);
+  response->set_total_deny(summary->total_deny);
+  response->set_denied_principals(summary->denied_principals);
+  response->set_first_seq(summary->first_seq);
+  response->set_last_seq(summary->last_seq);
+  if (snapshot->program() != nullptr) {
+    const Program& program = *snapshot->program();
+    response->set_policy_version(snapshot->policy_version());
+    for (int role = 0; role < program.role_count(); ++role) {
+      response->add_policy_roles(std::string(program.role_name(role)));
+    }
   }
   return absl::OkStatus();
 }

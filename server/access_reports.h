@@ -56,6 +56,13 @@
 //    (soonest first), then live bindings without expiry on a role that can
 //    reach a PII field through an allow rule (pii_without_expiry), in
 //    (principal, role, scope) order.
+//  * DecisionSummary(since, until, top_denied): DECISION records with
+//    since <= time < until (either side open when unset), from the usage
+//    index's per-day aggregate (audit/usage.h): allow/deny per UTC day
+//    (non-ALLOW counts as deny), totals, and the principals with most
+//    denies (ties by id). Exact at any instant, not rounded to days. Also
+//    names the active policy's roles (none when no policy is active:
+//    unlike the other reports it does not need one).
 #ifndef STEWARD_SERVER_ACCESS_REPORTS_H_
 #define STEWARD_SERVER_ACCESS_REPORTS_H_
 
@@ -80,6 +87,8 @@ namespace steward::server {
 inline constexpr int kDefaultUnusedDays = 90;
 inline constexpr int kMaxUnusedDays = 36500;
 inline constexpr absl::Duration kDefaultExpiringWithin = absl::Hours(24 * 14);
+inline constexpr int kDefaultTopDenied = 10;
+inline constexpr int kMaxTopDenied = 1000;
 
 // Computes the reports. Borrows everything (all must outlive it); holds no
 // state between calls, so one instance may serve concurrent calls when the
@@ -113,6 +122,9 @@ class AccessReports {
       v1::SeparationViolationsResponse* response);
   absl::Status ExpiringGrants(const v1::ExpiringGrantsRequest& request,
                               v1::ExpiringGrantsResponse* response);
+  // kFailedPrecondition when built without a usage index.
+  absl::Status DecisionSummary(const v1::DecisionSummaryRequest& request,
+                               v1::DecisionSummaryResponse* response);
 
  private:
   // Every binding matching `filter`, by keyset pages, in

@@ -254,4 +254,14 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ExpiringGrants(
   });
 }
 
+grpc::ServerUnaryReactor* AuditServiceImpl::DecisionSummary(
+    grpc::CallbackServerContext* context,
+    const v1::DecisionSummaryRequest* request,
+    v1::DecisionSummaryResponse* response) {
+  return Run(context, [&]() -> absl::Status {
+    return AccessReports(store_, reader_, clock_, usage_)
+        .DecisionSummary(*request, response);
+  });
+}
+
 }  // namespace steward::server

@@ -16,7 +16,8 @@ namespace steward::server {
 // Thread-safe; borrows everything it is given, which must outlive it.
 class AuditServiceImpl final : public v1::AuditService::CallbackService {
  public:
-  // `usage` (may be null) speeds up UnusedGrants on large trails.
+  // `usage` (may be null) speeds up UnusedGrants on large trails;
+  // DecisionSummary needs it (FAILED_PRECONDITION without).
   AuditServiceImpl(store::Store* store, audit::AuditReader* reader,
                    Authenticator* authenticator, const store::Clock* clock,
                    audit::UsageIndex* usage = nullptr);
@@ -52,6 +53,10 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ExpiringGrantsRequest* request,
       v1::ExpiringGrantsResponse* response) override;
+  grpc::ServerUnaryReactor* DecisionSummary(
+      grpc::CallbackServerContext* context,
+      const v1::DecisionSummaryRequest* request,
+      v1::DecisionSummaryResponse* response) override;
 
  private:
   // Authorizes, runs `fn` and finishes the reactor with its status.

@@ -367,7 +367,8 @@ int RunServe(const ServeConfig& config) {
 
   // The reports' usage aggregate is built by one read of the whole trail
   // (seconds on millions of records); do it now rather than in the first
-  // auditor's UnusedGrants call. Reports asked meanwhile wait for it.
+  // auditor's UnusedGrants or DecisionSummary call. Reports asked
+  // meanwhile wait for it.
   std::thread warm_usage([index = usage->get()] {
     const absl::Time start = absl::Now();
     if (absl::Status s = index->Refresh(); !s.ok()) {
@@ -375,8 +376,12 @@ int RunServe(const ServeConfig& config) {
                    s.ToString());
       return;
     }
-    spdlog::info("usage index for reports built in {} ms",
-                 absl::ToInt64Milliseconds(absl::Now() - start));
+    const audit::DecisionFoldSize size = index->FoldSize();
+    spdlog::info(
+        "usage index for reports built in {} ms ({} days, {} (day, "
+        "principal) deny counts, ~{} MiB)",
+        absl::ToInt64Milliseconds(absl::Now() - start), size.days,
+        size.deny_entries, size.approximate_bytes >> 20);
   });
 
   while (true) {

@@ -20,14 +20,35 @@ constexpr char kSeqRangeSql[] =
     "SELECT (SELECT MIN(seq) FROM audit_log), (SELECT MAX(seq) FROM "
     "audit_log)";
 
-// The ALLOW decisions in a seq range: a rowid range of the table. NOT
-// INDEXED keeps the planner off audit_log_by_rule, whose partial-index
-// predicate `rule_id <> ''` this query implies but which would visit every
-// record with a rule, not just the new ones.
-constexpr char kAllowsAfterSql[] =
-    "SELECT seq, principal, rule_id, resource_scope, time FROM audit_log "
-    "NOT INDEXED WHERE seq > ?1 AND seq <= ?2 AND kind = 'decision' "
-    "AND effect = 'ALLOW' AND rule_id <> ''";
+// The decisions in a seq range: a rowid range of the table. NOT INDEXED
+// keeps the planner off the secondary indexes, which would visit every
+// record of the trail, not just the new ones.
+constexpr char kDecisionsAfterSql[] =
+    "SELECT seq, principal, rule_id, resource_scope, time, effect "
+    "FROM audit_log NOT INDEXED WHERE seq > ?1 AND seq <= ?2 "
+    "AND kind = 'decision'";
+
+// The decisions of a time range within a seq range: one range of
+// audit_log_by_time (a window edge inside a day, or a day to recount after
+// a purge). The unary + keeps the planner from taking the seq bounds, which
+// span the whole trail, as a rowid range instead.
+constexpr char kDecisionsInTimeSql[] =
+    "SELECT seq, principal, effect FROM audit_log "
+    "WHERE time >= ?1 AND time < ?2 AND +seq >= ?3 AND +seq <= ?4 "
+    "AND kind = 'decision'";
+
+constexpr int64_t kSecondsPerDay = 86400;
+
+// The UTC day of `t`, as days since 1970-01-01 (floor, also before 1970).
+int64_t DayOf(absl::Time t) {
+  const int64_t s = absl::ToUnixSeconds(t);  // floors
+  return s >= 0 ? s / kSecondsPerDay
+                : -((-s + kSecondsPerDay - 1) / kSecondsPerDay);
+}
+
+absl::Time DayStart(int64_t day) {
+  return absl::FromUnixSeconds(day * kSecondsPerDay);
+}
 
 }  // namespace
 
@@ -66,6 +87,62 @@ absl::Status UsageIndex::RefreshLocked() {
   // of the trail.
   absl::StatusOr<Transaction> txn = Transaction::BeginRead(*connection_);
   if (!txn.ok()) return txn.status();
+  return FoldLocked();
+}
+
+uint32_t UsageIndex::PrincipalIdLocked(absl::string_view principal) {
+  auto it = principal_ids_.find(principal);
+  if (it != principal_ids_.end()) return it->second;
+  const auto id = static_cast<uint32_t>(principal_names_.size());
+  principal_names_.emplace_back(principal);
+  principal_ids_.emplace(principal_names_.back(), id);
+  return id;
+}
+
+void UsageIndex::CountDecision(DayCounts& counts, int64_t seq,
+                               absl::string_view principal, bool allow) {
+  if (counts.allow + counts.deny == 0) {
+    counts.min_seq = seq;
+    counts.max_seq = seq;
+  } else {
+    counts.min_seq = std::min(counts.min_seq, seq);
+    counts.max_seq = std::max(counts.max_seq, seq);
+  }
+  if (allow) {
+    ++counts.allow;
+  } else {
+    ++counts.deny;
+    ++counts.denies[PrincipalIdLocked(principal)];
+  }
+}
+
+absl::Status UsageIndex::RecountDayLocked(int64_t day, int64_t from_seq,
+                                          int64_t to_seq) {
+  absl::StatusOr<Statement> stmt = connection_->Prepare(kDecisionsInTimeSql);
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindTime(1, DayStart(day));
+  stmt->BindTime(2, DayStart(day + 1));
+  stmt->BindInt(3, from_seq);
+  stmt->BindInt(4, to_seq);
+  DayCounts fresh;
+  DayCounts& counts = days_[day];
+  // Swap in only a complete recount: an error leaves the old counts.
+  std::swap(counts, fresh);
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) {
+      std::swap(counts, fresh);
+      return row.status();
+    }
+    if (!*row) break;
+    CountDecision(counts, stmt->Int(0), stmt->Text(1),
+                  stmt->Text(2) == "ALLOW");
+  }
+  if (counts.allow + counts.deny == 0) days_.erase(day);
+  return absl::OkStatus();
+}
+
+absl::Status UsageIndex::FoldLocked() {
   int64_t min_seq = 0, max_seq = 0;
   {
     absl::StatusOr<Statement> stmt = connection_->Prepare(kSeqRangeSql);
@@ -80,6 +157,9 @@ absl::Status UsageIndex::RefreshLocked() {
   if (max_seq == 0) {
     // An empty trail (everything purged, or nothing written yet).
     uses_.clear();
+    days_.clear();
+    principal_names_.clear();
+    principal_ids_.clear();
     min_seq_ = 0;
     return absl::OkStatus();
   }
@@ -99,24 +179,86 @@ absl::Status UsageIndex::RefreshLocked() {
         ++it;
       }
     }
+    // Days wholly purged go; a day only partly purged (the purge cut
+    // through it) is recounted from its records left, up to the seq
+    // already folded (later ones are folded below).
+    bool dropped = false;
+    std::vector<int64_t> partial;
+    for (auto it = days_.begin(); it != days_.end();) {
+      if (it->second.max_seq < min_seq) {
+        it = days_.erase(it);
+        dropped = true;
+        continue;
+      }
+      if (it->second.min_seq < min_seq) partial.push_back(it->first);
+      ++it;
+    }
+    for (int64_t day : partial) {
+      if (absl::Status s = RecountDayLocked(day, min_seq, last_seq_); !s.ok()) {
+        return s;
+      }
+      dropped = true;
+    }
+    if (dropped) {
+      // Forget the names no day refers to any more, so the name table
+      // stays bounded by the retained trail.
+      std::vector<std::string> names;
+      absl::flat_hash_map<uint32_t, uint32_t> remap;
+      for (auto& [day, counts] : days_) {
+        absl::flat_hash_map<uint32_t, uint32_t> denies;
+        denies.reserve(counts.denies.size());
+        for (const auto& [id, n] : counts.denies) {
+          auto [it, added] =
+              remap.try_emplace(id, static_cast<uint32_t>(names.size()));
+          if (added) names.push_back(std::move(principal_names_[id]));
+          denies.emplace(it->second, n);
+        }
+        counts.denies = std::move(denies);
+      }
+      principal_names_ = std::move(names);
+      principal_ids_.clear();
+      for (uint32_t id = 0; id < principal_names_.size(); ++id) {
+        principal_ids_.emplace(principal_names_[id], id);
+      }
+    }
     min_seq_ = min_seq;
   }
   if (max_seq <= last_seq_) return absl::OkStatus();
-  absl::StatusOr<Statement> stmt = connection_->Prepare(kAllowsAfterSql);
+  absl::StatusOr<Statement> stmt = connection_->Prepare(kDecisionsAfterSql);
   if (!stmt.ok()) return stmt.status();
   stmt->BindInt(1, last_seq_);
   stmt->BindInt(2, max_seq);
-  // Folding is a max per key, so records folded before an error are
-  // harmlessly folded again by the retry (last_seq_ only moves on success).
+  // Usage folding is a max per key and harmless to repeat, but counts are
+  // not: on an error mid-read the records already counted are remembered
+  // by seq (`counted`), so the retry from last_seq_ skips them.
+  int64_t counted = last_seq_;
+  DayCounts* cached = nullptr;
+  int64_t cached_day = 0;
   while (true) {
     absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
+    if (!row.ok()) {
+      // Counts of seqs <= counted are in; record how far they got so the
+      // retry neither loses nor doubles them.
+      last_seq_ = counted;
+      return row.status();
+    }
     if (!*row) break;
     const int64_t seq = stmt->Int(0);
     const absl::string_view principal = stmt->Text(1);
-    const absl::string_view rule_id = stmt->Text(2);
-    const absl::string_view scope = stmt->Text(3);
     const absl::Time time = stmt->Time(4);
+    const bool allow = stmt->Text(5) == "ALLOW";
+    // Records come mostly in time order: look the day up only when it
+    // changes (map nodes stay put; nothing is erased in this loop).
+    if (const int64_t day = DayOf(time);
+        day != cached_day || cached == nullptr) {
+      cached = &days_[day];
+      cached_day = day;
+    }
+    CountDecision(*cached, seq, principal, allow);
+    counted = seq;
+    const absl::string_view rule_id = stmt->Text(2);
+    if (!allow || rule_id.empty()) continue;
+    const absl::string_view scope = stmt->Text(3);
     auto it = uses_.find(principal);
     if (it == uses_.end()) {
       it = uses_.try_emplace(std::string(principal)).first;
@@ -137,13 +279,128 @@ absl::Status UsageIndex::RefreshLocked() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<DecisionSummary> UsageIndex::Summarize(
+    const DecisionWindow& window) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Transaction> txn = Transaction::BeginRead(*connection_);
+  if (!txn.ok()) return txn.status();
+  if (absl::Status s = FoldLocked(); !s.ok()) return s;
+  DecisionSummary out;
+  if (min_seq_ == 0) return out;  // an empty trail
+  out.first_seq = min_seq_;
+  out.last_seq = last_seq_;
+
+  // Whole days come from the aggregate; a day the window cuts through is
+  // read for the part inside the window.
+  const int64_t first_day = window.since
+                                ? DayOf(*window.since)
+                                : (days_.empty() ? 0 : days_.begin()->first);
+  const int64_t last_day =  // inclusive; the day of the last instant
+      window.until ? DayOf(*window.until - absl::Microseconds(1))
+                   : (days_.empty() ? 0 : days_.rbegin()->first);
+  std::vector<int64_t> denies(principal_names_.size(), 0);
+  absl::flat_hash_map<std::string, int64_t> other_denies;  // not interned
+  for (auto it = days_.lower_bound(first_day);
+       it != days_.end() && it->first <= last_day; ++it) {
+    const int64_t day = it->first;
+    const absl::Time start = DayStart(day), end = DayStart(day + 1);
+    const absl::Time from =
+        window.since ? std::max(start, *window.since) : start;
+    const absl::Time to = window.until ? std::min(end, *window.until) : end;
+    DecisionSummary::Day counts{day, 0, 0};
+    if (from == start && to == end) {
+      counts.allow = it->second.allow;
+      counts.deny = it->second.deny;
+      for (const auto& [id, n] : it->second.denies) denies[id] += n;
+    } else {
+      absl::StatusOr<Statement> stmt =
+          connection_->Prepare(kDecisionsInTimeSql);
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindTime(1, from);
+      stmt->BindTime(2, to);
+      stmt->BindInt(3, min_seq_);
+      stmt->BindInt(4, last_seq_);
+      while (true) {
+        absl::StatusOr<bool> row = stmt->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        if (stmt->Text(2) == "ALLOW") {
+          ++counts.allow;
+          continue;
+        }
+        ++counts.deny;
+        auto id = principal_ids_.find(stmt->Text(1));
+        if (id != principal_ids_.end()) {
+          ++denies[id->second];
+        } else {
+          ++other_denies[std::string(stmt->Text(1))];
+        }
+      }
+    }
+    if (counts.allow + counts.deny == 0) continue;
+    out.total_allow += counts.allow;
+    out.total_deny += counts.deny;
+    out.days.push_back(counts);
+  }
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+
+  std::vector<std::pair<absl::string_view, int64_t>> ranked;
+  for (uint32_t id = 0; id < denies.size(); ++id) {
+    if (denies[id] > 0) ranked.emplace_back(principal_names_[id], denies[id]);
+  }
+  for (const auto& [name, n] : other_denies) ranked.emplace_back(name, n);
+  out.denied_principals = static_cast<int64_t>(ranked.size());
+  const size_t keep = std::min(window.top_denied, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + keep, ranked.end(),
+                    [](const auto& a, const auto& b) {
+                      if (a.second != b.second) return a.second > b.second;
+                      return a.first < b.first;
+                    });
+  for (size_t i = 0; i < keep; ++i) {
+    out.top_denied.emplace_back(std::string(ranked[i].first), ranked[i].second);
+  }
+  return out;
+}
+
+DecisionFoldSize UsageIndex::FoldSize() {
+  absl::MutexLock lock(&mu_);
+  DecisionFoldSize out;
+  out.days = static_cast<int64_t>(days_.size());
+  out.principals = static_cast<int64_t>(principal_names_.size());
+  int64_t bytes = 0;
+  for (const auto& [day, counts] : days_) {
+    out.deny_entries += static_cast<int64_t>(counts.denies.size());
+    // A flat_hash_map slot (key + value) plus one control byte per bucket.
+    bytes += static_cast<int64_t>(counts.denies.capacity()) *
+                 (2 * sizeof(uint32_t) + 1) +
+             static_cast<int64_t>(sizeof(DayCounts)) + 48;  // map node
+  }
+  for (const std::string& name : principal_names_) {
+    // The name (vector element + heap text) and its id map entry.
+    bytes += 2 * static_cast<int64_t>(sizeof(std::string)) +
+             static_cast<int64_t>(name.capacity() > 15 ? name.capacity() : 0) +
+             static_cast<int64_t>(sizeof(uint32_t)) + 1;
+  }
+  out.approximate_bytes = bytes;
+  return out;
+}
+
 absl::StatusOr<std::string> UsageIndex::ExplainRefresh() {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> stmt = connection_->Prepare(
-      absl::StrCat("EXPLAIN QUERY PLAN ", kAllowsAfterSql));
+  return ExplainLocked(kDecisionsAfterSql, 2);
+}
+
+absl::StatusOr<std::string> UsageIndex::ExplainDayRead() {
+  absl::MutexLock lock(&mu_);
+  return ExplainLocked(kDecisionsInTimeSql, 4);
+}
+
+absl::StatusOr<std::string> UsageIndex::ExplainLocked(const char* sql,
+                                                      int parameters) {
+  absl::StatusOr<Statement> stmt =
+      connection_->Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", sql));
   if (!stmt.ok()) return stmt.status();
-  stmt->BindInt(1, 0);
-  stmt->BindInt(2, 0);
+  for (int i = 1; i <= parameters; ++i) stmt->BindInt(i, 0);
   std::string plan;
   while (true) {
     absl::StatusOr<bool> row = stmt->Step();

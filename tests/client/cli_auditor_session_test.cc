@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/cli_session.h"
@@ -221,6 +222,54 @@ TEST_F(AuditorSessionTest, HtmlAccessReportIsSelfContained) {
   EXPECT_THAT(html.str(), HasSubstr("support_agent"));
   EXPECT_THAT(html.str(), HasSubstr("<td>u7</td>"));  // a denied principal
   EXPECT_THAT(html.str(), Not(HasSubstr("http")));
+}
+
+// `report decisions`: the server's DecisionSummary as JSON and as tables.
+TEST_F(AuditorSessionTest, DecisionsPerDayAndTopDenied) {
+  // 3 allows and u7's one deny; the trail may lag the replies a little.
+  nlohmann::json summary;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    CommandResult r = Ctl(As::kAuditor, {"report", "decisions", "-o", "json"});
+    ASSERT_EQ(r.exit_code, 0) << Describe(r);
+    summary = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(summary.is_discarded()) << r.out;
+    if (summary["total_allow"] == "3" && summary["total_deny"] == "1") break;
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  EXPECT_EQ(summary["total_allow"], "3") << summary.dump();
+  EXPECT_EQ(summary["total_deny"], "1") << summary.dump();
+  EXPECT_EQ(summary["denied_principals"], "1");
+  ASSERT_EQ(summary["top_denied"].size(), 1u) << summary.dump();
+  EXPECT_EQ(summary["top_denied"][0]["principal_id"], "u7");
+  EXPECT_EQ(summary["top_denied"][0]["denies"], "1");
+  int64_t allow = 0, deny = 0;
+  for (const nlohmann::json& day : summary["days"]) {
+    allow += std::stoll(day["allow"].get<std::string>());
+    deny += std::stoll(day["deny"].get<std::string>());
+  }
+  EXPECT_EQ(allow, 3);
+  EXPECT_EQ(deny, 1);
+
+  CommandResult r =
+      Ctl(As::kAuditor, {"report", "decisions", "--since", "1h", "--top", "5"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, StartsWith("DAY"));
+  EXPECT_THAT(r.out, HasSubstr("total"));
+  EXPECT_THAT(r.out, HasSubstr("u7"));
+  // A window in the future holds nothing.
+  r = Ctl(As::kAuditor, {"report", "decisions", "--since",
+                         "2999-01-01T00:00:00Z", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  nlohmann::json future =
+      nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_EQ(future["total_allow"], "0") << r.out;
+  EXPECT_EQ(future["days"].size(), 0u) << r.out;
+
+  r = Ctl(As::kAuditor, {"report", "decisions", "--top", "0"});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  r = Ctl(As::kClient, {"report", "decisions"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, StartsWith("error: PERMISSION_DENIED: "));
 }
 
 }  // namespace

@@ -166,8 +166,15 @@ TEST_F(HtmlReportRenderTest, RendersInHeadlessChromium) {
                absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone()),
                "</td>")));
 
+  // The figures are the server's (DecisionSummary), over the trail's
+  // records: this test's six decisions and the admin changes before them.
+  EXPECT_THAT(dom, HasSubstr("Counted by the server over trail records 1"));
+  EXPECT_THAT(dom, HasSubstr("6 decisions in the window."));
+
   // Top denied principals, most first.
   EXPECT_THAT(dom, HasSubstr("<h2>Top denied principals</h2>"));
+  EXPECT_THAT(dom,
+              HasSubstr("2 principals denied at least once in the window."));
   const size_t u7 = dom.find("<tr><td>u7</td><td>2</td></tr>");
   const size_t u8 = dom.find("<tr><td>u8</td><td>1</td></tr>");
   EXPECT_NE(u7, std::string::npos) << dom;

@@ -1,6 +1,6 @@
 // End to end on a real stewardd: the access reports of issue 9 (WhoCan,
-// EffectivePermissions, UnusedGrants, SeparationViolations, ExpiringGrants)
-// over a small seeded store with known answers.
+// EffectivePermissions, UnusedGrants, SeparationViolations, ExpiringGrants,
+// DecisionSummary) over small seeded stores with known answers.
 //
 // The scenario needs past times the API cannot create (grants made months
 // ago, an expired binding, a use older than the window), so the suite
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/audit/usage.h"
@@ -875,6 +876,388 @@ TEST(UsageIndexTest, FoldsNewRecordsAndForgetsPurgedOnes) {
   ASSERT_THAT(plan.status(), IsOk());
   EXPECT_THAT(*plan, HasSubstr("INTEGER PRIMARY KEY"));
   EXPECT_THAT(*plan, ::testing::Not(HasSubstr("SCAN")));
+}
+
+// Inserts one record straight into the trail (seq given), as the writer
+// would minus the chain: for the UsageIndex tests.
+void InsertRecord(store::internal::Connection& db, int64_t seq,
+                  const std::string& kind, const std::string& principal,
+                  const std::string& effect, absl::Time time) {
+  auto stmt = db.Prepare(
+      "INSERT INTO audit_log (time, kind, decision_id, principal, effect, "
+      "rule_id, resource_scope, seq, prev_hash, hash) "
+      "VALUES (?, ?, ?, ?, ?, '', '', ?, zeroblob(32), zeroblob(32))");
+  ASSERT_THAT(stmt.status(), IsOk());
+  stmt->BindTime(1, time);
+  stmt->BindText(2, kind);
+  if (kind == "decision") {
+    stmt->BindText(3, absl::StrCat("d", seq));
+  } else {
+    stmt->BindNull(3);
+  }
+  stmt->BindText(4, principal);
+  stmt->BindText(5, effect);
+  stmt->BindInt(6, seq);
+  ASSERT_THAT(stmt->Run(), IsOk());
+}
+
+// "YYYY-MM-DD allow/deny" per day, then "principal=denies" per top denied
+// principal, then "total allow/deny, N denied, seq A-B".
+std::vector<std::string> SummaryLines(const audit::DecisionSummary& summary) {
+  std::vector<std::string> out;
+  for (const audit::DecisionSummary::Day& day : summary.days) {
+    out.push_back(absl::StrCat(
+        absl::FormatCivilTime(absl::CivilDay(1970, 1, 1) + day.day), " ",
+        day.allow, "/", day.deny));
+  }
+  for (const auto& [principal, denies] : summary.top_denied) {
+    out.push_back(absl::StrCat(principal, "=", denies));
+  }
+  out.push_back(absl::StrCat("total ", summary.total_allow, "/",
+                             summary.total_deny, ", ",
+                             summary.denied_principals, " denied, seq ",
+                             summary.first_seq, "-", summary.last_seq));
+  return out;
+}
+
+// audit::UsageIndex's decision counts: per UTC day, exact windows (edges
+// inside a day read that day's records), incremental folding, and purges
+// that remove whole days or cut through one.
+TEST(UsageIndexTest, SummarizesDaysWindowsAndPurges) {
+  TempDir dir;
+  const std::string path = dir.path() + "/summary.db";
+  store::FakeClock clock(absl::FromUnixSeconds(1800000000));
+  {
+    store::Store::Options options;
+    options.create_if_missing = true;
+    auto created = store::Store::Open(path, clock, options);
+    ASSERT_THAT(created.status(), IsOk());
+  }
+  auto connection = store::internal::Connection::Open(
+      path, store::internal::ConnectionOptions{});
+  ASSERT_THAT(connection.status(), IsOk());
+  store::internal::Connection& db = **connection;
+  // 2027-01-15T00:00:00Z and the two days after it.
+  const absl::Time d0 = absl::FromUnixSeconds(1799971200);
+  auto at = [&](int day, double hours) {
+    return d0 + absl::Hours(24 * day) + absl::Hours(hours);
+  };
+  InsertRecord(db, 1, "decision", "p1", "ALLOW", at(0, 1));
+  InsertRecord(db, 2, "decision", "p2", "DENY", at(0, 2));
+  InsertRecord(db, 3, "decision", "p2", "DENY", at(0, 20));
+  InsertRecord(db, 4, "admin", "p9", "OK", at(0, 21));  // not a decision
+  InsertRecord(db, 5, "decision", "p3", "DENY", at(1, 1));
+  InsertRecord(db, 6, "decision", "p1", "ALLOW", at(1, 5));
+  InsertRecord(db, 7, "decision", "p2", "DENY", at(2, 3));
+  InsertRecord(db, 8, "decision", "p3", "DENY", at(2, 4));
+  InsertRecord(db, 9, "decision", "p3", "DENY", at(2, 12));
+
+  auto index = audit::UsageIndex::Open(path);
+  ASSERT_THAT(index.status(), IsOk());
+  auto summarize = [&](audit::UsageIndex& i, audit::DecisionWindow window) {
+    absl::StatusOr<audit::DecisionSummary> summary = i.Summarize(window);
+    EXPECT_THAT(summary.status(), IsOk());
+    return summary.ok() ? SummaryLines(*summary) : std::vector<std::string>{};
+  };
+  audit::DecisionWindow all;
+  EXPECT_THAT(summarize(**index, all),
+              ElementsAre("2027-01-15 1/2", "2027-01-16 1/1", "2027-01-17 0/3",
+                          "p2=3", "p3=3", "total 2/6, 2 denied, seq 1-9"));
+
+  // Both edges inside a day: only the records inside count (until is
+  // exclusive: seq 8 at exactly 04:00 is out).
+  audit::DecisionWindow edges;
+  edges.since = at(0, 10);
+  edges.until = at(2, 4);
+  EXPECT_THAT(summarize(**index, edges),
+              ElementsAre("2027-01-15 0/1", "2027-01-16 1/1", "2027-01-17 0/1",
+                          "p2=2", "p3=1", "total 1/3, 2 denied, seq 1-9"));
+  // Whole days: the first and last day are left out.
+  audit::DecisionWindow middle;
+  middle.since = at(1, 0);
+  middle.until = at(2, 0);
+  EXPECT_THAT(
+      summarize(**index, middle),
+      ElementsAre("2027-01-16 1/1", "p3=1", "total 1/1, 1 denied, seq 1-9"));
+  // Open at one side; a window with no decision.
+  audit::DecisionWindow before;
+  before.until = at(0, 2);
+  EXPECT_THAT(summarize(**index, before),
+              ElementsAre("2027-01-15 1/0", "total 1/0, 0 denied, seq 1-9"));
+  audit::DecisionWindow after;
+  after.since = at(2, 13);
+  EXPECT_THAT(summarize(**index, after),
+              ElementsAre("total 0/0, 0 denied, seq 1-9"));
+  audit::DecisionWindow top1;
+  top1.top_denied = 1;
+  EXPECT_THAT(summarize(**index, top1),
+              ElementsAre("2027-01-15 1/2", "2027-01-16 1/1", "2027-01-17 0/3",
+                          "p2=3", "total 2/6, 2 denied, seq 1-9"));
+
+  // New records are folded in.
+  InsertRecord(db, 10, "decision", "p1", "DENY", at(2, 13));
+  EXPECT_THAT(
+      summarize(**index, all),
+      ElementsAre("2027-01-15 1/2", "2027-01-16 1/1", "2027-01-17 0/4", "p2=3",
+                  "p3=3", "p1=1", "total 2/7, 3 denied, seq 1-10"));
+
+  // Retention cuts through the first day: it is recounted from what is
+  // left (seq 3 only).
+  ASSERT_THAT(db.Exec("DELETE FROM audit_log WHERE seq <= 2"), IsOk());
+  EXPECT_THAT(
+      summarize(**index, all),
+      ElementsAre("2027-01-15 0/1", "2027-01-16 1/1", "2027-01-17 0/4", "p3=3",
+                  "p2=2", "p1=1", "total 1/6, 3 denied, seq 3-10"));
+  // Then removes the first two days whole.
+  ASSERT_THAT(db.Exec("DELETE FROM audit_log WHERE seq <= 6"), IsOk());
+  const std::vector<std::string> last_day = {"2027-01-17 0/4", "p3=2", "p1=1",
+                                             "p2=1",
+                                             "total 0/4, 3 denied, seq 7-10"};
+  EXPECT_EQ(summarize(**index, all), last_day);
+  EXPECT_EQ((*index)->FoldSize().days, 1);
+  EXPECT_EQ((*index)->FoldSize().deny_entries, 3);
+  EXPECT_EQ((*index)->FoldSize().principals, 3);
+  // A new index over the same trail agrees.
+  auto fresh = audit::UsageIndex::Open(path);
+  ASSERT_THAT(fresh.status(), IsOk());
+  EXPECT_EQ(summarize(**fresh, all), last_day);
+  // Everything purged.
+  ASSERT_THAT(db.Exec("DELETE FROM audit_log"), IsOk());
+  EXPECT_THAT(summarize(**index, all),
+              ElementsAre("total 0/0, 0 denied, seq 0-0"));
+  EXPECT_EQ((*index)->FoldSize().principals, 0);
+
+  // A part of a day is read through the time index, not the whole trail.
+  auto plan = (*index)->ExplainDayRead();
+  ASSERT_THAT(plan.status(), IsOk());
+  EXPECT_THAT(*plan, HasSubstr("audit_log_by_time"));
+}
+
+// DecisionSummary through a real stewardd: decisions spread over several
+// UTC days (times moved back in the SQLite file between two runs), windows
+// that cut days, and the retention purge at start removing the oldest day.
+class DecisionSummaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = dir_.path() + "/data";
+    const std::string policy_path = dir_.path() + "/reports.policy";
+    {
+      std::ofstream out(policy_path);
+      out << kPolicyV1;
+    }
+    ASSERT_THAT(
+        server_.Start(STEWARDD_PATH, data_, {"--dev", "--policy", policy_path}),
+        IsOk());
+    Connect();
+    auto admin = AdminService::NewStub(channel_);
+    for (const char* id : {"alice", "erin", "zed"}) {
+      v1::UpsertPrincipalRequest upsert;
+      upsert.mutable_principal()->set_id(id);
+      v1::UpsertPrincipalResponse upserted;
+      grpc::Status status = admin->UpsertPrincipal(Context(Key("admin")).get(),
+                                                   upsert, &upserted);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+    }
+    for (const auto& [principal, role] :
+         std::vector<std::pair<std::string, std::string>>{
+             {"alice", "viewer"}, {"erin", "contractor"}}) {
+      v1::GrantRequest grant;
+      grant.set_principal_id(principal);
+      grant.set_role(role);
+      v1::GrantResponse granted;
+      grpc::Status status =
+          admin->Grant(Context(Key("admin")).get(), grant, &granted);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+    }
+    // Decision n goes to day Plan()[n].days_ago at Plan()[n].hour.
+    auto authz = AuthorizationService::NewStub(channel_);
+    for (const Planned& planned : Plan()) {
+      v1::CheckResponse response;
+      grpc::Status status = authz->Check(
+          Context(Key("client")).get(),
+          CheckOf(planned.principal, "read", "customer", ""), &response);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      ASSERT_EQ(response.effect(), planned.allow ? v1::ALLOW : v1::DENY)
+          << planned.principal;
+    }
+    ASSERT_EQ(server_.Stop(), 0) << server_.Log();
+    Backdate();
+  }
+
+  struct Planned {
+    std::string principal;
+    bool allow;
+    int days_ago;
+    int hour;
+  };
+  static const std::vector<Planned>& Plan() {
+    static const auto* plan = new std::vector<Planned>{
+        {"alice", true, 500, 12}, {"erin", false, 500, 13},
+        {"alice", true, 3, 10},   {"erin", false, 3, 11},
+        {"erin", false, 2, 9},    {"zed", false, 2, 10},
+        {"alice", true, 1, 8},    {"zed", false, 1, 9},
+        {"zed", false, 1, 15},
+    };
+    return *plan;
+  }
+
+  // Midnight UTC of the day `days_ago` days before today, plus `hours`.
+  absl::Time DayAgo(int days_ago, double hours = 0) const {
+    return today_ - absl::Hours(24 * days_ago) + absl::Hours(hours);
+  }
+  std::string DayName(int days_ago) const {
+    return absl::FormatTime("%Y-%m-%d", DayAgo(days_ago), absl::UTCTimeZone());
+  }
+
+  // Decision n of the plan moves to its day; every record before the last
+  // 500-days-old decision moves 500 days back too, so that retention,
+  // which purges a seq prefix, can take them.
+  void Backdate() {
+    auto connection = store::internal::Connection::Open(
+        data_ + "/steward.db", store::internal::ConnectionOptions{});
+    ASSERT_THAT(connection.status(), IsOk());
+    store::internal::Connection& db = **connection;
+    std::vector<int64_t> seqs;
+    {
+      auto stmt = db.Prepare(
+          "SELECT seq FROM audit_log WHERE kind = 'decision' ORDER BY seq");
+      ASSERT_THAT(stmt.status(), IsOk());
+      while (true) {
+        auto row = stmt->Step();
+        ASSERT_THAT(row.status(), IsOk());
+        if (!*row) break;
+        seqs.push_back(stmt->Int(0));
+      }
+    }
+    ASSERT_EQ(seqs.size(), Plan().size());
+    today_ = absl::FromCivil(
+        absl::CivilDay(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())),
+        absl::UTCTimeZone());
+    auto old = db.Prepare("UPDATE audit_log SET time = ? WHERE seq < ?");
+    ASSERT_THAT(old.status(), IsOk());
+    old->BindTime(1, DayAgo(500, 1));
+    old->BindInt(2, seqs[1]);
+    ASSERT_THAT(old->Run(), IsOk());
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      auto stmt = db.Prepare("UPDATE audit_log SET time = ? WHERE seq = ?");
+      ASSERT_THAT(stmt.status(), IsOk());
+      stmt->BindTime(1, DayAgo(Plan()[i].days_ago, Plan()[i].hour));
+      stmt->BindInt(2, seqs[i]);
+      ASSERT_THAT(stmt->Run(), IsOk());
+    }
+  }
+
+  void Restart(const std::vector<std::string>& flags) {
+    std::vector<std::string> args = {"--dev"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    ASSERT_THAT(server_.Start(STEWARDD_PATH, data_, args), IsOk());
+    Connect();
+  }
+
+  void Connect() {
+    for (const char* role : {"admin", "auditor", "client"}) {
+      keys_[role] = ReadKey(data_, role);
+    }
+    channel_ = grpc::CreateChannel(server_.address(),
+                                   grpc::InsecureChannelCredentials());
+  }
+  const std::string& Key(const std::string& role) { return keys_[role]; }
+
+  grpc::Status Summary(const v1::DecisionSummaryRequest& request,
+                       v1::DecisionSummaryResponse* response,
+                       const std::string& role = "auditor") {
+    return AuditService::NewStub(channel_)->DecisionSummary(
+        Context(Key(role)).get(), request, response);
+  }
+  std::vector<std::string> Lines(const v1::DecisionSummaryRequest& request) {
+    v1::DecisionSummaryResponse response;
+    grpc::Status status = Summary(request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::vector<std::string> out;
+    for (const v1::DayDecisions& day : response.days()) {
+      out.push_back(absl::StrCat(day.day(), " ", day.allow(), "/", day.deny()));
+    }
+    for (const v1::DeniedPrincipal& p : response.top_denied()) {
+      out.push_back(absl::StrCat(p.principal_id(), "=", p.denies()));
+    }
+    out.push_back(absl::StrCat("total ", response.total_allow(), "/",
+                               response.total_deny(), ", ",
+                               response.denied_principals(), " denied"));
+    return out;
+  }
+
+  TempDir dir_;
+  ServerProcess server_;
+  std::string data_;
+  std::map<std::string, std::string> keys_;
+  std::shared_ptr<grpc::Channel> channel_;
+  absl::Time today_;
+};
+
+TEST_F(DecisionSummaryTest, DaysWindowsTopDeniedAndRetention) {
+  // Retention long enough to keep the 500-day-old records.
+  Restart({"--audit-retention", "1000d"});
+  if (HasFatalFailure()) return;
+  EXPECT_THAT(Lines({}), ElementsAre(DayName(500) + " 1/1", DayName(3) + " 1/1",
+                                     DayName(2) + " 0/2", DayName(1) + " 1/2",
+                                     "erin=3", "zed=3", "total 3/6, 2 denied"));
+  v1::DecisionSummaryResponse response;
+  ASSERT_TRUE(Summary({}, &response).ok());
+  EXPECT_EQ(response.first_seq(), 1);
+  EXPECT_GT(response.last_seq(), 9);
+  EXPECT_THAT(response.policy_roles(),
+              ElementsAre("viewer", "sales_rep", "support", "account_manager",
+                          "contractor", "invoice_clerk", "senior_clerk",
+                          "invoice_approver"));
+  EXPECT_GT(response.policy_version(), 0);
+
+  // The whole of day 3 to the middle of day 1: zed's 15:00 deny is out,
+  // and so are the 500-day-old ones.
+  v1::DecisionSummaryRequest window;
+  *window.mutable_since() = ProtoTime(DayAgo(3));
+  *window.mutable_until() = ProtoTime(DayAgo(1, 12));
+  EXPECT_THAT(
+      Lines(window),
+      ElementsAre(DayName(3) + " 1/1", DayName(2) + " 0/2", DayName(1) + " 1/1",
+                  "erin=2", "zed=2", "total 2/4, 2 denied"));
+  // From inside day 2 on, one principal listed.
+  v1::DecisionSummaryRequest recent;
+  *recent.mutable_since() = ProtoTime(DayAgo(2, 9.5));
+  recent.set_top_denied(1);
+  EXPECT_THAT(Lines(recent),
+              ElementsAre(DayName(2) + " 0/1", DayName(1) + " 1/2", "zed=3",
+                          "total 1/3, 1 denied"));
+
+  // Validation names the field; a client key is refused.
+  v1::DecisionSummaryRequest bad;
+  bad.set_top_denied(1001);
+  grpc::Status status = Summary(bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("top_denied"));
+  v1::DecisionSummaryRequest backwards;
+  *backwards.mutable_since() = ProtoTime(DayAgo(1));
+  *backwards.mutable_until() = ProtoTime(DayAgo(2));
+  status = Summary(backwards, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("until"));
+  EXPECT_EQ(Summary({}, &response, "client").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(Summary({}, &response, "admin").ok());
+
+  // The default retention (400 days) purges the oldest day at start; the
+  // purge runs beside serving, so wait for it.
+  ASSERT_EQ(server_.Stop(), 0) << server_.Log();
+  Restart({});
+  if (HasFatalFailure()) return;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    ASSERT_TRUE(Summary({}, &response).ok());
+    if (response.first_seq() > 1) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_GT(response.first_seq(), 1);
+  EXPECT_THAT(Lines({}), ElementsAre(DayName(3) + " 1/1", DayName(2) + " 0/2",
+                                     DayName(1) + " 1/2", "zed=3", "erin=2",
+                                     "total 2/5, 2 denied"));
 }
 
 }  // namespace

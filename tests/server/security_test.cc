@@ -90,6 +90,7 @@ std::vector<Rpc> AllRpcs() {
       STEWARD_RPC(AuditService, UnusedGrants, Needs::kAudit),
       STEWARD_RPC(AuditService, SeparationViolations, Needs::kAudit),
       STEWARD_RPC(AuditService, ExpiringGrants, Needs::kAudit),
+      STEWARD_RPC(AuditService, DecisionSummary, Needs::kAudit),
   };
 }
 #undef STEWARD_RPC
@@ -144,7 +145,7 @@ TEST(SecurityTest, EachServiceRoleCallsExactlyItsRpcs) {
     EXPECT_EQ(forged.error_code(), grpc::StatusCode::UNAUTHENTICATED)
         << rpc.name;
   }
-  EXPECT_EQ(cells, 27 * 3);
+  EXPECT_EQ(cells, 28 * 3);
 }
 
 TEST(SecurityTest, FailedAuthenticationsAreAudited) {
