@@ -785,23 +785,35 @@ TEST(ListBindingsPagingTest, EveryFilterFormPagesInKeyOrder) {
   }
 }
 
+// A new, migrated store at `path`, and a raw connection to it for writing
+// audit rows directly. nullptr (after a test failure) when either fails.
+std::unique_ptr<store::internal::Connection> CreateStoreAndConnect(
+    const std::string& path) {
+  {
+    store::FakeClock clock(absl::FromUnixSeconds(1800000000));
+    store::Store::Options options;
+    options.create_if_missing = true;
+    auto created = store::Store::Open(path, clock, options);
+    EXPECT_THAT(created.status(), IsOk());
+    if (!created.ok()) return nullptr;
+  }
+  auto connection = store::internal::Connection::Open(
+      path, store::internal::ConnectionOptions{});
+  EXPECT_THAT(connection.status(), IsOk());
+  if (!connection.ok()) return nullptr;
+  return *std::move(connection);
+}
+
 // audit::UsageIndex on its own: the aggregate per (principal, rule, scope),
 // incremental refreshes, and a retention purge (a seq prefix) dropping
 // what has no record left.
 TEST(UsageIndexTest, FoldsNewRecordsAndForgetsPurgedOnes) {
   TempDir dir;
   const std::string path = dir.path() + "/usage.db";
-  store::FakeClock clock(absl::FromUnixSeconds(1800000000));
-  {
-    store::Store::Options options;
-    options.create_if_missing = true;
-    auto created = store::Store::Open(path, clock, options);
-    ASSERT_THAT(created.status(), IsOk());
-  }
-  auto connection = store::internal::Connection::Open(
-      path, store::internal::ConnectionOptions{});
-  ASSERT_THAT(connection.status(), IsOk());
-  store::internal::Connection& db = **connection;
+  std::unique_ptr<store::internal::Connection> connection =
+      CreateStoreAndConnect(path);
+  ASSERT_NE(connection, nullptr);
+  store::internal::Connection& db = *connection;
   int next = 0;
   auto add = [&](const std::string& kind, const std::string& principal,
                  const std::string& effect, const std::string& rule,
@@ -926,17 +938,10 @@ std::vector<std::string> SummaryLines(const audit::DecisionSummary& summary) {
 TEST(UsageIndexTest, SummarizesDaysWindowsAndPurges) {
   TempDir dir;
   const std::string path = dir.path() + "/summary.db";
-  store::FakeClock clock(absl::FromUnixSeconds(1800000000));
-  {
-    store::Store::Options options;
-    options.create_if_missing = true;
-    auto created = store::Store::Open(path, clock, options);
-    ASSERT_THAT(created.status(), IsOk());
-  }
-  auto connection = store::internal::Connection::Open(
-      path, store::internal::ConnectionOptions{});
-  ASSERT_THAT(connection.status(), IsOk());
-  store::internal::Connection& db = **connection;
+  std::unique_ptr<store::internal::Connection> connection =
+      CreateStoreAndConnect(path);
+  ASSERT_NE(connection, nullptr);
+  store::internal::Connection& db = *connection;
   // 2027-01-15T00:00:00Z and the two days after it.
   const absl::Time d0 = absl::FromUnixSeconds(1799971200);
   auto at = [&](int day, double hours) {
