@@ -5,11 +5,14 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "migrations/migrations.h"
+#include "server/audit/reader.h"
 #include "server/audit/record.h"
 #include "server/store/connection.h"
 #include "server/store/migration_runner.h"
@@ -66,6 +69,25 @@ inline AuditRecord Decision(int i, absl::string_view principal = "u1") {
   r.fields = {"name"};
   r.purpose = i % 2 == 0 ? "support_case" : "";
   return r;
+}
+
+// Every record matching `filter`, newest first, following page tokens;
+// checks each page holds at most `page_size` records.
+inline std::vector<AuditRecord> QueryAllPages(AuditReader& reader,
+                                              const QueryFilter& filter,
+                                              int page_size) {
+  std::vector<AuditRecord> out;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = reader.Query(filter, page_size, token);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) break;
+    EXPECT_LE(static_cast<int>(page->records.size()), page_size);
+    for (auto& r : page->records) out.push_back(std::move(r));
+    token = page->next_page_token;
+  } while (!token.empty() && ++pages < 10000);
+  return out;
 }
 
 }  // namespace steward::audit::testing

@@ -75,17 +75,12 @@ class IndexerTest : public ::testing::Test {
 
   // The seqs of every record matching `filter`, following page tokens.
   std::vector<int64_t> All(const QueryFilter& filter, int page_size) {
-    std::vector<int64_t> out;
-    std::string token;
-    int pages = 0;
-    do {
-      auto page = reader_->Query(filter, page_size, token);
-      EXPECT_THAT(page, IsOk());
-      if (!page.ok()) break;
-      for (const auto& r : page->records) out.push_back(r.seq);
-      token = page->next_page_token;
-    } while (!token.empty() && ++pages < 10000);
-    return out;
+    std::vector<int64_t> seqs;
+    for (const AuditRecord& r :
+         testing::QueryAllPages(*reader_, filter, page_size)) {
+      seqs.push_back(r.seq);
+    }
+    return seqs;
   }
 
   // The expected answer, computed from the records themselves.

@@ -50,21 +50,8 @@ class ReaderTest : public ::testing::Test {
     reader_ = *std::move(reader);
   }
 
-  // Every record matching `filter`, following page tokens.
   std::vector<AuditRecord> All(const QueryFilter& filter, int page_size) {
-    std::vector<AuditRecord> out;
-    std::string token;
-    int pages = 0;
-    do {
-      auto page = reader_->Query(filter, page_size, token);
-      EXPECT_THAT(page, IsOk());
-      if (!page.ok()) break;
-      EXPECT_LE(static_cast<int>(page->records.size()), page_size);
-      for (auto& r : page->records) out.push_back(std::move(r));
-      token = page->next_page_token;
-      ++pages;
-    } while (!token.empty() && pages < 10000);
-    return out;
+    return testing::QueryAllPages(*reader_, filter, page_size);
   }
 
   TestDb db_;
