@@ -371,9 +371,11 @@ absl::StatusOr<std::optional<absl::Time>> AccessReports::NewestAllowInScope(
   filter.rule_id = rule_id;
   filter.effect = audit::RecordEffect::kAllow;
   filter.kinds = {audit::RecordKind::kDecision};
-  // Newest first (one range probe of the audit_idx_principal_rule table,
-  // plus the records not indexed yet: server/audit/reader.cc): the first
-  // record in a scope the binding covers is the answer. Records in other
+  // Newest first (the principal's records through audit_idx_principal,
+  // the rule, effect and kind tested on each row, plus the records not
+  // indexed yet: server/audit/reader.cc): the first record in a scope the
+  // binding covers is the answer. Only used without a usage index
+  // (stewardd always has one). Records in other
   // scopes went through another binding of the same role.
   std::string token;
   do {

@@ -12,46 +12,59 @@ using store::internal::ConnectionOptions;
 using store::internal::Statement;
 using store::internal::Transaction;
 
-// ?1 = old watermark, ?2 = new watermark. NOT INDEXED: a rowid range of
-// audit_log (the planner would otherwise consider audit_log_by_rule for the
-// rule_id <> '' predicate). ORDER BY the target key: SQLite sorts the batch
-// and the inserts then walk each index table's leaves once.
+// ?1 = old watermark, ?2 = new watermark, ?3 = gen_shift. NOT INDEXED: a
+// rowid range of audit_log, which the planner might otherwise trade for
+// audit_log_by_time. ORDER BY the target
+// key: SQLite sorts the batch and the inserts then walk the newest
+// generation's leaves once.
 constexpr const char* kIndexSql[] = {
-    "INSERT INTO audit_idx_principal (principal, time, seq) "
-    "SELECT principal, time, seq FROM audit_log NOT INDEXED "
-    "WHERE seq > ?1 AND seq <= ?2 ORDER BY 1, 2, 3",
-    "INSERT INTO audit_idx_resource (resource_kind, resource_id, time, seq) "
-    "SELECT resource_kind, resource_id, time, seq FROM audit_log NOT INDEXED "
+    "INSERT INTO audit_idx_principal (gen, principal, time, seq) "
+    "SELECT seq >> ?3, principal, time, seq FROM audit_log NOT INDEXED "
     "WHERE seq > ?1 AND seq <= ?2 ORDER BY 1, 2, 3, 4",
-    "INSERT INTO audit_idx_principal_rule "
-    "(principal, rule_id, effect, kind, time, seq) "
-    "SELECT principal, rule_id, effect, kind, time, seq FROM audit_log "
-    "NOT INDEXED WHERE seq > ?1 AND seq <= ?2 AND rule_id <> '' "
-    "ORDER BY 1, 2, 3, 4, 5, 6",
+    "INSERT INTO audit_idx_resource "
+    "(gen, resource_kind, resource_id, time, seq) "
+    "SELECT seq >> ?3, resource_kind, resource_id, time, seq FROM audit_log "
+    "NOT INDEXED WHERE seq > ?1 AND seq <= ?2 ORDER BY 1, 2, 3, 4, 5",
+    // The generations' time bounds only ever widen here.
+    "INSERT INTO audit_idx_generations (gen, min_time, max_time) "
+    "SELECT seq >> ?3, MIN(time), MAX(time) FROM audit_log NOT INDEXED "
+    "WHERE seq > ?1 AND seq <= ?2 GROUP BY 1 "
+    "ON CONFLICT (gen) DO UPDATE SET "
+    "min_time = MIN(min_time, excluded.min_time), "
+    "max_time = MAX(max_time, excluded.max_time)",
 };
 
 }  // namespace
 
 namespace internal {
 
-absl::StatusOr<int64_t> IndexedThrough(Connection& connection) {
+absl::StatusOr<IndexState> ReadIndexState(Connection& connection) {
   absl::StatusOr<Statement> stmt = connection.Prepare(
-      "SELECT indexed_through FROM audit_index_state WHERE id = 1");
+      "SELECT indexed_through, gen_shift FROM audit_index_state WHERE id = 1");
   if (!stmt.ok()) return stmt.status();
   absl::StatusOr<bool> row = stmt->Step();
   if (!row.ok()) return row.status();
-  return *row ? stmt->Int(0) : 0;
+  IndexState state;
+  if (*row) {
+    state.indexed_through = stmt->Int(0);
+    state.gen_shift = static_cast<int>(stmt->Int(1));
+  }
+  return state;
+}
+
+absl::StatusOr<int64_t> IndexedThrough(Connection& connection) {
+  absl::StatusOr<IndexState> state = ReadIndexState(connection);
+  if (!state.ok()) return state.status();
+  return state->indexed_through;
 }
 
 absl::StatusOr<IndexPass> IndexTail(Connection& connection, int64_t max_rows) {
   absl::StatusOr<Transaction> txn = Transaction::Begin(connection);
   if (!txn.ok()) return txn.status();
   IndexPass pass;
-  {
-    absl::StatusOr<int64_t> from = IndexedThrough(connection);
-    if (!from.ok()) return from.status();
-    pass.from = pass.through = *from;
-  }
+  absl::StatusOr<IndexState> state = ReadIndexState(connection);
+  if (!state.ok()) return state.status();
+  pass.from = pass.through = state->indexed_through;
   int64_t head = 0;
   {
     absl::StatusOr<Statement> stmt =
@@ -68,6 +81,7 @@ absl::StatusOr<IndexPass> IndexTail(Connection& connection, int64_t max_rows) {
     if (!stmt.ok()) return stmt.status();
     stmt->BindInt(1, pass.from);
     stmt->BindInt(2, pass.through);
+    stmt->BindInt(3, state->gen_shift);
     if (absl::Status s = stmt->Run(); !s.ok()) return s;
   }
   absl::StatusOr<Statement> mark = connection.Prepare(
@@ -82,25 +96,28 @@ absl::StatusOr<IndexPass> IndexTail(Connection& connection, int64_t max_rows) {
 }
 
 absl::Status DeleteIndexKeys(Connection& connection, int64_t through) {
+  absl::StatusOr<IndexState> state = ReadIndexState(connection);
+  if (!state.ok()) return state.status();
   // Row-value IN over the rows' own keys: SQLite runs the subquery (a
   // rowid range of audit_log) and seeks each key in the index table.
+  // ?1 = through, ?2 = gen_shift.
   constexpr const char* kDeleteSql[] = {
-      "DELETE FROM audit_idx_principal WHERE (principal, time, seq) IN "
-      "(SELECT principal, time, seq FROM audit_log NOT INDEXED "
+      "DELETE FROM audit_idx_principal WHERE (gen, principal, time, seq) IN "
+      "(SELECT seq >> ?2, principal, time, seq FROM audit_log NOT INDEXED "
       "WHERE seq <= ?1)",
       "DELETE FROM audit_idx_resource WHERE "
-      "(resource_kind, resource_id, time, seq) IN "
-      "(SELECT resource_kind, resource_id, time, seq FROM audit_log "
-      "NOT INDEXED WHERE seq <= ?1)",
-      "DELETE FROM audit_idx_principal_rule WHERE "
-      "(principal, rule_id, effect, kind, time, seq) IN "
-      "(SELECT principal, rule_id, effect, kind, time, seq FROM audit_log "
-      "NOT INDEXED WHERE seq <= ?1 AND rule_id <> '')",
+      "(gen, resource_kind, resource_id, time, seq) IN "
+      "(SELECT seq >> ?2, resource_kind, resource_id, time, seq "
+      "FROM audit_log NOT INDEXED WHERE seq <= ?1)",
+      // Generations whose every seq is <= through are empty now. A
+      // generation cut by the purge keeps its (now loose) time bounds.
+      "DELETE FROM audit_idx_generations WHERE gen < (?1 + 1) >> ?2",
   };
   for (const char* sql : kDeleteSql) {
     absl::StatusOr<Statement> stmt = connection.Prepare(sql);
     if (!stmt.ok()) return stmt.status();
     stmt->BindInt(1, through);
+    stmt->BindInt(2, state->gen_shift);
     if (absl::Status s = stmt->Run(); !s.ok()) return s;
   }
   return absl::OkStatus();

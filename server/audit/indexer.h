@@ -1,8 +1,8 @@
-// The audit trail's deferred secondary indexes (migrations/0005).
+// The audit trail's deferred secondary indexes (migrations/0005, 0006).
 //
 // Internal to server/audit, except IndexAuditTrail. The lookups by
-// principal, by resource and by (principal, rule) are WITHOUT ROWID tables
-// (audit_idx_principal, audit_idx_resource, audit_idx_principal_rule) that
+// principal and by resource are WITHOUT ROWID tables (audit_idx_principal,
+// audit_idx_resource; 0006 dropped 0005's audit_idx_principal_rule) that
 // hold the keys of the rows seq <= audit_index_state.indexed_through (the
 // watermark). The writer appends rows above the watermark; IndexTail moves
 // the watermark up, inserting the new rows' keys in key order in the same
@@ -11,6 +11,12 @@
 // both. Readers answer from the index tables plus a scan of the rows above
 // the watermark (reader.cc); retention deletes the keys of the rows it
 // purges (retention.cc).
+//
+// Every key starts with its generation, seq >> gen_shift (migrations/0006):
+// a pass writes only into the newest generation's subtree of each table,
+// so its cost does not grow with the trail. audit_idx_generations keeps
+// each generation's time bounds for the readers, which probe generations
+// newest first.
 #ifndef STEWARD_SERVER_AUDIT_INDEXER_H_
 #define STEWARD_SERVER_AUDIT_INDEXER_H_
 
@@ -31,7 +37,20 @@ absl::Status IndexAuditTrail(const std::string& db_path);
 
 namespace internal {
 
-// The watermark: every row with seq <= it has its index keys.
+// audit_index_state.gen_shift unless a test changed it: 65,536 records per
+// generation.
+inline constexpr int kDefaultGenShift = 16;
+
+struct IndexState {
+  // The watermark: every row with seq <= it has its index keys.
+  int64_t indexed_through = 0;
+  // Keys lead with their generation, seq >> gen_shift (migrations/0006).
+  int gen_shift = kDefaultGenShift;
+};
+
+absl::StatusOr<IndexState> ReadIndexState(
+    store::internal::Connection& connection);
+// ReadIndexState(connection)->indexed_through.
 absl::StatusOr<int64_t> IndexedThrough(store::internal::Connection& connection);
 
 struct IndexPass {

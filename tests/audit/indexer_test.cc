@@ -1,9 +1,9 @@
-// Deferred indexes (migrations/0005, server/audit/indexer.h): queries give
-// the same answer whether the rows are in the index tables, above the
-// watermark, or split by it; paging stays exact when the watermark moves
-// between pages; the writer catches up after a restart with a stale
-// watermark; the migration rebuilds and indexes an existing trail; retention
-// removes the purged rows' keys.
+// Deferred indexes (migrations/0005, 0006, server/audit/indexer.h): queries
+// give the same answer whether the rows are in the index tables (over many
+// generations), above the watermark, or split by it; paging stays exact when
+// the watermark moves between pages; the writer catches up after a restart with
+// a stale watermark; the migration rebuilds and indexes an existing trail;
+// retention removes the purged rows' keys.
 #include "server/audit/indexer.h"
 
 #include <algorithm>
@@ -71,6 +71,11 @@ class IndexerTest : public ::testing::Test {
     ASSERT_THAT(reader, IsOk());
     reader_ = *std::move(reader);
     raw_ = OpenRaw(db_.path());
+    // Generations of 16 rows (migrations/0006): the 300 records span 19,
+    // and their times are not in seq order, so a newer row can sit in an
+    // older generation.
+    ASSERT_THAT(raw_->Exec("UPDATE audit_index_state SET gen_shift = 4"),
+                IsOk());
   }
 
   // The seqs of every record matching `filter`, following page tokens.
@@ -171,9 +176,20 @@ TEST_F(IndexerTest, SameAnswersWhetherRowsAreIndexedOrInTheTail) {
             kRecords);
   EXPECT_EQ(QueryInt(*raw_, "SELECT count(*) FROM audit_idx_resource"),
             kRecords);
-  EXPECT_EQ(
-      QueryInt(*raw_, "SELECT count(*) FROM audit_idx_principal_rule"),
-      QueryInt(*raw_, "SELECT count(*) FROM audit_log WHERE rule_id <> ''"));
+  // Every key is in its row's generation, and every generation's time
+  // bounds are exactly those of its rows.
+  EXPECT_EQ(QueryInt(*raw_,
+                     "SELECT count(*) FROM audit_idx_principal "
+                     "WHERE gen <> seq >> 4"),
+            0);
+  EXPECT_EQ(QueryInt(*raw_, "SELECT count(*) FROM audit_idx_generations"),
+            kRecords / 16 + 1);
+  EXPECT_EQ(QueryInt(*raw_,
+                     "SELECT count(*) FROM audit_idx_generations g WHERE "
+                     "min_time <> (SELECT MIN(time) FROM audit_log "
+                     "WHERE seq >> 4 = g.gen) OR max_time <> (SELECT "
+                     "MAX(time) FROM audit_log WHERE seq >> 4 = g.gen)"),
+            0);
   // Nothing left: a pass changes nothing.
   auto pass = internal::IndexTail(*raw_);
   ASSERT_THAT(pass, IsOk());
@@ -185,7 +201,6 @@ TEST_F(IndexerTest, PagingIsExactWhenTheWatermarkMovesBetweenPages) {
     // Fresh start: everything back in the tail.
     ASSERT_THAT(raw_->Exec("DELETE FROM audit_idx_principal;"
                            "DELETE FROM audit_idx_resource;"
-                           "DELETE FROM audit_idx_principal_rule;"
                            "UPDATE audit_index_state SET indexed_through = 0"),
                 IsOk());
     std::vector<int64_t> got;
@@ -214,10 +229,12 @@ TEST_F(IndexerTest, QueryPlansSearchTheIndexTablesAndBoundTheTail) {
   f.rule_id = "support_agent/1";
   f.effect = RecordEffect::kAllow;
   f.kinds = {RecordKind::kDecision};
+  // The reports' probe (principal, rule, effect, kind): since 0006, the
+  // principal's keys, the rest tested on the rows.
   plan = reader_->ExplainQuery(f);
   ASSERT_THAT(plan, IsOk());
   EXPECT_THAT(*plan, ::testing::HasSubstr(
-                         "SEARCH audit_idx_principal_rule USING PRIMARY KEY"));
+                         "SEARCH audit_idx_principal USING PRIMARY KEY"));
 }
 
 TEST_F(IndexerTest, WriterCatchesUpAfterRestartWithAStaleWatermark) {
@@ -281,8 +298,7 @@ TEST_F(IndexerTest, RetentionDeletesThePurgedRowsKeys) {
   auto result = (*purger)->PurgeExpired();
   ASSERT_THAT(result, IsOk());
   ASSERT_GT(result->purged, 0);
-  for (const char* table : {"audit_idx_principal", "audit_idx_resource",
-                            "audit_idx_principal_rule"}) {
+  for (const char* table : {"audit_idx_principal", "audit_idx_resource"}) {
     const std::string sql =
         absl::StrCat("SELECT count(*) FROM ", table,
                      " WHERE seq NOT IN (SELECT seq FROM audit_log)");
@@ -327,6 +343,14 @@ TEST(IndexerMigrationTest, MigrationIndexesAnExistingTrail) {
                 // Removed from the tail: AUTOINCREMENT remembers 500.
                 "DELETE FROM audit_log WHERE seq > 490"),
       IsOk());
+  std::vector<migrations::Migration> through_0005;
+  for (const auto& m : all) {
+    if (m.version <= 5) through_0005.push_back(m);
+  }
+  ASSERT_THAT(store::internal::RunMigrations(*raw, through_0005, kT0).status(),
+              IsOk());
+  EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_principal_rule"),
+            368);
   ASSERT_THAT(store::internal::RunMigrations(*raw, all, kT0).status(), IsOk());
   EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_log"), 490);
   EXPECT_EQ(QueryInt(*raw,
@@ -337,8 +361,25 @@ TEST(IndexerMigrationTest, MigrationIndexesAnExistingTrail) {
             490);
   EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_principal"), 490);
   EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_resource"), 490);
-  EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_principal_rule"),
-            368);
+  // 0006: keys carry their generation (65,536 seqs each: all in 0 here),
+  // and the (principal, rule) table is gone.
+  EXPECT_EQ(QueryInt(*raw,
+                     "SELECT count(*) FROM sqlite_master "
+                     "WHERE name = 'audit_idx_principal_rule'"),
+            0);
+  EXPECT_EQ(QueryInt(*raw, "SELECT gen_shift FROM audit_index_state"), 16);
+  EXPECT_EQ(QueryInt(*raw,
+                     "SELECT count(*) FROM audit_idx_resource "
+                     "WHERE gen = 0"),
+            490);
+  EXPECT_EQ(QueryInt(*raw,
+                     "SELECT min_time FROM audit_idx_generations "
+                     "WHERE gen = 0"),
+            1000);
+  EXPECT_EQ(QueryInt(*raw,
+                     "SELECT max_time FROM audit_idx_generations "
+                     "WHERE gen = 0"),
+            490000);
   // The rebuilt table keeps its rules (written without IN lists).
   EXPECT_FALSE(raw->Exec("INSERT INTO audit_log (time, kind, effect, "
                          "prev_hash, hash) VALUES (1, 'other', 'OK', "

@@ -148,14 +148,14 @@ std::string IndexedPart(const std::string& plan, const std::string& table) {
 
 TEST_F(ReaderTest, QueriesByPrincipalAndResourceUseTheirIndexes) {
   // Principal and resource: the deferred index tables of migrations/0005,
-  // searched in (time, seq) order, plus a rowid range scan of the rows
-  // above the watermark.
+  // searched in (time, seq) order within one generation (0006), plus a rowid
+  // range scan of the rows above the watermark.
   QueryFilter by_principal;
   by_principal.principal = "p1";
   auto plan = reader_->ExplainQuery(by_principal);
   ASSERT_THAT(plan, IsOk());
   EXPECT_THAT(*plan, HasSubstr("SEARCH audit_idx_principal USING PRIMARY KEY "
-                               "(principal=?"));
+                               "(gen=? AND principal=?"));
   EXPECT_THAT(IndexedPart(*plan, "audit_idx_principal"),
               ::testing::AllOf(HasSubstr("SEARCH audit_log USING INTEGER "
                                          "PRIMARY KEY (rowid=?)"),
@@ -168,7 +168,8 @@ TEST_F(ReaderTest, QueriesByPrincipalAndResourceUseTheirIndexes) {
   plan = reader_->ExplainQuery(by_resource);
   ASSERT_THAT(plan, IsOk());
   EXPECT_THAT(*plan, HasSubstr("SEARCH audit_idx_resource USING PRIMARY KEY "
-                               "(resource_kind=? AND resource_id=?"));
+                               "(gen=? AND resource_kind=? AND "
+                               "resource_id=?"));
   EXPECT_THAT(IndexedPart(*plan, "audit_idx_resource"),
               ::testing::AllOf(::testing::Not(::testing::IsEmpty()),
                                ::testing::Not(HasSubstr("TEMP B-TREE"))));
