@@ -9,6 +9,11 @@
 //    one principal on a trail of ROWS records (1000 principals), at page
 //    DEPTH (0 = first page) of keyset paging. The database is built once per
 //    size under $TMPDIR and reused by later runs.
+//  * BM_InsertRowsCost/SCHEMA: CPU per row of the writer's INSERT alone,
+//    one thread, transactions of 64 rows, no fsync (synchronous=OFF):
+//    SCHEMA 0 = a bare 25-column table (no constraint, no index: the floor
+//    of one SQLite row per record), 1 = the real audit_log (its CHECKs and
+//    four indexes, AUTOINCREMENT).
 //  * BM_CanonicalEncodeAndHash, BM_MinimizeWithKey: per-record CPU costs.
 //
 // Full run (Release):
@@ -33,6 +38,7 @@
 #include "server/audit/minimize.h"
 #include "server/audit/reader.h"
 #include "server/audit/record.h"
+#include "server/audit/rows.h"
 #include "server/audit/writer.h"
 #include "server/store/connection.h"
 #include "server/store/migration_runner.h"
@@ -366,6 +372,60 @@ BENCHMARK(BM_QueryByPrincipalWithTail)
     ->Arg(1024)
     ->Arg(16384)
     ->Unit(benchmark::kMicrosecond);
+
+void BM_InsertRowsCost(benchmark::State& state) {
+  const bool real_schema = state.range(0) != 0;
+  const std::string dir = WriterDir();
+  const std::string path = dir + "/insert-cost.db";
+  if (real_schema) {
+    if (!CreateDb(path)) {
+      state.SkipWithError("cannot create database");
+      return;
+    }
+  }
+  store::internal::ConnectionOptions options;
+  options.create_if_missing = true;
+  auto connection = store::internal::Connection::Open(path, options);
+  if (!connection.ok() ||
+      !(*connection)->Exec("PRAGMA synchronous = OFF").ok() ||
+      (!real_schema &&
+       !(*connection)
+            ->Exec("CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, time, "
+                   "kind, decision_id, caller, principal, action, "
+                   "resource_kind, resource_id, resource_scope, effect, "
+                   "reason, rule_id, policy_version, store_revision, "
+                   "request_id, fields, purpose, justification, attributes, "
+                   "key_id, details, totp_verified, prev_hash, hash)")
+            .ok())) {
+    state.SkipWithError("cannot open database");
+    return;
+  }
+  constexpr int kRows = 64;
+  std::vector<internal::StoredRow> rows;
+  std::vector<internal::RowToInsert> batch(kRows);
+  int64_t seq = 1;
+  for (auto _ : state) {
+    state.PauseTiming();
+    rows.clear();
+    for (int i = 0; i < kRows; ++i) {
+      rows.push_back(internal::ToStoredRow(Decision(seq, 1000)));
+      rows.back().seq = seq++;
+    }
+    for (int i = 0; i < kRows; ++i) batch[i].row = &rows[i];
+    state.ResumeTiming();
+    if (!(*connection)->Exec("BEGIN").ok() ||
+        !internal::InsertRows(**connection, batch).ok() ||
+        !(*connection)->Exec("COMMIT").ok()) {
+      state.SkipWithError("insert failed");
+      return;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kRows);
+  connection->reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+BENCHMARK(BM_InsertRowsCost)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 void BM_CanonicalEncodeAndHash(benchmark::State& state) {
   AuditRecord r = Decision(42, 1000);
