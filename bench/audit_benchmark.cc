@@ -102,6 +102,8 @@ AuditRecord Decision(int64_t n, int principals) {
 }
 
 std::string QueryDb(int64_t rows);
+bool CopyOfQueryDb(benchmark::State& state, int64_t rows,
+                   const std::string& path);
 
 // Sustained sync writes into the trail at `path` (which the caller made),
 // state.range(0) records in flight, new records numbered from `first`.
@@ -199,23 +201,13 @@ BENCHMARK(BM_WriterSync)
 // during the run and slow every fsync.
 void BM_WriterSyncOnTrail(benchmark::State& state) {
   constexpr int64_t kTrail = 1000000;
-  const std::string source = QueryDb(kTrail);
-  if (source.empty()) {
-    state.SkipWithError("cannot build database");
-    return;
-  }
   const std::string dir = WriterDir();
   const std::string path = dir + "/steward.db";
-  std::error_code error;
-  std::filesystem::copy_file(
-      source, path, std::filesystem::copy_options::overwrite_existing, error);
-  if (error) {
-    state.SkipWithError("cannot copy database");
-    return;
-  }
+  if (!CopyOfQueryDb(state, kTrail, path)) return;
   ::sync();
   RunWriterSync(state, path, kTrail);
-  std::filesystem::remove_all(dir, error);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
 }
 BENCHMARK(BM_WriterSyncOnTrail)
     ->Arg(1024)
@@ -254,6 +246,25 @@ std::string QueryDb(int64_t rows) {
   }
   if (!(*writer)->Shutdown().ok()) return "";
   return path;
+}
+
+// Copies the QueryDb(rows) trail to `path`; false (and the benchmark
+// skipped) on failure.
+bool CopyOfQueryDb(benchmark::State& state, int64_t rows,
+                   const std::string& path) {
+  const std::string source = QueryDb(rows);
+  if (source.empty()) {
+    state.SkipWithError("cannot build database");
+    return false;
+  }
+  std::error_code error;
+  std::filesystem::copy_file(
+      source, path, std::filesystem::copy_options::overwrite_existing, error);
+  if (error) {
+    state.SkipWithError("cannot copy database");
+    return false;
+  }
+  return true;
 }
 
 void BM_QueryByPrincipal(benchmark::State& state) {
@@ -302,20 +313,9 @@ BENCHMARK(BM_QueryByPrincipal)
 // on a copy of the 1,000,000-row database.
 void BM_QueryByPrincipalWithTail(benchmark::State& state) {
   const int64_t tail = state.range(0);
-  const std::string source = QueryDb(1000000);
-  if (source.empty()) {
-    state.SkipWithError("cannot build database");
-    return;
-  }
   const std::string path =
       absl::StrCat(TempRoot(), "/steward-audit-bench-t-", ::getpid(), ".db");
-  std::error_code error;
-  std::filesystem::copy_file(
-      source, path, std::filesystem::copy_options::overwrite_existing, error);
-  if (error) {
-    state.SkipWithError("cannot copy database");
-    return;
-  }
+  if (!CopyOfQueryDb(state, 1000000, path)) return;
   {
     store::internal::ConnectionOptions options;
     auto c = store::internal::Connection::Open(path, options);
@@ -364,8 +364,9 @@ void BM_QueryByPrincipalWithTail(benchmark::State& state) {
   }
   state.counters["records"] = static_cast<double>(got);
   reader->reset();
+  std::error_code ignored;
   for (const char* suffix : {"", "-wal", "-shm"}) {
-    std::filesystem::remove(path + suffix, error);
+    std::filesystem::remove(path + suffix, ignored);
   }
 }
 BENCHMARK(BM_QueryByPrincipalWithTail)
