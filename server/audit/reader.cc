@@ -61,7 +61,8 @@ struct BuiltQuery {
   std::string sql;
   std::vector<Param> params;
   // A query on a deferred index table is run once per generation: the
-  // index in `params` of the generation's placeholder (else -1).
+  // index in `params` of the generation's placeholder (else -1). Its LIMIT
+  // is the last parameter.
   int gen_param = -1;
 };
 
@@ -374,17 +375,22 @@ absl::StatusOr<QueryPage> AuditReader::Query(const QueryFilter& filter,
     if (!generations.ok()) return generations.status();
     const size_t limit = static_cast<size_t>(page_size) + 1;
     for (const Generation& g : *generations) {
-      if (records.size() >= limit) {
+      // Rows already found that are newer than anything in this
+      // generation precede all of its rows: only the rest of the page can
+      // come from it. Generations come by descending max_time, so once
+      // nothing can, none of the later ones can either.
+      const size_t newer = static_cast<size_t>(std::count_if(
+          records.begin(), records.end(), [&](const AuditRecord& r) {
+            return absl::ToUnixMicros(r.time) > g.max_time_micros;
+          }));
+      if (newer >= limit) break;
+      indexed.params[indexed.gen_param] = Param(g.gen);
+      indexed.params.back() = Param(static_cast<int64_t>(limit - newer));
+      if (absl::Status s = run(indexed); !s.ok()) return s;
+      if (records.size() > 2 * limit) {  // only with times far out of order
         SortNewestFirst(records);
         records.resize(limit);
-        // Generations come by descending max_time: none from here on can
-        // hold a row newer than the page's last.
-        if (absl::ToUnixMicros(records.back().time) > g.max_time_micros) {
-          break;
-        }
       }
-      indexed.params[indexed.gen_param] = Param(g.gen);
-      if (absl::Status s = run(indexed); !s.ok()) return s;
     }
     if (absl::Status s = snapshot->Commit(); !s.ok()) return s;
     SortNewestFirst(records);
