@@ -6,8 +6,14 @@
 //                             (rss_delta_MiB, VmRSS after - before) and the
 //                             peak during the build (peak_delta_MiB, VmHWM
 //                             after resetting it - VmRSS before).
-//   BM_LookupAndResolve/N     FindPrincipal + effective roles at a scope
-//                             (expiry, scope ancestry, extends closure).
+//   BM_LookupAndResolve/N/D   FindPrincipal + effective roles at a scope
+//                             (expiry, scope ancestry, extends closure)
+//                             through Snapshot::PrepareScope and
+//                             Snapshot::ResolveEffectiveRoles, over D
+//                             distinct principals (D = 0: Zipf-distributed
+//                             over all N, exponent 1).
+//   BM_LookupAndResolveStrings/N/D  the same through the free
+//                             ResolveEffectiveRoles (string compares).
 //   BM_LookupAndEvaluate/N    FindPrincipal + the full policy::Evaluate.
 //   BM_MemoryLatency/B/H      one dependent random load from a B-byte
 //                             buffer (H: huge pages): the DRAM latency the
@@ -354,9 +360,29 @@ class LookupSample {
     // Small working sets are drawn from a pool by a generator inside the
     // loop (no 65,536-element stream pushing the snapshot out of L2);
     // spread ones are a 65,536-element sequence read in order (prefetched).
-    const int length = distinct <= 65536 ? distinct : 65536;
+    // distinct == 0: a 65,536-element sequence drawn from a Zipf
+    // distribution over all n (rank k with probability ~ 1/k), the ranks
+    // scattered over the principals: a few very active principals and a
+    // long tail, as real traffic looks.
+    const bool zipf = distinct == 0;
+    const int length = !zipf && distinct <= 65536 ? distinct : 65536;
     std::vector<int> principals;
-    for (int i = 0; i < length; ++i) principals.push_back(rng() % n);
+    if (zipf) {
+      std::vector<double> cdf(n);
+      double sum = 0;
+      for (int k = 0; k < n; ++k) cdf[k] = (sum += 1.0 / (k + 1));
+      std::vector<int> scatter(n);
+      for (int k = 0; k < n; ++k) scatter[k] = k;
+      std::shuffle(scatter.begin(), scatter.end(), rng);
+      std::uniform_real_distribution<double> u(0, sum);
+      for (int i = 0; i < length; ++i) {
+        const auto rank = std::lower_bound(cdf.begin(), cdf.end(), u(rng));
+        principals.push_back(scatter[std::min<int>(
+            static_cast<int>(rank - cdf.begin()), n - 1)]);
+      }
+    } else {
+      for (int i = 0; i < length; ++i) principals.push_back(rng() % n);
+    }
     std::string chars;
     std::vector<std::pair<size_t, size_t>> offsets;
     for (int i : principals) {
@@ -371,7 +397,7 @@ class LookupSample {
     for (const auto& [offset, size] : offsets) {
       views_.push_back(absl::string_view(chars_).substr(offset, size));
     }
-    pooled_ = distinct <= 65536;
+    pooled_ = !zipf && distinct <= 65536;
   }
 
   size_t size() const { return views_.size() / 2; }
@@ -385,7 +411,10 @@ class LookupSample {
   bool pooled_ = false;
 };
 
-void BM_LookupAndResolve(benchmark::State& state, Stores* stores) {
+// strings: the free ResolveEffectiveRoles (string scope compares, closure
+// lists) instead of the snapshot's compact path.
+template <bool strings>
+void LookupAndResolve(benchmark::State& state, Stores* stores) {
   const int n = static_cast<int>(state.range(0));
   const int distinct = static_cast<int>(state.range(1));
   Store* store = stores->Get(n);
@@ -413,14 +442,26 @@ void BM_LookupAndResolve(benchmark::State& state, Stores* stores) {
     }
     const PrincipalEntry* entry = snapshot->FindPrincipal(sample.id(k));
     if (entry != nullptr) {
-      ResolveEffectiveRoles(program, *entry, sample.scope(k), now,
-                            absl::MakeSpan(roles, words));
+      if constexpr (strings) {
+        ResolveEffectiveRoles(program, *entry, sample.scope(k), now,
+                              absl::MakeSpan(roles, words));
+      } else {
+        snapshot->ResolveEffectiveRoles(*entry,
+                                        snapshot->PrepareScope(sample.scope(k)),
+                                        now, absl::MakeSpan(roles, words));
+      }
       ++found;
     }
     benchmark::DoNotOptimize(roles[0]);
   }
   state.counters["found"] = benchmark::Counter(
       static_cast<double>(found), benchmark::Counter::kAvgIterations);
+}
+void BM_LookupAndResolve(benchmark::State& state, Stores* stores) {
+  LookupAndResolve<false>(state, stores);
+}
+void BM_LookupAndResolveStrings(benchmark::State& state, Stores* stores) {
+  LookupAndResolve<true>(state, stores);
 }
 
 // The reference for the spread case: one dependent load from a random
@@ -506,10 +547,18 @@ int main(int argc, char** argv) {
         ->Iterations(n >= 1000000 ? 3 : 5);
     // Args: principals in the store, distinct principals looked up (n:
     // spread over the index, DRAM-bound; 1000: the active set; 16: all in
-    // L1, the compute floor).
+    // L1, the compute floor; 0: Zipf over n).
     benchmark::RegisterBenchmark("BM_LookupAndResolve",
                                  steward::store::BM_LookupAndResolve, &stores)
         ->Args({n, n})
+        ->Args({n, 0})
+        ->Args({n, 1000})
+        ->Args({n, 16});
+    benchmark::RegisterBenchmark("BM_LookupAndResolveStrings",
+                                 steward::store::BM_LookupAndResolveStrings,
+                                 &stores)
+        ->Args({n, n})
+        ->Args({n, 0})
         ->Args({n, 1000})
         ->Args({n, 16});
     benchmark::RegisterBenchmark("BM_LookupAndEvaluate",

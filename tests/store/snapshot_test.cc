@@ -636,5 +636,191 @@ TEST(SnapshotIndexTest, ResolveEffectiveRolesOnArenaEntries) {
   EXPECT_FALSE(has(a) || has(b) || has(c));
 }
 
+// ---- Snapshot::ResolveEffectiveRoles: scope numbering, compact bindings
+// and closure bitsets must give exactly what the string path gives.
+
+// A policy with roles r0..r{n-1}; every role not divisible by 3 extends
+// the one before it (chains of three).
+std::shared_ptr<const policy::Program> ChainPolicy(int roles) {
+  std::string text = "policy chain\nresource doc {\n  actions { read }\n}\n";
+  for (int r = 0; r < roles; ++r) {
+    absl::StrAppend(&text, "role r", r,
+                    r % 3 != 0 ? absl::StrCat(" extends r", r - 1) : "",
+                    " { allow read on doc }\n");
+  }
+  policy::CompileResult compiled = policy::Compile({{"chain.policy", text}});
+  EXPECT_TRUE(compiled.ok());
+  return compiled.program;
+}
+
+// Binding scopes: similar prefixes (eu / europe / euro), nested scopes
+// with and without their intermediate levels, and scopes the grant path
+// would refuse but the builder accepts ("/", "x/", "/lead").
+const std::vector<std::string>& BindingScopes() {
+  static const auto* scopes = new std::vector<std::string>{
+      "",     "eu",      "europe",        "eu/fr",   "europe/fr/paris",
+      "acme", "acme/eu", "acme/eu/paris", "a/b/c/d", "a/b",
+      "x/",   "/",       "/lead",         "acme-x",  "acme.eu",
+      "euro", "e"};
+  return *scopes;
+}
+
+// Resource scopes: every binding scope, their ancestors and descendants,
+// trailing and doubled '/', near misses, and an embedded NUL.
+std::vector<std::string> ResourceScopes() {
+  std::vector<std::string> scopes = {"",
+                                     "/",
+                                     "//",
+                                     "eu/",
+                                     "eu/fr/lyon",
+                                     "europe/fr",
+                                     "europe/fr/paris/x",
+                                     "eur",
+                                     "acme/",
+                                     "acme//eu",
+                                     "acme/eu/",
+                                     "acme/euro",
+                                     "acmex",
+                                     "acme-x/eu",
+                                     "a",
+                                     "a/b/c",
+                                     "a/b/c/d/e",
+                                     "a/bc",
+                                     "x",
+                                     "x//",
+                                     "/lead/x",
+                                     "lead",
+                                     "zzz",
+                                     std::string("acme\0/eu", 8),
+                                     std::string("acme/eu\0", 8)};
+  for (const std::string& s : BindingScopes()) scopes.push_back(s);
+  return scopes;
+}
+
+// Expiry times around `now` (equal, a nanosecond and a quarter nanosecond
+// either side), beyond the int64 nanosecond range and infinite.
+std::vector<absl::Time> Times(absl::Time now) {
+  return {absl::InfiniteFuture(),
+          absl::InfinitePast(),
+          now,
+          now + absl::Nanoseconds(1),
+          now - absl::Nanoseconds(1),
+          now + absl::Nanoseconds(1) / 4,
+          now - absl::Nanoseconds(1) / 4,
+          absl::FromUnixSeconds(int64_t{1} << 40),
+          absl::FromUnixSeconds(-(int64_t{1} << 40)),
+          absl::FromUnixSeconds(1'000'000)};
+}
+
+void ExpectSameRoles(const Snapshot& snapshot, const PrincipalEntry& entry,
+                     absl::string_view scope, absl::Time now) {
+  const policy::Program& program = *snapshot.program();
+  // One word more than needed: both must clear it.
+  const size_t words = (program.role_count() + 63) / 64 + 1;
+  std::vector<uint64_t> want(words, ~uint64_t{0});
+  std::vector<uint64_t> got(words, ~uint64_t{0});
+  ResolveEffectiveRoles(program, entry, scope, now, absl::MakeSpan(want));
+  snapshot.ResolveEffectiveRoles(entry, snapshot.PrepareScope(scope), now,
+                                 absl::MakeSpan(got));
+  EXPECT_EQ(got, want) << "principal " << entry.id() << " scope \""
+                       << std::string(scope) << "\" now " << now;
+}
+
+// Every binding scope x resource scope x expiry x time, for role counts
+// that take the one-word path (6), the multi-word path (130) and the
+// fallback for programs too large for closure bitsets (3,000), through
+// arena entries (compact) and Create() entries (string path).
+TEST(SnapshotResolveTest, MatchesTheStringPathEverywhere) {
+  for (int role_count : {6, 130, 3000}) {
+    SCOPED_TRACE(role_count);
+    std::shared_ptr<const policy::Program> program = ChainPolicy(role_count);
+    ASSERT_NE(program, nullptr);
+    const absl::Time base = absl::FromUnixSeconds(1'000'000);
+    const std::vector<absl::Time> expiries = Times(base);
+    const std::vector<std::string>& scopes = BindingScopes();
+    SnapshotBuilder builder(program, 1, 64);
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < scopes.size() * 2; ++i) {
+      // Two to four bindings, over scopes, roles and expiries.
+      std::vector<policy::RoleBinding> bindings;
+      for (size_t b = 0; b < 2 + i % 3; ++b) {
+        const size_t k = i + b * 5;
+        bindings.push_back(policy::RoleBinding{
+            static_cast<policy::RoleId>((k * 37) % role_count),
+            scopes[k % scopes.size()], expiries[(i + b) % expiries.size()]});
+      }
+      const std::string id = absl::StrCat("p", i);
+      ids.push_back(id);
+      if (i % 4 == 3) {
+        builder.Add(PrincipalEntry::Create(id, false, bindings, {}));
+      } else {
+        builder.Add(id, false, bindings, {});
+      }
+    }
+    const auto built = std::move(builder).Build(1);
+    // A derived snapshot: Create() entries next to the arena's.
+    const policy::RoleBinding extra[] = {
+        {0, "eu", absl::InfiniteFuture()},
+        {static_cast<policy::RoleId>(role_count - 1), "acme/eu", base}};
+    const auto derived =
+        built->WithPrincipal(PrincipalEntry::Create("p1", false, extra, {}), 2);
+    size_t compact = 0;
+    for (const auto* snapshot : {built.get(), derived.get()}) {
+      for (const std::string& id : ids) {
+        const PrincipalEntry* entry = snapshot->FindPrincipal(id);
+        ASSERT_NE(entry, nullptr);
+        compact += !entry->compact_bindings().empty();
+        for (const std::string& scope : ResourceScopes()) {
+          for (absl::Time now : Times(base)) {
+            ExpectSameRoles(*snapshot, *entry, scope, now);
+          }
+        }
+      }
+    }
+    EXPECT_GT(compact, ids.size());  // most entries took the compact path
+  }
+}
+
+// The cases spelled out: whole segments, not string prefixes.
+TEST(SnapshotResolveTest, ScopeNumberingFollowsWholeSegments) {
+  std::shared_ptr<const policy::Program> program = ChainPolicy(6);
+  ASSERT_NE(program, nullptr);
+  SnapshotBuilder builder(program, 1, 4);
+  const policy::RoleBinding eu[] = {{0, "eu", absl::InfiniteFuture()}};
+  const policy::RoleBinding europe[] = {{3, "europe", absl::InfiniteFuture()}};
+  const policy::RoleBinding deep[] = {
+      {2, "acme/eu/paris", absl::InfiniteFuture()},  // r2 extends r1, r0
+      {3, "", absl::FromUnixSeconds(100)}};
+  builder.Add("eu", false, eu, {});
+  builder.Add("europe", false, europe, {});
+  builder.Add("deep", false, deep, {});
+  const auto snapshot = std::move(builder).Build(1);
+  const absl::Time now = absl::FromUnixSeconds(50);
+  auto roles = [&](const char* id, absl::string_view scope,
+                   absl::Time at) -> uint64_t {
+    uint64_t bits = ~uint64_t{0};
+    snapshot->ResolveEffectiveRoles(*snapshot->FindPrincipal(id),
+                                    snapshot->PrepareScope(scope), at,
+                                    absl::MakeSpan(&bits, 1));
+    return bits;
+  };
+  EXPECT_EQ(roles("eu", "eu", now), 0b1u);
+  EXPECT_EQ(roles("eu", "eu/fr", now), 0b1u);
+  EXPECT_EQ(roles("eu", "europe", now), 0u);
+  EXPECT_EQ(roles("eu", "eur", now), 0u);
+  EXPECT_EQ(roles("eu", "", now), 0u);
+  EXPECT_EQ(roles("eu", "/", now), 0u);
+  EXPECT_EQ(roles("europe", "europe/de", now), 0b1000u);
+  EXPECT_EQ(roles("europe", "eu", now), 0u);
+  EXPECT_EQ(roles("deep", "acme/eu/paris/x", now), 0b1111u);
+  EXPECT_EQ(roles("deep", "acme/eu", now), 0b1000u);  // global only
+  EXPECT_EQ(roles("deep", "acme/eu/parisx", now), 0b1000u);
+  EXPECT_EQ(roles("deep", "acme/eu/paris", absl::FromUnixSeconds(100)),
+            0b111u);  // expired exactly at expires_at
+  EXPECT_EQ(
+      roles("deep", "", absl::FromUnixSeconds(100) - absl::Nanoseconds(1) / 4),
+      0b1000u);
+}
+
 }  // namespace
 }  // namespace steward::store
