@@ -277,6 +277,7 @@ void PrincipalEntry::FillRequest(policy::Request& request) const {
   request.principal_known = true;
   request.principal_disabled = disabled_;
   request.bindings = bindings();
+  request.effective_roles = {};
   request.principal_attributes = attributes();
 }
 
@@ -776,7 +777,25 @@ void Snapshot::FillRequest(absl::string_view id,
   request.principal_known = false;
   request.principal_disabled = false;
   request.bindings = {};
+  request.effective_roles = {};
   request.principal_attributes = {};
+}
+
+const PrincipalEntry* Snapshot::FillRequestAndRoles(
+    absl::string_view id, absl::Span<uint64_t> roles,
+    policy::Request& request) const {
+  const PrincipalEntry* entry = FindPrincipal(id);
+  if (entry == nullptr) {
+    FillRequest(id, request);  // a second probe, only for unknown ids
+    return nullptr;
+  }
+  entry->FillRequest(request);
+  if (!entry->disabled()) {
+    ResolveEffectiveRoles(*entry, PrepareScope(request.scope), request.now,
+                          roles);
+    request.effective_roles = roles;
+  }
+  return entry;
 }
 
 ResourceScope Snapshot::PrepareScope(absl::string_view scope) const {

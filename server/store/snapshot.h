@@ -116,8 +116,8 @@ class PrincipalEntry {
   }
 
   // Sets request.principal_id/known/disabled/bindings/attributes from this
-  // entry. The request then borrows from the entry: keep the snapshot (or
-  // the entry) alive until evaluation is done.
+  // entry and clears request.effective_roles. The request then borrows from the
+  // entry: keep the snapshot (or the entry) alive until evaluation is done.
   void FillRequest(policy::Request& request) const;
 
   // Bytes of the entry's block (for memory reporting); scopes interned in
@@ -250,7 +250,24 @@ class Snapshot {
 
   // Fills the principal part of `request` for `id`: from the entry when
   // known, else principal_known = false (DENY UNKNOWN_PRINCIPAL).
+  // Clears request.effective_roles (the evaluator then resolves the
+  // bindings itself).
   void FillRequest(absl::string_view id, policy::Request& request) const;
+
+  // The decision path's FillRequest: the same, and for a known, enabled
+  // principal also its effective roles at request.scope and request.now
+  // (ResolveEffectiveRoles above) written into `roles` and pointed to by
+  // request.effective_roles, so the evaluator skips the bindings. The
+  // decision equals the one FillRequest would give: entries hold only
+  // roles of this snapshot's Program (the loader drops unknown ones), the
+  // only case where the evaluator's own walk would differ. Returns the
+  // entry, or null when unknown. Allocation-free; keep the snapshot and
+  // `roles` alive until evaluation is done.
+  // REQUIRES: program() != nullptr; request.scope and request.now set;
+  // roles.size() == (program()->role_count() + 63) / 64.
+  const PrincipalEntry* FillRequestAndRoles(absl::string_view id,
+                                            absl::Span<uint64_t> roles,
+                                            policy::Request& request) const;
 
   // Derivations for the store's incremental updates: the result shares the
   // Program, the untouched shards and every untouched entry with `this`.

@@ -13,12 +13,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "policy/compiler.h"
 #include "policy/evaluator.h"
 #include "server/store/connection.h"
 #include "server/store/snapshot_loader.h"
+#include "tests/policy/workload.h"
 #include "tests/store/store_test_util.h"
 
 namespace steward::store {
@@ -51,7 +53,20 @@ class SnapshotTest : public StoreTest {
     policy::NamedValue attrs[] = {{"region", policy::Value::String(region)}};
     if (!region.empty()) request.resource_attributes = attrs;
     request.now = clock_.Now();
-    return policy::Evaluate(*snapshot->program(), request);
+    const policy::Decision decision =
+        policy::Evaluate(*snapshot->program(), request);
+    // The server's path (roles resolved by the snapshot) decides the same.
+    uint64_t roles[(policy::kMaxRoles + 63) / 64];
+    snapshot->FillRequestAndRoles(
+        principal,
+        absl::MakeSpan(roles, (snapshot->program()->role_count() + 63) / 64),
+        request);
+    const policy::Decision resolved =
+        policy::Evaluate(*snapshot->program(), request);
+    EXPECT_EQ(resolved.effect, decision.effect);
+    EXPECT_EQ(resolved.reason, decision.reason);
+    EXPECT_EQ(resolved.rule_id, decision.rule_id);
+    return decision;
   }
 };
 
@@ -820,6 +835,129 @@ TEST(SnapshotResolveTest, ScopeNumberingFollowsWholeSegments) {
   EXPECT_EQ(
       roles("deep", "", absl::FromUnixSeconds(100) - absl::Nanoseconds(1) / 4),
       0b1000u);
+}
+
+// The decision path (Snapshot::FillRequestAndRoles: effective roles
+// resolved by the snapshot) against the evaluator's own walk of the
+// bindings (Snapshot::FillRequest): the whole decision and the
+// explanation must be the same.
+void ExpectSameDecision(const Snapshot& snapshot, policy::Request request,
+                        bool explain, int* allows) {
+  const policy::Program& program = *snapshot.program();
+  policy::Request by_bindings = request;
+  snapshot.FillRequest(request.principal_id, by_bindings);
+  ASSERT_TRUE(by_bindings.effective_roles.empty());
+  std::vector<uint64_t> roles((program.role_count() + 63) / 64, ~uint64_t{0});
+  const PrincipalEntry* entry = snapshot.FillRequestAndRoles(
+      request.principal_id, absl::MakeSpan(roles), request);
+  EXPECT_EQ(entry != nullptr && !entry->disabled(),
+            !request.effective_roles.empty());
+  const std::string where = absl::StrCat(
+      request.principal_id, " ", request.action, " ", request.kind, " scope \"",
+      request.scope, "\" at ", absl::FormatTime(request.now));
+  policy::Explanation want_explanation;
+  policy::Explanation got_explanation;
+  const policy::Decision want =
+      explain ? policy::Evaluate(program, by_bindings, &want_explanation)
+              : policy::Evaluate(program, by_bindings);
+  const policy::Decision got =
+      explain ? policy::Evaluate(program, request, &got_explanation)
+              : policy::Evaluate(program, request);
+  EXPECT_EQ(got.effect, want.effect) << where;
+  EXPECT_EQ(got.reason, want.reason) << where;
+  EXPECT_EQ(got.rule_id, want.rule_id) << where;
+  EXPECT_EQ(got.kind, want.kind) << where;
+  EXPECT_TRUE(got.allowed_fields == want.allowed_fields) << where;
+  EXPECT_TRUE(got.denied_fields == want.denied_fields) << where;
+  if (explain) {
+    EXPECT_EQ(got_explanation.ToString(), want_explanation.ToString()) << where;
+  }
+  *allows += got.allowed();
+}
+
+// The shared CRM workload (300 principals, 10,000 checks with known
+// answers) through both paths: as published (global bindings, no scope;
+// every answer must also be the expected one), then with every binding
+// moved to a scope and given an expiry from the tables above and every
+// check asked at a resource scope and time from them, so the scope
+// interval tests, expiry keys and closures all decide real rules. A fifth
+// of the principals are Create() entries (the string path inside
+// FillRequestAndRoles), one is disabled, and some checks name unknown
+// principals.
+TEST(SnapshotWorkloadTest, ResolvedRolesDecideLikeBindings) {
+  policy::testing::Workload workload;
+  ASSERT_THAT(workload.Load(
+                  policy::testing::Workload::Dir(STEWARD_WORKLOAD_DIR_DEFAULT)),
+              IsOk());
+  ASSERT_EQ(workload.checks().size(), 10000u);
+  const absl::Time base = absl::FromUnixSeconds(1'000'000);
+  const std::vector<absl::Time> times = Times(base);
+  const std::vector<std::string>& binding_scopes = BindingScopes();
+  const std::vector<std::string> resource_scopes = ResourceScopes();
+  for (const bool scoped : {false, true}) {
+    SCOPED_TRACE(scoped ? "scoped and expiring" : "as published");
+    // The principals, in workload order (checks point at them).
+    std::map<std::string, std::vector<policy::RoleBinding>> bindings;
+    std::map<std::string, std::vector<policy::Value>> attributes;
+    size_t i = 0;
+    for (const policy::testing::Workload::Check& c : workload.checks()) {
+      if (c.principal == nullptr || bindings.count(c.principal->id)) continue;
+      std::vector<policy::RoleBinding>& b = bindings[c.principal->id];
+      b = c.principal->bindings;
+      if (scoped) {
+        // Each role at a scope and expiry, plus each role again globally
+        // with an expiry, so principals hold roles in some scopes only.
+        const size_t n = b.size();
+        for (size_t j = 0; j < n; ++j) {
+          b[j].scope = binding_scopes[(i + j * 7) % binding_scopes.size()];
+          b[j].expires_at = times[(i * 3 + j) % times.size()];
+          b.push_back(policy::RoleBinding{b[j].role, "",
+                                          times[(i + j + 1) % times.size()]});
+        }
+      }
+      attributes[c.principal->id] = c.principal->attributes;
+      ++i;
+    }
+    SnapshotBuilder builder(workload.shared_program(), 1, bindings.size());
+    i = 0;
+    for (const auto& [id, b] : bindings) {
+      const bool disabled = i == 7;
+      if (i % 5 == 0) {
+        builder.Add(PrincipalEntry::Create(id, disabled, b, attributes[id]));
+      } else {
+        builder.Add(id, disabled, b, attributes[id]);
+      }
+      ++i;
+    }
+    const std::shared_ptr<const Snapshot> snapshot =
+        std::move(builder).Build(1);
+    ASSERT_EQ(snapshot->principal_count(), bindings.size());
+    const std::string disabled_id = std::next(bindings.begin(), 7)->first;
+    int allows = 0;
+    int mismatches = 0;
+    size_t k = 0;
+    for (const policy::testing::Workload::Check& c : workload.checks()) {
+      policy::Request request = workload.MakeRequest(c, base);
+      if (scoped) {
+        request.scope = resource_scopes[k % resource_scopes.size()];
+        request.now = times[(k / 3) % times.size()];
+        if (k % 97 == 0) request.principal_id = "nobody";
+      }
+      const int before = allows;
+      ExpectSameDecision(*snapshot, request, /*explain=*/k % 10 == 0, &allows);
+      if (!scoped && c.principal_id != disabled_id &&
+          (allows > before) != c.expected_allow && ++mismatches <= 5) {
+        ADD_FAILURE() << "check " << k << " (" << c.principal_id << " "
+                      << c.action << " " << c.kind << "): expected "
+                      << (c.expected_allow ? "ALLOW" : "DENY");
+      }
+      ++k;
+    }
+    EXPECT_EQ(mismatches, 0);
+    // Both answers occur, so the comparison decided something.
+    EXPECT_GT(allows, 500);
+    EXPECT_LT(allows, 9500);
+  }
 }
 
 }  // namespace
