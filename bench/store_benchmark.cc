@@ -12,9 +12,17 @@
 //                             Snapshot::ResolveEffectiveRoles, over D
 //                             distinct principals (D = 0: Zipf-distributed
 //                             over all N, exponent 1).
+//   BM_LookupAndResolveDependent/N/D  the same, each key depending on the
+//                             previous result: latency, no overlap.
+//   BM_LookupAndResolvePrefetched/N/D  the same, independent keys with
+//                             Snapshot::Prefetch's stages 4, 8 and 12 keys
+//                             ahead (batch throughput; D = N or 0).
 //   BM_LookupAndResolveStrings/N/D  the same through the free
 //                             ResolveEffectiveRoles (string compares).
-//   BM_LookupAndEvaluate/N    FindPrincipal + the full policy::Evaluate.
+//   BM_LookupAndEvaluate/N    the server's decision path: Snapshot::
+//                             FillRequestAndRoles + policy::Evaluate.
+//   BM_LookupAndEvaluateBindings/N  FillRequest + Evaluate (the evaluator
+//                             resolves the bindings itself).
 //   BM_MemoryLatency/B/H      one dependent random load from a B-byte
 //                             buffer (H: huge pages): the DRAM latency the
 //                             spread lookups are bound by.
@@ -411,9 +419,27 @@ class LookupSample {
   bool pooled_ = false;
 };
 
+// How the lookups of one benchmark loop relate to each other.
+enum class Access {
+  // Each lookup's key is known up front, as for independent requests: the
+  // CPU may overlap one lookup's cache misses with the next ones' (out of
+  // order execution), so Time is a throughput figure.
+  kIndependent,
+  // The next key depends on the previous lookup's result (an opaque zero
+  // derived from the roles, as a pointer chase): nothing overlaps, so Time
+  // is the latency of one lookup + resolution.
+  kDependent,
+  // Independent, and the loop runs Snapshot::Prefetch's three stages for
+  // the keys 3, 2 and 1 x kPrefetchDistance ahead, as a batch (BatchCheck)
+  // can: the throughput when misses overlap on purpose. Spread and Zipf
+  // samples only (a pooled key is drawn in the loop).
+  kPrefetched,
+};
+constexpr size_t kPrefetchDistance = 4;
+
 // strings: the free ResolveEffectiveRoles (string scope compares, closure
 // lists) instead of the snapshot's compact path.
-template <bool strings>
+template <bool strings, Access access>
 void LookupAndResolve(benchmark::State& state, Stores* stores) {
   const int n = static_cast<int>(state.range(0));
   const int distinct = static_cast<int>(state.range(1));
@@ -425,20 +451,42 @@ void LookupAndResolve(benchmark::State& state, Stores* stores) {
   const std::shared_ptr<const Snapshot> snapshot = store->snapshot();
   const policy::Program& program = *snapshot->program();
   const LookupSample sample(n, distinct);
+  if (access == Access::kPrefetched && sample.pooled()) {
+    state.SkipWithError("prefetching needs a sequence (D = N or 0)");
+    return;
+  }
   const absl::Time now = absl::Now();
-  uint64_t roles[(policy::kMaxRoles + 63) / 64];
+  uint64_t roles[(policy::kMaxRoles + 63) / 64] = {};
   const size_t words = (program.role_count() + 63) / 64;
   uint64_t x = 0x9E3779B97F4A7C15u;
   size_t i = 0;
   int64_t found = 0;
+  // Zero, but the compiler cannot know it: ANDed with the roles it makes
+  // the next key depend on this lookup's result.
+  uint64_t opaque_zero = 0;
+  benchmark::DoNotOptimize(opaque_zero);
   for (auto _ : state) {
     size_t k;
     if (sample.pooled()) {
       // A 64-bit LCG; multiply-shift maps its high half onto the pool.
       x = x * 6364136223846793005u + 1442695040888963407u;
+      if constexpr (access == Access::kDependent) x += roles[0] & opaque_zero;
       k = static_cast<size_t>(((x >> 32) * sample.size()) >> 32);
     } else {
+      if constexpr (access == Access::kDependent) i += roles[0] & opaque_zero;
       k = i++ & 65535;
+    }
+    if constexpr (access == Access::kPrefetched) {
+      const size_t d = kPrefetchDistance;
+      const size_t a = (k + 3 * d) & 65535;
+      const size_t b = (k + 2 * d) & 65535;
+      const size_t c = (k + d) & 65535;
+      snapshot->Prefetch(sample.id(a), sample.scope(a),
+                         Snapshot::PrefetchStage::kIndex);
+      snapshot->Prefetch(sample.id(b), sample.scope(b),
+                         Snapshot::PrefetchStage::kEntry);
+      snapshot->Prefetch(sample.id(c), sample.scope(c),
+                         Snapshot::PrefetchStage::kBindings);
     }
     const PrincipalEntry* entry = snapshot->FindPrincipal(sample.id(k));
     if (entry != nullptr) {
@@ -458,10 +506,16 @@ void LookupAndResolve(benchmark::State& state, Stores* stores) {
       static_cast<double>(found), benchmark::Counter::kAvgIterations);
 }
 void BM_LookupAndResolve(benchmark::State& state, Stores* stores) {
-  LookupAndResolve<false>(state, stores);
+  LookupAndResolve<false, Access::kIndependent>(state, stores);
+}
+void BM_LookupAndResolveDependent(benchmark::State& state, Stores* stores) {
+  LookupAndResolve<false, Access::kDependent>(state, stores);
+}
+void BM_LookupAndResolvePrefetched(benchmark::State& state, Stores* stores) {
+  LookupAndResolve<false, Access::kPrefetched>(state, stores);
 }
 void BM_LookupAndResolveStrings(benchmark::State& state, Stores* stores) {
-  LookupAndResolve<true>(state, stores);
+  LookupAndResolve<true, Access::kIndependent>(state, stores);
 }
 
 // The reference for the spread case: one dependent load from a random
@@ -496,7 +550,10 @@ void BM_MemoryLatency(benchmark::State& state) {
   std::free(base);
 }
 
-void BM_LookupAndEvaluate(benchmark::State& state, Stores* stores) {
+// resolved: the server's path (Snapshot::FillRequestAndRoles, roles from
+// the compact bindings); else the evaluator walks the bindings itself.
+template <bool resolved>
+void LookupAndEvaluate(benchmark::State& state, Stores* stores) {
   const int n = static_cast<int>(state.range(0));
   Store* store = stores->Get(n);
   if (store == nullptr) {
@@ -510,23 +567,36 @@ void BM_LookupAndEvaluate(benchmark::State& state, Stores* stores) {
       {"owner", policy::Value::String("user-0000001")},
       {"region", policy::Value::String("emea")},
       {"tier", policy::Value::String("gold")}};
+  uint64_t roles[(policy::kMaxRoles + 63) / 64];
+  const size_t words = (snapshot->program()->role_count() + 63) / 64;
   size_t i = 0;
   int64_t allowed = 0;
   for (auto _ : state) {
     const size_t k = i++ & 65535;
     policy::Request request;
-    snapshot->FillRequest(ids[k], request);
     request.action = "update";
     request.kind = "customer";
     request.resource_id = "c1";
     request.scope = "tenant-0001/emea";
     request.resource_attributes = attributes;
     request.now = now;
+    if constexpr (resolved) {
+      snapshot->FillRequestAndRoles(ids[k], absl::MakeSpan(roles, words),
+                                    request);
+    } else {
+      snapshot->FillRequest(ids[k], request);
+    }
     const policy::Decision d = policy::Evaluate(*snapshot->program(), request);
     allowed += d.allowed();
   }
   state.counters["allowed"] = benchmark::Counter(
       static_cast<double>(allowed), benchmark::Counter::kAvgIterations);
+}
+void BM_LookupAndEvaluate(benchmark::State& state, Stores* stores) {
+  LookupAndEvaluate<true>(state, stores);
+}
+void BM_LookupAndEvaluateBindings(benchmark::State& state, Stores* stores) {
+  LookupAndEvaluate<false>(state, stores);
 }
 
 }  // namespace
@@ -554,6 +624,18 @@ int main(int argc, char** argv) {
         ->Args({n, 0})
         ->Args({n, 1000})
         ->Args({n, 16});
+    benchmark::RegisterBenchmark("BM_LookupAndResolveDependent",
+                                 steward::store::BM_LookupAndResolveDependent,
+                                 &stores)
+        ->Args({n, n})
+        ->Args({n, 0})
+        ->Args({n, 1000})
+        ->Args({n, 16});
+    benchmark::RegisterBenchmark("BM_LookupAndResolvePrefetched",
+                                 steward::store::BM_LookupAndResolvePrefetched,
+                                 &stores)
+        ->Args({n, n})
+        ->Args({n, 0});
     benchmark::RegisterBenchmark("BM_LookupAndResolveStrings",
                                  steward::store::BM_LookupAndResolveStrings,
                                  &stores)
@@ -563,6 +645,10 @@ int main(int argc, char** argv) {
         ->Args({n, 16});
     benchmark::RegisterBenchmark("BM_LookupAndEvaluate",
                                  steward::store::BM_LookupAndEvaluate, &stores)
+        ->Arg(n);
+    benchmark::RegisterBenchmark("BM_LookupAndEvaluateBindings",
+                                 steward::store::BM_LookupAndEvaluateBindings,
+                                 &stores)
         ->Arg(n);
   }
   // Args: buffer bytes, huge pages (0/1). 256 KiB fits L2, 4 MiB L3, 512 MiB

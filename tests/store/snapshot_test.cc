@@ -837,6 +837,39 @@ TEST(SnapshotResolveTest, ScopeNumberingFollowsWholeSegments) {
       0b1000u);
 }
 
+// Snapshot::Prefetch only starts loads: every stage, on known and unknown
+// ids and any scope, of built, derived and empty snapshots, leaves every
+// lookup's answer as it was (and reads nothing out of bounds: ASan preset).
+TEST(SnapshotResolveTest, PrefetchChangesNothing) {
+  std::shared_ptr<const policy::Program> program = ChainPolicy(6);
+  ASSERT_NE(program, nullptr);
+  SnapshotBuilder builder(program, 1, 4);
+  const policy::RoleBinding bindings[] = {
+      {0, "acme/eu", absl::InfiniteFuture()}, {4, "", absl::InfiniteFuture()}};
+  builder.Add("a", false, bindings, {});
+  builder.Add(PrincipalEntry::Create("b", false, bindings, {}));
+  const auto built = std::move(builder).Build(1);
+  const auto derived =
+      built->WithPrincipal(PrincipalEntry::Create("c", false, bindings, {}), 2);
+  const auto empty = std::make_shared<const Snapshot>();
+  const absl::Time now = absl::FromUnixSeconds(50);
+  for (const Snapshot* snapshot : {built.get(), derived.get(), empty.get()}) {
+    for (const char* id : {"a", "b", "c", "", "nobody"}) {
+      for (const std::string& scope : ResourceScopes()) {
+        for (const auto stage :
+             {Snapshot::PrefetchStage::kIndex, Snapshot::PrefetchStage::kEntry,
+              Snapshot::PrefetchStage::kBindings}) {
+          snapshot->Prefetch(id, scope, stage);
+        }
+        const PrincipalEntry* entry = snapshot->FindPrincipal(id);
+        if (entry != nullptr) ExpectSameRoles(*snapshot, *entry, scope, now);
+      }
+    }
+  }
+  EXPECT_NE(derived->FindPrincipal("c"), nullptr);
+  EXPECT_EQ(empty->FindPrincipal("a"), nullptr);
+}
+
 // The decision path (Snapshot::FillRequestAndRoles: effective roles
 // resolved by the snapshot) against the evaluator's own walk of the
 // bindings (Snapshot::FillRequest): the whole decision and the
