@@ -24,7 +24,10 @@
 // bindings carry the scope's number, the role and the expiry as integer
 // nanoseconds; the snapshot carries each role's extends-closure as a
 // bitset. Entries made by Create() (principals changed since the last full
-// build) take the string path, with the same results.
+// build) take the string path, with the same results. The server's Check
+// uses this path (FillRequestAndRoles hands the bitset to the evaluator
+// through policy::Request::effective_roles).
+//
 // The index is a vector of shards, each an open-addressing table of
 // (64-bit hash, entry pointer) slots with linear probing, sized so a shard
 // holds ~2,900 principals; a lookup reads one slot line, then the entry.
@@ -32,6 +35,16 @@
 // one shard (to the heap) and shares the others and every unchanged entry
 // with the previous snapshot; arena entries it replaces stay allocated
 // until the next full build releases the arena.
+//
+// What a lookup + resolution costs (bench/README.md, issue 4): ~400
+// instructions when everything is in cache (~70 ns here). A principal not
+// in cache costs two dependent memory accesses, the slot line and then the
+// entry's lines (its second line is prefetched while the id compares),
+// plus the scope table and the ranges of its binding scopes, which are
+// usually cached: over 1,000,000 principals that is two DRAM latencies,
+// well over 100 ns on this machine. The probe loop's branches wait for
+// the slot, so independent lookups barely overlap their misses; a batch
+// can make them overlap with Prefetch().
 #ifndef STEWARD_SERVER_STORE_SNAPSHOT_H_
 #define STEWARD_SERVER_STORE_SNAPSHOT_H_
 

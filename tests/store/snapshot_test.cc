@@ -837,6 +837,55 @@ TEST(SnapshotResolveTest, ScopeNumberingFollowsWholeSegments) {
       0b1000u);
 }
 
+// Deep scope trees: the interval test agrees with the string path at
+// every depth, with and without intermediate levels.
+TEST(SnapshotResolveTest, DeepScopeTreesMatchTheStringPath) {
+  std::shared_ptr<const policy::Program> program = ChainPolicy(6);
+  ASSERT_NE(program, nullptr);
+  const std::vector<std::string> levels = {"d1", "d1/d2", "d1/d2/d3",
+                                           "d1/d2/d3/d4", "d1/d2/d3/d4/d5"};
+  SnapshotBuilder builder(program, 1, 8);
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < levels.size(); ++i) {
+    // Principal i holds role i at level i, and role 5 at level i - 2.
+    std::vector<policy::RoleBinding> bindings = {
+        {static_cast<policy::RoleId>(i), levels[i], absl::InfiniteFuture()}};
+    if (i >= 2) bindings.push_back({5, levels[i - 2], absl::InfiniteFuture()});
+    ids.push_back(absl::StrCat("deep", i));
+    builder.Add(ids.back(), false, bindings, {});
+  }
+  // Skips a level: "d1/d2/d3/d4/d5/d6/d7" has no "d1/d2/d3/d4/d5/d6".
+  const policy::RoleBinding skip[] = {
+      {3, "d1/d2/d3/d4/d5/d6/d7", absl::InfiniteFuture()},
+      {4, "d1", absl::InfiniteFuture()}};
+  builder.Add("skip", false, skip, {});
+  ids.push_back("skip");
+  const auto snapshot = std::move(builder).Build(1);
+  const absl::Time now = absl::FromUnixSeconds(50);
+  std::vector<std::string> scopes = {"", "d1x", "d1/d2x", "d2"};
+  for (const std::string& level : levels) {
+    scopes.push_back(level);
+    scopes.push_back(level + "/x");
+  }
+  scopes.push_back("d1/d2/d3/d4/d5/d6");
+  scopes.push_back("d1/d2/d3/d4/d5/d6/d7");
+  scopes.push_back("d1/d2/d3/d4/d5/d6/d7/d8");
+  for (const std::string& id : ids) {
+    const PrincipalEntry* entry = snapshot->FindPrincipal(id);
+    ASSERT_NE(entry, nullptr);
+    ASSERT_FALSE(entry->compact_bindings().empty());
+    for (const std::string& scope : scopes) {
+      ExpectSameRoles(*snapshot, *entry, scope, now);
+    }
+  }
+  uint64_t bits = 0;
+  snapshot->ResolveEffectiveRoles(*snapshot->FindPrincipal("deep4"),
+                                  snapshot->PrepareScope("d1/d2/d3/d4/d5/x"),
+                                  now, absl::MakeSpan(&bits, 1));
+  // r4 at level 5 and r5 at level 3 (r5 extends r4 extends r3).
+  EXPECT_EQ(bits, 0b111000u);
+}
+
 // Snapshot::Prefetch only starts loads: every stage, on known and unknown
 // ids and any scope, of built, derived and empty snapshots, leaves every
 // lookup's answer as it was (and reads nothing out of bounds: ASan preset).
