@@ -6,9 +6,23 @@
 //                             (rss_delta_MiB, VmRSS after - before) and the
 //                             peak during the build (peak_delta_MiB, VmHWM
 //                             after resetting it - VmRSS before).
-//   BM_LookupAndResolve/N     FindPrincipal + effective roles at a scope
-//                             (expiry, scope ancestry, extends closure).
-//   BM_LookupAndEvaluate/N    FindPrincipal + the full policy::Evaluate.
+//   BM_LookupAndResolve/N/D   FindPrincipal + effective roles at a scope
+//                             (expiry, scope ancestry, extends closure)
+//                             through Snapshot::PrepareScope and
+//                             Snapshot::ResolveEffectiveRoles, over D
+//                             distinct principals (D = 0: Zipf-distributed
+//                             over all N, exponent 1).
+//   BM_LookupAndResolveDependent/N/D  the same, each key depending on the
+//                             previous result: latency, no overlap.
+//   BM_LookupAndResolvePrefetched/N/D  the same, independent keys with
+//                             Snapshot::Prefetch's stages 4, 8 and 12 keys
+//                             ahead (batch throughput; D = N or 0).
+//   BM_LookupAndResolveStrings/N/D  the same through the free
+//                             ResolveEffectiveRoles (string compares).
+//   BM_LookupAndEvaluate/N    the server's decision path: Snapshot::
+//                             FillRequestAndRoles + policy::Evaluate.
+//   BM_LookupAndEvaluateBindings/N  FillRequest + Evaluate (the evaluator
+//                             resolves the bindings itself).
 //   BM_MemoryLatency/B/H      one dependent random load from a B-byte
 //                             buffer (H: huge pages): the DRAM latency the
 //                             spread lookups are bound by.
@@ -354,9 +368,29 @@ class LookupSample {
     // Small working sets are drawn from a pool by a generator inside the
     // loop (no 65,536-element stream pushing the snapshot out of L2);
     // spread ones are a 65,536-element sequence read in order (prefetched).
-    const int length = distinct <= 65536 ? distinct : 65536;
+    // distinct == 0: a 65,536-element sequence drawn from a Zipf
+    // distribution over all n (rank k with probability ~ 1/k), the ranks
+    // scattered over the principals: a few very active principals and a
+    // long tail, as real traffic looks.
+    const bool zipf = distinct == 0;
+    const int length = !zipf && distinct <= 65536 ? distinct : 65536;
     std::vector<int> principals;
-    for (int i = 0; i < length; ++i) principals.push_back(rng() % n);
+    if (zipf) {
+      std::vector<double> cdf(n);
+      double sum = 0;
+      for (int k = 0; k < n; ++k) cdf[k] = (sum += 1.0 / (k + 1));
+      std::vector<int> scatter(n);
+      for (int k = 0; k < n; ++k) scatter[k] = k;
+      std::shuffle(scatter.begin(), scatter.end(), rng);
+      std::uniform_real_distribution<double> u(0, sum);
+      for (int i = 0; i < length; ++i) {
+        const auto rank = std::lower_bound(cdf.begin(), cdf.end(), u(rng));
+        principals.push_back(scatter[std::min<int>(
+            static_cast<int>(rank - cdf.begin()), n - 1)]);
+      }
+    } else {
+      for (int i = 0; i < length; ++i) principals.push_back(rng() % n);
+    }
     std::string chars;
     std::vector<std::pair<size_t, size_t>> offsets;
     for (int i : principals) {
@@ -371,7 +405,7 @@ class LookupSample {
     for (const auto& [offset, size] : offsets) {
       views_.push_back(absl::string_view(chars_).substr(offset, size));
     }
-    pooled_ = distinct <= 65536;
+    pooled_ = !zipf && distinct <= 65536;
   }
 
   size_t size() const { return views_.size() / 2; }
@@ -385,7 +419,28 @@ class LookupSample {
   bool pooled_ = false;
 };
 
-void BM_LookupAndResolve(benchmark::State& state, Stores* stores) {
+// How the lookups of one benchmark loop relate to each other.
+enum class Access {
+  // Each lookup's key is known up front, as for independent requests: the
+  // CPU may overlap one lookup's cache misses with the next ones' (out of
+  // order execution), so Time is a throughput figure.
+  kIndependent,
+  // The next key depends on the previous lookup's result (an opaque zero
+  // derived from the roles, as a pointer chase): nothing overlaps, so Time
+  // is the latency of one lookup + resolution.
+  kDependent,
+  // Independent, and the loop runs Snapshot::Prefetch's three stages for
+  // the keys 3, 2 and 1 x kPrefetchDistance ahead, as a batch (BatchCheck)
+  // can: the throughput when misses overlap on purpose. Spread and Zipf
+  // samples only (a pooled key is drawn in the loop).
+  kPrefetched,
+};
+constexpr size_t kPrefetchDistance = 4;
+
+// strings: the free ResolveEffectiveRoles (string scope compares, closure
+// lists) instead of the snapshot's compact path.
+template <bool strings, Access access>
+void LookupAndResolve(benchmark::State& state, Stores* stores) {
   const int n = static_cast<int>(state.range(0));
   const int distinct = static_cast<int>(state.range(1));
   Store* store = stores->Get(n);
@@ -396,31 +451,71 @@ void BM_LookupAndResolve(benchmark::State& state, Stores* stores) {
   const std::shared_ptr<const Snapshot> snapshot = store->snapshot();
   const policy::Program& program = *snapshot->program();
   const LookupSample sample(n, distinct);
+  if (access == Access::kPrefetched && sample.pooled()) {
+    state.SkipWithError("prefetching needs a sequence (D = N or 0)");
+    return;
+  }
   const absl::Time now = absl::Now();
-  uint64_t roles[(policy::kMaxRoles + 63) / 64];
+  uint64_t roles[(policy::kMaxRoles + 63) / 64] = {};
   const size_t words = (program.role_count() + 63) / 64;
   uint64_t x = 0x9E3779B97F4A7C15u;
   size_t i = 0;
   int64_t found = 0;
+  // Zero, but the compiler cannot know it: ANDed with the roles it makes
+  // the next key depend on this lookup's result.
+  uint64_t opaque_zero = 0;
+  benchmark::DoNotOptimize(opaque_zero);
   for (auto _ : state) {
     size_t k;
     if (sample.pooled()) {
       // A 64-bit LCG; multiply-shift maps its high half onto the pool.
       x = x * 6364136223846793005u + 1442695040888963407u;
+      if constexpr (access == Access::kDependent) x += roles[0] & opaque_zero;
       k = static_cast<size_t>(((x >> 32) * sample.size()) >> 32);
     } else {
+      if constexpr (access == Access::kDependent) i += roles[0] & opaque_zero;
       k = i++ & 65535;
+    }
+    if constexpr (access == Access::kPrefetched) {
+      const size_t d = kPrefetchDistance;
+      const size_t a = (k + 3 * d) & 65535;
+      const size_t b = (k + 2 * d) & 65535;
+      const size_t c = (k + d) & 65535;
+      snapshot->Prefetch(sample.id(a), sample.scope(a),
+                         Snapshot::PrefetchStage::kIndex);
+      snapshot->Prefetch(sample.id(b), sample.scope(b),
+                         Snapshot::PrefetchStage::kEntry);
+      snapshot->Prefetch(sample.id(c), sample.scope(c),
+                         Snapshot::PrefetchStage::kBindings);
     }
     const PrincipalEntry* entry = snapshot->FindPrincipal(sample.id(k));
     if (entry != nullptr) {
-      ResolveEffectiveRoles(program, *entry, sample.scope(k), now,
-                            absl::MakeSpan(roles, words));
+      if constexpr (strings) {
+        ResolveEffectiveRoles(program, *entry, sample.scope(k), now,
+                              absl::MakeSpan(roles, words));
+      } else {
+        snapshot->ResolveEffectiveRoles(*entry,
+                                        snapshot->PrepareScope(sample.scope(k)),
+                                        now, absl::MakeSpan(roles, words));
+      }
       ++found;
     }
     benchmark::DoNotOptimize(roles[0]);
   }
   state.counters["found"] = benchmark::Counter(
       static_cast<double>(found), benchmark::Counter::kAvgIterations);
+}
+void BM_LookupAndResolve(benchmark::State& state, Stores* stores) {
+  LookupAndResolve<false, Access::kIndependent>(state, stores);
+}
+void BM_LookupAndResolveDependent(benchmark::State& state, Stores* stores) {
+  LookupAndResolve<false, Access::kDependent>(state, stores);
+}
+void BM_LookupAndResolvePrefetched(benchmark::State& state, Stores* stores) {
+  LookupAndResolve<false, Access::kPrefetched>(state, stores);
+}
+void BM_LookupAndResolveStrings(benchmark::State& state, Stores* stores) {
+  LookupAndResolve<true, Access::kIndependent>(state, stores);
 }
 
 // The reference for the spread case: one dependent load from a random
@@ -455,7 +550,10 @@ void BM_MemoryLatency(benchmark::State& state) {
   std::free(base);
 }
 
-void BM_LookupAndEvaluate(benchmark::State& state, Stores* stores) {
+// resolved: the server's path (Snapshot::FillRequestAndRoles, roles from
+// the compact bindings); else the evaluator walks the bindings itself.
+template <bool resolved>
+void LookupAndEvaluate(benchmark::State& state, Stores* stores) {
   const int n = static_cast<int>(state.range(0));
   Store* store = stores->Get(n);
   if (store == nullptr) {
@@ -469,23 +567,36 @@ void BM_LookupAndEvaluate(benchmark::State& state, Stores* stores) {
       {"owner", policy::Value::String("user-0000001")},
       {"region", policy::Value::String("emea")},
       {"tier", policy::Value::String("gold")}};
+  uint64_t roles[(policy::kMaxRoles + 63) / 64];
+  const size_t words = (snapshot->program()->role_count() + 63) / 64;
   size_t i = 0;
   int64_t allowed = 0;
   for (auto _ : state) {
     const size_t k = i++ & 65535;
     policy::Request request;
-    snapshot->FillRequest(ids[k], request);
     request.action = "update";
     request.kind = "customer";
     request.resource_id = "c1";
     request.scope = "tenant-0001/emea";
     request.resource_attributes = attributes;
     request.now = now;
+    if constexpr (resolved) {
+      snapshot->FillRequestAndRoles(ids[k], absl::MakeSpan(roles, words),
+                                    request);
+    } else {
+      snapshot->FillRequest(ids[k], request);
+    }
     const policy::Decision d = policy::Evaluate(*snapshot->program(), request);
     allowed += d.allowed();
   }
   state.counters["allowed"] = benchmark::Counter(
       static_cast<double>(allowed), benchmark::Counter::kAvgIterations);
+}
+void BM_LookupAndEvaluate(benchmark::State& state, Stores* stores) {
+  LookupAndEvaluate<true>(state, stores);
+}
+void BM_LookupAndEvaluateBindings(benchmark::State& state, Stores* stores) {
+  LookupAndEvaluate<false>(state, stores);
 }
 
 }  // namespace
@@ -506,14 +617,38 @@ int main(int argc, char** argv) {
         ->Iterations(n >= 1000000 ? 3 : 5);
     // Args: principals in the store, distinct principals looked up (n:
     // spread over the index, DRAM-bound; 1000: the active set; 16: all in
-    // L1, the compute floor).
+    // L1, the compute floor; 0: Zipf over n).
     benchmark::RegisterBenchmark("BM_LookupAndResolve",
                                  steward::store::BM_LookupAndResolve, &stores)
         ->Args({n, n})
+        ->Args({n, 0})
+        ->Args({n, 1000})
+        ->Args({n, 16});
+    benchmark::RegisterBenchmark("BM_LookupAndResolveDependent",
+                                 steward::store::BM_LookupAndResolveDependent,
+                                 &stores)
+        ->Args({n, n})
+        ->Args({n, 0})
+        ->Args({n, 1000})
+        ->Args({n, 16});
+    benchmark::RegisterBenchmark("BM_LookupAndResolvePrefetched",
+                                 steward::store::BM_LookupAndResolvePrefetched,
+                                 &stores)
+        ->Args({n, n})
+        ->Args({n, 0});
+    benchmark::RegisterBenchmark("BM_LookupAndResolveStrings",
+                                 steward::store::BM_LookupAndResolveStrings,
+                                 &stores)
+        ->Args({n, n})
+        ->Args({n, 0})
         ->Args({n, 1000})
         ->Args({n, 16});
     benchmark::RegisterBenchmark("BM_LookupAndEvaluate",
                                  steward::store::BM_LookupAndEvaluate, &stores)
+        ->Arg(n);
+    benchmark::RegisterBenchmark("BM_LookupAndEvaluateBindings",
+                                 steward::store::BM_LookupAndEvaluateBindings,
+                                 &stores)
         ->Arg(n);
   }
   // Args: buffer bytes, huge pages (0/1). 256 KiB fits L2, 4 MiB L3, 512 MiB

@@ -54,7 +54,7 @@ class Scratch {
     // The request's arrays live wherever the caller decoded them and are
     // often not in cache; they are first read only after the (kind,
     // action) probe, so start fetching them now and let the misses overlap.
-    Prefetch(request_.bindings.data());
+    if (request_.effective_roles.empty()) Prefetch(request_.bindings.data());
     Prefetch(request_.resource_attributes.data());
     if (!request_.principal_known) {
       d.reason = Reason::kUnknownPrincipal;
@@ -96,6 +96,18 @@ class Scratch {
     bucket_ = &x_.buckets[b];
     // Effective roles (§6 step 2).
     const int words = x_.role_words;
+    if (!request_.effective_roles.empty()) {
+      // Resolved by the caller; bits past the last role are never read
+      // (HasRole takes the Program's roles, AnyRoleCanMatch ANDs with a
+      // mask that has none).
+      if (request_.effective_roles.size() < static_cast<size_t>(words)) {
+        d.reason = Reason::kEvaluationError;
+        return false;
+      }
+      std::memcpy(roles_, request_.effective_roles.data(),
+                  sizeof(uint64_t) * words);
+      return true;
+    }
     std::memset(roles_, 0, sizeof(uint64_t) * words);
     const int role_count = program_.role_count();
     for (const RoleBinding& binding : request_.bindings) {

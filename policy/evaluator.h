@@ -19,7 +19,8 @@ namespace steward::policy {
 // evaluator cannot make sense of is a DENY with a reason —
 // INVALID_REQUEST for a declared attribute given twice or with the wrong
 // type (checked when a condition needs the request's attributes),
-// EVALUATION_ERROR for role ids outside the program. Allocation-free.
+// EVALUATION_ERROR for role ids outside the program (or an
+// effective_roles bitset shorter than the program's). Allocation-free.
 Decision Evaluate(const Program& program, const Request& request);
 
 // Same decision, plus an account of every rule of the request's (kind,

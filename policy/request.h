@@ -113,6 +113,15 @@ struct Request {
   // ancestry and the extends-closure (spec §6 step 2). Role ids out of the
   // Program's range make the decision DENY EVALUATION_ERROR.
   absl::Span<const RoleBinding> bindings;
+  // Optional: the principal's effective roles at `scope` and `now`, already
+  // resolved from its bindings with the semantics above (expiry, scope
+  // ancestry, extends-closure), as a bitset: bit r of word r / 64 = role r
+  // held. When non-empty the evaluator uses it as is and does not read
+  // `bindings` (the role store resolves it from its snapshot without
+  // string compares). Words past the Program's role count and bits past
+  // its last role are ignored; fewer words than the Program needs make
+  // the decision DENY EVALUATION_ERROR.
+  absl::Span<const uint64_t> effective_roles;
   // Indexed by Program::principal_attributes() slot; a missing or
   // default-constructed entry is absent.
   absl::Span<const Value> principal_attributes;

@@ -8,9 +8,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "policy/compiler.h"
 
 namespace steward::policy {
@@ -504,6 +506,81 @@ TEST_F(EvaluatorTest, OutOfRangeRoleIsEvaluationError) {
   ExpectDecision(program(), r, {Effect::kDeny, Reason::kEvaluationError});
   r.bindings = {{RoleId{-1}, ""}};
   ExpectDecision(program(), r, {Effect::kDeny, Reason::kEvaluationError});
+}
+
+// Request::effective_roles: a caller's pre-resolved bitset replaces the
+// walk of the bindings (which are then not read at all); the closure is
+// the caller's job; too few words fail closed; bits past the last role
+// are ignored.
+TEST_F(EvaluatorTest, PreResolvedEffectiveRolesReplaceBindings) {
+  const int words = (program().role_count() + 63) / 64;
+  std::vector<uint64_t> roles(words, 0);
+  auto set = [&](absl::string_view role) {
+    const RoleId r = Role(role);
+    roles[r >> 6] |= uint64_t{1} << (r & 63);
+  };
+  Req r;
+  r.bindings = {{Role("admin"), ""}};  // ignored below
+  set("viewer");
+  Request request = r.Build();
+  request.effective_roles = roles;
+  Explanation ex;
+  Decision d = Evaluate(program(), request, &ex);
+  EXPECT_EQ(d.reason, Reason::kAllowedByRule);
+  EXPECT_EQ(d.rule_id, "viewer/1");
+  EXPECT_THAT(ex.effective_roles, ElementsAre("viewer"));
+  // No closure is applied: regional alone does not give owner_editor.
+  std::fill(roles.begin(), roles.end(), 0);
+  set("regional");
+  r.action = "read";
+  r.attrs = {{"owner", Value::String("u1")}};
+  request = r.Build();
+  request.effective_roles = roles;
+  EXPECT_EQ(Evaluate(program(), request).reason, Reason::kNoMatchingRule);
+  set("owner_editor");
+  EXPECT_EQ(Evaluate(program(), request).rule_id, "owner_editor/1");
+  // Bits past the last role and words past the program's are ignored.
+  std::vector<uint64_t> wide(words + 1, ~uint64_t{0});
+  std::fill(wide.begin(), wide.begin() + words, 0);
+  if (program().role_count() % 64 != 0) {
+    wide[words - 1] = ~uint64_t{0} << (program().role_count() % 64);
+  }
+  request.effective_roles = wide;
+  EXPECT_EQ(Evaluate(program(), request).reason, Reason::kNoMatchingRule);
+  // Unknown and disabled principals are decided before roles.
+  request.effective_roles = roles;
+  request.principal_disabled = true;
+  EXPECT_EQ(Evaluate(program(), request).reason, Reason::kPrincipalDisabled);
+}
+
+// With more than 64 roles the bitset has several words; fewer than the
+// program needs fail closed, even when the bindings would allow.
+TEST(EvaluatorEffectiveRolesTest, MultiWordAndTooShort) {
+  std::string text = "policy many\nresource doc {\n  actions { read }\n}\n";
+  for (int r = 0; r < 70; ++r) {
+    absl::StrAppend(&text, "role r", r, " { allow read on doc }\n");
+  }
+  const SourceFile f{"many.policy", text};
+  CompileOptions options;
+  options.lint = false;
+  const CompileResult compiled = Compile({&f, 1}, options);
+  ASSERT_TRUE(compiled.ok());
+  const Program& program = *compiled.program;
+  const RoleId r65 = *program.FindRole("r65");
+  const RoleBinding bindings[] = {{r65, ""}};
+  Request request;
+  request.principal_id = "u1";
+  request.bindings = bindings;
+  request.action = "read";
+  request.kind = "doc";
+  request.now = absl::FromUnixSeconds(1000);
+  const uint64_t roles[2] = {0, uint64_t{1} << (r65 - 64)};
+  request.effective_roles = roles;
+  EXPECT_EQ(Evaluate(program, request).rule_id, "r65/1");
+  request.effective_roles = absl::MakeConstSpan(roles, 1);
+  EXPECT_EQ(Evaluate(program, request).reason, Reason::kEvaluationError);
+  request.effective_roles = {};
+  EXPECT_EQ(Evaluate(program, request).rule_id, "r65/1");
 }
 
 TEST_F(EvaluatorTest, ExplainListsRulesAndConditionResults) {

@@ -13,12 +13,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "policy/compiler.h"
 #include "policy/evaluator.h"
 #include "server/store/connection.h"
 #include "server/store/snapshot_loader.h"
+#include "tests/policy/workload.h"
 #include "tests/store/store_test_util.h"
 
 namespace steward::store {
@@ -51,7 +53,20 @@ class SnapshotTest : public StoreTest {
     policy::NamedValue attrs[] = {{"region", policy::Value::String(region)}};
     if (!region.empty()) request.resource_attributes = attrs;
     request.now = clock_.Now();
-    return policy::Evaluate(*snapshot->program(), request);
+    const policy::Decision decision =
+        policy::Evaluate(*snapshot->program(), request);
+    // The server's path (roles resolved by the snapshot) decides the same.
+    uint64_t roles[(policy::kMaxRoles + 63) / 64];
+    snapshot->FillRequestAndRoles(
+        principal,
+        absl::MakeSpan(roles, (snapshot->program()->role_count() + 63) / 64),
+        request);
+    const policy::Decision resolved =
+        policy::Evaluate(*snapshot->program(), request);
+    EXPECT_EQ(resolved.effect, decision.effect);
+    EXPECT_EQ(resolved.reason, decision.reason);
+    EXPECT_EQ(resolved.rule_id, decision.rule_id);
+    return decision;
   }
 };
 
@@ -634,6 +649,397 @@ TEST(SnapshotIndexTest, ResolveEffectiveRolesOnArenaEntries) {
   ResolveEffectiveRoles(*program, *snapshot->FindPrincipal("u"), "acmex", now,
                         absl::MakeSpan(&bits, 1));
   EXPECT_FALSE(has(a) || has(b) || has(c));
+}
+
+// ---- Snapshot::ResolveEffectiveRoles: scope numbering, compact bindings
+// and closure bitsets must give exactly what the string path gives.
+
+// A policy with roles r0..r{n-1}; every role not divisible by 3 extends
+// the one before it (chains of three).
+std::shared_ptr<const policy::Program> ChainPolicy(int roles) {
+  std::string text = "policy chain\nresource doc {\n  actions { read }\n}\n";
+  for (int r = 0; r < roles; ++r) {
+    absl::StrAppend(&text, "role r", r,
+                    r % 3 != 0 ? absl::StrCat(" extends r", r - 1) : "",
+                    " { allow read on doc }\n");
+  }
+  policy::CompileResult compiled = policy::Compile({{"chain.policy", text}});
+  EXPECT_TRUE(compiled.ok());
+  return compiled.program;
+}
+
+// Binding scopes: similar prefixes (eu / europe / euro), nested scopes
+// with and without their intermediate levels, and scopes the grant path
+// would refuse but the builder accepts ("/", "x/", "/lead").
+const std::vector<std::string>& BindingScopes() {
+  static const auto* scopes = new std::vector<std::string>{
+      "",     "eu",      "europe",        "eu/fr",   "europe/fr/paris",
+      "acme", "acme/eu", "acme/eu/paris", "a/b/c/d", "a/b",
+      "x/",   "/",       "/lead",         "acme-x",  "acme.eu",
+      "euro", "e"};
+  return *scopes;
+}
+
+// Resource scopes: every binding scope, their ancestors and descendants,
+// trailing and doubled '/', near misses, and an embedded NUL.
+std::vector<std::string> ResourceScopes() {
+  std::vector<std::string> scopes = {"",
+                                     "/",
+                                     "//",
+                                     "eu/",
+                                     "eu/fr/lyon",
+                                     "europe/fr",
+                                     "europe/fr/paris/x",
+                                     "eur",
+                                     "acme/",
+                                     "acme//eu",
+                                     "acme/eu/",
+                                     "acme/euro",
+                                     "acmex",
+                                     "acme-x/eu",
+                                     "a",
+                                     "a/b/c",
+                                     "a/b/c/d/e",
+                                     "a/bc",
+                                     "x",
+                                     "x//",
+                                     "/lead/x",
+                                     "lead",
+                                     "zzz",
+                                     std::string("acme\0/eu", 8),
+                                     std::string("acme/eu\0", 8)};
+  for (const std::string& s : BindingScopes()) scopes.push_back(s);
+  return scopes;
+}
+
+// Expiry times around `now` (equal, a nanosecond and a quarter nanosecond
+// either side), beyond the int64 nanosecond range and infinite.
+std::vector<absl::Time> Times(absl::Time now) {
+  return {absl::InfiniteFuture(),
+          absl::InfinitePast(),
+          now,
+          now + absl::Nanoseconds(1),
+          now - absl::Nanoseconds(1),
+          now + absl::Nanoseconds(1) / 4,
+          now - absl::Nanoseconds(1) / 4,
+          absl::FromUnixSeconds(int64_t{1} << 40),
+          absl::FromUnixSeconds(-(int64_t{1} << 40)),
+          absl::FromUnixSeconds(1'000'000)};
+}
+
+void ExpectSameRoles(const Snapshot& snapshot, const PrincipalEntry& entry,
+                     absl::string_view scope, absl::Time now) {
+  const policy::Program& program = *snapshot.program();
+  // One word more than needed: both must clear it.
+  const size_t words = (program.role_count() + 63) / 64 + 1;
+  std::vector<uint64_t> want(words, ~uint64_t{0});
+  std::vector<uint64_t> got(words, ~uint64_t{0});
+  ResolveEffectiveRoles(program, entry, scope, now, absl::MakeSpan(want));
+  snapshot.ResolveEffectiveRoles(entry, snapshot.PrepareScope(scope), now,
+                                 absl::MakeSpan(got));
+  EXPECT_EQ(got, want) << "principal " << entry.id() << " scope \""
+                       << std::string(scope) << "\" now " << now;
+}
+
+// Every binding scope x resource scope x expiry x time, for role counts
+// that take the one-word path (6), the multi-word path (130) and the
+// fallback for programs too large for closure bitsets (3,000), through
+// arena entries (compact) and Create() entries (string path).
+TEST(SnapshotResolveTest, MatchesTheStringPathEverywhere) {
+  for (int role_count : {6, 130, 3000}) {
+    SCOPED_TRACE(role_count);
+    std::shared_ptr<const policy::Program> program = ChainPolicy(role_count);
+    ASSERT_NE(program, nullptr);
+    const absl::Time base = absl::FromUnixSeconds(1'000'000);
+    const std::vector<absl::Time> expiries = Times(base);
+    const std::vector<std::string>& scopes = BindingScopes();
+    SnapshotBuilder builder(program, 1, 64);
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < scopes.size() * 2; ++i) {
+      // Two to four bindings, over scopes, roles and expiries.
+      std::vector<policy::RoleBinding> bindings;
+      for (size_t b = 0; b < 2 + i % 3; ++b) {
+        const size_t k = i + b * 5;
+        bindings.push_back(policy::RoleBinding{
+            static_cast<policy::RoleId>((k * 37) % role_count),
+            scopes[k % scopes.size()], expiries[(i + b) % expiries.size()]});
+      }
+      const std::string id = absl::StrCat("p", i);
+      ids.push_back(id);
+      if (i % 4 == 3) {
+        builder.Add(PrincipalEntry::Create(id, false, bindings, {}));
+      } else {
+        builder.Add(id, false, bindings, {});
+      }
+    }
+    const auto built = std::move(builder).Build(1);
+    // A derived snapshot: Create() entries next to the arena's.
+    const policy::RoleBinding extra[] = {
+        {0, "eu", absl::InfiniteFuture()},
+        {static_cast<policy::RoleId>(role_count - 1), "acme/eu", base}};
+    const auto derived =
+        built->WithPrincipal(PrincipalEntry::Create("p1", false, extra, {}), 2);
+    size_t compact = 0;
+    for (const auto* snapshot : {built.get(), derived.get()}) {
+      for (const std::string& id : ids) {
+        const PrincipalEntry* entry = snapshot->FindPrincipal(id);
+        ASSERT_NE(entry, nullptr);
+        compact += !entry->compact_bindings().empty();
+        for (const std::string& scope : ResourceScopes()) {
+          for (absl::Time now : Times(base)) {
+            ExpectSameRoles(*snapshot, *entry, scope, now);
+          }
+        }
+      }
+    }
+    EXPECT_GT(compact, ids.size());  // most entries took the compact path
+  }
+}
+
+// The cases spelled out: whole segments, not string prefixes.
+TEST(SnapshotResolveTest, ScopeNumberingFollowsWholeSegments) {
+  std::shared_ptr<const policy::Program> program = ChainPolicy(6);
+  ASSERT_NE(program, nullptr);
+  SnapshotBuilder builder(program, 1, 4);
+  const policy::RoleBinding eu[] = {{0, "eu", absl::InfiniteFuture()}};
+  const policy::RoleBinding europe[] = {{3, "europe", absl::InfiniteFuture()}};
+  const policy::RoleBinding deep[] = {
+      {2, "acme/eu/paris", absl::InfiniteFuture()},  // r2 extends r1, r0
+      {3, "", absl::FromUnixSeconds(100)}};
+  builder.Add("eu", false, eu, {});
+  builder.Add("europe", false, europe, {});
+  builder.Add("deep", false, deep, {});
+  const auto snapshot = std::move(builder).Build(1);
+  const absl::Time now = absl::FromUnixSeconds(50);
+  auto roles = [&](const char* id, absl::string_view scope,
+                   absl::Time at) -> uint64_t {
+    uint64_t bits = ~uint64_t{0};
+    snapshot->ResolveEffectiveRoles(*snapshot->FindPrincipal(id),
+                                    snapshot->PrepareScope(scope), at,
+                                    absl::MakeSpan(&bits, 1));
+    return bits;
+  };
+  EXPECT_EQ(roles("eu", "eu", now), 0b1u);
+  EXPECT_EQ(roles("eu", "eu/fr", now), 0b1u);
+  EXPECT_EQ(roles("eu", "europe", now), 0u);
+  EXPECT_EQ(roles("eu", "eur", now), 0u);
+  EXPECT_EQ(roles("eu", "", now), 0u);
+  EXPECT_EQ(roles("eu", "/", now), 0u);
+  EXPECT_EQ(roles("europe", "europe/de", now), 0b1000u);
+  EXPECT_EQ(roles("europe", "eu", now), 0u);
+  EXPECT_EQ(roles("deep", "acme/eu/paris/x", now), 0b1111u);
+  EXPECT_EQ(roles("deep", "acme/eu", now), 0b1000u);  // global only
+  EXPECT_EQ(roles("deep", "acme/eu/parisx", now), 0b1000u);
+  EXPECT_EQ(roles("deep", "acme/eu/paris", absl::FromUnixSeconds(100)),
+            0b111u);  // expired exactly at expires_at
+  EXPECT_EQ(
+      roles("deep", "", absl::FromUnixSeconds(100) - absl::Nanoseconds(1) / 4),
+      0b1000u);
+}
+
+// Deep scope trees: the interval test agrees with the string path at
+// every depth, with and without intermediate levels.
+TEST(SnapshotResolveTest, DeepScopeTreesMatchTheStringPath) {
+  std::shared_ptr<const policy::Program> program = ChainPolicy(6);
+  ASSERT_NE(program, nullptr);
+  const std::vector<std::string> levels = {"d1", "d1/d2", "d1/d2/d3",
+                                           "d1/d2/d3/d4", "d1/d2/d3/d4/d5"};
+  SnapshotBuilder builder(program, 1, 8);
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < levels.size(); ++i) {
+    // Principal i holds role i at level i, and role 5 at level i - 2.
+    std::vector<policy::RoleBinding> bindings = {
+        {static_cast<policy::RoleId>(i), levels[i], absl::InfiniteFuture()}};
+    if (i >= 2) bindings.push_back({5, levels[i - 2], absl::InfiniteFuture()});
+    ids.push_back(absl::StrCat("deep", i));
+    builder.Add(ids.back(), false, bindings, {});
+  }
+  // Skips a level: "d1/d2/d3/d4/d5/d6/d7" has no "d1/d2/d3/d4/d5/d6".
+  const policy::RoleBinding skip[] = {
+      {3, "d1/d2/d3/d4/d5/d6/d7", absl::InfiniteFuture()},
+      {4, "d1", absl::InfiniteFuture()}};
+  builder.Add("skip", false, skip, {});
+  ids.push_back("skip");
+  const auto snapshot = std::move(builder).Build(1);
+  const absl::Time now = absl::FromUnixSeconds(50);
+  std::vector<std::string> scopes = {"", "d1x", "d1/d2x", "d2"};
+  for (const std::string& level : levels) {
+    scopes.push_back(level);
+    scopes.push_back(level + "/x");
+  }
+  scopes.push_back("d1/d2/d3/d4/d5/d6");
+  scopes.push_back("d1/d2/d3/d4/d5/d6/d7");
+  scopes.push_back("d1/d2/d3/d4/d5/d6/d7/d8");
+  for (const std::string& id : ids) {
+    const PrincipalEntry* entry = snapshot->FindPrincipal(id);
+    ASSERT_NE(entry, nullptr);
+    ASSERT_FALSE(entry->compact_bindings().empty());
+    for (const std::string& scope : scopes) {
+      ExpectSameRoles(*snapshot, *entry, scope, now);
+    }
+  }
+  uint64_t bits = 0;
+  snapshot->ResolveEffectiveRoles(*snapshot->FindPrincipal("deep4"),
+                                  snapshot->PrepareScope("d1/d2/d3/d4/d5/x"),
+                                  now, absl::MakeSpan(&bits, 1));
+  // r4 at level 5 and r5 at level 3 (r5 extends r4 extends r3).
+  EXPECT_EQ(bits, 0b111000u);
+}
+
+// Snapshot::Prefetch only starts loads: every stage, on known and unknown
+// ids and any scope, of built, derived and empty snapshots, leaves every
+// lookup's answer as it was (and reads nothing out of bounds: ASan preset).
+TEST(SnapshotResolveTest, PrefetchChangesNothing) {
+  std::shared_ptr<const policy::Program> program = ChainPolicy(6);
+  ASSERT_NE(program, nullptr);
+  SnapshotBuilder builder(program, 1, 4);
+  const policy::RoleBinding bindings[] = {
+      {0, "acme/eu", absl::InfiniteFuture()}, {4, "", absl::InfiniteFuture()}};
+  builder.Add("a", false, bindings, {});
+  builder.Add(PrincipalEntry::Create("b", false, bindings, {}));
+  const auto built = std::move(builder).Build(1);
+  const auto derived =
+      built->WithPrincipal(PrincipalEntry::Create("c", false, bindings, {}), 2);
+  const auto empty = std::make_shared<const Snapshot>();
+  const absl::Time now = absl::FromUnixSeconds(50);
+  for (const Snapshot* snapshot : {built.get(), derived.get(), empty.get()}) {
+    for (const char* id : {"a", "b", "c", "", "nobody"}) {
+      for (const std::string& scope : ResourceScopes()) {
+        for (const auto stage :
+             {Snapshot::PrefetchStage::kIndex, Snapshot::PrefetchStage::kEntry,
+              Snapshot::PrefetchStage::kBindings}) {
+          snapshot->Prefetch(id, scope, stage);
+        }
+        const PrincipalEntry* entry = snapshot->FindPrincipal(id);
+        if (entry != nullptr) ExpectSameRoles(*snapshot, *entry, scope, now);
+      }
+    }
+  }
+  EXPECT_NE(derived->FindPrincipal("c"), nullptr);
+  EXPECT_EQ(empty->FindPrincipal("a"), nullptr);
+}
+
+// The decision path (Snapshot::FillRequestAndRoles: effective roles
+// resolved by the snapshot) against the evaluator's own walk of the
+// bindings (Snapshot::FillRequest): the whole decision and the
+// explanation must be the same.
+void ExpectSameDecision(const Snapshot& snapshot, policy::Request request,
+                        bool explain, int* allows) {
+  const policy::Program& program = *snapshot.program();
+  policy::Request by_bindings = request;
+  snapshot.FillRequest(request.principal_id, by_bindings);
+  ASSERT_TRUE(by_bindings.effective_roles.empty());
+  std::vector<uint64_t> roles((program.role_count() + 63) / 64, ~uint64_t{0});
+  const PrincipalEntry* entry = snapshot.FillRequestAndRoles(
+      request.principal_id, absl::MakeSpan(roles), request);
+  EXPECT_EQ(entry != nullptr && !entry->disabled(),
+            !request.effective_roles.empty());
+  const std::string where = absl::StrCat(
+      request.principal_id, " ", request.action, " ", request.kind, " scope \"",
+      request.scope, "\" at ", absl::FormatTime(request.now));
+  policy::Explanation want_explanation;
+  policy::Explanation got_explanation;
+  const policy::Decision want =
+      explain ? policy::Evaluate(program, by_bindings, &want_explanation)
+              : policy::Evaluate(program, by_bindings);
+  const policy::Decision got =
+      explain ? policy::Evaluate(program, request, &got_explanation)
+              : policy::Evaluate(program, request);
+  EXPECT_EQ(got.effect, want.effect) << where;
+  EXPECT_EQ(got.reason, want.reason) << where;
+  EXPECT_EQ(got.rule_id, want.rule_id) << where;
+  EXPECT_EQ(got.kind, want.kind) << where;
+  EXPECT_TRUE(got.allowed_fields == want.allowed_fields) << where;
+  EXPECT_TRUE(got.denied_fields == want.denied_fields) << where;
+  if (explain) {
+    EXPECT_EQ(got_explanation.ToString(), want_explanation.ToString()) << where;
+  }
+  *allows += got.allowed();
+}
+
+// The shared CRM workload (300 principals, 10,000 checks with known
+// answers) through both paths: as published (global bindings, no scope;
+// every answer must also be the expected one), then with every binding
+// moved to a scope and given an expiry from the tables above and every
+// check asked at a resource scope and time from them, so the scope
+// interval tests, expiry keys and closures all decide real rules. A fifth
+// of the principals are Create() entries (the string path inside
+// FillRequestAndRoles), one is disabled, and some checks name unknown
+// principals.
+TEST(SnapshotWorkloadTest, ResolvedRolesDecideLikeBindings) {
+  policy::testing::Workload workload;
+  ASSERT_THAT(workload.Load(
+                  policy::testing::Workload::Dir(STEWARD_WORKLOAD_DIR_DEFAULT)),
+              IsOk());
+  ASSERT_EQ(workload.checks().size(), 10000u);
+  const absl::Time base = absl::FromUnixSeconds(1'000'000);
+  const std::vector<absl::Time> times = Times(base);
+  const std::vector<std::string>& binding_scopes = BindingScopes();
+  const std::vector<std::string> resource_scopes = ResourceScopes();
+  for (const bool scoped : {false, true}) {
+    SCOPED_TRACE(scoped ? "scoped and expiring" : "as published");
+    // The principals, in workload order (checks point at them).
+    std::map<std::string, std::vector<policy::RoleBinding>> bindings;
+    std::map<std::string, std::vector<policy::Value>> attributes;
+    size_t i = 0;
+    for (const policy::testing::Workload::Check& c : workload.checks()) {
+      if (c.principal == nullptr || bindings.count(c.principal->id)) continue;
+      std::vector<policy::RoleBinding>& b = bindings[c.principal->id];
+      b = c.principal->bindings;
+      if (scoped) {
+        // Each role at a scope and expiry, plus each role again globally
+        // with an expiry, so principals hold roles in some scopes only.
+        const size_t n = b.size();
+        for (size_t j = 0; j < n; ++j) {
+          b[j].scope = binding_scopes[(i + j * 7) % binding_scopes.size()];
+          b[j].expires_at = times[(i * 3 + j) % times.size()];
+          b.push_back(policy::RoleBinding{b[j].role, "",
+                                          times[(i + j + 1) % times.size()]});
+        }
+      }
+      attributes[c.principal->id] = c.principal->attributes;
+      ++i;
+    }
+    SnapshotBuilder builder(workload.shared_program(), 1, bindings.size());
+    i = 0;
+    for (const auto& [id, b] : bindings) {
+      const bool disabled = i == 7;
+      if (i % 5 == 0) {
+        builder.Add(PrincipalEntry::Create(id, disabled, b, attributes[id]));
+      } else {
+        builder.Add(id, disabled, b, attributes[id]);
+      }
+      ++i;
+    }
+    const std::shared_ptr<const Snapshot> snapshot =
+        std::move(builder).Build(1);
+    ASSERT_EQ(snapshot->principal_count(), bindings.size());
+    const std::string disabled_id = std::next(bindings.begin(), 7)->first;
+    int allows = 0;
+    int mismatches = 0;
+    size_t k = 0;
+    for (const policy::testing::Workload::Check& c : workload.checks()) {
+      policy::Request request = workload.MakeRequest(c, base);
+      if (scoped) {
+        request.scope = resource_scopes[k % resource_scopes.size()];
+        request.now = times[(k / 3) % times.size()];
+        if (k % 97 == 0) request.principal_id = "nobody";
+      }
+      const int before = allows;
+      ExpectSameDecision(*snapshot, request, /*explain=*/k % 10 == 0, &allows);
+      if (!scoped && c.principal_id != disabled_id &&
+          (allows > before) != c.expected_allow && ++mismatches <= 5) {
+        ADD_FAILURE() << "check " << k << " (" << c.principal_id << " "
+                      << c.action << " " << c.kind << "): expected "
+                      << (c.expected_allow ? "ALLOW" : "DENY");
+      }
+      ++k;
+    }
+    EXPECT_EQ(mismatches, 0);
+    // Both answers occur, so the comparison decided something.
+    EXPECT_GT(allows, 500);
+    EXPECT_LT(allows, 9500);
+  }
 }
 
 }  // namespace
