@@ -618,31 +618,23 @@ int main(int argc, char** argv) {
     // Args: principals in the store, distinct principals looked up (n:
     // spread over the index, DRAM-bound; 1000: the active set; 16: all in
     // L1, the compute floor; 0: Zipf over n).
-    benchmark::RegisterBenchmark("BM_LookupAndResolve",
-                                 steward::store::BM_LookupAndResolve, &stores)
-        ->Args({n, n})
-        ->Args({n, 0})
-        ->Args({n, 1000})
-        ->Args({n, 16});
-    benchmark::RegisterBenchmark("BM_LookupAndResolveDependent",
-                                 steward::store::BM_LookupAndResolveDependent,
-                                 &stores)
-        ->Args({n, n})
-        ->Args({n, 0})
-        ->Args({n, 1000})
-        ->Args({n, 16});
+    auto all_sets = [&](const char* name, auto fn) {
+      benchmark::RegisterBenchmark(name, fn, &stores)
+          ->Args({n, n})
+          ->Args({n, 0})
+          ->Args({n, 1000})
+          ->Args({n, 16});
+    };
+    all_sets("BM_LookupAndResolve", steward::store::BM_LookupAndResolve);
+    all_sets("BM_LookupAndResolveDependent",
+             steward::store::BM_LookupAndResolveDependent);
     benchmark::RegisterBenchmark("BM_LookupAndResolvePrefetched",
                                  steward::store::BM_LookupAndResolvePrefetched,
                                  &stores)
         ->Args({n, n})
         ->Args({n, 0});
-    benchmark::RegisterBenchmark("BM_LookupAndResolveStrings",
-                                 steward::store::BM_LookupAndResolveStrings,
-                                 &stores)
-        ->Args({n, n})
-        ->Args({n, 0})
-        ->Args({n, 1000})
-        ->Args({n, 16});
+    all_sets("BM_LookupAndResolveStrings",
+             steward::store::BM_LookupAndResolveStrings);
     benchmark::RegisterBenchmark("BM_LookupAndEvaluate",
                                  steward::store::BM_LookupAndEvaluate, &stores)
         ->Arg(n);
