@@ -150,6 +150,15 @@ class IndexerTest : public ::testing::Test {
     }
   }
 
+  // Index passes run on the writer thread: waits (up to 10 s) until its
+  // watermark reaches `seq`.
+  static void WaitForIndexedThrough(AuditWriter& writer, int64_t seq) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (writer.metrics().indexed_through != seq && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+
   int64_t Watermark() {
     return QueryInt(*raw_, "SELECT indexed_through FROM audit_index_state");
   }
@@ -248,11 +257,7 @@ TEST_F(IndexerTest, WriterCatchesUpAfterRestartWithAStaleWatermark) {
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->SubmitAndWait(Decision(1000, "p-new")), IsOk());
   // The pass runs on the writer thread right after the batch's callbacks.
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while ((*writer)->metrics().indexed_through != kRecords + 1 &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  WaitForIndexedThrough(**writer, kRecords + 1);
   EXPECT_EQ((*writer)->metrics().indexed_through, kRecords + 1);
   ASSERT_THAT((*writer)->SubmitAndWait(Decision(1001, "p-new")), IsOk());
   EXPECT_EQ((*writer)->metrics().indexed_through, kRecords + 1);  // lag 1
@@ -274,11 +279,7 @@ TEST_F(IndexerTest, WriterIndexesWhenIdle) {
   auto writer = AuditWriter::Open(db_.path(), options);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->SubmitAndWait(Decision(1000, "p-new")), IsOk());
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while ((*writer)->metrics().indexed_through != kRecords + 1 &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  WaitForIndexedThrough(**writer, kRecords + 1);
   EXPECT_EQ((*writer)->metrics().indexed_through, kRecords + 1);
   EXPECT_GE((*writer)->metrics().index_passes, uint64_t{1});
   EXPECT_EQ(Watermark(), kRecords + 1);
