@@ -1,5 +1,8 @@
 #include "server/metrics.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -36,10 +39,7 @@ void Histogram::Render(const std::string& name, std::string* out) const {
 Metrics::Metrics()
     : check_latency_({0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                       0.01, 0.025, 0.05, 0.1, 0.25, 1}),
-      batch_size_({1, 10, 50, 100, 250, 500, 1000}),
-      audit_batch_size_({1, 10, 50, 100, 250, 500, 1000, 5000}),
-      audit_commit_seconds_(
-          {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}) {}
+      batch_size_({1, 10, 50, 100, 250, 500, 1000}) {}
 
 void Metrics::RecordDecision(policy::Effect effect, policy::Reason reason) {
   decisions_[effect == policy::Effect::kAllow ? 1 : 0][static_cast<int>(reason)]
@@ -54,15 +54,72 @@ void Metrics::SetSnapshot(int64_t policy_version, int64_t store_revision,
                                std::memory_order_relaxed);
 }
 
-void Metrics::RecordAuditCommit(size_t batch_size, double seconds) {
-  audit_batch_size_.Observe(static_cast<double>(batch_size));
-  audit_commit_seconds_.Observe(seconds);
+void Metrics::SetAuditWriterProbe(std::function<audit::WriterMetrics()> probe) {
+  absl::MutexLock lock(&mu_);
+  audit_writer_ = std::move(probe);
 }
 
-void Metrics::SetAuditQueueDepthProbe(std::function<int64_t()> probe) {
-  absl::MutexLock lock(&mu_);
-  audit_queue_depth_ = std::move(probe);
+namespace {
+
+void RenderAuditWriter(const audit::WriterMetrics& m, std::string* out) {
+  absl::StrAppend(
+      out,
+      "# HELP steward_audit_queue_depth Records waiting for the audit "
+      "writer.\n# TYPE steward_audit_queue_depth gauge\n",
+      "steward_audit_queue_depth ", m.queue_depth, "\n",
+      "# HELP steward_audit_queue_capacity Records the audit queue holds "
+      "before back-pressure.\n# TYPE steward_audit_queue_capacity gauge\n",
+      "steward_audit_queue_capacity ", m.queue_capacity, "\n",
+      "# HELP steward_audit_records_committed_total Audit records "
+      "committed.\n# TYPE steward_audit_records_committed_total counter\n",
+      "steward_audit_records_committed_total ", m.records_committed, "\n",
+      "# HELP steward_audit_records_failed_total Audit records whose commit "
+      "failed (their callers were told).\n"
+      "# TYPE steward_audit_records_failed_total counter\n",
+      "steward_audit_records_failed_total ", m.records_failed, "\n",
+      "# HELP steward_audit_rejected_full_total Records refused because the "
+      "audit queue was full.\n"
+      "# TYPE steward_audit_rejected_full_total counter\n",
+      "steward_audit_rejected_full_total ", m.rejected_full, "\n");
+
+  absl::StrAppend(out,
+                  "# HELP steward_audit_batch_records Records per audit "
+                  "commit.\n# TYPE steward_audit_batch_records histogram\n");
+  uint64_t batches = 0;
+  for (size_t i = 0; i < m.batch_size_histogram.size(); ++i) {
+    batches += m.batch_size_histogram[i];
+    std::string le = i < audit::kBatchSizeBounds.size()
+                         ? absl::StrCat(audit::kBatchSizeBounds[i])
+                         : std::string("+Inf");
+    absl::StrAppend(out, "steward_audit_batch_records_bucket{le=\"", le, "\"} ",
+                    batches, "\n");
+  }
+  // Every record taken into a batch ends committed or failed.
+  absl::StrAppend(out, "steward_audit_batch_records_sum ",
+                  m.records_committed + m.records_failed, "\n",
+                  "steward_audit_batch_records_count ", batches, "\n");
+
+  absl::StrAppendFormat(
+      out,
+      "# HELP steward_audit_commit_seconds Time per audit commit, BEGIN to "
+      "durable COMMIT.\n# TYPE steward_audit_commit_seconds summary\n"
+      "steward_audit_commit_seconds_sum %.6f\n"
+      "steward_audit_commit_seconds_count %d\n"
+      "# HELP steward_audit_commit_max_seconds Longest audit commit since "
+      "start.\n# TYPE steward_audit_commit_max_seconds gauge\n"
+      "steward_audit_commit_max_seconds %.6f\n",
+      absl::ToDoubleSeconds(m.total_commit_time), batches,
+      absl::ToDoubleSeconds(m.max_commit_time));
+  absl::StrAppend(
+      out,
+      "# HELP steward_audit_index_lag_records Committed records not yet in "
+      "the audit lookup tables.\n"
+      "# TYPE steward_audit_index_lag_records gauge\n",
+      "steward_audit_index_lag_records ",
+      std::max<int64_t>(0, m.last_seq - m.indexed_through), "\n");
 }
+
+}  // namespace
 
 std::string Metrics::Render() const {
   std::string out;
@@ -117,23 +174,12 @@ std::string Metrics::Render() const {
       static_cast<double>(
           snapshot_build_micros_.load(std::memory_order_relaxed)) /
           1e6);
-  int64_t depth = 0;
+  std::optional<audit::WriterMetrics> writer;
   {
     absl::MutexLock lock(&mu_);
-    if (audit_queue_depth_) depth = audit_queue_depth_();
+    if (audit_writer_) writer = audit_writer_();
   }
-  absl::StrAppend(&out,
-                  "# HELP steward_audit_queue_depth Records waiting for the "
-                  "audit writer.\n# TYPE steward_audit_queue_depth gauge\n",
-                  "steward_audit_queue_depth ", depth, "\n");
-  absl::StrAppend(&out,
-                  "# HELP steward_audit_batch_records Records per audit "
-                  "commit.\n# TYPE steward_audit_batch_records histogram\n");
-  audit_batch_size_.Render("steward_audit_batch_records", &out);
-  absl::StrAppend(&out,
-                  "# HELP steward_audit_commit_seconds Time per audit "
-                  "commit.\n# TYPE steward_audit_commit_seconds histogram\n");
-  audit_commit_seconds_.Render("steward_audit_commit_seconds", &out);
+  if (writer.has_value()) RenderAuditWriter(*writer, &out);
   return out;
 }
 

@@ -1,9 +1,9 @@
 // Service metrics in Prometheus text format (version 0.0.4). Debian 12 has
 // no prometheus-cpp package, so this is a small lock-free registry of the
 // few series stewardd exports: decisions by effect and reason, check
-// latency, batch sizes, snapshot version and build time, audit queue depth
-// and commits, authentication failures. Updates are relaxed atomics, so the
-// check path never takes a lock.
+// latency, batch sizes, snapshot version and build time, the audit writer's
+// queue, batches, commits and index lag, authentication failures. Updates are
+// relaxed atomics, so the check path never takes a lock.
 #ifndef STEWARD_SERVER_METRICS_H_
 #define STEWARD_SERVER_METRICS_H_
 
@@ -16,6 +16,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "policy/decision.h"
+#include "server/audit/writer.h"
 
 namespace steward::server {
 
@@ -48,10 +49,11 @@ class Metrics {
   }
   void SetSnapshot(int64_t policy_version, int64_t store_revision,
                    double build_seconds);
-  void RecordAuditCommit(size_t batch_size, double seconds);
 
-  // Sampled at render time (the audit writer owns its queue).
-  void SetAuditQueueDepthProbe(std::function<int64_t()> probe)
+  // Sampled at render time: the audit writer owns its queue and counts its
+  // batches and commits itself, so the writer thread never touches these
+  // series.
+  void SetAuditWriterProbe(std::function<audit::WriterMetrics()> probe)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   std::string Render() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -62,15 +64,13 @@ class Metrics {
   std::array<std::array<std::atomic<uint64_t>, kReasons>, 2> decisions_{};
   Histogram check_latency_;
   Histogram batch_size_;
-  Histogram audit_batch_size_;
-  Histogram audit_commit_seconds_;
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> auth_failures_{0};
   std::atomic<int64_t> policy_version_{0};
   std::atomic<int64_t> store_revision_{0};
   std::atomic<uint64_t> snapshot_build_micros_{0};
   mutable absl::Mutex mu_;
-  std::function<int64_t()> audit_queue_depth_ ABSL_GUARDED_BY(mu_);
+  std::function<audit::WriterMetrics()> audit_writer_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace steward::server

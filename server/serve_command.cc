@@ -286,9 +286,7 @@ int RunServe(const ServeConfig& config) {
   RetentionJob retention(std::move(*purger), absl::Hours(1));
 
   Metrics metrics;
-  metrics.SetAuditQueueDepthProbe([w = writer->get()] {
-    return static_cast<int64_t>(w->metrics().queue_depth);
-  });
+  metrics.SetAuditWriterProbe([w = writer->get()] { return w->metrics(); });
   TrailAuditSink audit_sink(writer->get(), &clock, config.audit_durability,
                             std::move(audit_key));
   Authenticator::Options auth_options;

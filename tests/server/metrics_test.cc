@@ -1,0 +1,146 @@
+// The Prometheus endpoint of a real stewardd (issue 6: "metrics show queue
+// depth, batch size, commit time"): after sync-audited Checks the audit
+// series must count what the writer actually committed.
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "tests/server/grpc_client.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
+
+namespace steward::testing {
+namespace {
+
+using ::steward::v1::AuthorizationService;
+
+// The metrics address stewardd logged ("metrics on http://HOST:PORT/...").
+std::string MetricsAddress(const ServerProcess& server) {
+  const std::string kMarker = "metrics on http://";
+  for (int i = 0; i < 100; ++i) {
+    const std::string log = server.Log();
+    size_t at = log.find(kMarker);
+    if (at != std::string::npos) {
+      size_t begin = at + kMarker.size();
+      return log.substr(begin, log.find('/', begin) - begin);
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return "";
+}
+
+// GET /metrics over a plain socket; returns the body, or "" on failure.
+std::string Scrape(const std::string& address) {
+  size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+    return "";
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return "";
+  }
+  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+  (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string response;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) {
+    response.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+// Series name with labels -> value; comment lines skipped.
+std::map<std::string, double> ParseSamples(const std::string& text) {
+  std::map<std::string, double> samples;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t space = line.rfind(' ');
+    double value = 0;
+    if (space == absl::string_view::npos ||
+        !absl::SimpleAtod(line.substr(space + 1), &value)) {
+      continue;
+    }
+    samples[std::string(line.substr(0, space))] = value;
+  }
+  return samples;
+}
+
+TEST(MetricsEndpointTest, AuditSeriesCountTheWritersBatchesAndCommits) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ServerProcess server;
+  ASSERT_THAT(server.Start(STEWARDD_PATH, data,
+                           {"--dev", "--policy",
+                            std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy",
+                            "--audit-durability", "sync", "--metrics-listen",
+                            "127.0.0.1:0"}),
+              IsOk());
+  const std::string metrics_address = MetricsAddress(server);
+  ASSERT_FALSE(metrics_address.empty()) << server.Log();
+
+  const std::vector<WorkloadRequest> requests =
+      LoadWorkloadRequests(STEWARD_WORKLOAD_DIR);
+  ASSERT_GE(requests.size(), 25u);
+  auto stub = AuthorizationService::NewStub(grpc::CreateChannel(
+      server.address(), grpc::InsecureChannelCredentials()));
+  const std::string client_key = ReadKey(data, "client");
+  constexpr int kChecks = 25;
+  for (int i = 0; i < kChecks; ++i) {
+    v1::CheckResponse response;
+    grpc::Status status =
+        stub->Check(Context(client_key).get(), requests[i].request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  // Sync durability: each answer came after its record's commit, so the
+  // counters already include all of them.
+  std::map<std::string, double> samples = ParseSamples(Scrape(metrics_address));
+  ASSERT_FALSE(samples.empty()) << "no samples from " << metrics_address;
+  const double committed = samples["steward_audit_records_committed_total"];
+  const double batches = samples["steward_audit_batch_records_count"];
+  EXPECT_GE(committed, kChecks);
+  EXPECT_EQ(samples["steward_audit_records_failed_total"], 0);
+  EXPECT_EQ(samples["steward_audit_rejected_full_total"], 0);
+  // One client, one call at a time: at least one commit per Check.
+  EXPECT_GE(batches, kChecks);
+  EXPECT_EQ(samples["steward_audit_batch_records_sum"], committed);
+  EXPECT_EQ(samples["steward_audit_batch_records_bucket{le=\"+Inf\"}"],
+            batches);
+  EXPECT_LE(samples["steward_audit_batch_records_bucket{le=\"1\"}"], batches);
+  EXPECT_EQ(samples["steward_audit_commit_seconds_count"], batches);
+  EXPECT_GT(samples["steward_audit_commit_seconds_sum"], 0);
+  EXPECT_GT(samples["steward_audit_commit_max_seconds"], 0);
+  EXPECT_LE(samples["steward_audit_commit_max_seconds"],
+            samples["steward_audit_commit_seconds_sum"]);
+  EXPECT_EQ(samples["steward_audit_queue_depth"], 0);
+  EXPECT_GT(samples["steward_audit_queue_capacity"], 0);
+  EXPECT_TRUE(samples.count("steward_audit_index_lag_records"));
+
+  double decisions = 0;
+  for (const auto& [series, value] : samples) {
+    if (series.rfind("steward_decisions_total{", 0) == 0) decisions += value;
+  }
+  EXPECT_EQ(decisions, kChecks);
+}
+
+}  // namespace
+}  // namespace steward::testing
