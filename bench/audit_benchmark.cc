@@ -188,6 +188,9 @@ void BM_WriterSync(benchmark::State& state) {
   std::filesystem::remove_all(dir, ignored);
 }
 BENCHMARK(BM_WriterSync)
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(16)
     ->Arg(64)
     ->Arg(256)
     ->Arg(1024)

@@ -4,8 +4,11 @@
 // must verify, and a restarted stewardd must continue the chain.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,10 +31,10 @@ constexpr int kClientThreads = 6;
 constexpr int kPrincipals = 5;
 constexpr absl::Duration kLoadBeforeKill = absl::Milliseconds(1000);
 
-std::vector<std::string> ServerArgs() {
+std::vector<std::string> ServerArgs(const std::string& durability) {
   return {"--dev", "--policy",
           std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy",
-          "--audit-durability", "sync"};
+          "--audit-durability", durability};
 }
 
 // Loads the first `count` workload principals with their roles.
@@ -64,30 +67,24 @@ void LoadSomePrincipals(AdminService::Stub& admin, const std::string& key,
   }
 }
 
-TEST(AuditDurabilityTest, AnsweredDecisionsSurviveSigkillOfStewardd) {
-  TempDir dir;
-  const std::string data = dir.path() + "/data";
-  auto server = std::make_unique<ServerProcess>();
-  ASSERT_THAT(server->Start(STEWARDD_PATH, data, ServerArgs()), IsOk());
-  const std::string admin_key = ReadKey(data, "admin");
-  const std::string client_key = ReadKey(data, "client");
-  {
-    auto channel = grpc::CreateChannel(server->address(),
-                                       grpc::InsecureChannelCredentials());
-    auto admin = AdminService::NewStub(channel);
-    ASSERT_NO_FATAL_FAILURE(LoadSomePrincipals(*admin, admin_key, kPrincipals));
-  }
-  const std::vector<WorkloadRequest> requests =
-      LoadWorkloadRequests(STEWARD_WORKLOAD_DIR);
-  ASSERT_FALSE(requests.empty());
+// Answers received by client threads that issue Checks back to back, each
+// on its own connection, until `interrupt` has run; `interrupt` runs after
+// `load_for` of load, while the clients are still calling.
+struct LoadResult {
+  std::vector<std::string> answered;  // decision ids
+  int failed_before_interrupt = 0;
+};
 
-  // Client threads, each on its own channel (own connection), issue Checks
-  // back to back and keep the decision id of every answered call.
+LoadResult RunLoadAndInterrupt(const std::string& address,
+                               const std::string& client_key,
+                               const std::vector<WorkloadRequest>& requests,
+                               absl::Duration load_for,
+                               const std::function<void()>& interrupt) {
   std::atomic<bool> stop{false};
+  std::atomic<bool> interrupted{false};
+  std::atomic<int> failed_before_interrupt{0};
   absl::Mutex mu;
-  std::vector<std::string> answered;  // guarded by mu
-  std::atomic<int> failed_before_kill{0};
-  std::atomic<bool> killed{false};
+  LoadResult result;
   std::vector<std::thread> clients;
   for (int t = 0; t < kClientThreads; ++t) {
     clients.emplace_back([&, t] {
@@ -96,7 +93,7 @@ TEST(AuditDurabilityTest, AnsweredDecisionsSurviveSigkillOfStewardd) {
       grpc::ChannelArguments args;
       args.SetInt("steward.test.client", t);
       auto channel = grpc::CreateCustomChannel(
-          server->address(), grpc::InsecureChannelCredentials(), args);
+          address, grpc::InsecureChannelCredentials(), args);
       auto stub = AuthorizationService::NewStub(channel);
       std::vector<std::string> mine;
       for (size_t i = t; !stop.load(); i += kClientThreads) {
@@ -109,49 +106,79 @@ TEST(AuditDurabilityTest, AnsweredDecisionsSurviveSigkillOfStewardd) {
             stub->Check(context.get(), item.request, &response);
         if (status.ok()) {
           mine.push_back(response.decision_id());
-        } else if (!killed.load()) {
-          ++failed_before_kill;
+        } else if (!interrupted.load()) {
+          ++failed_before_interrupt;
         }
       }
       absl::MutexLock lock(&mu);
-      answered.insert(answered.end(), mine.begin(), mine.end());
+      result.answered.insert(result.answered.end(), mine.begin(), mine.end());
     });
   }
-  absl::SleepFor(kLoadBeforeKill);
-  killed.store(true);
-  server->Kill();  // SIGKILL mid-load: no flush, no shutdown path
+  absl::SleepFor(load_for);
+  interrupted.store(true);
+  interrupt();
   stop.store(true);
   for (std::thread& c : clients) c.join();
+  result.failed_before_interrupt = failed_before_interrupt.load();
+  return result;
+}
+
+// Every id in `answered` is a decision in the trail, and the chain verifies.
+void ExpectAllInVerifiedTrail(const std::string& db_path,
+                              const std::vector<std::string>& answered) {
+  auto reader = audit::AuditReader::Open(db_path);
+  ASSERT_THAT(reader, IsOk());
+  int missing = 0;
+  std::string first_missing;
+  for (const std::string& id : answered) {
+    if (!(*reader)->FindDecision(id).ok() && missing++ == 0) {
+      first_missing = id;
+    }
+  }
+  EXPECT_EQ(missing, 0) << "of " << answered.size()
+                        << " answered decisions; first missing "
+                        << first_missing;
+  auto verified = (*reader)->VerifyChain();
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_TRUE(verified->ok) << verified->message;
+  EXPECT_GE(verified->records_checked, static_cast<int64_t>(answered.size()));
+}
+
+TEST(AuditDurabilityTest, AnsweredDecisionsSurviveSigkillOfStewardd) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  auto server = std::make_unique<ServerProcess>();
+  ASSERT_THAT(server->Start(STEWARDD_PATH, data, ServerArgs("sync")), IsOk());
+  const std::string admin_key = ReadKey(data, "admin");
+  const std::string client_key = ReadKey(data, "client");
+  {
+    auto channel = grpc::CreateChannel(server->address(),
+                                       grpc::InsecureChannelCredentials());
+    auto admin = AdminService::NewStub(channel);
+    ASSERT_NO_FATAL_FAILURE(LoadSomePrincipals(*admin, admin_key, kPrincipals));
+  }
+  const std::vector<WorkloadRequest> requests =
+      LoadWorkloadRequests(STEWARD_WORKLOAD_DIR);
+  ASSERT_FALSE(requests.empty());
+
+  // SIGKILL mid-load: no flush, no shutdown path.
+  LoadResult load =
+      RunLoadAndInterrupt(server->address(), client_key, requests,
+                          kLoadBeforeKill, [&] { server->Kill(); });
+  const std::vector<std::string>& answered = load.answered;
 
   RecordProperty("answered_before_kill", static_cast<int>(answered.size()));
-  EXPECT_EQ(failed_before_kill.load(), 0);
+  EXPECT_EQ(load.failed_before_interrupt, 0);
   // The load was real: many decisions were answered before the kill.
   ASSERT_GE(answered.size(), 100u);
 
   // Every answered decision is in the trail, and the chain verifies.
   const std::string db_path = data + "/steward.db";
-  {
-    auto reader = audit::AuditReader::Open(db_path);
-    ASSERT_THAT(reader, IsOk());
-    int missing = 0;
-    std::string first_missing;
-    for (const std::string& id : answered) {
-      if (!(*reader)->FindDecision(id).ok() && missing++ == 0) {
-        first_missing = id;
-      }
-    }
-    EXPECT_EQ(missing, 0) << "of " << answered.size()
-                          << " answered decisions; first missing "
-                          << first_missing;
-    auto verified = (*reader)->VerifyChain();
-    ASSERT_THAT(verified, IsOk());
-    EXPECT_TRUE(verified->ok) << verified->message;
-    EXPECT_GE(verified->records_checked, static_cast<int64_t>(answered.size()));
-  }
+  ASSERT_NO_FATAL_FAILURE(ExpectAllInVerifiedTrail(db_path, answered));
 
   // A restarted stewardd continues the chain after the crash.
   server = std::make_unique<ServerProcess>();
-  ASSERT_THAT(server->Start(STEWARDD_PATH, data, ServerArgs()), IsOk());
+  ASSERT_THAT(server->Start(STEWARDD_PATH, data, ServerArgs("sync")), IsOk());
   {
     auto channel = grpc::CreateChannel(server->address(),
                                        grpc::InsecureChannelCredentials());
@@ -168,6 +195,53 @@ TEST(AuditDurabilityTest, AnsweredDecisionsSurviveSigkillOfStewardd) {
     ASSERT_THAT(verified, IsOk());
     EXPECT_TRUE(verified->ok) << verified->message;
   }
+}
+
+// --audit-durability async answers before the commit, so it is SIGTERM's
+// flush that must get every answered decision into the trail. The test
+// holds the database's write lock during the load, so answered records
+// pile up in the writer's queue, sends SIGTERM, then lets go of the lock:
+// stewardd must exit 0 only after writing all of them.
+TEST(AuditDurabilityTest, AsyncAnsweredDecisionsAreFlushedOnSigterm) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ServerProcess server;
+  ASSERT_THAT(server.Start(STEWARDD_PATH, data, ServerArgs("async")), IsOk());
+  const std::string admin_key = ReadKey(data, "admin");
+  const std::string client_key = ReadKey(data, "client");
+  {
+    auto channel = grpc::CreateChannel(server.address(),
+                                       grpc::InsecureChannelCredentials());
+    auto admin = AdminService::NewStub(channel);
+    ASSERT_NO_FATAL_FAILURE(LoadSomePrincipals(*admin, admin_key, kPrincipals));
+  }
+  const std::vector<WorkloadRequest> requests =
+      LoadWorkloadRequests(STEWARD_WORKLOAD_DIR);
+  ASSERT_FALSE(requests.empty());
+
+  const std::string db_path = data + "/steward.db";
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &blocker), SQLITE_OK);
+  sqlite3_busy_timeout(blocker, 5000);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(blocker);
+
+  LoadResult load = RunLoadAndInterrupt(
+      server.address(), client_key, requests, absl::Milliseconds(700), [&] {
+        ::kill(server.pid(), SIGTERM);
+        // Well inside the writer's 5 s busy timeout.
+        absl::SleepFor(absl::Milliseconds(300));
+        sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
+      });
+  sqlite3_close(blocker);
+  // A second SIGTERM to a stopping stewardd is ignored; Stop reaps it.
+  EXPECT_EQ(server.Stop(SIGTERM), 0) << server.Log();
+  EXPECT_EQ(load.failed_before_interrupt, 0);
+  ASSERT_GE(load.answered.size(), 100u);
+  RecordProperty("answered_before_sigterm",
+                 static_cast<int>(load.answered.size()));
+  ASSERT_NO_FATAL_FAILURE(ExpectAllInVerifiedTrail(db_path, load.answered));
 }
 
 }  // namespace
