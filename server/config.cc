@@ -78,6 +78,11 @@ absl::Status ValidateServe(const ServeConfig& config) {
   if (config.max_in_flight < 1) {
     return absl::InvalidArgumentError("--max-in-flight must be at least 1");
   }
+  if (config.audit_queue_capacity < 1 ||
+      config.audit_queue_capacity > 10'000'000) {
+    return absl::InvalidArgumentError(
+        "--audit-queue-capacity must be between 1 and 10000000");
+  }
   if (config.threads < 0 || config.threads > 256) {
     return absl::InvalidArgumentError("--threads must be between 0 and 256");
   }
@@ -192,6 +197,10 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
   serve_cmd
       ->add_option("--max-in-flight", serve.max_in_flight,
                    "checks in flight before RESOURCE_EXHAUSTED")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--audit-queue-capacity", serve.audit_queue_capacity,
+                   "audit records queued before RESOURCE_EXHAUSTED (async)")
       ->capture_default_str();
 
   try {

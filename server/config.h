@@ -45,6 +45,10 @@ struct ServeConfig {
   // Checks waiting for their audit commit beyond which new ones are refused
   // with RESOURCE_EXHAUSTED rather than queued without bound.
   int max_in_flight = 20000;
+  // Audit records accepted but not yet committed. With async durability a
+  // full queue answers RESOURCE_EXHAUSTED (back-pressure, nothing dropped);
+  // it bounds the memory that a slow disk can make the queue take.
+  int audit_queue_capacity = 65536;
   // How often TLS certificate and key files are re-read (seconds).
   int tls_reload_seconds = 10;
   bool tls() const { return !tls_cert.empty(); }

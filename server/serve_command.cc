@@ -266,8 +266,11 @@ int RunServe(const ServeConfig& config) {
     }
     audit_key = std::move(*key);
   }
+  audit::WriterOptions writer_options;
+  writer_options.queue_capacity =
+      static_cast<size_t>(config.audit_queue_capacity);
   absl::StatusOr<std::unique_ptr<audit::AuditWriter>> writer =
-      audit::AuditWriter::Open(db_path);
+      audit::AuditWriter::Open(db_path, writer_options);
   if (!writer.ok()) {
     spdlog::error("cannot open the audit trail: {}",
                   writer.status().ToString());

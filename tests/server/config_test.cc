@@ -87,6 +87,7 @@ TEST(ParseCommandLineTest, ServeDefaults) {
   EXPECT_EQ(command->serve->listen, "127.0.0.1:7070");
   EXPECT_EQ(command->serve->audit_durability, AuditDurability::kSync);
   EXPECT_EQ(command->serve->audit_retention, absl::Hours(24 * 400));
+  EXPECT_EQ(command->serve->audit_queue_capacity, 65536);
 }
 
 TEST(ParseCommandLineTest, RefusesPlaintextOnNonLoopback) {
@@ -116,6 +117,10 @@ TEST(ParseCommandLineTest, NamesTheBadFlag) {
   EXPECT_THAT(Parse({"serve", "--data-dir", "d", "--audit-durability", "x"}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("--audit-durability")));
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--audit-queue-capacity", "0"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("--audit-queue-capacity")));
   EXPECT_THAT(Parse({"serve"}), StatusIs(absl::StatusCode::kInvalidArgument,
                                          HasSubstr("--data-dir")));
   EXPECT_THAT(Parse({}), StatusIs(absl::StatusCode::kInvalidArgument,
