@@ -96,7 +96,9 @@ class AuditReader {
   // The query plan SQLite chooses for `filter` (EXPLAIN QUERY PLAN rows
   // joined by "\n"), so tests and operators can check index use. A query
   // answered from a deferred index table has two parts (the index table,
-  // then the rows above the watermark), separated by a line "UNION ALL".
+  // then the rows above the watermark), separated by a line "UNION ALL";
+  // so has one on a rare kind, action, resource kind or caller (a
+  // generation's rowid range, then the rows above the watermark).
   absl::StatusOr<std::string> ExplainQuery(const QueryFilter& filter);
 
  private:

@@ -46,6 +46,12 @@ AuditRecord Numbered(int i) {
   // Shared timestamps, and times not in seq order, so paging must break
   // ties by seq and the order is by time first.
   r.time = kT0 + absl::Seconds((i * 37) % 90);
+  // Rare values (under 1% of the records), read by generation
+  // (migrations/0007): two exports far apart, two deletes and two calls by
+  // another key side by side.
+  if (i == 0 || i == 151) r.action = "export";
+  if (i == 140 || i == 141) r.action = "delete";
+  if (i == 250 || i == 251) r.caller = "batch-job";
   return r;
 }
 
@@ -136,6 +142,36 @@ class IndexerTest : public ::testing::Test {
                               r.time >= kT0 + absl::Seconds(20) &&
                               r.time < kT0 + absl::Seconds(70);
                      })});
+    f = {};
+    f.action = "export";
+    cases.push_back({f, Expected([](const AuditRecord& r) {
+                       return r.action == "export";
+                     })});
+    f.kinds = {RecordKind::kDecision, RecordKind::kAdminChange};
+    cases.push_back({f, Expected([](const AuditRecord& r) {
+                       return r.action == "export";
+                     })});
+    f = {};
+    f.action = "delete";
+    f.effect = RecordEffect::kAllow;
+    cases.push_back({f, Expected([](const AuditRecord& r) {
+                       return r.action == "delete" &&
+                              r.effect == RecordEffect::kAllow;
+                     })});
+    f = {};
+    f.caller = "batch-job";
+    f.resource_kind = "customer";
+    cases.push_back({f, Expected([](const AuditRecord& r) {
+                       return r.caller == "batch-job";
+                     })});
+    f = {};
+    f.action = "read";  // common: the time-index walk
+    f.since = kT0 + absl::Seconds(80);
+    f.until = kT0 + absl::Seconds(90);  // later tests add newer records
+    cases.push_back({f, Expected([](const AuditRecord& r) {
+                       return r.action == "read" &&
+                              r.time >= kT0 + absl::Seconds(80);
+                     })});
     return cases;
   }
 
@@ -199,6 +235,19 @@ TEST_F(IndexerTest, SameAnswersWhetherRowsAreIndexedOrInTheTail) {
                      "WHERE seq >> 4 = g.gen) OR max_time <> (SELECT "
                      "MAX(time) FROM audit_log WHERE seq >> 4 = g.gen)"),
             0);
+  // Each generation's value counts are exactly those of its rows.
+  EXPECT_EQ(QueryInt(*raw_,
+                     "SELECT count(*) FROM audit_idx_values v WHERE n <> "
+                     "(SELECT count(*) FROM audit_log a WHERE a.seq >> 4 = "
+                     "v.gen AND CASE v.col WHEN 'kind' THEN a.kind WHEN "
+                     "'action' THEN a.action WHEN 'resource_kind' THEN "
+                     "a.resource_kind ELSE a.caller END = v.value)"),
+            0);
+  for (const char* col : {"kind", "action", "resource_kind", "caller"}) {
+    const std::string sql = absl::StrCat(
+        "SELECT SUM(n) FROM audit_idx_values WHERE col = '", col, "'");
+    EXPECT_EQ(QueryInt(*raw_, sql.c_str()), kRecords) << col;
+  }
   // Nothing left: a pass changes nothing.
   auto pass = internal::IndexTail(*raw_);
   ASSERT_THAT(pass, IsOk());
@@ -210,6 +259,7 @@ TEST_F(IndexerTest, PagingIsExactWhenTheWatermarkMovesBetweenPages) {
     // Fresh start: everything back in the tail.
     ASSERT_THAT(raw_->Exec("DELETE FROM audit_idx_principal;"
                            "DELETE FROM audit_idx_resource;"
+                           "DELETE FROM audit_idx_values;"
                            "UPDATE audit_index_state SET indexed_through = 0"),
                 IsOk());
     std::vector<int64_t> got;
@@ -244,6 +294,35 @@ TEST_F(IndexerTest, QueryPlansSearchTheIndexTablesAndBoundTheTail) {
   ASSERT_THAT(plan, IsOk());
   EXPECT_THAT(*plan, ::testing::HasSubstr(
                          "SEARCH audit_idx_principal USING PRIMARY KEY"));
+}
+
+TEST_F(IndexerTest, RareValuesAreReadByGenerationCommonOnesByTime) {
+  // Generations of 256 rows, more than a page: reading one costs more
+  // than walking the time index to a page of a common value.
+  ASSERT_THAT(raw_->Exec("UPDATE audit_index_state SET gen_shift = 8"), IsOk());
+  ASSERT_THAT(internal::IndexTail(*raw_), IsOk());
+  QueryFilter f;
+  f.action = "export";
+  auto plan = reader_->ExplainQuery(f);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(*plan,
+              ::testing::HasSubstr("SEARCH audit_log USING INTEGER PRIMARY KEY "
+                                   "(rowid>? AND rowid<?)"));
+  EXPECT_THAT(*plan, ::testing::HasSubstr("UNION ALL"));
+  // Absent from the trail: no generation is read, nothing is found.
+  f.action = "purge";
+  EXPECT_THAT(reader_->ExplainQuery(f), IsOk());
+  EXPECT_TRUE(All(f, 10).empty());
+  f = {};
+  f.kinds = {RecordKind::kAuthFailure};
+  EXPECT_TRUE(All(f, 10).empty());
+  // Common: walking the time index fills a page at once.
+  f = {};
+  f.action = "read";
+  plan = reader_->ExplainQuery(f);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(*plan, ::testing::HasSubstr("audit_log_by_time"));
+  EXPECT_THAT(*plan, ::testing::Not(::testing::HasSubstr("UNION ALL")));
 }
 
 TEST_F(IndexerTest, WriterCatchesUpAfterRestartWithAStaleWatermark) {
@@ -305,6 +384,11 @@ TEST_F(IndexerTest, RetentionDeletesThePurgedRowsKeys) {
                      " WHERE seq NOT IN (SELECT seq FROM audit_log)");
     EXPECT_EQ(QueryInt(*raw_, sql.c_str()), 0) << table;
   }
+  // Fully purged generations lose their value counts; a cut one keeps them.
+  EXPECT_EQ(QueryInt(*raw_,
+                     "SELECT count(*) FROM audit_idx_values WHERE gen NOT IN "
+                     "(SELECT seq >> 4 FROM audit_log)"),
+            0);
   // Every query now returns exactly the retained records.
   const int64_t first = result->checkpoint_seq;
   ASSERT_THAT(internal::IndexTail(*raw_), IsOk());
@@ -381,6 +465,21 @@ TEST(IndexerMigrationTest, MigrationIndexesAnExistingTrail) {
                      "SELECT max_time FROM audit_idx_generations "
                      "WHERE gen = 0"),
             490000);
+  // 0007 counted the indexed rows' values: 490 decisions on customers by
+  // the one (default, empty) caller.
+  EXPECT_EQ(QueryInt(*raw,
+                     "SELECT n FROM audit_idx_values WHERE col = 'kind' "
+                     "AND value = 'decision' AND gen = 0"),
+            490);
+  EXPECT_EQ(QueryInt(*raw,
+                     "SELECT n FROM audit_idx_values WHERE "
+                     "col = 'resource_kind' AND value = 'customer'"),
+            490);
+  EXPECT_EQ(QueryInt(*raw,
+                     "SELECT SUM(n) FROM audit_idx_values WHERE "
+                     "col = 'caller'"),
+            490);
+  EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_values"), 4);
   // The rebuilt table keeps its rules (written without IN lists).
   EXPECT_FALSE(raw->Exec("INSERT INTO audit_log (time, kind, effect, "
                          "prev_hash, hash) VALUES (1, 'other', 'OK', "
