@@ -37,15 +37,15 @@ constexpr const char* kIndexSql[] = {
 // The columns audit_idx_values counts (migrations/0007), in the order of
 // kGenerationSummarySql's result columns after seq and time.
 constexpr const char* kValueColumns[] = {"kind", "action", "resource_kind",
-                                         "caller"};
+                                         "caller", "effect"};
 constexpr const char* kGenerationSummarySql =
-    "SELECT seq, time, kind, action, resource_kind, caller FROM audit_log "
-    "NOT INDEXED WHERE seq > ?1 AND seq <= ?2";
+    "SELECT seq, time, kind, action, resource_kind, caller, effect "
+    "FROM audit_log NOT INDEXED WHERE seq > ?1 AND seq <= ?2";
 
 // Adds what rows (from, through] tell about their generations: time bounds
 // (audit_idx_generations, which only ever widen here) and value counts
 // (audit_idx_values). One pass over the rows in C++: a GROUP BY on the
-// five columns sorted the pass's rows and cost the writer ~2 us per record.
+// value columns sorted the pass's rows and cost the writer ~2 us per record.
 absl::Status SummarizeGenerations(Connection& connection, int64_t from,
                                   int64_t through, int gen_shift) {
   constexpr size_t kColumns = std::size(kValueColumns);

@@ -97,7 +97,7 @@ class AuditReader {
   // joined by "\n"), so tests and operators can check index use. A query
   // answered from a deferred index table has two parts (the index table,
   // then the rows above the watermark), separated by a line "UNION ALL";
-  // so has one on a rare kind, action, resource kind or caller (a
+  // so has one on a rare kind, action, resource kind, caller or effect (a
   // generation's rowid range, then the rows above the watermark).
   absl::StatusOr<std::string> ExplainQuery(const QueryFilter& filter);
 
