@@ -67,6 +67,29 @@ void LoadSomePrincipals(AdminService::Stub& admin, const std::string& key,
   }
 }
 
+// Starts stewardd on `data` with `durability` and loads the first
+// kPrincipals workload principals.
+void StartWithPrincipals(ServerProcess& server, const std::string& data,
+                         const std::string& durability) {
+  ASSERT_THAT(server.Start(STEWARDD_PATH, data, ServerArgs(durability)),
+              IsOk());
+  auto channel =
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  auto admin = AdminService::NewStub(channel);
+  ASSERT_NO_FATAL_FAILURE(
+      LoadSomePrincipals(*admin, ReadKey(data, "admin"), kPrincipals));
+}
+
+// Opens the database and holds its write lock (ROLLBACK and close to let
+// go), so that the audit writer cannot commit meanwhile.
+void TakeWriteLock(const std::string& db_path, sqlite3** db) {
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), db), SQLITE_OK);
+  sqlite3_busy_timeout(*db, 5000);
+  ASSERT_EQ(sqlite3_exec(*db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(*db);
+}
+
 // Answers received by client threads that issue Checks back to back, each
 // on its own connection, until `interrupt` has run; `interrupt` runs after
 // `load_for` of load, while the clients are still calling.
@@ -148,15 +171,8 @@ TEST(AuditDurabilityTest, AnsweredDecisionsSurviveSigkillOfStewardd) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
   auto server = std::make_unique<ServerProcess>();
-  ASSERT_THAT(server->Start(STEWARDD_PATH, data, ServerArgs("sync")), IsOk());
-  const std::string admin_key = ReadKey(data, "admin");
+  ASSERT_NO_FATAL_FAILURE(StartWithPrincipals(*server, data, "sync"));
   const std::string client_key = ReadKey(data, "client");
-  {
-    auto channel = grpc::CreateChannel(server->address(),
-                                       grpc::InsecureChannelCredentials());
-    auto admin = AdminService::NewStub(channel);
-    ASSERT_NO_FATAL_FAILURE(LoadSomePrincipals(*admin, admin_key, kPrincipals));
-  }
   const std::vector<WorkloadRequest> requests =
       LoadWorkloadRequests(STEWARD_WORKLOAD_DIR);
   ASSERT_FALSE(requests.empty());
@@ -206,26 +222,15 @@ TEST(AuditDurabilityTest, AsyncAnsweredDecisionsAreFlushedOnSigterm) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
   ServerProcess server;
-  ASSERT_THAT(server.Start(STEWARDD_PATH, data, ServerArgs("async")), IsOk());
-  const std::string admin_key = ReadKey(data, "admin");
+  ASSERT_NO_FATAL_FAILURE(StartWithPrincipals(server, data, "async"));
   const std::string client_key = ReadKey(data, "client");
-  {
-    auto channel = grpc::CreateChannel(server.address(),
-                                       grpc::InsecureChannelCredentials());
-    auto admin = AdminService::NewStub(channel);
-    ASSERT_NO_FATAL_FAILURE(LoadSomePrincipals(*admin, admin_key, kPrincipals));
-  }
   const std::vector<WorkloadRequest> requests =
       LoadWorkloadRequests(STEWARD_WORKLOAD_DIR);
   ASSERT_FALSE(requests.empty());
 
   const std::string db_path = data + "/steward.db";
   sqlite3* blocker = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path.c_str(), &blocker), SQLITE_OK);
-  sqlite3_busy_timeout(blocker, 5000);
-  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
-            SQLITE_OK)
-      << sqlite3_errmsg(blocker);
+  ASSERT_NO_FATAL_FAILURE(TakeWriteLock(db_path, &blocker));
 
   LoadResult load = RunLoadAndInterrupt(
       server.address(), client_key, requests, absl::Milliseconds(700), [&] {
@@ -276,11 +281,7 @@ TEST(AuditDurabilityTest, AsyncFullQueueRefusesChecksAndDropsNothing) {
 
   const std::string db_path = data + "/steward.db";
   sqlite3* blocker = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path.c_str(), &blocker), SQLITE_OK);
-  sqlite3_busy_timeout(blocker, 5000);
-  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
-            SQLITE_OK)
-      << sqlite3_errmsg(blocker);
+  ASSERT_NO_FATAL_FAILURE(TakeWriteLock(db_path, &blocker));
   std::vector<std::string> answered;
   int refused = 0;
   for (int i = 0; i < kCalls; ++i) {
