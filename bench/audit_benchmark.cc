@@ -288,28 +288,37 @@ void TimePages(benchmark::State& state, AuditReader& reader,
   state.counters["records"] = static_cast<double>(got);
 }
 
-void BM_QueryByPrincipal(benchmark::State& state) {
-  const int64_t rows = state.range(0);
-  const int depth = static_cast<int>(state.range(1));
+// A reader on the QueryDb(rows) trail; null (and the benchmark skipped) on
+// failure.
+std::unique_ptr<AuditReader> OpenQueryDb(benchmark::State& state,
+                                         int64_t rows) {
   const std::string path = QueryDb(rows);
   if (path.empty()) {
     state.SkipWithError("cannot build database");
-    return;
+    return nullptr;
   }
   auto reader = AuditReader::Open(path);
   if (!reader.ok()) {
     state.SkipWithError("cannot open reader");
-    return;
+    return nullptr;
   }
+  return *std::move(reader);
+}
+
+void BM_QueryByPrincipal(benchmark::State& state) {
+  const int64_t rows = state.range(0);
+  const int depth = static_cast<int>(state.range(1));
+  std::unique_ptr<AuditReader> reader = OpenQueryDb(state, rows);
+  if (reader == nullptr) return;
   QueryFilter filter;
   filter.principal = "user-417";
   std::string token;
   for (int d = 0; d < depth; ++d) {
-    auto page = (*reader)->Query(filter, 100, token);
+    auto page = reader->Query(filter, 100, token);
     if (!page.ok() || page->next_page_token.empty()) break;
     token = page->next_page_token;
   }
-  TimePages(state, **reader, filter, token);
+  TimePages(state, *reader, filter, token);
 }
 BENCHMARK(BM_QueryByPrincipal)
     ->Args({10000, 0})
@@ -328,16 +337,8 @@ BENCHMARK(BM_QueryByPrincipal)
 // 1,000 (every generation holds some). Since migrations/0007, 3, 4, 6 and 7
 // read only the generations whose value counts include the value.
 void BM_QueryByFilter(benchmark::State& state) {
-  const std::string path = QueryDb(1000000);
-  if (path.empty()) {
-    state.SkipWithError("cannot build database");
-    return;
-  }
-  auto reader = AuditReader::Open(path);
-  if (!reader.ok()) {
-    state.SkipWithError("cannot open reader");
-    return;
-  }
+  std::unique_ptr<AuditReader> reader = OpenQueryDb(state, 1000000);
+  if (reader == nullptr) return;
   QueryFilter filter;
   switch (state.range(0)) {
     case 0:
@@ -367,7 +368,7 @@ void BM_QueryByFilter(benchmark::State& state) {
       filter.action = "export";
       break;
   }
-  TimePages(state, **reader, filter, "");
+  TimePages(state, *reader, filter, "");
 }
 BENCHMARK(BM_QueryByFilter)->DenseRange(0, 7)->Unit(benchmark::kMicrosecond);
 
