@@ -1,7 +1,10 @@
-// Audit durability end to end (issue 6): a real stewardd in sync audit mode
-// under bounded loopback load is killed with SIGKILL. Every decision id a
-// client received an answer for must be in the trail afterwards, the chain
-// must verify, and a restarted stewardd must continue the chain.
+// Audit durability end to end (issue 6), against a real stewardd:
+// - sync, under bounded loopback load, killed with SIGKILL: every decision
+//   id a client received an answer for is in the trail afterwards, the
+//   chain verifies, and a restarted stewardd continues the chain;
+// - sync, trail unwritable: the Check fails instead of being answered;
+// - async: SIGTERM flushes every answered record; a full queue refuses
+//   Checks with RESOURCE_EXHAUSTED and nothing answered is lost.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -88,6 +91,37 @@ void TakeWriteLock(const std::string& db_path, sqlite3** db) {
   ASSERT_EQ(sqlite3_exec(*db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
             SQLITE_OK)
       << sqlite3_errmsg(*db);
+}
+
+// A client of `server` with the dev client key and the workload requests.
+struct Client {
+  std::string key;
+  std::vector<WorkloadRequest> requests;
+  std::unique_ptr<AuthorizationService::Stub> stub;
+};
+
+Client ConnectClient(const ServerProcess& server, const std::string& data) {
+  return Client{ReadKey(data, "client"),
+                LoadWorkloadRequests(STEWARD_WORKLOAD_DIR),
+                AuthorizationService::NewStub(grpc::CreateChannel(
+                    server.address(), grpc::InsecureChannelCredentials()))};
+}
+
+// How many decision records the trail at `db_path` holds (-1 on error).
+int64_t DecisionRecords(const std::string& db_path) {
+  sqlite3* db = nullptr;
+  int64_t n = -1;
+  sqlite3_stmt* count = nullptr;
+  if (sqlite3_open(db_path.c_str(), &db) == SQLITE_OK &&
+      sqlite3_prepare_v2(
+          db, "SELECT count(*) FROM audit_log WHERE kind = 'decision'", -1,
+          &count, nullptr) == SQLITE_OK &&
+      sqlite3_step(count) == SQLITE_ROW) {
+    n = sqlite3_column_int64(count, 0);
+  }
+  sqlite3_finalize(count);
+  sqlite3_close(db);
+  return n;
 }
 
 // Answers received by client threads that issue Checks back to back, each
@@ -264,12 +298,11 @@ TEST(AuditDurabilityTest, AsyncFullQueueRefusesChecksAndDropsNothing) {
   args.push_back("--audit-queue-capacity");
   args.push_back(std::to_string(kCapacity));
   ASSERT_THAT(server.Start(STEWARDD_PATH, data, args), IsOk());
-  const std::string client_key = ReadKey(data, "client");
-  const std::vector<WorkloadRequest> requests =
-      LoadWorkloadRequests(STEWARD_WORKLOAD_DIR);
-  ASSERT_FALSE(requests.empty());
-  auto stub = AuthorizationService::NewStub(grpc::CreateChannel(
-      server.address(), grpc::InsecureChannelCredentials()));
+  Client client = ConnectClient(server, data);
+  ASSERT_FALSE(client.requests.empty());
+  const std::string& client_key = client.key;
+  const std::vector<WorkloadRequest>& requests = client.requests;
+  std::unique_ptr<AuthorizationService::Stub>& stub = client.stub;
   auto check = [&](int i, std::string* decision_id) {
     v1::CheckResponse response;
     grpc::Status status =
@@ -321,18 +354,52 @@ TEST(AuditDurabilityTest, AsyncFullQueueRefusesChecksAndDropsNothing) {
 
   ASSERT_NO_FATAL_FAILURE(ExpectAllInVerifiedTrail(db_path, answered));
   // Refused Checks left no record: the trail holds the answered ones only.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* count = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(
-                db, "SELECT count(*) FROM audit_log WHERE kind = 'decision'",
-                -1, &count, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int64(count, 0),
-            static_cast<int64_t>(answered.size()));
-  sqlite3_finalize(count);
-  sqlite3_close(db);
+  EXPECT_EQ(DecisionRecords(db_path), static_cast<int64_t>(answered.size()));
+}
+
+// Sync durability never answers without a record: while the trail cannot
+// be written (the test holds the write lock beyond the writer's 5 s busy
+// timeout), a Check fails UNAVAILABLE instead of returning its decision,
+// and nothing of it is stored. Once the lock is gone Checks are answered
+// and recorded again.
+TEST(AuditDurabilityTest, SyncCheckFailsWhenItsRecordCannotBeCommitted) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ServerProcess server;
+  ASSERT_THAT(server.Start(STEWARDD_PATH, data, ServerArgs("sync")), IsOk());
+  Client client = ConnectClient(server, data);
+  ASSERT_FALSE(client.requests.empty());
+  const std::string& client_key = client.key;
+  const std::vector<WorkloadRequest>& requests = client.requests;
+  std::unique_ptr<AuthorizationService::Stub>& stub = client.stub;
+  auto check = [&](v1::CheckResponse* response) {
+    auto context = Context(client_key);
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(20));
+    return stub->Check(context.get(), requests[0].request, response);
+  };
+
+  const std::string db_path = data + "/steward.db";
+  sqlite3* blocker = nullptr;
+  ASSERT_NO_FATAL_FAILURE(TakeWriteLock(db_path, &blocker));
+  v1::CheckResponse refused;
+  grpc::Status status = check(&refused);
+  sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(blocker);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_THAT(status.error_message(),
+              ::testing::HasSubstr("could not be recorded"));
+  EXPECT_TRUE(refused.decision_id().empty());
+
+  v1::CheckResponse answered;
+  status = check(&answered);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  stub.reset();  // see AsyncFullQueueRefusesChecksAndDropsNothing
+  ASSERT_EQ(server.Stop(SIGTERM), 0) << server.Log();
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectAllInVerifiedTrail(db_path, {answered.decision_id()}));
+  EXPECT_EQ(DecisionRecords(db_path), 1);
 }
 
 }  // namespace
