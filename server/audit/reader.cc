@@ -225,12 +225,11 @@ void AppendWhere(std::string& sql, const std::vector<std::string>& where) {
 // neither repeat nor skip rows when the watermark moves between them. (One
 // UNION ALL statement with an outer ORDER BY gives the same rows but re-sorts
 // them through a temp b-tree: 3 ms instead of 0.7 ms per page on 1,000,000
-// rows.) With `by_generation` (a rare kind, action, resource kind, caller or
-// effect,
-// migrations/0007), the first part is instead one generation's indexed
-// rows, a rowid range, run for each generation that holds the value. Other
-// filters use audit_log's own indexes (time, rule, purpose), which the
-// writer keeps up to date: one part.
+// rows.) With `by_generation` (a rare kind, action, resource kind, caller
+// or effect, migrations/0007), the first part is instead one generation's
+// indexed rows, a rowid range, run for each generation that holds the
+// value. Other filters use audit_log's own indexes (time, rule, purpose),
+// which the writer keeps up to date: one part.
 std::vector<BuiltQuery> BuildQuery(const QueryFilter& f,
                                    const std::optional<Cursor>& cursor,
                                    int limit, bool by_generation) {
