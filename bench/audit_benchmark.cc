@@ -12,8 +12,8 @@
 //  * BM_InsertRowsCost/SCHEMA: CPU per row of the writer's INSERT alone,
 //    one thread, transactions of 64 rows, no fsync (synchronous=OFF):
 //    SCHEMA 0 = a bare 25-column table (no constraint, no index: the floor
-//    of one SQLite row per record), 1 = the real audit_log (its CHECKs and
-//    four indexes, AUTOINCREMENT).
+//    of one SQLite row per record), 1 = the real audit_log (its CHECKs,
+//    its decision-id and time indexes, AUTOINCREMENT).
 //  * BM_CanonicalEncodeAndHash, BM_MinimizeWithKey: per-record CPU costs.
 //
 // Full run (Release):
@@ -327,15 +327,14 @@ BENCHMARK(BM_QueryByPrincipal)
     ->Unit(benchmark::kMicrosecond);
 
 // BM_QueryByFilter/F: the first page of 100 on the 1,000,000-row trail for
-// filters without a principal or resource, which the time index answers by
-// scanning back until the page is full. F: 0 = effect DENY (a quarter of
-// the rows), 1 = rule_id (three quarters, rule index), 2 = purpose absent
-// from the trail (purpose index: an empty range), 3 = action absent from
-// the trail (before 0007: the whole trail scanned), 4 = action absent,
-// within a one-minute window (60,000 rows), 5 = resource kind of every row,
-// 6 = resource kind absent from the trail, 7 = action of one record in
-// 1,000 (every generation holds some). Since migrations/0007, 3, 4, 6 and 7
-// read only the generations whose value counts include the value.
+// filters without a principal or resource: the time index walked back
+// until the page is full, or (migrations/0007) the generations whose value
+// counts include a rare value, whichever the counts make cheaper. F: 0 =
+// effect DENY (a quarter of the rows), 1 = rule_id (three quarters), 2 =
+// purpose absent from the trail, 3 = action absent (before 0007: the whole
+// trail scanned), 4 = action absent, within a one-minute window (60,000
+// rows), 5 = resource kind of every row, 6 = resource kind absent, 7 =
+// action of one record in 1,000 (every generation holds some).
 void BM_QueryByFilter(benchmark::State& state) {
   std::unique_ptr<AuditReader> reader = OpenQueryDb(state, 1000000);
   if (reader == nullptr) return;

@@ -36,11 +36,12 @@ constexpr const char* kIndexSql[] = {
 
 // The columns audit_idx_values counts (migrations/0007), in the order of
 // kGenerationSummarySql's result columns after seq and time.
-constexpr const char* kValueColumns[] = {"kind", "action", "resource_kind",
-                                         "caller", "effect"};
+constexpr const char* kValueColumns[] = {"kind",   "action", "resource_kind",
+                                         "caller", "effect", "rule_id",
+                                         "purpose"};
 constexpr const char* kGenerationSummarySql =
-    "SELECT seq, time, kind, action, resource_kind, caller, effect "
-    "FROM audit_log NOT INDEXED WHERE seq > ?1 AND seq <= ?2";
+    "SELECT seq, time, kind, action, resource_kind, caller, effect, rule_id, "
+    "purpose FROM audit_log NOT INDEXED WHERE seq > ?1 AND seq <= ?2";
 
 // Adds what rows (from, through] tell about their generations: time bounds
 // (audit_idx_generations, which only ever widen here) and value counts

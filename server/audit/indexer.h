@@ -17,8 +17,9 @@
 // so its cost does not grow with the trail. audit_idx_generations keeps
 // each generation's time bounds for the readers, which probe generations
 // newest first; audit_idx_values (migrations/0007) counts each generation's
-// records per kind, action, resource kind, caller and effect, so that
-// filters on those alone read only the generations that hold the value.
+// records per kind, action, resource kind, caller, effect, rule and
+// purpose, so that filters on those alone read only the generations that
+// hold the value.
 #ifndef STEWARD_SERVER_AUDIT_INDEXER_H_
 #define STEWARD_SERVER_AUDIT_INDEXER_H_
 

@@ -105,13 +105,10 @@ struct ValueFilter {
 };
 
 // The filter's conditions that audit_idx_values can answer. None when a
-// deferred index table, or the rule or purpose index, serves the filter.
+// deferred index table serves the filter.
 std::vector<ValueFilter> ValueFilters(const QueryFilter& f) {
   std::vector<ValueFilter> out;
-  if (ChooseIndexTable(f).has_value() || !f.rule_id.empty() ||
-      !f.purpose.empty()) {
-    return out;
-  }
+  if (ChooseIndexTable(f).has_value()) return out;
   if (!f.kinds.empty()) {
     ValueFilter& v = out.emplace_back();
     v.col = "kind";
@@ -127,6 +124,8 @@ std::vector<ValueFilter> ValueFilters(const QueryFilter& f) {
   if (f.effect.has_value()) {
     out.push_back({"effect", {std::string(RecordEffectName(*f.effect))}});
   }
+  if (!f.rule_id.empty()) out.push_back({"rule_id", {f.rule_id}});
+  if (!f.purpose.empty()) out.push_back({"purpose", {f.purpose}});
   return out;
 }
 
@@ -161,18 +160,8 @@ void AppendConditions(const QueryFilter& f, const std::optional<Cursor>& cursor,
     where.push_back(absl::StrCat(prefix, "effect = ?"));
     params.push_back(std::string(RecordEffectName(*f.effect)));
   }
-  // The rule and purpose indexes are partial (WHERE ... <> ''); repeating
-  // the predicate lets SQLite prove the index applies to a bound value.
-  if (!f.rule_id.empty()) {
-    where.push_back(
-        absl::StrCat(prefix, "rule_id = ? AND ", prefix, "rule_id <> ''"));
-    params.push_back(f.rule_id);
-  }
-  if (!f.purpose.empty()) {
-    where.push_back(
-        absl::StrCat(prefix, "purpose = ? AND ", prefix, "purpose <> ''"));
-    params.push_back(f.purpose);
-  }
+  eq(f.rule_id, "rule_id");
+  eq(f.purpose, "purpose");
   eq(f.caller, "caller");
   if (!f.kinds.empty()) {
     std::string in = absl::StrCat(prefix, "kind IN (");
@@ -225,11 +214,11 @@ void AppendWhere(std::string& sql, const std::vector<std::string>& where) {
 // neither repeat nor skip rows when the watermark moves between them. (One
 // UNION ALL statement with an outer ORDER BY gives the same rows but re-sorts
 // them through a temp b-tree: 3 ms instead of 0.7 ms per page on 1,000,000
-// rows.) With `by_generation` (a rare kind, action, resource kind, caller
-// or effect, migrations/0007), the first part is instead one generation's
-// indexed rows, a rowid range, run for each generation that holds the
-// value. Other filters use audit_log's own indexes (time, rule, purpose),
-// which the writer keeps up to date: one part.
+// rows.) With `by_generation` (a rare kind, action, resource kind, caller,
+// effect, rule or purpose, migrations/0007), the first part is instead one
+// generation's indexed rows, a rowid range, run for each generation that
+// holds the value. Other filters walk audit_log_by_time, which the writer
+// keeps up to date: one part.
 std::vector<BuiltQuery> BuildQuery(const QueryFilter& f,
                                    const std::optional<Cursor>& cursor,
                                    int limit, bool by_generation) {
@@ -381,9 +370,10 @@ absl::StatusOr<std::map<int64_t, int64_t>> CountsByGeneration(
   return counts;
 }
 
-// For a filter on kind, action, resource kind, caller or effect alone: the
-// generations to read for a page of `limit` records, by their value counts
-// (audit_idx_values), or nullopt when walking the time index is cheaper.
+// For a filter without a principal or resource (kind, action, resource
+// kind, caller, effect, rule, purpose): the generations to read for a page
+// of `limit` records, by their value counts (audit_idx_values), or nullopt
+// when walking the time index is cheaper.
 // Both are estimated from the counts, newest generation first: the walk
 // reads every record until `limit` match (a common value: a few hundred;
 // an absent one: the whole trail), the generation path every record of

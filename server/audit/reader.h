@@ -4,11 +4,13 @@
 // Public. The AuditService (QueryDecisions, SubjectAccess, VerifyChain)
 // calls it; it never writes. Queries return records newest first — by
 // (time, seq) descending — and page by keyset: the page token encodes the
-// last (time, seq) returned, so every page is an index range scan and no
-// OFFSET is ever used: on audit_log's own indexes (time, rule, purpose), or
-// for principal and resource filters on the deferred index tables of
-// migrations/0005 plus a rowid range scan of the rows the writer has not
-// indexed yet (at most WriterOptions::index_batch_rows). Pages taken while
+// last (time, seq) returned, so every page is an index or rowid range scan
+// and no OFFSET is ever used: for principal and resource filters on the
+// deferred index tables of migrations/0005; for other filters on
+// audit_log's time index, or, for a rare value, on the rowid ranges of the
+// generations whose value counts (migrations/0007) include it; each plus a
+// rowid range scan of the rows the writer has not indexed yet (at most
+// WriterOptions::index_batch_rows). Pages taken while
 // records are being appended (or indexed) neither repeat nor skip records
 // older than the first page's first record.
 #ifndef STEWARD_SERVER_AUDIT_READER_H_
@@ -97,8 +99,9 @@ class AuditReader {
   // joined by "\n"), so tests and operators can check index use. A query
   // answered from a deferred index table has two parts (the index table,
   // then the rows above the watermark), separated by a line "UNION ALL";
-  // so has one on a rare kind, action, resource kind, caller or effect (a
-  // generation's rowid range, then the rows above the watermark).
+  // so has one on a rare kind, action, resource kind, caller, effect, rule
+  // or purpose (a generation's rowid range, then the rows above the
+  // watermark).
   absl::StatusOr<std::string> ExplainQuery(const QueryFilter& filter);
 
  private:

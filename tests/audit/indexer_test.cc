@@ -47,10 +47,13 @@ AuditRecord Numbered(int i) {
   // ties by seq and the order is by time first.
   r.time = kT0 + absl::Seconds((i * 37) % 90);
   // Rare values, read by generation (migrations/0007): two exports far
-  // apart, two deletes and three calls by another key side by side.
+  // apart, two deletes, three calls by another key side by side, two uses
+  // of a break-glass rule and two records of a rare purpose.
   if (i == 0 || i == 151) r.action = "export";
   if (i == 140 || i == 141) r.action = "delete";
   if (i >= 249 && i <= 251) r.caller = "batch-job";
+  if (i == 170 || i == 172) r.rule_id = "break_glass/1";  // both allowed
+  if (i == 10 || i == 11) r.purpose = "fraud_review";
   return r;
 }
 
@@ -129,7 +132,8 @@ class IndexerTest : public ::testing::Test {
     f.effect = RecordEffect::kAllow;
     f.kinds = {RecordKind::kDecision};
     cases.push_back({f, Expected([](const AuditRecord& r) {
-                       return r.principal == "p2" && !r.rule_id.empty() &&
+                       return r.principal == "p2" &&
+                              r.rule_id == "support_agent/1" &&
                               r.effect == RecordEffect::kAllow;
                      })});
     f = {};
@@ -169,6 +173,18 @@ class IndexerTest : public ::testing::Test {
     f.resource_kind = "customer";
     cases.push_back({f, Expected([](const AuditRecord& r) {
                        return r.caller == "batch-job";
+                     })});
+    f = {};
+    f.rule_id = "break_glass/1";
+    cases.push_back({f, Expected([](const AuditRecord& r) {
+                       return r.rule_id == "break_glass/1";
+                     })});
+    f = {};
+    f.purpose = "fraud_review";
+    f.effect = RecordEffect::kAllow;
+    cases.push_back({f, Expected([](const AuditRecord& r) {
+                       return r.purpose == "fraud_review" &&
+                              r.effect == RecordEffect::kAllow;
                      })});
     f = {};
     f.action = "read";  // common: the time-index walk
@@ -247,11 +263,12 @@ TEST_F(IndexerTest, SameAnswersWhetherRowsAreIndexedOrInTheTail) {
                      "(SELECT count(*) FROM audit_log a WHERE a.seq >> 4 = "
                      "v.gen AND CASE v.col WHEN 'kind' THEN a.kind WHEN "
                      "'action' THEN a.action WHEN 'resource_kind' THEN "
-                     "a.resource_kind WHEN 'caller' THEN a.caller ELSE "
-                     "a.effect END = v.value)"),
+                     "a.resource_kind WHEN 'caller' THEN a.caller WHEN "
+                     "'effect' THEN a.effect WHEN 'rule_id' THEN a.rule_id "
+                     "ELSE a.purpose END = v.value)"),
             0);
-  for (const char* col :
-       {"kind", "action", "resource_kind", "caller", "effect"}) {
+  for (const char* col : {"kind", "action", "resource_kind", "caller", "effect",
+                          "rule_id", "purpose"}) {
     const std::string sql = absl::StrCat(
         "SELECT SUM(n) FROM audit_idx_values WHERE col = '", col, "'");
     EXPECT_EQ(QueryInt(*raw_, sql.c_str()), kRecords) << col;
@@ -491,7 +508,17 @@ TEST(IndexerMigrationTest, MigrationIndexesAnExistingTrail) {
                      "SELECT n FROM audit_idx_values WHERE col = 'effect' "
                      "AND value = 'DENY'"),
             122);  // i % 4 == 0 for i in 1..490
-  EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_values"), 6);
+  // Rules '' (denies), r0, r1, r2; purpose ''.
+  EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_values"), 11);
+  EXPECT_EQ(QueryInt(*raw,
+                     "SELECT SUM(n) FROM audit_idx_values WHERE "
+                     "col = 'rule_id' AND value <> ''"),
+            490 - 122);
+  // and the rule and purpose indexes are gone.
+  EXPECT_EQ(QueryInt(*raw,
+                     "SELECT count(*) FROM sqlite_master WHERE name IN "
+                     "('audit_log_by_rule', 'audit_log_by_purpose')"),
+            0);
   // The rebuilt table keeps its rules (written without IN lists).
   EXPECT_FALSE(raw->Exec("INSERT INTO audit_log (time, kind, effect, "
                          "prev_hash, hash) VALUES (1, 'other', 'OK', "
