@@ -71,7 +71,7 @@ void RunValidate(CommandContext& context, const PolicyOptions& options) {
     if (result.ok()) {
       out["roles"] = result.program->role_count();
       out["rules"] = result.program->rules().size();
-      out["tests"] = result.program->tests().size();
+      out["tests"] = result.program->test_count();
     }
     PrintOut(out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
              "\n");

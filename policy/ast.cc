@@ -6,20 +6,6 @@
 
 namespace steward::policy::internal {
 
-absl::string_view ValueTypeName(ValueType type) {
-  switch (type) {
-    case ValueType::kString:
-      return "string";
-    case ValueType::kInt:
-      return "int";
-    case ValueType::kBool:
-      return "bool";
-    case ValueType::kStringSet:
-      return "set<string>";
-  }
-  return "?";
-}
-
 namespace {
 
 std::string Quote(absl::string_view s) {

@@ -203,8 +203,6 @@ struct FileAst {
 std::string DumpAst(const FileAst& file);
 std::string DumpExpr(const Expr& expr);
 
-absl::string_view ValueTypeName(ValueType type);
-
 }  // namespace steward::policy::internal
 
 #endif  // STEWARD_POLICY_AST_H_

@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "policy/ast.h"
 #include "policy/program.h"
+#include "policy/program_internal.h"
 #include "policy/source.h"
 
 namespace steward::policy::internal {

@@ -9,6 +9,7 @@
 #include "policy/checker.h"
 #include "policy/lint.h"
 #include "policy/parser.h"
+#include "policy/program_internal.h"
 #include "policy/source.h"
 
 namespace steward::policy {
@@ -28,7 +29,7 @@ class ProgramBuilder {
     CopySchema();
     CopyRoles();
     BuildBuckets();
-    program_->tests_ = in_.tests;
+    program_->tables_->tests = in_.tests;
     if (sink_.error_count() > 0) return nullptr;
     return p;
   }
@@ -36,7 +37,7 @@ class ProgramBuilder {
  private:
   void CopySchema() {
     Program& p = *program_;
-    ExecTables& x = p.exec_;
+    ExecTables& x = p.tables_->exec;
     p.name_ = in_.name;
     p.principal_attributes_ = in_.principal_attributes;
     for (const auto& [name, slot] : in_.principal_slots) {
@@ -82,7 +83,7 @@ class ProgramBuilder {
 
   void CopyRoles() {
     Program& p = *program_;
-    p.exec_.role_words = (static_cast<int>(in_.roles.size()) + 63) / 64;
+    p.tables_->exec.role_words = (static_cast<int>(in_.roles.size()) + 63) / 64;
     for (const RoleSymbol& r : in_.roles) {
       Program::RoleInfo info;
       info.name = r.ast->name.name;
@@ -92,13 +93,11 @@ class ProgramBuilder {
       info.line = r.ast->name.loc.line;
       p.role_index_.emplace(info.name, static_cast<RoleId>(p.roles_.size()));
       p.roles_.push_back(std::move(info));
-      p.exec_.closure_begin.push_back(
-          static_cast<int32_t>(p.exec_.closure_roles.size()));
-      p.exec_.closure_roles.insert(p.exec_.closure_roles.end(),
-                                   r.closure.begin(), r.closure.end());
+      p.closure_begin_.push_back(static_cast<int32_t>(p.closure_roles_.size()));
+      p.closure_roles_.insert(p.closure_roles_.end(), r.closure.begin(),
+                              r.closure.end());
     }
-    p.exec_.closure_begin.push_back(
-        static_cast<int32_t>(p.exec_.closure_roles.size()));
+    p.closure_begin_.push_back(static_cast<int32_t>(p.closure_roles_.size()));
     p.separations_ = in_.separations;
   }
 
@@ -129,7 +128,7 @@ class ProgramBuilder {
 
   void BuildBuckets() {
     Program& p = *program_;
-    ExecTables& x = p.exec_;
+    ExecTables& x = p.tables_->exec;
     for (int ri = 0; ri < static_cast<int>(in_.rules.size()); ++ri) {
       const RuleSymbol& r = in_.rules[ri];
       p.rules_.push_back(Describe(r, sources_[r.file]));
@@ -216,14 +215,14 @@ class ProgramBuilder {
   }
 
   int32_t AddConstant(OwnedValue v) {
-    program_->exec_.constants.push_back(std::move(v));
-    return static_cast<int32_t>(program_->exec_.constants.size() - 1);
+    program_->tables_->exec.constants.push_back(std::move(v));
+    return static_cast<int32_t>(program_->tables_->exec.constants.size() - 1);
   }
 
   // Emits `e`; tracks the tri-value stack depth. Recursion is bounded by the
   // parser's nesting limit.
   bool Emit(const Expr& e, int* depth, int* max_depth) {
-    std::vector<Instr>& code = program_->exec_.code;
+    std::vector<Instr>& code = program_->tables_->exec.code;
     auto push = [&](Instr in, int delta) {
       code.push_back(in);
       *depth += delta;
@@ -285,9 +284,9 @@ class ProgramBuilder {
           std::vector<std::string> values = r.list_values;
           std::sort(values.begin(), values.end());
           values.erase(std::unique(values.begin(), values.end()), values.end());
-          program_->exec_.constant_lists.push_back(std::move(values));
-          in.b.index =
-              static_cast<int32_t>(program_->exec_.constant_lists.size() - 1);
+          program_->tables_->exec.constant_lists.push_back(std::move(values));
+          in.b.index = static_cast<int32_t>(
+              program_->tables_->exec.constant_lists.size() - 1);
         } else {
           in.op = OpCode::kInSet;
           in.b = LeafOperand(r);
@@ -304,7 +303,7 @@ class ProgramBuilder {
   }
 
   int32_t Lower(const Expr& e) {
-    ExecTables& x = program_->exec_;
+    ExecTables& x = program_->tables_->exec;
     if (x.constants.empty()) {
       // Constants 0 and 1 are the bool literals kPushConst refers to.
       x.constants.push_back(OwnedValue::Bool(false));

@@ -5,19 +5,11 @@
 #include <algorithm>
 #include <cstring>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "policy/analysis.h"
+#include "policy/program_internal.h"
 
 namespace steward::policy {
-
-bool ScopeCovers(absl::string_view binding_scope,
-                 absl::string_view resource_scope) {
-  if (binding_scope.empty() || binding_scope == resource_scope) return true;
-  return resource_scope.size() > binding_scope.size() &&
-         absl::StartsWith(resource_scope, binding_scope) &&
-         resource_scope[binding_scope.size()] == '/';
-}
-
 namespace {
 
 using internal::Bucket;
@@ -46,7 +38,9 @@ constexpr uint8_t kU = 2;
 class Scratch {
  public:
   Scratch(const Program& program, const Request& request)
-      : program_(program), x_(program.exec()), request_(request) {}
+      : program_(program),
+        x_(internal::Tables(program).exec),
+        request_(request) {}
 
   // Step 1 of §6 up to the bucket; returns false with `d` filled when the
   // request is decided by it.
@@ -108,18 +102,10 @@ class Scratch {
                   sizeof(uint64_t) * words);
       return true;
     }
-    std::memset(roles_, 0, sizeof(uint64_t) * words);
-    const int role_count = program_.role_count();
-    for (const RoleBinding& binding : request_.bindings) {
-      if (binding.role < 0 || binding.role >= role_count) {
-        d.reason = Reason::kEvaluationError;
-        return false;
-      }
-      if (binding.expires_at <= request_.now) continue;
-      if (!ScopeCovers(binding.scope, request_.scope)) continue;
-      for (RoleId r : x_.Closure(binding.role)) {
-        roles_[r >> 6] |= uint64_t{1} << (r & 63);
-      }
+    if (!ResolveEffectiveRoles(program_, request_.bindings, request_.scope,
+                               request_.now, absl::MakeSpan(roles_, words))) {
+      d.reason = Reason::kEvaluationError;
+      return false;
     }
     return true;
   }

@@ -5,10 +5,13 @@
 // against one shared Program). The fast path performs no heap allocation:
 // effective roles live in a stack bitset, request attributes are bound to
 // interned slots through one hash lookup each, conditions run on a small
-// stack of three-valued results. Public.
+// stack of three-valued results. Effective roles are resolved from the
+// request's bindings with ResolveEffectiveRoles (analysis.h, which also
+// holds ScopeCovers), unless the caller resolved them already. Public.
 #ifndef STEWARD_POLICY_EVALUATOR_H_
 #define STEWARD_POLICY_EVALUATOR_H_
 
+#include "policy/analysis.h"
 #include "policy/decision.h"
 #include "policy/program.h"
 #include "policy/request.h"
@@ -28,12 +31,6 @@ Decision Evaluate(const Program& program, const Request& request);
 // requests and tests, not the hot path. REQUIRES: explanation != nullptr.
 Decision Evaluate(const Program& program, const Request& request,
                   Explanation* explanation);
-
-// Whether a binding at `binding_scope` applies to a resource at
-// `resource_scope`: global (""), equal, or a '/'-segment ancestor
-// ("acme" covers "acme/eu", not "acmex").
-bool ScopeCovers(absl::string_view binding_scope,
-                 absl::string_view resource_scope);
 
 }  // namespace steward::policy
 

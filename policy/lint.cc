@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "policy/program_internal.h"
 
 namespace steward::policy {
 namespace {
@@ -57,7 +58,7 @@ bool PurposesCover(const Program::RuleInfo& outer,
 class Linter {
  public:
   explicit Linter(const Program& p) : p_(p) {
-    const auto& x = p.exec();
+    const internal::ExecTables& x = internal::Tables(p).exec;
     entries_.resize(p.rules().size());
     for (int b = 0; b < static_cast<int>(x.buckets.size()); ++b) {
       const internal::Bucket& bucket = x.buckets[b];
@@ -239,7 +240,7 @@ class Linter {
       }
       case OperandSource::kResourceAttr:
         for (KindId k = 0; k < static_cast<KindId>(p_.kinds().size()); ++k) {
-          const auto& ke = p_.exec().kinds[k];
+          const auto& ke = internal::Tables(p_).exec.kinds[k];
           for (int a = 0; a < static_cast<int>(ke.attribute_global_slot.size());
                ++a) {
             if (ke.attribute_global_slot[a] == o.index &&
@@ -258,7 +259,7 @@ class Linter {
 
   void CheckOptional(int i) {
     if (entries_[i].empty() || entries_[i][0].rule->condition < 0) return;
-    const auto& x = p_.exec();
+    const internal::ExecTables& x = internal::Tables(p_).exec;
     const internal::Condition& c = x.conditions[entries_[i][0].rule->condition];
     std::vector<std::pair<internal::OperandSource, int>> guarded;
     for (int pc = c.begin; pc < c.end; ++pc) {

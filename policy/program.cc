@@ -3,7 +3,18 @@
 
 #include <algorithm>
 
+#include "policy/program_internal.h"
+
 namespace steward::policy {
+
+Program::Program(internal::ProgramKey)
+    : tables_(std::make_unique<internal::ProgramTables>()) {}
+
+Program::~Program() = default;
+
+int Program::test_count() const {
+  return static_cast<int>(tables_->tests.size());
+}
 
 std::optional<RoleId> Program::FindRole(absl::string_view name) const {
   auto it = role_index_.find(name);
@@ -19,7 +30,7 @@ std::optional<int> Program::FindPrincipalAttribute(
 }
 
 std::optional<KindId> Program::FindKind(absl::string_view name) const {
-  const int kind = exec_.kind_index.Find(name);
+  const int kind = tables_->exec.kind_index.Find(name);
   if (kind < 0) return std::nullopt;
   return kind;
 }
@@ -36,9 +47,9 @@ std::optional<std::pair<std::string, std::string>> Program::SeparationConflict(
     auto in_group = [&group](RoleId r) {
       return std::find(group.begin(), group.end(), r) != group.end();
     };
-    for (RoleId x : exec_.Closure(a)) {
+    for (RoleId x : RoleClosure(a)) {
       if (!in_group(x)) continue;
-      for (RoleId y : exec_.Closure(b)) {
+      for (RoleId y : RoleClosure(b)) {
         if (x != y && in_group(y)) {
           return std::make_pair(roles_[x].name, roles_[y].name);
         }

@@ -1,8 +1,10 @@
 // Program: the immutable compiled form of a policy set.
 //
 // Produced by Compile() (compiler.h), consumed by Evaluate() (evaluator.h),
-// RunTests() (test_runner.h), Lint() (lint.h) and by reports that need to
-// list who may do what. Public.
+// RunTests() (test_runner.h), Lint() (lint.h) and the analyses of
+// analysis.h (role expansion, referenced attributes, effective roles).
+// Public; the execution tables and embedded tests behind it are internal to
+// policy/ (program_internal.h).
 //
 // Layout, chosen for the check path (ARCHITECTURE.md "The hot path"):
 // inheritance is flattened at compile time (each role carries its ancestor
@@ -25,7 +27,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "policy/decision.h"
-#include "policy/name_table.h"
 #include "policy/request.h"
 
 namespace steward::policy {
@@ -45,138 +46,15 @@ inline constexpr int kMaxRuleEntries = 2000000;
 enum class FieldsClause { kNone, kList, kAll };
 enum class ConditionMode { kNone, kWhen, kUnless };
 
+class Program;
+
 namespace internal {
 
-// ---- Execution tables: the evaluator's view of the Program. --------------
-// Not part of the stable API; reports should use the accessors of Program.
-
-enum class OperandSource : uint8_t {
-  kConst,          // index into ExecTables::constants
-  kPrincipalAttr,  // slot into Request::principal_attributes
-  kResourceAttr,   // slot into the kind's attribute table
-  kContextAttr,    // slot into Program::context_attributes()
-  kPrincipalId,
-  kResourceId,
-  kResourceScope,
-};
-
-struct Operand {
-  OperandSource source = OperandSource::kConst;
-  int32_t index = 0;
-};
-
-enum class OpCode : uint8_t {
-  kPushConst,  // a: bool constant (index 0 = false, 1 = true)
-  kPushBool,   // a: bool reference; absent -> unknown
-  kHas,        // a: reference; true iff present
-  kCompare,    // a OP b on type; absent -> unknown
-  kInList,     // a in constants-list b
-  kInSet,      // a in set reference b
-  kNot,
-  kAnd,
-  kOr,
-  kEqBool,  // pops two tri-values; unknown if either is unknown
-  kNeBool,
-};
-
-enum class CmpOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
-
-struct Instr {
-  OpCode op = OpCode::kPushConst;
-  CmpOp cmp = CmpOp::kEq;
-  ValueType type = ValueType::kString;  // operand type for kCompare
-  Operand a;
-  Operand b;
-};
-
-// One rule as seen from one bucket.
-struct BucketRule {
-  int32_t rule = 0;  // index into Program::rules()
-  RoleId role = 0;
-  uint64_t purposes = ~uint64_t{0};  // bit p set = matches purpose p
-  bool requires_purpose = false;     // rule has `for`: no purpose never matches
-  int32_t condition = -1;            // index into ExecTables::conditions
-  bool unless = false;
-  FieldSet fields;  // allow: fields granted; field-deny: fields removed
-};
-
-// The rules of one (kind, action) pair, each list in source order.
-struct Bucket {
-  std::vector<BucketRule> denies;        // deny without a fields clause
-  std::vector<BucketRule> field_denies;  // deny with a fields clause
-  std::vector<BucketRule> allows;
-  std::vector<uint64_t> any_role;  // roles owning a rule here (bitset)
-  bool has_conditions = false;
-};
-
-struct Condition {
-  int32_t begin = 0;  // [begin, end) in ExecTables::code
-  int32_t end = 0;
-};
-
-struct KindExec {
-  // Resource attribute name -> index into KindInfo::attributes.
-  NameTable attribute_slots;
-  // Per attribute of the kind: its interned resource-attribute slot, the
-  // one conditions refer to (shared by every kind declaring the name).
-  std::vector<int> attribute_global_slot;
-  NameTable field_index;
-  // Global action id -> bucket index, -1 when the kind lacks the action.
-  std::vector<int32_t> action_bucket;
-};
-
-struct ExecTables {
-  int role_words = 0;                // words per role bitset
-  int resource_attribute_count = 0;  // interned resource attribute names
-  NameTable kind_index;
-  NameTable action_index;  // global action ids
-  NameTable purpose_index;
-  NameTable context_slots;
-  std::vector<KindExec> kinds;
-  std::vector<Bucket> buckets;
-  std::vector<Condition> conditions;
-  std::vector<Instr> code;
-  std::vector<OwnedValue> constants;                     // strings and ints
-  std::vector<std::vector<std::string>> constant_lists;  // for `in [...]`
-  // (kind name, action name) -> bucket index: one probe on the check path.
-  NameTable kind_action_bucket;
-  std::vector<KindId> bucket_kind;  // bucket index -> kind
-  // Per role r: the role and its transitive ancestors (flattened extends)
-  // are closure_roles[closure_begin[r] .. closure_begin[r + 1]).
-  std::vector<RoleId> closure_roles;
-  std::vector<int32_t> closure_begin;
-  absl::Span<const RoleId> Closure(RoleId r) const {
-    return absl::MakeConstSpan(closure_roles)
-        .subspan(closure_begin[r], closure_begin[r + 1] - closure_begin[r]);
-  }
-};
-
-// A test expectation, resolved against the Program at compile time.
-struct TestExpect {
-  int line = 0;
-  bool allow = true;
-  std::string action, kind, resource_id, scope, purpose;
-  std::vector<std::string> fields;
-  std::vector<std::pair<std::string, OwnedValue>> resource_attributes;
-  std::vector<std::pair<std::string, OwnedValue>> context;
-};
-struct TestGiven {
-  std::string principal_id;
-  std::vector<std::pair<RoleId, std::string>> bindings;  // role, scope
-  std::vector<OwnedValue> attributes;  // by principal attribute slot
-};
-struct TestStep {
-  std::optional<TestGiven> given;
-  std::optional<TestExpect> expect;
-};
-struct TestCase {
-  std::string name;
-  std::string file;
-  int line = 0;
-  std::vector<TestStep> steps;
-};
-
+// The evaluator's tables and the embedded tests: internal to policy/, see
+// program_internal.h.
+struct ProgramTables;
 class ProgramBuilder;
+inline const ProgramTables& Tables(const Program& program);
 
 // Passkey: only the compiler can construct a Program.
 class ProgramKey {
@@ -235,7 +113,8 @@ class Program {
   };
 
   // Internal: use Compile().
-  explicit Program(internal::ProgramKey) {}
+  explicit Program(internal::ProgramKey);
+  ~Program();
   Program(const Program&) = delete;
   Program& operator=(const Program&) = delete;
 
@@ -255,7 +134,9 @@ class Program {
   }
   // The role and every role it extends, transitively (role first).
   absl::Span<const RoleId> RoleClosure(RoleId role) const {
-    return exec_.Closure(role);
+    return absl::MakeConstSpan(closure_roles_)
+        .subspan(closure_begin_[role],
+                 closure_begin_[role + 1] - closure_begin_[role]);
   }
 
   // ---- Principal and context schema (slot = index).
@@ -287,14 +168,13 @@ class Program {
   std::optional<std::pair<std::string, std::string>> SeparationConflict(
       RoleId a, RoleId b) const;
 
-  // ---- Embedded tests, for RunTests().
-  absl::Span<const internal::TestCase> tests() const { return tests_; }
-
-  // Internal: the evaluator's tables.
-  const internal::ExecTables& exec() const { return exec_; }
+  // ---- Embedded tests: how many `test` blocks the sources hold (RunTests()
+  // runs them).
+  int test_count() const;
 
  private:
   friend class internal::ProgramBuilder;
+  friend const internal::ProgramTables& internal::Tables(const Program&);
 
   std::string name_;
   std::vector<RoleInfo> roles_;
@@ -307,8 +187,12 @@ class Program {
   std::vector<RuleInfo> rules_;
   absl::flat_hash_map<std::string, int> rule_index_;
   std::vector<std::vector<RoleId>> separations_;
-  std::vector<internal::TestCase> tests_;
-  internal::ExecTables exec_;
+  // Per role r: the role and its transitive ancestors (flattened extends)
+  // are closure_roles_[closure_begin_[r] .. closure_begin_[r + 1]).
+  std::vector<RoleId> closure_roles_;
+  std::vector<int32_t> closure_begin_;
+  // Never null. Behind a pointer so this header need not expose them.
+  std::unique_ptr<internal::ProgramTables> tables_;
 };
 
 }  // namespace steward::policy

@@ -8,6 +8,20 @@
 
 namespace steward::policy {
 
+absl::string_view ValueTypeName(ValueType type) {
+  switch (type) {
+    case ValueType::kString:
+      return "string";
+    case ValueType::kInt:
+      return "int";
+    case ValueType::kBool:
+      return "bool";
+    case ValueType::kStringSet:
+      return "set<string>";
+  }
+  return "?";
+}
+
 Value Value::String(absl::string_view s) {
   Value v;
   v.present_ = true;

@@ -22,6 +22,10 @@ using KindId = int32_t;
 
 enum class ValueType { kString, kInt, kBool, kStringSet };
 
+// The type's name as the policy language writes it: "string", "int",
+// "bool", "set<string>". For messages (diagnostics, store validation).
+absl::string_view ValueTypeName(ValueType type);
+
 // A typed attribute value: a small NON-OWNING view. The strings (and the
 // span of strings of a set) must outlive the Value. Default-constructed means
 // absent, which makes comparisons on it unknown (spec §5).

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "policy/evaluator.h"
+#include "policy/program_internal.h"
 
 namespace steward::policy {
 
@@ -29,7 +30,7 @@ std::vector<NamedValue> Views(
 
 TestReport RunTests(const Program& program, absl::Time now) {
   TestReport report;
-  for (const internal::TestCase& test : program.tests()) {
+  for (const internal::TestCase& test : internal::Tables(program).tests) {
     const internal::TestGiven* given = nullptr;
     std::vector<RoleBinding> bindings;
     std::vector<Value> attributes;

@@ -11,13 +11,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
-#include "server/permission_matrix.h"
+#include "policy/analysis.h"
 #include "server/proto_convert.h"
 #include "server/store/scope.h"
 
 namespace steward::server {
 namespace {
 
+using policy::ExpandRole;
+using policy::PermissionRow;
 using policy::Program;
 using policy::RoleId;
 

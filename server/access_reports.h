@@ -2,7 +2,7 @@
 // what, the effective permission matrix of a principal or role, grants
 // never exercised, separation-of-duty violations and grants expiring soon —
 // computed from the active policy (policy::Program, expanded through
-// permission_matrix.h), the role store's bindings and the audit trail.
+// policy/analysis.h), the role store's bindings and the audit trail.
 //
 // Public within server/: AuditServiceImpl (audit_service.h) builds one per
 // call and maps the returned status; the benchmark calls it directly. Each

@@ -7,10 +7,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "policy/analysis.h"
 #include "policy/compiler.h"
 #include "policy/test_runner.h"
 #include "server/grpc_status.h"
-#include "server/permission_matrix.h"
 #include "server/proto_convert.h"
 #include "server/totp.h"
 
@@ -18,6 +18,8 @@ namespace steward::server {
 namespace {
 
 using Json = nlohmann::json;
+using policy::ExpandAll;
+using policy::PermissionRow;
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;

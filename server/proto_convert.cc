@@ -35,10 +35,10 @@ absl::StatusOr<store::AttributeMap> FromProtoAttributes(
     std::string where = absl::StrCat(field, "[", name, "]");
     switch (value.kind_case()) {
       case Value::kStringValue:
-        out[name] = value.string_value();
+        out[name] = policy::OwnedValue::String(value.string_value());
         break;
       case Value::kBoolValue:
-        out[name] = value.bool_value();
+        out[name] = policy::OwnedValue::Bool(value.bool_value());
         break;
       case Value::kNumberValue: {
         double number = value.number_value();
@@ -47,7 +47,7 @@ absl::StatusOr<store::AttributeMap> FromProtoAttributes(
           return absl::InvalidArgumentError(
               absl::StrCat(where, ": numbers must be whole (policy ints)"));
         }
-        out[name] = static_cast<int64_t>(number);
+        out[name] = policy::OwnedValue::Int(static_cast<int64_t>(number));
         break;
       }
       case Value::kListValue: {
@@ -59,7 +59,7 @@ absl::StatusOr<store::AttributeMap> FromProtoAttributes(
           }
           elements.push_back(element.string_value());
         }
-        out[name] = std::move(elements);
+        out[name] = policy::OwnedValue::StringSet(std::move(elements));
         break;
       }
       default:
@@ -72,19 +72,26 @@ absl::StatusOr<store::AttributeMap> FromProtoAttributes(
 
 void ToProtoAttributes(const store::AttributeMap& attributes,
                        google::protobuf::Map<std::string, Value>* map) {
-  for (const auto& [name, value] : attributes) {
+  for (const auto& [name, owned] : attributes) {
+    if (!owned.present()) continue;
+    const policy::Value value = owned.view();
     Value& out = (*map)[name];
-    if (const auto* s = std::get_if<std::string>(&value)) {
-      out.set_string_value(*s);
-    } else if (const auto* i = std::get_if<int64_t>(&value)) {
-      out.set_number_value(static_cast<double>(*i));
-    } else if (const auto* b = std::get_if<bool>(&value)) {
-      out.set_bool_value(*b);
-    } else if (const auto* list =
-                   std::get_if<std::vector<std::string>>(&value)) {
-      auto* values = out.mutable_list_value();
-      for (const std::string& element : *list) {
-        values->add_values()->set_string_value(element);
+    switch (value.type()) {
+      case policy::ValueType::kString:
+        out.set_string_value(std::string(value.string_value()));
+        break;
+      case policy::ValueType::kInt:
+        out.set_number_value(static_cast<double>(value.int_value()));
+        break;
+      case policy::ValueType::kBool:
+        out.set_bool_value(value.bool_value());
+        break;
+      case policy::ValueType::kStringSet: {
+        auto* values = out.mutable_list_value();
+        for (absl::string_view element : value.set_value()) {
+          values->add_values()->set_string_value(std::string(element));
+        }
+        break;
       }
     }
   }

@@ -6,12 +6,8 @@
 // value, so it is treated as PII. When the language gains attribute-level
 // `pii`, FromProgram should also honour that flag (one line below).
 //
-// "Referenced": Program has no public accessor for it yet, so FromProgram
-// reads the compiled condition code through Program::exec() (documented as
-// internal). The accessor wanted from policy/ is, e.g.,
-//   absl::Span<const int> Program::ReferencedResourceAttributes(KindId)
-//   absl::Span<const int> Program::ReferencedContextAttributes()
-// (indexes into KindInfo::attributes / context_attributes()).
+// "Referenced" is policy::FindReferencedAttributes (policy/analysis.h):
+// what the conditions of a kind's rules read, from the compiled program.
 #include "server/audit/minimize.h"
 
 #include <utility>
@@ -20,6 +16,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "policy/analysis.h"
 
 namespace steward::audit {
 namespace {
@@ -108,64 +105,29 @@ absl::Status DecryptSection(const AuditKey& key, absl::string_view prefix,
 }  // namespace
 
 MinimizationPlan MinimizationPlan::FromProgram(const policy::Program& program) {
-  using policy::internal::OperandSource;
   MinimizationPlan plan;
-  const policy::internal::ExecTables& exec = program.exec();
   const auto& kinds = program.kinds();
-
-  absl::flat_hash_set<int> context_slots;
-  for (size_t k = 0; k < kinds.size() && k < exec.kinds.size(); ++k) {
-    const policy::internal::KindExec& ke = exec.kinds[k];
-    // Global resource-attribute slots read by conditions of this kind's
-    // buckets.
-    absl::flat_hash_set<int> resource_slots;
-    auto scan = [&](const std::vector<policy::internal::BucketRule>& rules) {
-      for (const policy::internal::BucketRule& rule : rules) {
-        if (rule.condition < 0 ||
-            rule.condition >= static_cast<int>(exec.conditions.size())) {
-          continue;
-        }
-        const policy::internal::Condition& c = exec.conditions[rule.condition];
-        for (int i = c.begin;
-             i < c.end && i < static_cast<int>(exec.code.size()); ++i) {
-          for (const policy::internal::Operand* o :
-               {&exec.code[i].a, &exec.code[i].b}) {
-            if (o->source == OperandSource::kResourceAttr) {
-              resource_slots.insert(o->index);
-            } else if (o->source == OperandSource::kContextAttr) {
-              context_slots.insert(o->index);
-            }
-          }
-        }
-      }
-    };
-    for (int32_t b : ke.action_bucket) {
-      if (b < 0 || b >= static_cast<int32_t>(exec.buckets.size())) continue;
-      const policy::internal::Bucket& bucket = exec.buckets[b];
-      scan(bucket.denies);
-      scan(bucket.field_denies);
-      scan(bucket.allows);
-    }
+  const auto& context = program.context_attributes();
+  for (policy::KindId k = 0; k < static_cast<policy::KindId>(kinds.size());
+       ++k) {
+    const policy::ReferencedAttributes referenced =
+        policy::FindReferencedAttributes(program, k);
     const policy::Program::KindInfo& info = kinds[k];
     absl::flat_hash_set<absl::string_view> pii_fields;
     for (const auto& f : info.fields) {
       if (f.pii) pii_fields.insert(f.name);
     }
-    for (size_t a = 0;
-         a < info.attributes.size() && a < ke.attribute_global_slot.size();
-         ++a) {
-      if (!resource_slots.contains(ke.attribute_global_slot[a])) continue;
+    for (int a : referenced.resource) {
       const std::string& name = info.attributes[a].name;
       plan.SetResourceAttribute(info.name, name,
                                 pii_fields.contains(name)
                                     ? AttributeTreatment::kPii
                                     : AttributeTreatment::kKeep);
     }
-  }
-  const auto& context = program.context_attributes();
-  for (int slot : context_slots) {
-    if (slot < 0 || slot >= static_cast<int>(context.size())) continue;
-    plan.SetContextAttribute(context[slot].name, AttributeTreatment::kKeep);
+    // Context attributes are kept when any kind's conditions read them.
+    for (int slot : referenced.context) {
+      plan.SetContextAttribute(context[slot].name, AttributeTreatment::kKeep);
+    }
   }
   return plan;
 }

@@ -40,18 +40,18 @@ absl::StatusOr<AttributeMap> ParseAttributesJson(absl::string_view json) {
     const std::string& name = it.key();
     const nlohmann::json& v = it.value();
     if (v.is_string()) {
-      result.emplace(name, v.get_ref<const std::string&>());
+      result.emplace(name, policy::OwnedValue::String(v.get<std::string>()));
     } else if (v.is_boolean()) {
-      result.emplace(name, v.get<bool>());
+      result.emplace(name, policy::OwnedValue::Bool(v.get<bool>()));
     } else if (v.is_number_integer() && !v.is_number_unsigned()) {
-      result.emplace(name, v.get<int64_t>());
+      result.emplace(name, policy::OwnedValue::Int(v.get<int64_t>()));
     } else if (v.is_number_unsigned()) {
       const uint64_t u = v.get<uint64_t>();
       if (u > static_cast<uint64_t>(INT64_MAX)) {
         return absl::InvalidArgumentError(absl::StrCat(
             "attribute \"", name, "\": integer out of the 64-bit range"));
       }
-      result.emplace(name, static_cast<int64_t>(u));
+      result.emplace(name, policy::OwnedValue::Int(static_cast<int64_t>(u)));
     } else if (v.is_array()) {
       std::vector<std::string> set;
       set.reserve(v.size());
@@ -63,7 +63,7 @@ absl::StatusOr<AttributeMap> ParseAttributesJson(absl::string_view json) {
         set.push_back(e.get_ref<const std::string&>());
       }
       Canonicalize(set);
-      result.emplace(name, std::move(set));
+      result.emplace(name, policy::OwnedValue::StringSet(std::move(set)));
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           "attribute \"", name,
@@ -75,49 +75,31 @@ absl::StatusOr<AttributeMap> ParseAttributesJson(absl::string_view json) {
 
 std::string AttributesToJson(const AttributeMap& attributes) {
   nlohmann::json doc = nlohmann::json::object();
-  for (const auto& [name, value] : attributes) {
-    if (const auto* s = std::get_if<std::string>(&value)) {
-      doc[name] = *s;
-    } else if (const auto* i = std::get_if<int64_t>(&value)) {
-      doc[name] = *i;
-    } else if (const auto* b = std::get_if<bool>(&value)) {
-      doc[name] = *b;
-    } else {
-      std::vector<std::string> set = std::get<std::vector<std::string>>(value);
-      Canonicalize(set);
-      doc[name] = std::move(set);
+  for (const auto& [name, owned] : attributes) {
+    if (!owned.present()) continue;
+    const policy::Value value = owned.view();
+    switch (value.type()) {
+      case policy::ValueType::kString:
+        doc[name] = std::string(value.string_value());
+        break;
+      case policy::ValueType::kInt:
+        doc[name] = value.int_value();
+        break;
+      case policy::ValueType::kBool:
+        doc[name] = value.bool_value();
+        break;
+      case policy::ValueType::kStringSet: {
+        std::vector<std::string> set(value.set_value().begin(),
+                                     value.set_value().end());
+        Canonicalize(set);
+        doc[name] = std::move(set);
+        break;
+      }
     }
   }
   // nlohmann's object is a std::map, so keys come out sorted. Invalid UTF-8
   // is replaced rather than thrown on: dump() must not throw here.
   return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-policy::ValueType TypeOf(const AttributeValue& value) {
-  switch (value.index()) {
-    case 0:
-      return policy::ValueType::kString;
-    case 1:
-      return policy::ValueType::kInt;
-    case 2:
-      return policy::ValueType::kBool;
-    default:
-      return policy::ValueType::kStringSet;
-  }
-}
-
-absl::string_view TypeName(policy::ValueType type) {
-  switch (type) {
-    case policy::ValueType::kString:
-      return "string";
-    case policy::ValueType::kInt:
-      return "int";
-    case policy::ValueType::kBool:
-      return "bool";
-    case policy::ValueType::kStringSet:
-      return "set<string>";
-  }
-  return "unknown";
 }
 
 absl::Status ValidateAttributes(const policy::Program& program,
@@ -135,10 +117,10 @@ absl::Status ValidateAttributes(const policy::Program& program,
     }
     const policy::ValueType declared =
         program.principal_attributes()[*slot].type;
-    if (TypeOf(value) != declared) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("attribute \"", name, "\" must be ", TypeName(declared),
-                       ", got ", TypeName(TypeOf(value))));
+    if (value.present() && value.type() != declared) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attribute \"", name, "\" must be ", policy::ValueTypeName(declared),
+          ", got ", policy::ValueTypeName(value.type())));
     }
   }
   return absl::OkStatus();

@@ -9,8 +9,6 @@
 
 #include <cstdint>
 #include <string>
-#include <variant>
-#include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/status/status.h"
@@ -21,12 +19,10 @@
 
 namespace steward::store {
 
-// One attribute value; the alternatives mirror the policy language's types
-// string, int, bool and set<string>.
-using AttributeValue =
-    std::variant<std::string, int64_t, bool, std::vector<std::string>>;
 // Attributes by name, sorted (the canonical JSON lists keys in this order).
-using AttributeMap = absl::btree_map<std::string, AttributeValue>;
+// Values are the policy's own owned values (string, int, bool,
+// set<string>); an absent value is treated as if the name were missing.
+using AttributeMap = absl::btree_map<std::string, policy::OwnedValue>;
 
 // Limits on what one principal may carry (ARCHITECTURE.md input limits).
 inline constexpr int kMaxAttributes = 64;
@@ -39,13 +35,9 @@ inline constexpr size_t kMaxAttributeJsonBytes = 65536;
 absl::StatusOr<AttributeMap> ParseAttributesJson(absl::string_view json);
 
 // The canonical JSON form: keys sorted, sets sorted and de-duplicated, no
-// whitespace. Parsing it with ParseAttributesJson yields the same map.
+// whitespace, absent values left out. Parsing it with ParseAttributesJson
+// yields the same map (without the absent values).
 std::string AttributesToJson(const AttributeMap& attributes);
-
-// The policy type of a value (kStringSet for a vector).
-policy::ValueType TypeOf(const AttributeValue& value);
-// "string", "int", "bool", "set<string>".
-absl::string_view TypeName(policy::ValueType type);
 
 // Checks every attribute against `program`'s `principal` block:
 // kInvalidArgument naming the attribute when it is undeclared or its type

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "server/store/scope.h"
+#include "policy/analysis.h"
 
 namespace steward::store {
 
@@ -284,13 +284,8 @@ void PrincipalEntry::FillRequest(policy::Request& request) const {
 void ResolveEffectiveRoles(const policy::Program& program,
                            const PrincipalEntry& entry, absl::string_view scope,
                            absl::Time now, absl::Span<uint64_t> roles) {
-  std::fill(roles.begin(), roles.end(), 0);
-  for (const policy::RoleBinding& b : entry.bindings()) {
-    if (b.expires_at <= now || !ScopeCovers(b.scope, scope)) continue;
-    for (policy::RoleId r : program.RoleClosure(b.role)) {
-      roles[r >> 6] |= uint64_t{1} << (r & 63);
-    }
-  }
+  // The entry's roles come from `program` (REQUIRES): none is skipped.
+  policy::ResolveEffectiveRoles(program, entry.bindings(), scope, now, roles);
 }
 
 namespace internal {
@@ -526,10 +521,9 @@ class ResolveTables {
       if (words <= kMaxClosureWords) {
         closure_.assign(words, 0);
         for (policy::RoleId r = 0; r < program->role_count(); ++r) {
-          uint64_t* bits = &closure_[r * role_words_];
-          for (policy::RoleId c : program->RoleClosure(r)) {
-            bits[c >> 6] |= uint64_t{1} << (c & 63);
-          }
+          policy::AddRoleClosure(
+              *program, r,
+              absl::MakeSpan(&closure_[r * role_words_], role_words_));
         }
       }
     }
@@ -905,7 +899,7 @@ void Snapshot::ResolveEffectiveRoles(const PrincipalEntry& entry,
     const internal::ResolveTables::Range range = ranges[b.scope];
     bool live = b.expires_key > now_key;
     if (b.expires_key == now_key) [[unlikely]] {
-      live = entry.bindings()[i].expires_at > now;
+      live = policy::BindingUnexpired(entry.bindings()[i].expires_at, now);
     }
     if (!live || range.begin > number || number >= range.end) continue;
     const uint64_t* bits = closure + static_cast<size_t>(b.role) * words;

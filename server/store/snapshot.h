@@ -200,8 +200,9 @@ class PrincipalEntry {
 // Writes the principal's effective roles at `scope` and time `now` into
 // `roles` as a bitset (bit r of word r/64 = role r held): bindings that are
 // unexpired and whose scope covers `scope`, closed under `extends`
-// (spec §6 step 2). Allocation-free; used by reports and the lookup
-// benchmark (the evaluator does the same internally).
+// (spec §6 step 2). policy::ResolveEffectiveRoles over the entry's
+// bindings, the walk the evaluator does. Allocation-free; used by reports
+// and the lookup benchmark.
 // REQUIRES: roles.size() * 64 >= program.role_count(); the entry's role ids
 // come from `program`.
 void ResolveEffectiveRoles(const policy::Program& program,
@@ -269,8 +270,10 @@ class Snapshot {
 
   // The same as the free ResolveEffectiveRoles(*program(), entry,
   // scope.scope(), now, roles), faster for entries of the last full build:
-  // integer scope-interval and expiry tests and one closure bitset OR per
-  // binding, no string compare. Allocation-free.
+  // integer scope-interval and expiry tests (the same answers as
+  // policy::ScopeCovers and policy::BindingUnexpired) and one OR per binding
+  // of a closure bitset built with policy::AddRoleClosure, no string
+  // compare. Allocation-free.
   // REQUIRES: program() != nullptr; `entry` is this snapshot's; `scope`
   // was prepared by this snapshot; roles.size() * 64 >= role_count().
   void ResolveEffectiveRoles(const PrincipalEntry& entry,

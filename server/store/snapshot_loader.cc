@@ -126,30 +126,15 @@ class EntryAssembler {
       return {};
     }
     attributes_ = *std::move(parsed);
-    set_views_.clear();
-    set_views_.resize(attributes_.size());
-    size_t set_index = 0;
     for (const auto& [name, value] : attributes_) {
       std::optional<int> slot = program_->FindPrincipalAttribute(name);
-      if (!slot.has_value() ||
-          program_->principal_attributes()[*slot].type != TypeOf(value)) {
+      if (!slot.has_value() || !value.present() ||
+          program_->principal_attributes()[*slot].type != value.type()) {
         ++stats_->attributes_skipped;
         continue;
       }
-      policy::Value& out = values_[*slot];
-      if (const auto* s = std::get_if<std::string>(&value)) {
-        out = policy::Value::String(*s);
-      } else if (const auto* i = std::get_if<int64_t>(&value)) {
-        out = policy::Value::Int(*i);
-      } else if (const auto* b = std::get_if<bool>(&value)) {
-        out = policy::Value::Bool(*b);
-      } else {
-        std::vector<absl::string_view>& views = set_views_[set_index++];
-        for (const std::string& e : std::get<std::vector<std::string>>(value)) {
-          views.emplace_back(e);
-        }
-        out = policy::Value::StringSet(views);
-      }
+      // A view into attributes_, which lives as long as the values.
+      values_[*slot] = value.view();
     }
     return values_;
   }
@@ -279,7 +264,6 @@ class EntryAssembler {
   std::vector<size_t> scope_ends_;
   std::vector<policy::Value> values_;
   AttributeMap attributes_;
-  std::vector<std::vector<absl::string_view>> set_views_;
   std::vector<FlatAttribute> flat_;
   std::vector<absl::string_view> flat_elements_;
 };

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "policy/compiler.h"
+#include "policy/program_internal.h"
 
 namespace steward::policy {
 namespace {
@@ -654,7 +655,7 @@ TEST_F(EvaluatorTest, IntrospectionDescribesRules) {
               ElementsAre(Role("owner_editor")));
   EXPECT_THAT(program().purposes(), ElementsAre("support_case", "billing"));
   EXPECT_EQ(program().FindPrincipalAttribute("level"), 2);
-  EXPECT_THAT(program().tests(), IsEmpty());
+  EXPECT_THAT(internal::Tables(program()).tests, IsEmpty());
 }
 
 }  // namespace

@@ -322,10 +322,13 @@ TEST_F(SnapshotTest, ThreadedFullLoadEqualsInline) {
   const char* roles[] = {"viewer", "editor", "regional", "finance_clerk"};
   for (int i = 0; i < 45; ++i) {
     const std::string id = absl::StrCat("u", i);
-    AttributeMap attributes = {{"level", int64_t{i}}};
-    if (i % 2 == 0) attributes["region"] = std::string(i % 4 ? "eu" : "us");
+    AttributeMap attributes = {{"level", policy::OwnedValue::Int(i)}};
+    if (i % 2 == 0) {
+      attributes["region"] = policy::OwnedValue::String(i % 4 ? "eu" : "us");
+    }
     if (i % 3 == 0) {
-      attributes["teams"] = std::vector<std::string>{"a", absl::StrCat("t", i)};
+      attributes["teams"] =
+          policy::OwnedValue::StringSet({"a", absl::StrCat("t", i)});
     }
     AddPrincipal(id, attributes);
     for (int b = 0; b < i % 3; ++b) {

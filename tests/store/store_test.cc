@@ -199,7 +199,7 @@ TEST_F(StoreTest, UpsertCreatesThenReplaces) {
   ASSERT_THAT(got, IsOk());
   EXPECT_EQ(got->display_name, "User 1");
   ASSERT_EQ(got->attributes.size(), 1u);
-  EXPECT_EQ(std::get<int64_t>(got->attributes.at("level")), 5);
+  EXPECT_EQ(got->attributes.at("level").view().int_value(), 5);
 }
 
 TEST_F(StoreTest, UpsertValidatesAttributesAgainstActivePolicy) {
