@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "policy/compiler.h"
 #include "policy/lint.h"
+#include "policy/program_internal.h"
 
 namespace steward::policy {
 namespace {
@@ -157,7 +158,7 @@ TEST(CompileTest, SeveralFilesFormOnePolicySet) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.program->name(), "crm");
   EXPECT_EQ(r.program->rules()[0].file, "roles.policy");
-  EXPECT_EQ(r.program->tests()[0].file, "tests.policy");
+  EXPECT_EQ(internal::Tables(*r.program).tests[0].file, "tests.policy");
   // An error in the second file is reported against it.
   const SourceFile bad[] = {files[0],
                             {"bad.policy",

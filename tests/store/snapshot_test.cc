@@ -110,12 +110,12 @@ TEST_F(SnapshotTest, DisabledAndUnknownPrincipals) {
 }
 
 TEST_F(SnapshotTest, PrincipalAttributesReachConditions) {
-  AddPrincipal("u1", {{"region", std::string("eu")}});
+  AddPrincipal("u1", {{"region", policy::OwnedValue::String("eu")}});
   ASSERT_THAT(GrantRole("u1", "regional"), IsOk());
   EXPECT_TRUE(Check("u1", "update", "", "eu").allowed());
   EXPECT_FALSE(Check("u1", "update", "", "us").allowed());
   // Attribute change is visible after the upsert commits.
-  AddPrincipal("u1", {{"region", std::string("us")}});
+  AddPrincipal("u1", {{"region", policy::OwnedValue::String("us")}});
   EXPECT_TRUE(Check("u1", "update", "", "us").allowed());
   // Absent attribute: unknown, so the allow does not match.
   AddPrincipal("u1", {});
@@ -142,7 +142,7 @@ TEST_F(SnapshotTest, IncrementalEqualsFullReload) {
   const char* roles[] = {"viewer", "editor", "regional", "finance_clerk"};
   for (int i = 0; i < 40; ++i) {
     const std::string id = absl::StrCat("p", i % 13);
-    AddPrincipal(id, {{"level", int64_t{i}}});
+    AddPrincipal(id, {{"level", policy::OwnedValue::Int(i)}});
     (void)GrantRole(id, roles[i % 4], i % 3 == 0 ? "" : "acme");
     if (i % 5 == 0) (void)store_->Revoke(id, roles[(i + 1) % 4], "acme");
     if (i % 7 == 0) {

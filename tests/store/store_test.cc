@@ -146,9 +146,9 @@ TEST_F(StoreTest, ActivePolicySurvivesReopen) {
 
 TEST_F(StoreTest, PolicyChangeKeepsMismatchedAttributesOutOfSnapshot) {
   ApplyTestPolicy();
-  AddPrincipal("u1", {{"region", std::string("eu")},
-                      {"teams", std::vector<std::string>{"b", "a"}},
-                      {"level", int64_t{3}}});
+  AddPrincipal("u1", {{"region", policy::OwnedValue::String("eu")},
+                      {"teams", policy::OwnedValue::StringSet({"b", "a"})},
+                      {"level", policy::OwnedValue::Int(3)}});
   ASSERT_THAT(GrantRole("u1", "regional"), IsOk());
   ASSERT_THAT(GrantRole("u1", "viewer"), IsOk());
   ASSERT_THAT(store_->ApplyPolicy(Sources(kPolicyV2), "bob", "v2"), IsOk());
@@ -182,15 +182,17 @@ TEST_F(StoreTest, PolicyChangeKeepsMismatchedAttributesOutOfSnapshot) {
 
 TEST_F(StoreTest, UpsertCreatesThenReplaces) {
   ApplyTestPolicy();
-  auto created = store_->UpsertPrincipal(
-      "u1", "User One", {{"region", std::string("eu")}, {"vip", true}});
+  auto created =
+      store_->UpsertPrincipal("u1", "User One",
+                              {{"region", policy::OwnedValue::String("eu")},
+                               {"vip", policy::OwnedValue::Bool(true)}});
   ASSERT_THAT(created, IsOk());
   EXPECT_TRUE(created->created);
   EXPECT_EQ(created->principal.display_name, "User One");
   EXPECT_EQ(created->store_revision, 2);
   clock_.Advance(absl::Minutes(1));
-  auto updated =
-      store_->UpsertPrincipal("u1", "User 1", {{"level", int64_t{5}}});
+  auto updated = store_->UpsertPrincipal(
+      "u1", "User 1", {{"level", policy::OwnedValue::Int(5)}});
   ASSERT_THAT(updated, IsOk());
   EXPECT_FALSE(updated->created);
   EXPECT_EQ(updated->principal.created_at, created->principal.created_at);
@@ -203,20 +205,23 @@ TEST_F(StoreTest, UpsertCreatesThenReplaces) {
 }
 
 TEST_F(StoreTest, UpsertValidatesAttributesAgainstActivePolicy) {
-  EXPECT_THAT(
-      store_->UpsertPrincipal("u1", "", {{"region", std::string("eu")}}),
-      StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store_->UpsertPrincipal(
+                  "u1", "", {{"region", policy::OwnedValue::String("eu")}}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
   // Without attributes a principal can exist before any policy.
   EXPECT_THAT(store_->UpsertPrincipal("u0", "", {}), IsOk());
   ApplyTestPolicy();
   EXPECT_THAT(
-      store_->UpsertPrincipal("u1", "", {{"shoe_size", int64_t{42}}}),
+      store_->UpsertPrincipal("u1", "",
+                              {{"shoe_size", policy::OwnedValue::Int(42)}}),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"shoe_size\"")));
-  EXPECT_THAT(store_->UpsertPrincipal("u1", "", {{"region", int64_t{42}}}),
+  EXPECT_THAT(store_->UpsertPrincipal(
+                  "u1", "", {{"region", policy::OwnedValue::Int(42)}}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("\"region\""), HasSubstr("string"))));
   EXPECT_THAT(
-      store_->UpsertPrincipal("u1", "", {{"teams", std::string("x")}}),
+      store_->UpsertPrincipal("u1", "",
+                              {{"teams", policy::OwnedValue::String("x")}}),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("set<string>")));
   EXPECT_THAT(store_->GetPrincipal("u1"),
               StatusIs(absl::StatusCode::kNotFound));
