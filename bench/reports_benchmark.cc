@@ -63,14 +63,14 @@
 #include "server/audit/usage.h"
 #include "server/proto_convert.h"
 #include "server/store/clock.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 #include "server/store/store.h"
 
 namespace steward::server {
 namespace {
 
-using store::internal::Connection;
-using store::internal::ConnectionOptions;
+using store::sqlite::Connection;
+using store::sqlite::ConnectionOptions;
 
 constexpr char kPolicy[] = R"(policy reports_bench
 principal { region: string? }

@@ -51,8 +51,8 @@
 #include "migrations/migrations.h"
 #include "policy/evaluator.h"
 #include "server/store/clock.h"
-#include "server/store/connection.h"
 #include "server/store/snapshot.h"
+#include "server/store/sqlite/connection.h"
 #include "server/store/store.h"
 
 namespace steward::store {
@@ -156,11 +156,10 @@ bool GenerateDatabase(const std::string& path, int n) {
       return false;
     }
   }
-  auto connection =
-      internal::Connection::Open(path, internal::ConnectionOptions());
+  auto connection = sqlite::Connection::Open(path, sqlite::ConnectionOptions());
   if (!connection.ok()) return false;
-  internal::Connection& c = **connection;
-  auto txn = internal::Transaction::Begin(c);
+  sqlite::Connection& c = **connection;
+  auto txn = sqlite::Transaction::Begin(c);
   if (!txn.ok()) return false;
   std::mt19937 rng(42);
   const absl::Time far_future = absl::FromCivil(
@@ -216,8 +215,7 @@ bool GenerateDatabase(const std::string& path, int n) {
 // or written by a build whose migrations differ: edited during development).
 int64_t UsableBindingCount(const std::string& path) {
   if (!std::filesystem::exists(path)) return -1;
-  auto connection =
-      internal::Connection::Open(path, internal::ConnectionOptions());
+  auto connection = sqlite::Connection::Open(path, sqlite::ConnectionOptions());
   if (!connection.ok()) return -1;
   {
     auto stmt =

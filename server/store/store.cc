@@ -19,11 +19,11 @@
 #include "migrations/migrations.h"
 #include "nlohmann/json.hpp"
 #include "policy/test_runner.h"
-#include "server/store/connection.h"
-#include "server/store/migration_runner.h"
 #include "server/store/scope.h"
 #include "server/store/secrets.h"
 #include "server/store/snapshot_loader.h"
+#include "server/store/sqlite/connection.h"
+#include "server/store/sqlite/migration_runner.h"
 
 namespace steward::store {
 
@@ -43,9 +43,11 @@ struct KeyIndex {
 
 namespace {
 
-using internal::Connection;
-using internal::Statement;
-using internal::Transaction;
+using sqlite::Connection;
+using sqlite::ForEachRow;
+using sqlite::ForEachRowWhile;
+using sqlite::Statement;
+using sqlite::Transaction;
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
@@ -276,7 +278,7 @@ std::optional<ServiceRole> ParseServiceRole(absl::string_view name) {
 // ---- Open / Initialize. ----------------------------------------------------
 
 Store::Store(PrivateTag, const Clock& clock, Options options,
-             std::unique_ptr<internal::Connection> connection,
+             std::unique_ptr<sqlite::Connection> connection,
              std::shared_ptr<const Snapshot> snapshot)
     : clock_(clock),
       options_(std::move(options)),
@@ -291,14 +293,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   if (options.create_if_missing) {
     if (absl::Status s = CreateFileOwnerOnly(path); !s.ok()) return s;
   }
-  internal::ConnectionOptions connection_options;
+  sqlite::ConnectionOptions connection_options;
   connection_options.create_if_missing = options.create_if_missing;
   connection_options.busy_timeout = options.busy_timeout;
   absl::StatusOr<std::unique_ptr<Connection>> connection =
       Connection::Open(path, connection_options);
   if (!connection.ok()) return connection.status();
-  absl::StatusOr<internal::MigrationResult> migrated =
-      internal::RunMigrations(**connection, migrations::All(), clock.Now());
+  absl::StatusOr<sqlite::MigrationResult> migrated =
+      sqlite::RunMigrations(**connection, migrations::All(), clock.Now());
   if (!migrated.ok()) return migrated.status();
 
   auto store = std::make_unique<Store>(PrivateTag{}, clock, options,
@@ -422,25 +424,24 @@ absl::Status Store::ReloadKeysLocked() {
   absl::StatusOr<Statement> stmt = connection_->Prepare(
       "SELECT name, role, key_hash, totp_secret, revoked_at FROM api_keys");
   if (!stmt.ok()) return stmt.status();
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    absl::StatusOr<ServiceRole> role = RoleFromColumn(stmt->Text(1));
+  absl::Status read = ForEachRow(*stmt, [&](const Statement& row) {
+    absl::StatusOr<ServiceRole> role = RoleFromColumn(row.Text(1));
     if (!role.ok()) return role.status();
-    absl::Span<const uint8_t> hash = stmt->Blob(2);
+    absl::Span<const uint8_t> hash = row.Blob(2);
     internal::KeyIndex::Entry entry;
     if (hash.size() != entry.hash.size()) {
       return absl::DataLossError("api_keys.key_hash has the wrong length");
     }
     std::copy(hash.begin(), hash.end(), entry.hash.begin());
-    entry.key.name = std::string(stmt->Text(0));
+    entry.key.name = std::string(row.Text(0));
     entry.key.role = *role;
-    entry.key.totp_secret = std::string(stmt->Text(3));
-    entry.key.revoked = !stmt->IsNull(4);
+    entry.key.totp_secret = std::string(row.Text(3));
+    entry.key.revoked = !row.IsNull(4);
     std::string key(reinterpret_cast<const char*>(hash.data()), hash.size());
     index->by_hash.emplace(std::move(key), std::move(entry));
-  }
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
   keys_.store(std::move(index), std::memory_order_release);
   return absl::OkStatus();
 }
@@ -565,11 +566,13 @@ absl::StatusOr<std::vector<PolicyVersionInfo>> Store::ListPolicyVersions() {
       "FROM policy_versions ORDER BY version DESC");
   if (!stmt.ok()) return stmt.status();
   std::vector<PolicyVersionInfo> versions;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    versions.push_back(ReadVersionInfo(*stmt));
+  if (absl::Status s = ForEachRow(*stmt,
+                                  [&](const Statement& row) {
+                                    versions.push_back(ReadVersionInfo(row));
+                                    return absl::OkStatus();
+                                  });
+      !s.ok()) {
+    return s;
   }
   return versions;
 }
@@ -769,19 +772,20 @@ absl::StatusOr<PrincipalPage> Store::ListPrincipals(
   stmt->BindText(1, after);
   stmt->BindInt(2, limit + 1);  // one more tells whether a next page exists
   PrincipalPage page;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    if (static_cast<int>(page.principals.size()) == limit) {
-      const absl::string_view last = page.principals.back().id;
-      page.next_page_token = EncodePageToken({last});
-      break;
-    }
-    absl::StatusOr<Principal> p = ReadPrincipal(*stmt);
-    if (!p.ok()) return p.status();
-    page.principals.push_back(*std::move(p));
-  }
+  absl::Status read =
+      ForEachRowWhile(*stmt, [&](const Statement& row) -> absl::StatusOr<bool> {
+        // The extra row only says that another page exists.
+        if (static_cast<int>(page.principals.size()) == limit) {
+          const absl::string_view last = page.principals.back().id;
+          page.next_page_token = EncodePageToken({last});
+          return false;
+        }
+        absl::StatusOr<Principal> p = ReadPrincipal(row);
+        if (!p.ok()) return p.status();
+        page.principals.push_back(*std::move(p));
+        return true;
+      });
+  if (!read.ok()) return read;
   return page;
 }
 
@@ -905,22 +909,21 @@ absl::StatusOr<GrantResult> Store::Grant(const GrantRequest& request) {
           "WHERE principal = ?");
       if (!stmt.ok()) return stmt.status();
       stmt->BindText(1, request.principal);
-      while (true) {
-        absl::StatusOr<bool> row = stmt->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        const absl::string_view other_role = stmt->Text(0);
-        const absl::string_view other_scope = stmt->Text(1);
+      absl::Status checked = ForEachRow(*stmt, [&](const Statement& row) {
+        const absl::string_view other_role = row.Text(0);
+        const absl::string_view other_scope = row.Text(1);
         if (other_role == request.role && other_scope == request.scope) {
           return absl::AlreadyExistsError(absl::StrCat(
               "principal \"", request.principal, "\" already holds role \"",
               request.role, "\" in scope \"", request.scope, "\""));
         }
-        std::optional<absl::Time> expires = stmt->OptionalTime(2);
-        if (expires.has_value() && *expires <= now) continue;
-        if (!ScopesOverlap(request.scope, other_scope)) continue;
+        std::optional<absl::Time> expires = row.OptionalTime(2);
+        if (expires.has_value() && *expires <= now) return absl::OkStatus();
+        if (!ScopesOverlap(request.scope, other_scope)) {
+          return absl::OkStatus();
+        }
         std::optional<policy::RoleId> other = program->FindRole(other_role);
-        if (!other.has_value()) continue;
+        if (!other.has_value()) return absl::OkStatus();
         std::optional<std::pair<std::string, std::string>> conflict =
             program->SeparationConflict(*role, *other);
         if (conflict.has_value()) {
@@ -932,7 +935,9 @@ absl::StatusOr<GrantResult> Store::Grant(const GrantRequest& request) {
               "\") and the policy separates \"", conflict->first, "\" and \"",
               conflict->second, "\""));
         }
-      }
+        return absl::OkStatus();
+      });
+      if (!checked.ok()) return checked;
     }
     {
       absl::StatusOr<Statement> stmt = c.Prepare(
@@ -944,11 +949,7 @@ absl::StatusOr<GrantResult> Store::Grant(const GrantRequest& request) {
       stmt->BindText(3, request.scope);
       stmt->BindText(4, request.granted_by);
       stmt->BindTime(5, now);
-      if (request.expires_at.has_value()) {
-        stmt->BindTime(6, *request.expires_at);
-      } else {
-        stmt->BindNull(6);
-      }
+      stmt->BindOptionalTime(6, request.expires_at);
       stmt->BindText(7, request.reason);
       if (absl::Status s = stmt->Run(); !s.ok()) return s;
     }
@@ -1053,18 +1054,19 @@ absl::StatusOr<BindingPage> Store::ListBindings(const BindingFilter& filter,
   }
   stmt->BindInt(++param, limit + 1);
   BindingPage page;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    if (static_cast<int>(page.bindings.size()) == limit) {
-      const Binding& last = page.bindings.back();
-      page.next_page_token =
-          EncodePageToken({last.principal, last.role, last.scope});
-      break;
-    }
-    page.bindings.push_back(ReadBinding(*stmt));
-  }
+  absl::Status read =
+      ForEachRowWhile(*stmt, [&](const Statement& row) -> absl::StatusOr<bool> {
+        // The extra row only says that another page exists.
+        if (static_cast<int>(page.bindings.size()) == limit) {
+          const Binding& last = page.bindings.back();
+          page.next_page_token =
+              EncodePageToken({last.principal, last.role, last.scope});
+          return false;
+        }
+        page.bindings.push_back(ReadBinding(row));
+        return true;
+      });
+  if (!read.ok()) return read;
   return page;
 }
 
@@ -1143,16 +1145,15 @@ absl::StatusOr<std::vector<ApiKeyInfo>> Store::ListApiKeys() {
       "ORDER BY name");
   if (!stmt.ok()) return stmt.status();
   std::vector<ApiKeyInfo> keys;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    absl::StatusOr<ServiceRole> role = RoleFromColumn(stmt->Text(1));
+  absl::Status read = ForEachRow(*stmt, [&](const Statement& row) {
+    absl::StatusOr<ServiceRole> role = RoleFromColumn(row.Text(1));
     if (!role.ok()) return role.status();
-    keys.push_back(ApiKeyInfo{std::string(stmt->Text(0)), *role,
-                              std::string(stmt->Text(2)), stmt->Time(3),
-                              stmt->OptionalTime(4)});
-  }
+    keys.push_back(ApiKeyInfo{std::string(row.Text(0)), *role,
+                              std::string(row.Text(2)), row.Time(3),
+                              row.OptionalTime(4)});
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
   return keys;
 }
 

@@ -54,9 +54,11 @@
 namespace steward::store {
 
 namespace internal {
-class Connection;
 struct KeyIndex;
 }  // namespace internal
+namespace sqlite {
+class Connection;
+}  // namespace sqlite
 
 // ---- Values the repositories exchange. ------------------------------------
 
@@ -312,7 +314,7 @@ class Store {
  public:
   // Use Open() or Initialize().
   Store(PrivateTag, const Clock& clock, Options options,
-        std::unique_ptr<internal::Connection> connection,
+        std::unique_ptr<sqlite::Connection> connection,
         std::shared_ptr<const Snapshot> snapshot);
 
  private:
@@ -331,7 +333,7 @@ class Store {
   const Clock& clock_;
   const Options options_;
   mutable absl::Mutex mu_;
-  std::unique_ptr<internal::Connection> connection_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<sqlite::Connection> connection_ ABSL_GUARDED_BY(mu_);
   // Set when a committed change could not be reflected in the snapshot
   // (e.g. an I/O error while reloading); the next call rebuilds first.
   bool snapshot_stale_ ABSL_GUARDED_BY(mu_) = false;

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 #include "tests/store/store_test_util.h"
 
 namespace steward::store {
@@ -82,8 +82,8 @@ TEST_P(CrashTest, KilledMidBatchLeavesConsistentStore) {
   // Reopen through the store (recovers the WAL) and check integrity.
   ASSERT_THAT(Reopen(), IsOk());
   {
-    internal::ConnectionOptions options;
-    auto connection = internal::Connection::Open(path_, options);
+    sqlite::ConnectionOptions options;
+    auto connection = sqlite::Connection::Open(path_, options);
     ASSERT_THAT(connection, IsOk());
     EXPECT_THAT((*connection)->CheckIntegrity(), IsOk());
   }

@@ -18,8 +18,8 @@
 #include "gtest/gtest.h"
 #include "policy/compiler.h"
 #include "policy/evaluator.h"
-#include "server/store/connection.h"
 #include "server/store/snapshot_loader.h"
+#include "server/store/sqlite/connection.h"
 #include "tests/policy/workload.h"
 #include "tests/store/store_test_util.h"
 
@@ -341,7 +341,7 @@ TEST_F(SnapshotTest, ThreadedFullLoadEqualsInline) {
   }
   const std::shared_ptr<const Snapshot> current = store_->snapshot();
   auto connection =
-      internal::Connection::Open(path_, internal::ConnectionOptions());
+      sqlite::Connection::Open(path_, sqlite::ConnectionOptions());
   ASSERT_THAT(connection.status(), IsOk());
   internal::LoadStats inline_stats;
   auto inline_load = internal::LoadSnapshot(

@@ -18,8 +18,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "policy/program.h"
-#include "server/store/connection.h"
 #include "server/store/snapshot.h"
+#include "server/store/sqlite/connection.h"
 
 namespace steward::store::internal {
 
@@ -46,13 +46,14 @@ struct LoadOptions {
 // or attributes. Runs its scans in one read transaction. `stats`, when not
 // null, is added to.
 absl::StatusOr<std::shared_ptr<const Snapshot>> LoadSnapshot(
-    Connection& connection, std::shared_ptr<const policy::Program> program,
-    int64_t policy_version, int64_t store_revision, LoadStats* stats,
+    sqlite::Connection& connection,
+    std::shared_ptr<const policy::Program> program, int64_t policy_version,
+    int64_t store_revision, LoadStats* stats,
     const LoadOptions& options = LoadOptions());
 
 // One principal's entry, or null when the principal does not exist.
 absl::StatusOr<std::shared_ptr<const PrincipalEntry>> LoadPrincipalEntry(
-    Connection& connection, const policy::Program* program,
+    sqlite::Connection& connection, const policy::Program* program,
     absl::string_view id);
 
 }  // namespace steward::store::internal
