@@ -150,9 +150,12 @@ bool GenerateDatabase(const std::string& path, int n) {
   {
     Store::Options options;
     options.create_if_missing = true;
-    auto store = Store::Open(path, clock, options);
+    auto store = OpenStore(path, clock, options);
     if (!store.ok()) return false;
-    if (!(*store)->ApplyPolicy({{"bench.policy", kPolicy}}, "bench", "").ok()) {
+    if (!(*store)
+             ->policies()
+             .ApplyPolicy({{"bench.policy", kPolicy}}, "bench", "")
+             .ok()) {
       return false;
     }
   }
@@ -260,7 +263,7 @@ class Stores {
     if (it != stores_.end()) return it->second.get();
     const std::string path = DatabaseFor(n);
     if (path.empty()) return nullptr;
-    auto store = Store::Open(path, clock_, Store::Options());
+    auto store = OpenStore(path, clock_, Store::Options());
     if (!store.ok()) return nullptr;
     return (stores_[n] = *std::move(store)).get();
   }
@@ -295,7 +298,7 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
     timespec thread_start;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &thread_start);
     state.ResumeTiming();
-    auto store = Store::Open(path, clock, Store::Options());
+    auto store = OpenStore(path, clock, Store::Options());
     state.PauseTiming();
     timespec thread_end;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &thread_end);
@@ -316,9 +319,9 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
     peak_delta_mib =
         std::max(peak_delta_mib, (after.hwm_kib - before.rss_kib) / 1024.0);
     huge_mib = ReadHugePagesKib() / 1024.0;
-    principals = (*store)->snapshot()->principal_count();
+    principals = (*store)->publisher().snapshot()->principal_count();
     block_bytes = 0;
-    (*store)->snapshot()->ForEachPrincipal(
+    (*store)->publisher().snapshot()->ForEachPrincipal(
         [&](const PrincipalEntry& e) { block_bytes += e.block_bytes(); });
     store->reset();
     state.ResumeTiming();
@@ -446,7 +449,8 @@ void LookupAndResolve(benchmark::State& state, Stores* stores) {
     state.SkipWithError("could not open the store");
     return;
   }
-  const std::shared_ptr<const Snapshot> snapshot = store->snapshot();
+  const std::shared_ptr<const Snapshot> snapshot =
+      store->publisher().snapshot();
   const policy::Program& program = *snapshot->program();
   const LookupSample sample(n, distinct);
   if (access == Access::kPrefetched && sample.pooled()) {
@@ -558,7 +562,8 @@ void LookupAndEvaluate(benchmark::State& state, Stores* stores) {
     state.SkipWithError("could not open the store");
     return;
   }
-  const std::shared_ptr<const Snapshot> snapshot = store->snapshot();
+  const std::shared_ptr<const Snapshot> snapshot =
+      store->publisher().snapshot();
   const std::vector<std::string> ids = SampleIds(n, n);
   const absl::Time now = absl::Now();
   policy::NamedValue attributes[] = {

@@ -732,15 +732,16 @@ TEST(ListBindingsPagingTest, EveryFilterFormPagesInKeyOrder) {
   store::FakeClock clock(absl::FromUnixSeconds(1800000000));
   store::Store::Options options;
   options.create_if_missing = true;
-  auto opened = store::Store::Open(dir.path() + "/s.db", clock, options);
+  auto opened = store::OpenStore(dir.path() + "/s.db", clock, options);
   ASSERT_THAT(opened.status(), IsOk());
   store::Store& s = **opened;
-  ASSERT_THAT(
-      s.ApplyPolicy({policy::SourceFile{"p.policy", kPolicyV1}}, "test", "v1")
-          .status(),
-      IsOk());
+  ASSERT_THAT(s.policies()
+                  .ApplyPolicy({policy::SourceFile{"p.policy", kPolicyV1}},
+                               "test", "v1")
+                  .status(),
+              IsOk());
   for (const char* p : {"a", "b", "c", "d"}) {
-    ASSERT_THAT(s.UpsertPrincipal(p, p, {}).status(), IsOk());
+    ASSERT_THAT(s.principals().UpsertPrincipal(p, p, {}).status(), IsOk());
     for (const char* role : {"viewer", "support", "invoice_clerk"}) {
       for (const char* scope : {"", "acme", "acme/eu"}) {
         store::GrantRequest grant;
@@ -748,7 +749,7 @@ TEST(ListBindingsPagingTest, EveryFilterFormPagesInKeyOrder) {
         grant.role = role;
         grant.scope = scope;
         grant.granted_by = "test";
-        ASSERT_THAT(s.Grant(grant).status(), IsOk());
+        ASSERT_THAT(s.principals().Grant(grant).status(), IsOk());
       }
     }
   }
@@ -759,7 +760,7 @@ TEST(ListBindingsPagingTest, EveryFilterFormPagesInKeyOrder) {
       {{}, 36}, {{"b", ""}, 9}, {{"", "support"}, 12}, {{"c", "viewer"}, 3}};
   for (const auto& [filter, count] : cases) {
     std::vector<std::string> expected;
-    auto all = s.ListBindings(filter, 1000, "");
+    auto all = s.principals().ListBindings(filter, 1000, "");
     ASSERT_THAT(all.status(), IsOk());
     EXPECT_TRUE(all->next_page_token.empty());
     for (const store::Binding& b : all->bindings) {
@@ -775,7 +776,7 @@ TEST(ListBindingsPagingTest, EveryFilterFormPagesInKeyOrder) {
     std::string token;
     int pages = 0;
     do {
-      auto page = s.ListBindings(filter, 2, token);
+      auto page = s.principals().ListBindings(filter, 2, token);
       ASSERT_THAT(page.status(), IsOk());
       for (const store::Binding& b : page->bindings) paged.push_back(key(b));
       token = page->next_page_token;
@@ -793,7 +794,7 @@ std::unique_ptr<store::sqlite::Connection> CreateStoreAndConnect(
     store::FakeClock clock(absl::FromUnixSeconds(1800000000));
     store::Store::Options options;
     options.create_if_missing = true;
-    auto created = store::Store::Open(path, clock, options);
+    auto created = store::OpenStore(path, clock, options);
     EXPECT_THAT(created.status(), IsOk());
     if (!created.ok()) return nullptr;
   }

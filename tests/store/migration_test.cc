@@ -156,10 +156,10 @@ class StoreMigrationTest : public ::testing::Test {
     path_ = dir_.File("steward.db");
     Store::Options options;
     options.create_if_missing = true;
-    ASSERT_THAT(Store::Open(path_, clock_, options), IsOk());
+    ASSERT_THAT(OpenStore(path_, clock_, options), IsOk());
   }
   absl::Status Open() {
-    return Store::Open(path_, clock_, Store::Options()).status();
+    return OpenStore(path_, clock_, Store::Options()).status();
   }
 
   TempDir dir_;
@@ -212,7 +212,7 @@ TEST_F(StoreMigrationTest, RefusesMissingEmbeddedVersion) {
 TEST(StoreOpenTest, MissingFileIsNotFoundUnlessCreating) {
   TempDir dir;
   FakeClock clock;
-  EXPECT_THAT(Store::Open(dir.File("absent.db"), clock, Store::Options()),
+  EXPECT_THAT(OpenStore(dir.File("absent.db"), clock, Store::Options()),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -222,7 +222,7 @@ TEST(StoreOpenTest, CreatesOwnerOnlyFile) {
   Store::Options options;
   options.create_if_missing = true;
   const std::string path = dir.File("new.db");
-  ASSERT_THAT(Store::Open(path, clock, options), IsOk());
+  ASSERT_THAT(OpenStore(path, clock, options), IsOk());
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
@@ -236,7 +236,7 @@ TEST(StoreOpenTest, RefusesForeignDatabase) {
     RawDb raw(path);
     ASSERT_EQ(raw.Exec("CREATE TABLE customers (id TEXT)"), SQLITE_OK);
   }
-  EXPECT_THAT(Store::Open(path, clock, Store::Options()),
+  EXPECT_THAT(OpenStore(path, clock, Store::Options()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("not a Steward database")));
 }
@@ -251,7 +251,7 @@ TEST(StoreOpenTest, NotADatabaseIsDataLoss) {
     for (int i = 0; i < 512; ++i) fputs("this is not sqlite ", f);
     fclose(f);
   }
-  EXPECT_THAT(Store::Open(path, clock, Store::Options()),
+  EXPECT_THAT(OpenStore(path, clock, Store::Options()),
               StatusIs(absl::StatusCode::kDataLoss));
 }
 
@@ -261,7 +261,7 @@ TEST(StoreInitializeTest, SecondInitializeChangesNothing) {
   const std::string path = dir.File("init.db");
   bool created = false;
   {
-    auto store = Store::Initialize(path, clock, Store::Options(), &created);
+    auto store = InitializeStore(path, clock, Store::Options(), &created);
     ASSERT_THAT(store, IsOk());
     EXPECT_TRUE(created);
     EXPECT_THAT((*store)->IsInitialized(), testing::IsOkAndHolds(true));
@@ -270,7 +270,7 @@ TEST(StoreInitializeTest, SecondInitializeChangesNothing) {
       "SELECT revision || '/' || initialized_at FROM store_meta");
   clock.Advance(absl::Hours(1));
   {
-    auto store = Store::Initialize(path, clock, Store::Options(), &created);
+    auto store = InitializeStore(path, clock, Store::Options(), &created);
     ASSERT_THAT(store, IsOk());
     EXPECT_FALSE(created);
   }

@@ -189,20 +189,20 @@ class StoreTest : public ::testing::Test {
     Store::Options options;
     options.create_if_missing = true;
     absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(path_, clock_, options);
+        OpenStore(path_, clock_, options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
 
   void ApplyTestPolicy() {
     absl::StatusOr<ApplyPolicyResult> applied =
-        store_->ApplyPolicy(Sources(kPolicy), "tester", "initial");
+        store_->policies().ApplyPolicy(Sources(kPolicy), "tester", "initial");
     ASSERT_TRUE(applied.ok()) << applied.status();
   }
 
   void AddPrincipal(const std::string& id, AttributeMap attributes = {}) {
     absl::StatusOr<UpsertPrincipalResult> r =
-        store_->UpsertPrincipal(id, id + " name", attributes);
+        store_->principals().UpsertPrincipal(id, id + " name", attributes);
     ASSERT_TRUE(r.ok()) << r.status();
   }
 
@@ -217,14 +217,14 @@ class StoreTest : public ::testing::Test {
     request.expires_at = expires_at;
     request.reason = "test";
     request.granted_by = "admin-key";
-    return store_->Grant(request);
+    return store_->principals().Grant(request);
   }
 
   absl::Status Reopen() {
     store_.reset();
     Store::Options options;
     absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(path_, clock_, options);
+        OpenStore(path_, clock_, options);
     if (!store.ok()) return store.status();
     store_ = *std::move(store);
     return absl::OkStatus();

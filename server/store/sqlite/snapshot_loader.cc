@@ -1,5 +1,5 @@
 // See snapshot_loader.h.
-#include "server/store/snapshot_loader.h"
+#include "server/store/sqlite/snapshot_loader.h"
 
 #include <algorithm>
 #include <deque>
@@ -15,12 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/store/attributes.h"
 
-namespace steward::store::internal {
-
-using sqlite::Connection;
-using sqlite::ForEachRow;
-using sqlite::Statement;
-using sqlite::Transaction;
+namespace steward::store::sqlite {
 
 namespace {
 
@@ -553,4 +548,4 @@ absl::StatusOr<std::shared_ptr<const PrincipalEntry>> LoadPrincipalEntry(
                                 parts.bindings, parts.attributes);
 }
 
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite

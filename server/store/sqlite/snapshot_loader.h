@@ -1,16 +1,16 @@
 // Reads principals and bindings from SQLite into Snapshot form.
 //
-// Internal to server/store. The full load (store open, policy activation,
-// ReloadSnapshot) scans `principals` and `role_bindings` once each, both in
-// id order (both tables are clustered that way), and merges them, so the
-// cost is two sequential scans regardless of size. Large loads copy the
-// rows out in batches and build the entries on a second thread, so the
-// scan and the building overlap (LoadOptions). Role names are resolved
-// against the Program; bindings to roles it lacks and attributes it does
-// not declare (or declares with another type) are left out (store.h
-// explains why that is safe).
-#ifndef STEWARD_SERVER_STORE_SNAPSHOT_LOADER_H_
-#define STEWARD_SERVER_STORE_SNAPSHOT_LOADER_H_
+// Internal to server/store (the SQLite engine). The full load (store open,
+// policy activation, ReloadSnapshot) scans `principals` and `role_bindings`
+// once each, both in id order (both tables are clustered that way), and
+// merges them, so the cost is two sequential scans regardless of size.
+// Large loads copy the rows out in batches and build the entries on a
+// second thread, so the scan and the building overlap (LoadOptions). Role
+// names are resolved against the Program; bindings to roles it lacks and
+// attributes it does not declare (or declares with another type) are left
+// out (policy_repository.h explains why that is safe).
+#ifndef STEWARD_SERVER_STORE_SQLITE_SNAPSHOT_LOADER_H_
+#define STEWARD_SERVER_STORE_SQLITE_SNAPSHOT_LOADER_H_
 
 #include <cstdint>
 #include <memory>
@@ -21,7 +21,7 @@
 #include "server/store/snapshot.h"
 #include "server/store/sqlite/connection.h"
 
-namespace steward::store::internal {
+namespace steward::store::sqlite {
 
 struct LoadStats {
   int64_t principals = 0;
@@ -46,16 +46,15 @@ struct LoadOptions {
 // or attributes. Runs its scans in one read transaction. `stats`, when not
 // null, is added to.
 absl::StatusOr<std::shared_ptr<const Snapshot>> LoadSnapshot(
-    sqlite::Connection& connection,
-    std::shared_ptr<const policy::Program> program, int64_t policy_version,
-    int64_t store_revision, LoadStats* stats,
+    Connection& connection, std::shared_ptr<const policy::Program> program,
+    int64_t policy_version, int64_t store_revision, LoadStats* stats,
     const LoadOptions& options = LoadOptions());
 
 // One principal's entry, or null when the principal does not exist.
 absl::StatusOr<std::shared_ptr<const PrincipalEntry>> LoadPrincipalEntry(
-    sqlite::Connection& connection, const policy::Program* program,
+    Connection& connection, const policy::Program* program,
     absl::string_view id);
 
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite
 
-#endif  // STEWARD_SERVER_STORE_SNAPSHOT_LOADER_H_
+#endif  // STEWARD_SERVER_STORE_SQLITE_SNAPSHOT_LOADER_H_
