@@ -47,7 +47,7 @@ using testing::RawDb;
   }
 }
 
-class CrashTest : public testing::StoreTest,
+class CrashTest : public testing::StoreFixture,
                   public ::testing::WithParamInterface<int> {};
 
 TEST_P(CrashTest, KilledMidBatchLeavesConsistentStore) {

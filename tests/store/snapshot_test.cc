@@ -28,12 +28,12 @@ namespace {
 
 using ::steward::testing::IsOk;
 using ::testing::SizeIs;
-using testing::StoreTest;
+using testing::StoreFixture;
 
-class SnapshotTest : public StoreTest {
+class SnapshotTest : public StoreFixture {
  protected:
   void SetUp() override {
-    StoreTest::SetUp();
+    StoreFixture::SetUp();
     ApplyTestPolicy();
   }
 

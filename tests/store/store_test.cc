@@ -25,11 +25,12 @@ using testing::kPolicyV2;
 using testing::RawDb;
 using ::testing::SizeIs;
 using testing::Sources;
+using testing::StoreFixture;
 using testing::StoreTest;
 
 // ---- Policy versions. ----
 
-TEST_F(StoreTest, ApplyPolicyStoresActivatesAndBumpsRevision) {
+TEST_P(StoreTest, ApplyPolicyStoresActivatesAndBumpsRevision) {
   EXPECT_EQ(store_->publisher().revision(), 0);
   EXPECT_EQ(store_->publisher().snapshot()->program(), nullptr);
   auto applied =
@@ -60,7 +61,7 @@ TEST_F(StoreTest, ApplyPolicyStoresActivatesAndBumpsRevision) {
             got->info.sha256);
 }
 
-TEST_F(StoreTest, ApplyPolicyWithCompileErrorIsInvalidArgument) {
+TEST_P(StoreTest, ApplyPolicyWithCompileErrorIsInvalidArgument) {
   auto applied = store_->policies().ApplyPolicy(
       Sources("role r {\n  allow read on nothing\n}\n", "bad.policy"), "alice",
       "");
@@ -71,7 +72,7 @@ TEST_F(StoreTest, ApplyPolicyWithCompileErrorIsInvalidArgument) {
               testing::IsOkAndHolds(SizeIs(0)));
 }
 
-TEST_F(StoreTest, ApplyPolicyWithFailingTestIsFailedPrecondition) {
+TEST_P(StoreTest, ApplyPolicyWithFailingTestIsFailedPrecondition) {
   std::string text = kPolicy;
   text += R"(
 test "wrong on purpose" {
@@ -87,14 +88,14 @@ test "wrong on purpose" {
   EXPECT_EQ(store_->publisher().revision(), 0);
 }
 
-TEST_F(StoreTest, ApplyPolicyArgumentChecks) {
+TEST_P(StoreTest, ApplyPolicyArgumentChecks) {
   EXPECT_THAT(store_->policies().ApplyPolicy({}, "alice", ""),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(store_->policies().ApplyPolicy(Sources(kPolicy), "", ""),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(StoreTest, ValidatePolicyStoresNothing) {
+TEST_P(StoreTest, ValidatePolicyStoresNothing) {
   policy::CompileResult result =
       store_->policies().ValidatePolicy(Sources(kPolicy));
   EXPECT_TRUE(result.ok());
@@ -105,7 +106,7 @@ TEST_F(StoreTest, ValidatePolicyStoresNothing) {
   EXPECT_EQ(store_->publisher().revision(), 0);
 }
 
-TEST_F(StoreTest, ActivateRollsBackAndForward) {
+TEST_P(StoreTest, ActivateRollsBackAndForward) {
   ApplyTestPolicy();
   ASSERT_THAT(store_->policies().ApplyPolicy(Sources(kPolicyV2), "bob", "v2"),
               IsOk());
@@ -145,12 +146,12 @@ TEST_F(StoreTest, ActivateRollsBackAndForward) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST_F(StoreTest, GetActivePolicyWithoutAnyIsNotFound) {
+TEST_P(StoreTest, GetActivePolicyWithoutAnyIsNotFound) {
   EXPECT_THAT(store_->policies().GetPolicy(std::nullopt),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST_F(StoreTest, ActivePolicySurvivesReopen) {
+TEST_P(StoreTest, ActivePolicySurvivesReopen) {
   ApplyTestPolicy();
   ASSERT_THAT(store_->policies().ApplyPolicy(Sources(kPolicyV2), "bob", "v2"),
               IsOk());
@@ -161,7 +162,7 @@ TEST_F(StoreTest, ActivePolicySurvivesReopen) {
   EXPECT_EQ(store_->publisher().revision(), revision);
 }
 
-TEST_F(StoreTest, PolicyChangeKeepsMismatchedAttributesOutOfSnapshot) {
+TEST_P(StoreTest, PolicyChangeKeepsMismatchedAttributesOutOfSnapshot) {
   ApplyTestPolicy();
   AddPrincipal("u1", {{"region", std::string("eu")},
                       {"teams", std::vector<std::string>{"b", "a"}},
@@ -198,7 +199,7 @@ TEST_F(StoreTest, PolicyChangeKeepsMismatchedAttributesOutOfSnapshot) {
 
 // ---- Principals. ----
 
-TEST_F(StoreTest, UpsertCreatesThenReplaces) {
+TEST_P(StoreTest, UpsertCreatesThenReplaces) {
   ApplyTestPolicy();
   auto created = store_->principals().UpsertPrincipal(
       "u1", "User One", {{"region", std::string("eu")}, {"vip", true}});
@@ -220,7 +221,7 @@ TEST_F(StoreTest, UpsertCreatesThenReplaces) {
   EXPECT_EQ(std::get<int64_t>(got->attributes.at("level")), 5);
 }
 
-TEST_F(StoreTest, UpsertValidatesAttributesAgainstActivePolicy) {
+TEST_P(StoreTest, UpsertValidatesAttributesAgainstActivePolicy) {
   EXPECT_THAT(store_->principals().UpsertPrincipal(
                   "u1", "", {{"region", std::string("eu")}}),
               StatusIs(absl::StatusCode::kFailedPrecondition));
@@ -243,7 +244,7 @@ TEST_F(StoreTest, UpsertValidatesAttributesAgainstActivePolicy) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST_F(StoreTest, UpsertRejectsBadIds) {
+TEST_P(StoreTest, UpsertRejectsBadIds) {
   ApplyTestPolicy();
   EXPECT_THAT(store_->principals().UpsertPrincipal("", "", {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
@@ -258,7 +259,7 @@ TEST_F(StoreTest, UpsertRejectsBadIds) {
   EXPECT_EQ(store_->publisher().revision(), 1);
 }
 
-TEST_F(StoreTest, ListPrincipalsPagesByKeyset) {
+TEST_P(StoreTest, ListPrincipalsPagesByKeyset) {
   ApplyTestPolicy();
   for (int i = 0; i < 25; ++i) AddPrincipal(absl::StrCat("p", 100 + i));
   std::vector<std::string> seen;
@@ -278,7 +279,7 @@ TEST_F(StoreTest, ListPrincipalsPagesByKeyset) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(StoreTest, DisableAndDelete) {
+TEST_P(StoreTest, DisableAndDelete) {
   ApplyTestPolicy();
   AddPrincipal("u1");
   ASSERT_THAT(GrantRole("u1", "viewer"), IsOk());
@@ -306,7 +307,7 @@ TEST_F(StoreTest, DisableAndDelete) {
 
 // ---- Bindings. ----
 
-TEST_F(StoreTest, GrantErrors) {
+TEST_P(StoreTest, GrantErrors) {
   ApplyTestPolicy();
   EXPECT_THAT(GrantRole("ghost", "viewer"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("ghost")));
@@ -333,13 +334,13 @@ TEST_F(StoreTest, GrantErrors) {
   EXPECT_THAT(GrantRole("u1", "viewer", "acme/eu"), IsOk());
 }
 
-TEST_F(StoreTest, GrantWithoutPolicyIsFailedPrecondition) {
+TEST_P(StoreTest, GrantWithoutPolicyIsFailedPrecondition) {
   ASSERT_THAT(store_->principals().UpsertPrincipal("u1", "", {}), IsOk());
   EXPECT_THAT(GrantRole("u1", "viewer"),
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
-TEST_F(StoreTest, GrantRecordsEverythingAndRevokes) {
+TEST_P(StoreTest, GrantRecordsEverythingAndRevokes) {
   ApplyTestPolicy();
   AddPrincipal("u1");
   const absl::Time expires = clock_.Now() + absl::Hours(24);
@@ -366,7 +367,7 @@ TEST_F(StoreTest, GrantRecordsEverythingAndRevokes) {
               SizeIs(0));
 }
 
-TEST_F(StoreTest, ListBindingsFiltersAndPages) {
+TEST_P(StoreTest, ListBindingsFiltersAndPages) {
   ApplyTestPolicy();
   for (const char* p : {"a", "b", "c"}) {
     AddPrincipal(p);
@@ -406,7 +407,7 @@ struct SodCase {
 };
 void PrintTo(const SodCase& c, std::ostream* os) { *os << c.name; }
 
-class SeparationTest : public StoreTest,
+class SeparationTest : public StoreFixture,
                        public ::testing::WithParamInterface<SodCase> {};
 
 TEST_P(SeparationTest, Grant) {
@@ -455,7 +456,7 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(info.param.name);
     });
 
-TEST_F(StoreTest, ExpiredBindingDoesNotBlockSeparatedGrant) {
+TEST_P(StoreTest, ExpiredBindingDoesNotBlockSeparatedGrant) {
   ApplyTestPolicy();
   AddPrincipal("u1");
   ASSERT_THAT(
@@ -487,7 +488,7 @@ TEST(ScopeTest, CoversAndOverlaps) {
 
 // ---- API keys. ----
 
-TEST_F(StoreTest, ApiKeyLifecycle) {
+TEST_P(StoreTest, ApiKeyLifecycle) {
   EXPECT_THAT(store_->keys().HasAnyAdminKey(), testing::IsOkAndHolds(false));
   auto admin = store_->keys().CreateApiKey("root", ServiceRole::kAdmin, "init");
   ASSERT_THAT(admin, IsOk());
@@ -549,7 +550,7 @@ TEST_F(StoreTest, ApiKeyLifecycle) {
   EXPECT_THAT(store_->keys().AuthenticateApiKey(admin->key), IsOk());
 }
 
-TEST_F(StoreTest, TotpStepsAreSingleUse) {
+TEST_P(StoreTest, TotpStepsAreSingleUse) {
   auto admin = store_->keys().CreateApiKey("root", ServiceRole::kAdmin, "init");
   ASSERT_THAT(admin, IsOk());
   ASSERT_THAT(store_->keys().CreateApiKey("ci", ServiceRole::kClient, "root"),
@@ -573,7 +574,7 @@ TEST_F(StoreTest, TotpStepsAreSingleUse) {
   EXPECT_EQ(store_->publisher().revision(), revision + 1);
 }
 
-TEST_F(StoreTest, EveryMutationBumpsRevisionExactlyOnce) {
+TEST_P(StoreTest, EveryMutationBumpsRevisionExactlyOnce) {
   int64_t expected = 0;
   auto step = [&](absl::Status s) {
     ASSERT_THAT(s, IsOk());
@@ -613,6 +614,11 @@ TEST(AttributesTest, JsonRoundTripAndErrors) {
         << bad;
   }
 }
+
+// Every engine the store has. A new engine is one more line here.
+INSTANTIATE_TEST_SUITE_P(Engines, StoreTest,
+                         ::testing::Values(testing::SqliteEngine()),
+                         testing::EngineName);
 
 }  // namespace
 }  // namespace steward::store
