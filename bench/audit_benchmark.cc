@@ -40,8 +40,8 @@
 #include "server/audit/record.h"
 #include "server/audit/rows.h"
 #include "server/audit/writer.h"
-#include "server/store/connection.h"
-#include "server/store/migration_runner.h"
+#include "server/store/sqlite/connection.h"
+#include "server/store/sqlite/migration_runner.h"
 
 namespace steward::audit {
 namespace {
@@ -69,11 +69,11 @@ bool CreateDb(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::filesystem::remove(path + suffix, ignored);
   }
-  store::internal::ConnectionOptions options;
+  store::sqlite::ConnectionOptions options;
   options.create_if_missing = true;
-  auto connection = store::internal::Connection::Open(path, options);
+  auto connection = store::sqlite::Connection::Open(path, options);
   if (!connection.ok()) return false;
-  return store::internal::RunMigrations(**connection, migrations::All(), kT0)
+  return store::sqlite::RunMigrations(**connection, migrations::All(), kT0)
       .ok();
 }
 
@@ -224,10 +224,10 @@ std::string QueryDb(int64_t rows) {
       absl::StrCat(TempRoot(), "/steward-audit-bench-q-", rows, ".db");
   if (std::filesystem::exists(path)) {
     // A file from an older build gets this build's migrations.
-    store::internal::ConnectionOptions options;
-    auto connection = store::internal::Connection::Open(path, options);
+    store::sqlite::ConnectionOptions options;
+    auto connection = store::sqlite::Connection::Open(path, options);
     if (!connection.ok() ||
-        !store::internal::RunMigrations(**connection, migrations::All(), kT0)
+        !store::sqlite::RunMigrations(**connection, migrations::All(), kT0)
              .ok()) {
       return "";
     }
@@ -382,8 +382,8 @@ void BM_QueryByPrincipalWithTail(benchmark::State& state) {
       absl::StrCat(TempRoot(), "/steward-audit-bench-t-", ::getpid(), ".db");
   if (!CopyOfQueryDb(state, 1000000, path)) return;
   {
-    store::internal::ConnectionOptions options;
-    auto c = store::internal::Connection::Open(path, options);
+    store::sqlite::ConnectionOptions options;
+    auto c = store::sqlite::Connection::Open(path, options);
     if (!c.ok()) {
       state.SkipWithError("cannot open copy");
       return;
@@ -439,9 +439,9 @@ void BM_InsertRowsCost(benchmark::State& state) {
       return;
     }
   }
-  store::internal::ConnectionOptions options;
+  store::sqlite::ConnectionOptions options;
   options.create_if_missing = true;
-  auto connection = store::internal::Connection::Open(path, options);
+  auto connection = store::sqlite::Connection::Open(path, options);
   if (!connection.ok() ||
       !(*connection)->Exec("PRAGMA synchronous = OFF").ok() ||
       (!real_schema &&

@@ -63,14 +63,14 @@
 #include "server/audit/usage.h"
 #include "server/proto_convert.h"
 #include "server/store/clock.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 #include "server/store/store.h"
 
 namespace steward::server {
 namespace {
 
-using store::internal::Connection;
-using store::internal::ConnectionOptions;
+using store::sqlite::Connection;
+using store::sqlite::ConnectionOptions;
 
 constexpr char kPolicy[] = R"(policy reports_bench
 principal { region: string? }
@@ -153,9 +153,9 @@ bool Generate(const std::string& path, int principals, int64_t records) {
   {
     store::Store::Options options;
     options.create_if_missing = true;
-    auto store = store::Store::Open(path, clock, options);
+    auto store = store::OpenStore(path, clock, options);
     if (Fail(store.status(), "create store")) return false;
-    auto applied = (*store)->ApplyPolicy(
+    auto applied = (*store)->policies().ApplyPolicy(
         {policy::SourceFile{"reports_bench.policy", kPolicy}}, "bench",
         "reports benchmark");
     if (Fail(applied.status(), "apply policy")) return false;
@@ -299,7 +299,7 @@ Env* GetEnv(int principals, int64_t records) {
     return nullptr;
   }
   auto env = std::make_unique<Env>();
-  auto store = store::Store::Open(path, env->clock, {});
+  auto store = store::OpenStore(path, env->clock, {});
   if (Fail(store.status(), "open store")) return nullptr;
   env->store = *std::move(store);
   auto reader = audit::AuditReader::Open(path);
@@ -333,7 +333,8 @@ void RunReport(benchmark::State& state, Fn fn) {
 
 void BM_WhoCan(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
-    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    AccessReports reports(&env.store->principals(), &env.store->publisher(),
+                          env.reader.get(), &env.clock);
     v1::WhoCanRequest request;
     request.set_action("read");
     request.set_resource_kind("customer");
@@ -347,7 +348,8 @@ void BM_WhoCan(benchmark::State& state) {
 
 void BM_EffectivePermissionsPrincipal(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
-    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    AccessReports reports(&env.store->principals(), &env.store->publisher(),
+                          env.reader.get(), &env.clock);
     v1::EffectivePermissionsRequest request;
     request.set_principal_id("user-4");  // two bindings
     v1::EffectivePermissionsResponse response;
@@ -359,7 +361,8 @@ void BM_EffectivePermissionsPrincipal(benchmark::State& state) {
 
 void BM_EffectivePermissionsRole(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
-    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    AccessReports reports(&env.store->principals(), &env.store->publisher(),
+                          env.reader.get(), &env.clock);
     v1::EffectivePermissionsRequest request;
     request.set_role("account_manager");
     v1::EffectivePermissionsResponse response;
@@ -371,8 +374,8 @@ void BM_EffectivePermissionsRole(benchmark::State& state) {
 
 void BM_UnusedGrantsIndexed(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
-    AccessReports reports(env.store.get(), env.reader.get(), &env.clock,
-                          env.usage.get());
+    AccessReports reports(&env.store->principals(), &env.store->publisher(),
+                          env.reader.get(), &env.clock, env.usage.get());
     v1::UnusedGrantsResponse response;
     absl::Status s = reports.UnusedGrants({}, &response);
     if (!s.ok()) return s;
@@ -415,8 +418,8 @@ void BM_UsageIndexBuild(benchmark::State& state) {
 
 void BM_DecisionSummaryAll(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
-    AccessReports reports(env.store.get(), env.reader.get(), &env.clock,
-                          env.usage.get());
+    AccessReports reports(&env.store->principals(), &env.store->publisher(),
+                          env.reader.get(), &env.clock, env.usage.get());
     v1::DecisionSummaryResponse response;
     absl::Status s = reports.DecisionSummary({}, &response);
     if (!s.ok()) return s;
@@ -429,8 +432,8 @@ void BM_DecisionSummaryAll(benchmark::State& state) {
 
 void BM_DecisionSummary30Days(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
-    AccessReports reports(env.store.get(), env.reader.get(), &env.clock,
-                          env.usage.get());
+    AccessReports reports(&env.store->principals(), &env.store->publisher(),
+                          env.reader.get(), &env.clock, env.usage.get());
     v1::DecisionSummaryRequest request;
     *request.mutable_since() =
         ToProtoTime(kNow - absl::Hours(24 * 30) + absl::Hours(7));
@@ -493,7 +496,8 @@ void BM_UsageIndexIncremental(benchmark::State& state) {
 
 void BM_UnusedGrantsProbes(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
-    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    AccessReports reports(&env.store->principals(), &env.store->publisher(),
+                          env.reader.get(), &env.clock);
     v1::UnusedGrantsResponse response;
     absl::Status s = reports.UnusedGrants({}, &response);
     if (!s.ok()) return s;
@@ -503,7 +507,8 @@ void BM_UnusedGrantsProbes(benchmark::State& state) {
 
 void BM_SeparationViolations(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
-    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    AccessReports reports(&env.store->principals(), &env.store->publisher(),
+                          env.reader.get(), &env.clock);
     v1::SeparationViolationsResponse response;
     absl::Status s = reports.SeparationViolations({}, &response);
     if (!s.ok()) return s;
@@ -513,7 +518,8 @@ void BM_SeparationViolations(benchmark::State& state) {
 
 void BM_ExpiringGrants(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
-    AccessReports reports(env.store.get(), env.reader.get(), &env.clock);
+    AccessReports reports(&env.store->principals(), &env.store->publisher(),
+                          env.reader.get(), &env.clock);
     v1::ExpiringGrantsResponse response;
     absl::Status s = reports.ExpiringGrants({}, &response);
     if (!s.ok()) return s;

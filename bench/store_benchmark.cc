@@ -51,8 +51,8 @@
 #include "migrations/migrations.h"
 #include "policy/evaluator.h"
 #include "server/store/clock.h"
-#include "server/store/connection.h"
 #include "server/store/snapshot.h"
+#include "server/store/sqlite/connection.h"
 #include "server/store/store.h"
 
 namespace steward::store {
@@ -150,17 +150,19 @@ bool GenerateDatabase(const std::string& path, int n) {
   {
     Store::Options options;
     options.create_if_missing = true;
-    auto store = Store::Open(path, clock, options);
+    auto store = OpenStore(path, clock, options);
     if (!store.ok()) return false;
-    if (!(*store)->ApplyPolicy({{"bench.policy", kPolicy}}, "bench", "").ok()) {
+    if (!(*store)
+             ->policies()
+             .ApplyPolicy({{"bench.policy", kPolicy}}, "bench", "")
+             .ok()) {
       return false;
     }
   }
-  auto connection =
-      internal::Connection::Open(path, internal::ConnectionOptions());
+  auto connection = sqlite::Connection::Open(path, sqlite::ConnectionOptions());
   if (!connection.ok()) return false;
-  internal::Connection& c = **connection;
-  auto txn = internal::Transaction::Begin(c);
+  sqlite::Connection& c = **connection;
+  auto txn = sqlite::Transaction::Begin(c);
   if (!txn.ok()) return false;
   std::mt19937 rng(42);
   const absl::Time far_future = absl::FromCivil(
@@ -216,8 +218,7 @@ bool GenerateDatabase(const std::string& path, int n) {
 // or written by a build whose migrations differ: edited during development).
 int64_t UsableBindingCount(const std::string& path) {
   if (!std::filesystem::exists(path)) return -1;
-  auto connection =
-      internal::Connection::Open(path, internal::ConnectionOptions());
+  auto connection = sqlite::Connection::Open(path, sqlite::ConnectionOptions());
   if (!connection.ok()) return -1;
   {
     auto stmt =
@@ -262,7 +263,7 @@ class Stores {
     if (it != stores_.end()) return it->second.get();
     const std::string path = DatabaseFor(n);
     if (path.empty()) return nullptr;
-    auto store = Store::Open(path, clock_, Store::Options());
+    auto store = OpenStore(path, clock_, Store::Options());
     if (!store.ok()) return nullptr;
     return (stores_[n] = *std::move(store)).get();
   }
@@ -297,7 +298,7 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
     timespec thread_start;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &thread_start);
     state.ResumeTiming();
-    auto store = Store::Open(path, clock, Store::Options());
+    auto store = OpenStore(path, clock, Store::Options());
     state.PauseTiming();
     timespec thread_end;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &thread_end);
@@ -318,9 +319,9 @@ void BM_SnapshotBuildFromDb(benchmark::State& state, Stores* stores) {
     peak_delta_mib =
         std::max(peak_delta_mib, (after.hwm_kib - before.rss_kib) / 1024.0);
     huge_mib = ReadHugePagesKib() / 1024.0;
-    principals = (*store)->snapshot()->principal_count();
+    principals = (*store)->publisher().snapshot()->principal_count();
     block_bytes = 0;
-    (*store)->snapshot()->ForEachPrincipal(
+    (*store)->publisher().snapshot()->ForEachPrincipal(
         [&](const PrincipalEntry& e) { block_bytes += e.block_bytes(); });
     store->reset();
     state.ResumeTiming();
@@ -448,7 +449,8 @@ void LookupAndResolve(benchmark::State& state, Stores* stores) {
     state.SkipWithError("could not open the store");
     return;
   }
-  const std::shared_ptr<const Snapshot> snapshot = store->snapshot();
+  const std::shared_ptr<const Snapshot> snapshot =
+      store->publisher().snapshot();
   const policy::Program& program = *snapshot->program();
   const LookupSample sample(n, distinct);
   if (access == Access::kPrefetched && sample.pooled()) {
@@ -560,7 +562,8 @@ void LookupAndEvaluate(benchmark::State& state, Stores* stores) {
     state.SkipWithError("could not open the store");
     return;
   }
-  const std::shared_ptr<const Snapshot> snapshot = store->snapshot();
+  const std::shared_ptr<const Snapshot> snapshot =
+      store->publisher().snapshot();
   const std::vector<std::string> ids = SampleIds(n, n);
   const absl::Time now = absl::Now();
   policy::NamedValue attributes[] = {

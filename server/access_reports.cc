@@ -173,10 +173,16 @@ absl::StatusOr<absl::Duration> FromProtoDuration(
 
 }  // namespace
 
-AccessReports::AccessReports(store::Store* store, audit::AuditReader* reader,
+AccessReports::AccessReports(store::PrincipalRepository* store,
+                             const store::SnapshotPublisher* snapshots,
+                             audit::AuditReader* reader,
                              const store::Clock* clock,
                              audit::UsageIndex* usage)
-    : store_(store), reader_(reader), clock_(clock), usage_(usage) {}
+    : store_(store),
+      snapshots_(snapshots),
+      reader_(reader),
+      clock_(clock),
+      usage_(usage) {}
 
 absl::StatusOr<std::vector<store::Binding>> AccessReports::AllBindings(
     const store::BindingFilter& filter) {
@@ -203,7 +209,7 @@ absl::Status AccessReports::WhoCan(const v1::WhoCanRequest& request,
   if (absl::Status s = store::ValidateScope(request.scope()); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("scope: ", s.message()));
   }
-  std::shared_ptr<const store::Snapshot> snapshot = store_->snapshot();
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
   if (snapshot->program() == nullptr) return NoPolicy();
   const Program& program = *snapshot->program();
   std::optional<policy::KindId> kind_id =
@@ -315,7 +321,7 @@ absl::Status AccessReports::WhoCan(const v1::WhoCanRequest& request,
 absl::Status AccessReports::EffectivePermissions(
     const v1::EffectivePermissionsRequest& request,
     v1::EffectivePermissionsResponse* response) {
-  std::shared_ptr<const store::Snapshot> snapshot = store_->snapshot();
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
   switch (request.subject_case()) {
     case v1::EffectivePermissionsRequest::kRole: {
       if (snapshot->program() == nullptr) return NoPolicy();
@@ -400,7 +406,7 @@ absl::Status AccessReports::UnusedGrants(const v1::UnusedGrantsRequest& request,
         absl::StrCat("days: must be between 0 and ", kMaxUnusedDays));
   }
   const int days = request.days() == 0 ? kDefaultUnusedDays : request.days();
-  std::shared_ptr<const store::Snapshot> snapshot = store_->snapshot();
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
   if (snapshot->program() == nullptr) return NoPolicy();
   const Program& program = *snapshot->program();
   const absl::Time now = clock_->Now();
@@ -522,7 +528,7 @@ absl::Status AccessReports::UnusedGrants(const v1::UnusedGrantsRequest& request,
 absl::Status AccessReports::SeparationViolations(
     const v1::SeparationViolationsRequest&,
     v1::SeparationViolationsResponse* response) {
-  std::shared_ptr<const store::Snapshot> snapshot = store_->snapshot();
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
   if (snapshot->program() == nullptr) return NoPolicy();
   const Program& program = *snapshot->program();
   if (program.separations().empty()) return absl::OkStatus();
@@ -586,7 +592,7 @@ absl::Status AccessReports::ExpiringGrants(
     if (!d.ok()) return d.status();
     within = *d;
   }
-  std::shared_ptr<const store::Snapshot> snapshot = store_->snapshot();
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
   if (snapshot->program() == nullptr) return NoPolicy();
   const Program& program = *snapshot->program();
   absl::StatusOr<std::vector<store::Binding>> bindings = AllBindings({});
@@ -664,7 +670,7 @@ absl::Status AccessReports::DecisionSummary(
     return absl::FailedPreconditionError(
         "DecisionSummary needs the usage index of the trail");
   }
-  std::shared_ptr<const store::Snapshot> snapshot = store_->snapshot();
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
   absl::StatusOr<audit::DecisionSummary> summary = usage_->Summarize(window);
   if (!summary.ok()) return summary.status();
   for (const audit::DecisionSummary::Day& day : summary->days) {

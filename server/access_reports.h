@@ -78,7 +78,8 @@
 #include "server/audit/reader.h"
 #include "server/audit/usage.h"
 #include "server/store/clock.h"
-#include "server/store/store.h"
+#include "server/store/principal_repository.h"
+#include "server/store/snapshot_publisher.h"
 #include "steward/v1/audit.pb.h"
 
 namespace steward::server {
@@ -107,8 +108,10 @@ class AccessReports {
   // (binding, allow rule reachable from it) until it finds a use in the
   // window — one index range probe each (migrations/0003), fine for small
   // stores, slow at scale (see bench/reports_benchmark.cc).
-  AccessReports(store::Store* store, audit::AuditReader* reader,
-                const store::Clock* clock, audit::UsageIndex* usage = nullptr);
+  AccessReports(store::PrincipalRepository* store,
+                const store::SnapshotPublisher* snapshots,
+                audit::AuditReader* reader, const store::Clock* clock,
+                audit::UsageIndex* usage = nullptr);
 
   absl::Status WhoCan(const v1::WhoCanRequest& request,
                       v1::WhoCanResponse* response);
@@ -138,7 +141,8 @@ class AccessReports {
       const std::string& principal, const std::string& rule_id,
       absl::string_view scope);
 
-  store::Store* store_;
+  store::PrincipalRepository* store_;
+  const store::SnapshotPublisher* snapshots_;
   audit::AuditReader* reader_;
   const store::Clock* clock_;
   audit::UsageIndex* usage_;

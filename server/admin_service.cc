@@ -43,8 +43,9 @@ absl::Status Required(absl::string_view field, absl::string_view value) {
   return absl::OkStatus();
 }
 
-std::string PolicyNameOf(const store::Store& store, int64_t version) {
-  std::shared_ptr<const store::Snapshot> snapshot = store.snapshot();
+std::string PolicyNameOf(const store::SnapshotPublisher& snapshots,
+                         int64_t version) {
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots.snapshot();
   if (snapshot->policy_version() == version && snapshot->program()) {
     return std::string(snapshot->program()->name());
   }
@@ -86,10 +87,16 @@ absl::StatusOr<std::shared_ptr<const policy::Program>> CompileOrError(
 
 }  // namespace
 
-AdminServiceImpl::AdminServiceImpl(store::Store* store,
+AdminServiceImpl::AdminServiceImpl(store::PolicyRepository* policies,
+                                   store::PrincipalRepository* principals,
+                                   store::KeyRepository* keys,
+                                   const store::SnapshotPublisher* snapshots,
                                    Authenticator* authenticator,
                                    AuditSink* audit, Metrics* metrics)
-    : store_(store),
+    : policies_(policies),
+      principals_(principals),
+      keys_(keys),
+      snapshots_(snapshots),
       authenticator_(authenticator),
       audit_(audit),
       metrics_(metrics) {}
@@ -179,11 +186,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ApplyPolicy(
           return absl::InvalidArgumentError(
               "message: required (stewardctl -m), at most 1024 bytes");
         }
-        absl::StatusOr<store::ApplyPolicyResult> applied = store_->ApplyPolicy(
-            std::move(*sources), caller.key_name, request->message());
+        absl::StatusOr<store::ApplyPolicyResult> applied =
+            policies_->ApplyPolicy(std::move(*sources), caller.key_name,
+                                   request->message());
         if (!applied.ok()) return applied.status();
-        *response->mutable_version() = ToProto(
-            applied->version, PolicyNameOf(*store_, applied->version.version));
+        *response->mutable_version() =
+            ToProto(applied->version,
+                    PolicyNameOf(*snapshots_, applied->version.version));
         for (const policy::Diagnostic& d : applied->warnings) {
           *response->add_warnings() = ToProto(d);
         }
@@ -209,7 +218,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListPolicyVersions(
       return absl::InvalidArgumentError("page_token: not a token we issued");
     }
     absl::StatusOr<std::vector<store::PolicyVersionInfo>> versions =
-        store_->ListPolicyVersions();
+        policies_->ListPolicyVersions();
     if (!versions.ok()) return versions.status();
     std::sort(
         versions->begin(), versions->end(),
@@ -221,7 +230,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListPolicyVersions(
             absl::StrCat(response->versions(*page_size - 1).version()));
         break;
       }
-      *response->add_versions() = ToProto(v, PolicyNameOf(*store_, v.version));
+      *response->add_versions() =
+          ToProto(v, PolicyNameOf(*snapshots_, v.version));
     }
     return absl::OkStatus();
   });
@@ -233,10 +243,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetPolicy(
   return Read(context, [&](const Caller&) -> absl::Status {
     std::optional<int64_t> version;
     if (request->version() != 0) version = request->version();
-    absl::StatusOr<store::PolicyVersion> policy = store_->GetPolicy(version);
+    absl::StatusOr<store::PolicyVersion> policy = policies_->GetPolicy(version);
     if (!policy.ok()) return policy.status();
     *response->mutable_version() =
-        ToProto(policy->info, PolicyNameOf(*store_, policy->info.version));
+        ToProto(policy->info, PolicyNameOf(*snapshots_, policy->info.version));
     for (const policy::SourceFile& source : policy->sources) {
       v1::PolicySource* out = response->add_sources();
       out->set_path(source.path);
@@ -257,14 +267,14 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ActivatePolicyVersion(
                         "version: must be a stored version number");
                   }
                   absl::StatusOr<int64_t> revision =
-                      store_->ActivatePolicyVersion(request->version());
+                      policies_->ActivatePolicyVersion(request->version());
                   if (!revision.ok()) return revision.status();
                   absl::StatusOr<store::PolicyVersion> policy =
-                      store_->GetPolicy(request->version());
+                      policies_->GetPolicy(request->version());
                   if (policy.ok()) {
-                    *response->mutable_version() =
-                        ToProto(policy->info,
-                                PolicyNameOf(*store_, policy->info.version));
+                    *response->mutable_version() = ToProto(
+                        policy->info,
+                        PolicyNameOf(*snapshots_, policy->info.version));
                   }
                   response->set_store_revision(*revision);
                   Json details = {{"version", request->version()}};
@@ -279,7 +289,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DiffPolicyVersions(
   return Read(context, [&](const Caller&) -> absl::Status {
     auto load = [&](std::optional<int64_t> version)
         -> absl::StatusOr<std::shared_ptr<const policy::Program>> {
-      absl::StatusOr<store::PolicyVersion> policy = store_->GetPolicy(version);
+      absl::StatusOr<store::PolicyVersion> policy =
+          policies_->GetPolicy(version);
       if (!policy.ok()) return policy.status();
       return CompileOrError(policy->sources);
     };
@@ -363,8 +374,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::UpsertPrincipal(
             FromProtoAttributes(principal.attributes(), "principal.attributes");
         if (!attributes.ok()) return attributes.status();
         absl::StatusOr<store::UpsertPrincipalResult> result =
-            store_->UpsertPrincipal(principal.id(), principal.display_name(),
-                                    *attributes);
+            principals_->UpsertPrincipal(principal.id(),
+                                         principal.display_name(), *attributes);
         if (!result.ok()) return result.status();
         *response->mutable_principal() = ToProto(result->principal);
         response->set_created(result->created);
@@ -384,13 +395,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetPrincipal(
   return Read(context, [&](const Caller&) -> absl::Status {
     if (absl::Status s = Required("id", request->id()); !s.ok()) return s;
     absl::StatusOr<store::Principal> principal =
-        store_->GetPrincipal(request->id());
+        principals_->GetPrincipal(request->id());
     if (!principal.ok()) return principal.status();
     *response->mutable_principal() = ToProto(*principal);
     std::string token;
     do {
       absl::StatusOr<store::BindingPage> page =
-          store_->ListBindings({request->id(), ""}, kMaxPageSize, token);
+          principals_->ListBindings({request->id(), ""}, kMaxPageSize, token);
       if (!page.ok()) return page.status();
       for (const store::Binding& b : page->bindings) {
         *response->add_bindings() = ToProto(b);
@@ -409,7 +420,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListPrincipals(
     absl::StatusOr<int> page_size = PageSize(request->page_size());
     if (!page_size.ok()) return page_size.status();
     absl::StatusOr<store::PrincipalPage> page =
-        store_->ListPrincipals(*page_size, request->page_token());
+        principals_->ListPrincipals(*page_size, request->page_token());
     if (!page.ok()) return page.status();
     for (const store::Principal& p : page->principals) {
       *response->add_principals() = ToProto(p);
@@ -429,11 +440,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetPrincipalDisabled(
                     return s;
                   }
                   absl::StatusOr<int64_t> revision =
-                      store_->SetPrincipalDisabled(request->id(),
-                                                   request->disabled());
+                      principals_->SetPrincipalDisabled(request->id(),
+                                                        request->disabled());
                   if (!revision.ok()) return revision.status();
                   absl::StatusOr<store::Principal> principal =
-                      store_->GetPrincipal(request->id());
+                      principals_->GetPrincipal(request->id());
                   if (principal.ok()) {
                     *response->mutable_principal() = ToProto(*principal);
                   }
@@ -451,7 +462,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeletePrincipal(
       context, "DeletePrincipal", [&](const Caller&) -> absl::StatusOr<Change> {
         if (absl::Status s = Required("id", request->id()); !s.ok()) return s;
         absl::StatusOr<store::BindingPage> bindings =
-            store_->ListBindings({request->id(), ""}, kMaxPageSize, "");
+            principals_->ListBindings({request->id(), ""}, kMaxPageSize, "");
         Json removed = Json::array();
         if (bindings.ok()) {
           for (const store::Binding& b : bindings->bindings) {
@@ -459,7 +470,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeletePrincipal(
           }
         }
         absl::StatusOr<int64_t> revision =
-            store_->DeletePrincipal(request->id());
+            principals_->DeletePrincipal(request->id());
         if (!revision.ok()) return revision.status();
         response->set_bindings_removed(static_cast<int32_t>(removed.size()));
         response->set_store_revision(*revision);
@@ -495,7 +506,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Grant(
         }
         grant.reason = request->reason();
         grant.granted_by = caller.key_name;
-        absl::StatusOr<store::GrantResult> result = store_->Grant(grant);
+        absl::StatusOr<store::GrantResult> result = principals_->Grant(grant);
         if (!result.ok()) return result.status();
         *response->mutable_binding() = ToProto(result->binding);
         response->set_store_revision(result->store_revision);
@@ -515,7 +526,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Revoke(
         }
         if (absl::Status s = Required("role", request->role()); !s.ok())
           return s;
-        absl::StatusOr<int64_t> revision = store_->Revoke(
+        absl::StatusOr<int64_t> revision = principals_->Revoke(
             request->principal_id(), request->role(), request->scope());
         if (!revision.ok()) return revision.status();
         response->set_store_revision(*revision);
@@ -532,8 +543,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListBindings(
     absl::StatusOr<int> page_size = PageSize(request->page_size());
     if (!page_size.ok()) return page_size.status();
     absl::StatusOr<store::BindingPage> page =
-        store_->ListBindings({request->principal_id(), request->role()},
-                             *page_size, request->page_token());
+        principals_->ListBindings({request->principal_id(), request->role()},
+                                  *page_size, request->page_token());
     if (!page.ok()) return page.status();
     for (const store::Binding& b : page->bindings) {
       *response->add_bindings() = ToProto(b);
@@ -559,7 +570,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateApiKey(
               "role: must be CLIENT, AUDITOR or ADMIN");
         }
         absl::StatusOr<store::NewApiKey> key =
-            store_->CreateApiKey(request->name(), *role, caller.key_name);
+            keys_->CreateApiKey(request->name(), *role, caller.key_name);
         if (!key.ok()) return key.status();
         *response->mutable_key() = ToProto(key->info);
         response->set_secret(key->key);
@@ -576,7 +587,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListApiKeys(
     grpc::CallbackServerContext* context, const v1::ListApiKeysRequest*,
     v1::ListApiKeysResponse* response) {
   return Read(context, [&](const Caller&) -> absl::Status {
-    absl::StatusOr<std::vector<store::ApiKeyInfo>> keys = store_->ListApiKeys();
+    absl::StatusOr<std::vector<store::ApiKeyInfo>> keys = keys_->ListApiKeys();
     if (!keys.ok()) return keys.status();
     for (const store::ApiKeyInfo& key : *keys) {
       *response->add_keys() = ToProto(key);
@@ -589,32 +600,31 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RevokeApiKey(
     grpc::CallbackServerContext* context,
     const v1::RevokeApiKeyRequest* request,
     v1::RevokeApiKeyResponse* response) {
-  return Mutate(context, "RevokeApiKey",
-                [&](const Caller& caller) -> absl::StatusOr<Change> {
-                  if (absl::Status s = Required("name", request->name());
-                      !s.ok()) {
-                    return s;
-                  }
-                  if (request->name() == caller.key_name) {
-                    return absl::FailedPreconditionError(
-                        "name: a key cannot revoke itself; use another "
-                        "admin key");
-                  }
-                  absl::StatusOr<int64_t> revision =
-                      store_->RevokeApiKey(request->name());
-                  if (!revision.ok()) return revision.status();
-                  absl::StatusOr<std::vector<store::ApiKeyInfo>> keys =
-                      store_->ListApiKeys();
-                  if (keys.ok()) {
-                    for (const store::ApiKeyInfo& key : *keys) {
-                      if (key.name == request->name()) {
-                        *response->mutable_key() = ToProto(key);
-                      }
-                    }
-                  }
-                  Json details = {{"name", request->name()}};
-                  return Change{"", details.dump(), *revision};
-                });
+  return Mutate(
+      context, "RevokeApiKey",
+      [&](const Caller& caller) -> absl::StatusOr<Change> {
+        if (absl::Status s = Required("name", request->name()); !s.ok()) {
+          return s;
+        }
+        if (request->name() == caller.key_name) {
+          return absl::FailedPreconditionError(
+              "name: a key cannot revoke itself; use another "
+              "admin key");
+        }
+        absl::StatusOr<int64_t> revision = keys_->RevokeApiKey(request->name());
+        if (!revision.ok()) return revision.status();
+        absl::StatusOr<std::vector<store::ApiKeyInfo>> keys =
+            keys_->ListApiKeys();
+        if (keys.ok()) {
+          for (const store::ApiKeyInfo& key : *keys) {
+            if (key.name == request->name()) {
+              *response->mutable_key() = ToProto(key);
+            }
+          }
+        }
+        Json details = {{"name", request->name()}};
+        return Change{"", details.dump(), *revision};
+      });
 }
 
 }  // namespace steward::server

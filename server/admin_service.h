@@ -9,7 +9,10 @@
 #include "server/audit_sink.h"
 #include "server/authenticator.h"
 #include "server/metrics.h"
-#include "server/store/store.h"
+#include "server/store/key_repository.h"
+#include "server/store/policy_repository.h"
+#include "server/store/principal_repository.h"
+#include "server/store/snapshot_publisher.h"
 #include "steward/v1/admin.grpc.pb.h"
 
 namespace steward::server {
@@ -17,8 +20,12 @@ namespace steward::server {
 // Thread-safe; borrows everything it is given, which must outlive it.
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  AdminServiceImpl(store::Store* store, Authenticator* authenticator,
-                   AuditSink* audit, Metrics* metrics);
+  AdminServiceImpl(store::PolicyRepository* policies,
+                   store::PrincipalRepository* principals,
+                   store::KeyRepository* keys,
+                   const store::SnapshotPublisher* snapshots,
+                   Authenticator* authenticator, AuditSink* audit,
+                   Metrics* metrics);
 
   grpc::ServerUnaryReactor* ValidatePolicy(
       grpc::CallbackServerContext* context,
@@ -102,7 +109,10 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* context,
                                    absl::string_view method, Fn fn);
 
-  store::Store* store_;
+  store::PolicyRepository* policies_;
+  store::PrincipalRepository* principals_;
+  store::KeyRepository* keys_;
+  const store::SnapshotPublisher* snapshots_;
   Authenticator* authenticator_;
   AuditSink* audit_;
   Metrics* metrics_;

@@ -116,12 +116,14 @@ v1::AuditRecord ToProto(const audit::AuditRecord& record) {
   return out;
 }
 
-AuditServiceImpl::AuditServiceImpl(store::Store* store,
+AuditServiceImpl::AuditServiceImpl(store::PrincipalRepository* store,
+                                   const store::SnapshotPublisher* snapshots,
                                    audit::AuditReader* reader,
                                    Authenticator* authenticator,
                                    const store::Clock* clock,
                                    audit::UsageIndex* usage)
     : store_(store),
+      snapshots_(snapshots),
       reader_(reader),
       authenticator_(authenticator),
       clock_(clock),
@@ -209,7 +211,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::WhoCan(
     grpc::CallbackServerContext* context, const v1::WhoCanRequest* request,
     v1::WhoCanResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, reader_, clock_, usage_)
+    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
         .WhoCan(*request, response);
   });
 }
@@ -219,7 +221,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::EffectivePermissions(
     const v1::EffectivePermissionsRequest* request,
     v1::EffectivePermissionsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, reader_, clock_, usage_)
+    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
         .EffectivePermissions(*request, response);
   });
 }
@@ -229,7 +231,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::UnusedGrants(
     const v1::UnusedGrantsRequest* request,
     v1::UnusedGrantsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, reader_, clock_, usage_)
+    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
         .UnusedGrants(*request, response);
   });
 }
@@ -239,7 +241,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::SeparationViolations(
     const v1::SeparationViolationsRequest* request,
     v1::SeparationViolationsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, reader_, clock_, usage_)
+    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
         .SeparationViolations(*request, response);
   });
 }
@@ -249,7 +251,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ExpiringGrants(
     const v1::ExpiringGrantsRequest* request,
     v1::ExpiringGrantsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, reader_, clock_, usage_)
+    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
         .ExpiringGrants(*request, response);
   });
 }
@@ -259,7 +261,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::DecisionSummary(
     const v1::DecisionSummaryRequest* request,
     v1::DecisionSummaryResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, reader_, clock_, usage_)
+    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
         .DecisionSummary(*request, response);
   });
 }

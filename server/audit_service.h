@@ -8,7 +8,8 @@
 #include "server/audit/usage.h"
 #include "server/authenticator.h"
 #include "server/store/clock.h"
-#include "server/store/store.h"
+#include "server/store/principal_repository.h"
+#include "server/store/snapshot_publisher.h"
 #include "steward/v1/audit.grpc.pb.h"
 
 namespace steward::server {
@@ -18,8 +19,10 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
  public:
   // `usage` (may be null) speeds up UnusedGrants on large trails;
   // DecisionSummary needs it (FAILED_PRECONDITION without).
-  AuditServiceImpl(store::Store* store, audit::AuditReader* reader,
-                   Authenticator* authenticator, const store::Clock* clock,
+  AuditServiceImpl(store::PrincipalRepository* store,
+                   const store::SnapshotPublisher* snapshots,
+                   audit::AuditReader* reader, Authenticator* authenticator,
+                   const store::Clock* clock,
                    audit::UsageIndex* usage = nullptr);
 
   grpc::ServerUnaryReactor* QueryDecisions(
@@ -63,7 +66,8 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
   template <typename Fn>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, Fn fn);
 
-  store::Store* store_;
+  store::PrincipalRepository* store_;
+  const store::SnapshotPublisher* snapshots_;
   audit::AuditReader* reader_;
   Authenticator* authenticator_;
   const store::Clock* clock_;

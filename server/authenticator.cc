@@ -49,10 +49,10 @@ absl::string_view NeededRole(Permission permission) {
 
 }  // namespace
 
-Authenticator::Authenticator(store::Store* store, const store::Clock* clock,
-                             Metrics* metrics, Options options,
-                             AuthFailureSink on_failure)
-    : store_(store),
+Authenticator::Authenticator(store::KeyRepository* keys,
+                             const store::Clock* clock, Metrics* metrics,
+                             Options options, AuthFailureSink on_failure)
+    : keys_(keys),
       clock_(clock),
       metrics_(metrics),
       options_(options),
@@ -95,7 +95,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
                     "missing API key: send `authorization: Bearer <key>`"));
   }
   absl::StatusOr<store::AuthenticatedKey> found =
-      store_->AuthenticateApiKey(key);
+      keys_->AuthenticateApiKey(key);
   if (!found.ok()) {
     if (found.status().code() == absl::StatusCode::kNotFound ||
         found.status().code() == absl::StatusCode::kUnauthenticated) {
@@ -144,7 +144,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
                   absl::UnauthenticatedError("TOTP code is wrong or stale"),
                   /*lock_out=*/true);
     }
-    if (absl::Status burned = store_->RecordTotpStep(found->name, *step);
+    if (absl::Status burned = keys_->RecordTotpStep(found->name, *step);
         !burned.ok()) {
       if (burned.code() == absl::StatusCode::kFailedPrecondition ||
           burned.code() == absl::StatusCode::kAlreadyExists) {

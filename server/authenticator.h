@@ -21,7 +21,7 @@
 #include "absl/time/time.h"
 #include "server/metrics.h"
 #include "server/store/clock.h"
-#include "server/store/store.h"
+#include "server/store/key_repository.h"
 
 namespace steward::server {
 
@@ -58,7 +58,7 @@ class Authenticator {
     absl::Duration lockout = absl::Minutes(1);
   };
 
-  Authenticator(store::Store* store, const store::Clock* clock,
+  Authenticator(store::KeyRepository* keys, const store::Clock* clock,
                 Metrics* metrics, Options options, AuthFailureSink on_failure);
 
   // OK with the caller, or: kUnauthenticated (no, unknown or revoked key;
@@ -73,7 +73,7 @@ class Authenticator {
   absl::Status Fail(const std::string& peer, const std::string& key_name,
                     absl::Status status, bool lock = false);
 
-  store::Store* store_;
+  store::KeyRepository* keys_;
   const store::Clock* clock_;
   Metrics* metrics_;
   Options options_;

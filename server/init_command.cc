@@ -36,12 +36,11 @@ int RunInit(const InitConfig& config) {
   ::chmod(config.data_dir.c_str(), 0700);
   store::RealClock clock;
   bool created = false;
-  absl::StatusOr<std::unique_ptr<store::Store>> store =
-      store::Store::Initialize(absl::StrCat(config.data_dir, "/steward.db"),
-                               clock, {}, &created);
+  absl::StatusOr<std::unique_ptr<store::Store>> store = store::InitializeStore(
+      absl::StrCat(config.data_dir, "/steward.db"), clock, {}, &created);
   if (!store.ok()) return Fail(store.status().ToString());
 
-  absl::StatusOr<bool> has_admin = (*store)->HasAnyAdminKey();
+  absl::StatusOr<bool> has_admin = (*store)->keys().HasAnyAdminKey();
   if (!has_admin.ok()) return Fail(has_admin.status().ToString());
   if (!created || *has_admin) {
     std::printf(
@@ -55,16 +54,17 @@ int RunInit(const InitConfig& config) {
     if (!in) return Fail(absl::StrCat("cannot read ", config.policy_file));
     std::stringstream text;
     text << in.rdbuf();
-    absl::StatusOr<store::ApplyPolicyResult> applied = (*store)->ApplyPolicy(
-        {policy::SourceFile{config.policy_file, text.str()}}, "stewardd init",
-        "initial policy");
+    absl::StatusOr<store::ApplyPolicyResult> applied =
+        (*store)->policies().ApplyPolicy(
+            {policy::SourceFile{config.policy_file, text.str()}},
+            "stewardd init", "initial policy");
     if (!applied.ok()) return Fail(std::string(applied.status().message()));
     std::printf("policy %s applied as version %lld\n",
                 config.policy_file.c_str(),
                 static_cast<long long>(applied->version.version));
   }
 
-  absl::StatusOr<store::NewApiKey> key = (*store)->CreateApiKey(
+  absl::StatusOr<store::NewApiKey> key = (*store)->keys().CreateApiKey(
       kFirstAdminKeyName, store::ServiceRole::kAdmin, "stewardd init");
   if (!key.ok()) return Fail(key.status().ToString());
   std::string uri = TotpUri(key->info.name, key->totp_secret);

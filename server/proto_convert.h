@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "policy/compiler.h"
 #include "server/store/attributes.h"
-#include "server/store/store.h"
+#include "server/store/values.h"
 #include "steward/v1/admin.pb.h"
 
 namespace steward::server {

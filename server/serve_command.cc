@@ -81,7 +81,8 @@ absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
 
 // --dev: one key per service role in DIR/dev-<role>.key, reused across
 // restarts while the file still authenticates.
-absl::Status EnsureDevKeys(store::Store& store, const std::string& data_dir) {
+absl::Status EnsureDevKeys(store::KeyRepository& store,
+                           const std::string& data_dir) {
   absl::StatusOr<std::vector<store::ApiKeyInfo>> existing = store.ListApiKeys();
   if (!existing.ok()) return existing.status();
   for (store::ServiceRole role :
@@ -112,12 +113,14 @@ absl::Status EnsureDevKeys(store::Store& store, const std::string& data_dir) {
   return absl::OkStatus();
 }
 
-absl::Status ApplyDevPolicy(store::Store& store, const std::string& file) {
-  if (store.snapshot()->program() != nullptr) {
+absl::Status ApplyDevPolicy(store::PolicyRepository& store,
+                            const store::SnapshotPublisher& snapshots,
+                            const std::string& file) {
+  if (snapshots.snapshot()->program() != nullptr) {
     spdlog::info(
         "--dev: a policy is already active (version {}); {} not "
         "applied",
-        store.snapshot()->policy_version(), file);
+        snapshots.snapshot()->policy_version(), file);
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> text = ReadTextFile(file);
@@ -188,7 +191,7 @@ void ReportTlsReload(const ServeConfig& config) {
       *files, config.tls_reload_seconds);
 }
 
-void UpdateHealth(grpc::Server& server, const store::Store& store,
+void UpdateHealth(grpc::Server& server, const store::SnapshotPublisher& store,
                   bool* serving) {
   // Serving means decisions can be made: the store is open and a policy is
   // active. Before that every Check would be a NO_ACTIVE_POLICY deny.
@@ -227,9 +230,9 @@ int RunServe(const ServeConfig& config) {
   absl::StatusOr<std::unique_ptr<store::Store>> opened;
   if (config.dev) {
     bool created = false;
-    opened = store::Store::Initialize(db_path, clock, store_options, &created);
+    opened = store::InitializeStore(db_path, clock, store_options, &created);
   } else {
-    opened = store::Store::Open(db_path, clock, store_options);
+    opened = store::OpenStore(db_path, clock, store_options);
     if (!opened.ok() && opened.status().code() == absl::StatusCode::kNotFound) {
       spdlog::error("no store in {}: run `stewardd init --data-dir {}` first",
                     config.data_dir, config.data_dir);
@@ -244,13 +247,15 @@ int RunServe(const ServeConfig& config) {
   std::unique_ptr<store::Store> store = std::move(*opened);
   if (config.dev) {
     if (!config.policy_file.empty()) {
-      if (absl::Status s = ApplyDevPolicy(*store, config.policy_file);
+      if (absl::Status s = ApplyDevPolicy(store->policies(), store->publisher(),
+                                          config.policy_file);
           !s.ok()) {
         spdlog::error("--policy {}: {}", config.policy_file, s.ToString());
         return 1;
       }
     }
-    if (absl::Status s = EnsureDevKeys(*store, config.data_dir); !s.ok()) {
+    if (absl::Status s = EnsureDevKeys(store->keys(), config.data_dir);
+        !s.ok()) {
       spdlog::error("--dev keys: {}", s.ToString());
       return 1;
     }
@@ -295,17 +300,19 @@ int RunServe(const ServeConfig& config) {
   Authenticator::Options auth_options;
   auth_options.require_totp = !config.dev;
   Authenticator authenticator(
-      store.get(), &clock, &metrics, auth_options,
+      &store->keys(), &clock, &metrics, auth_options,
       [&audit_sink](const std::string& peer, const std::string& key,
                     const std::string& reason) {
         audit_sink.RecordAuthFailure(peer, key, reason);
       });
   AuthorizationServiceImpl::Options authorization_options;
   authorization_options.max_in_flight = config.max_in_flight;
-  AuthorizationServiceImpl authorization(&store->snapshots(), &authenticator,
-                                         &audit_sink, &metrics, &clock,
-                                         authorization_options);
-  AdminServiceImpl admin(store.get(), &authenticator, &audit_sink, &metrics);
+  AuthorizationServiceImpl authorization(&store->publisher().snapshots(),
+                                         &authenticator, &audit_sink, &metrics,
+                                         &clock, authorization_options);
+  AdminServiceImpl admin(&store->policies(), &store->principals(),
+                         &store->keys(), &store->publisher(), &authenticator,
+                         &audit_sink, &metrics);
   absl::StatusOr<std::unique_ptr<audit::AuditReader>> reader =
       audit::AuditReader::Open(db_path);
   if (!reader.ok()) {
@@ -320,8 +327,9 @@ int RunServe(const ServeConfig& config) {
                   usage.status().ToString());
     return 1;
   }
-  AuditServiceImpl audit_service(store.get(), reader->get(), &authenticator,
-                                 &clock, usage->get());
+  AuditServiceImpl audit_service(&store->principals(), &store->publisher(),
+                                 reader->get(), &authenticator, &clock,
+                                 usage->get());
 
   std::shared_ptr<grpc::ServerCredentials> credentials = Credentials(config);
   if (credentials == nullptr) return 2;  // the reason is already logged
@@ -345,7 +353,7 @@ int RunServe(const ServeConfig& config) {
     return 1;
   }
   bool serving = true;
-  UpdateHealth(*server, *store, &serving);
+  UpdateHealth(*server, store->publisher(), &serving);
 
   std::unique_ptr<MetricsHttpServer> metrics_http;
   if (!config.metrics_listen.empty()) {
@@ -364,7 +372,7 @@ int RunServe(const ServeConfig& config) {
   WriteAddressFile(config.data_dir, address);
   spdlog::info("listening on {} ({}; data dir {}; policy version {})", address,
                config.tls() ? "TLS" : "plaintext, loopback", config.data_dir,
-               store->snapshot()->policy_version());
+               store->publisher().snapshot()->policy_version());
 
   // The reports' usage aggregate is built by one read of the whole trail
   // (seconds on millions of records); do it now rather than in the first
@@ -389,8 +397,9 @@ int RunServe(const ServeConfig& config) {
     Signal signal = WaitForSignal(kHousekeepingPeriod);
     if (signal == Signal::kShutdown) break;
     if (signal == Signal::kReload) ReportTlsReload(config);
-    UpdateHealth(*server, *store, &serving);
-    std::shared_ptr<const store::Snapshot> snapshot = store->snapshot();
+    UpdateHealth(*server, store->publisher(), &serving);
+    std::shared_ptr<const store::Snapshot> snapshot =
+        store->publisher().snapshot();
     metrics.SetSnapshot(snapshot->policy_version(), snapshot->store_revision(),
                         0);
   }

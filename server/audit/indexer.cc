@@ -14,10 +14,11 @@
 namespace steward::audit {
 namespace {
 
-using store::internal::Connection;
-using store::internal::ConnectionOptions;
-using store::internal::Statement;
-using store::internal::Transaction;
+using store::sqlite::Connection;
+using store::sqlite::ConnectionOptions;
+using store::sqlite::ForEachRow;
+using store::sqlite::Statement;
+using store::sqlite::Transaction;
 
 // ?1 = old watermark, ?2 = new watermark, ?3 = gen_shift. NOT INDEXED: a
 // rowid range of audit_log, which the planner might otherwise trade for
@@ -65,26 +66,30 @@ absl::Status SummarizeGenerations(Connection& connection, int64_t from,
     rows->BindInt(2, through);
     int64_t gen = -1;
     Summary* current = nullptr;
-    while (true) {
-      absl::StatusOr<bool> row = rows->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      if (const int64_t g = rows->Int(0) >> gen_shift; g != gen) {
-        gen = g;
-        current = &summaries[g];
-      }
-      const int64_t time = rows->Int(1);
-      current->min_time = std::min(current->min_time, time);
-      current->max_time = std::max(current->max_time, time);
-      for (size_t c = 0; c < kColumns; ++c) {
-        const absl::string_view value = rows->Text(static_cast<int>(c) + 2);
-        Counts& column = current->counts[c];
-        if (auto it = column.find(value); it != column.end()) {
-          ++it->second;
-        } else {
-          column.emplace(std::string(value), 1);
-        }
-      }
+    if (absl::Status s = ForEachRow(
+            *rows,
+            [&](const Statement& row) {
+              if (const int64_t g = row.Int(0) >> gen_shift; g != gen) {
+                gen = g;
+                current = &summaries[g];
+              }
+              const int64_t time = row.Int(1);
+              current->min_time = std::min(current->min_time, time);
+              current->max_time = std::max(current->max_time, time);
+              for (size_t c = 0; c < kColumns; ++c) {
+                const absl::string_view value =
+                    row.Text(static_cast<int>(c) + 2);
+                Counts& column = current->counts[c];
+                if (auto it = column.find(value); it != column.end()) {
+                  ++it->second;
+                } else {
+                  column.emplace(std::string(value), 1);
+                }
+              }
+              return absl::OkStatus();
+            });
+        !s.ok()) {
+      return s;
     }
   }
   for (const auto& [gen, summary] : summaries) {

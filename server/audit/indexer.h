@@ -29,7 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 
 namespace steward::audit {
 
@@ -52,9 +52,9 @@ struct IndexState {
 };
 
 absl::StatusOr<IndexState> ReadIndexState(
-    store::internal::Connection& connection);
+    store::sqlite::Connection& connection);
 // ReadIndexState(connection)->indexed_through.
-absl::StatusOr<int64_t> IndexedThrough(store::internal::Connection& connection);
+absl::StatusOr<int64_t> IndexedThrough(store::sqlite::Connection& connection);
 
 struct IndexPass {
   int64_t from = 0;     // old watermark
@@ -64,13 +64,13 @@ struct IndexPass {
 // In one write transaction: indexes rows seq in (watermark, watermark +
 // max_rows] (all of them above the watermark when max_rows <= 0), up to the
 // newest row, and stores the new watermark. from == through: nothing to do.
-absl::StatusOr<IndexPass> IndexTail(store::internal::Connection& connection,
+absl::StatusOr<IndexPass> IndexTail(store::sqlite::Connection& connection,
                                     int64_t max_rows = 0);
 
 // Deletes the index keys of the rows seq <= through (to be called inside
 // the retention transaction, before the rows themselves are deleted).
 // Deletes by primary key, so the cost is that of the purged rows only.
-absl::Status DeleteIndexKeys(store::internal::Connection& connection,
+absl::Status DeleteIndexKeys(store::sqlite::Connection& connection,
                              int64_t through);
 
 }  // namespace internal

@@ -13,14 +13,15 @@
 #include "absl/strings/str_split.h"
 #include "server/audit/indexer.h"
 #include "server/audit/rows.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 
 namespace steward::audit {
 namespace {
 
-using store::internal::Connection;
-using store::internal::ConnectionOptions;
-using store::internal::Statement;
+using store::sqlite::Connection;
+using store::sqlite::ConnectionOptions;
+using store::sqlite::ForEachRow;
+using store::sqlite::Statement;
 
 // Where the previous page stopped: the last (time, seq) returned.
 struct Cursor {
@@ -334,11 +335,14 @@ absl::StatusOr<std::vector<Generation>> CandidateGenerations(
   if (!stmt.ok()) return stmt.status();
   BindAll(*stmt, params);
   std::vector<Generation> out;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(Generation{stmt->Int(0), stmt->Int(1)});
+  if (absl::Status s =
+          ForEachRow(*stmt,
+                     [&](const Statement& row) {
+                       out.push_back(Generation{row.Int(0), row.Int(1)});
+                       return absl::OkStatus();
+                     });
+      !s.ok()) {
+    return s;
   }
   return out;
 }
@@ -361,11 +365,13 @@ absl::StatusOr<std::map<int64_t, int64_t>> CountsByGeneration(
     stmt->BindText(static_cast<int>(i) + 2, values[i]);
   }
   std::map<int64_t, int64_t> counts;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    counts[stmt->Int(0)] += stmt->Int(1);
+  if (absl::Status s = ForEachRow(*stmt,
+                                  [&](const Statement& row) {
+                                    counts[row.Int(0)] += row.Int(1);
+                                    return absl::OkStatus();
+                                  });
+      !s.ok()) {
+    return s;
   }
   return counts;
 }
@@ -482,10 +488,10 @@ absl::StatusOr<QueryPage> AuditReader::Query(const QueryFilter& filter,
 
   absl::MutexLock lock(&mu_);
   // Several statements (index parts, value counts) see one snapshot.
-  std::optional<store::internal::Transaction> snapshot;
+  std::optional<store::sqlite::Transaction> snapshot;
   if (ChooseIndexTable(filter).has_value() || !value_filters.empty()) {
-    absl::StatusOr<store::internal::Transaction> txn =
-        store::internal::Transaction::BeginRead(*connection_);
+    absl::StatusOr<store::sqlite::Transaction> txn =
+        store::sqlite::Transaction::BeginRead(*connection_);
     if (!txn.ok()) return txn.status();
     snapshot.emplace(*std::move(txn));
   }
@@ -507,13 +513,16 @@ absl::StatusOr<QueryPage> AuditReader::Query(const QueryFilter& filter,
     absl::StatusOr<Statement> stmt = connection_->Prepare(q.sql);
     if (!stmt.ok()) return stmt.status();
     BindAll(*stmt, q.params);
-    while (true) {
-      absl::StatusOr<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      absl::StatusOr<AuditRecord> record = ToRecord(*stmt);
-      if (!record.ok()) return record.status();
-      records.push_back(*std::move(record));
+    if (absl::Status s = ForEachRow(*stmt,
+                                    [&](const Statement& row) {
+                                      absl::StatusOr<AuditRecord> record =
+                                          ToRecord(row);
+                                      if (!record.ok()) return record.status();
+                                      records.push_back(*std::move(record));
+                                      return absl::OkStatus();
+                                    });
+        !s.ok()) {
+      return s;
     }
     return absl::OkStatus();
   };
@@ -620,11 +629,14 @@ absl::StatusOr<std::string> AuditReader::ExplainQuery(
         connection_->Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", parts[i].sql));
     if (!stmt.ok()) return stmt.status();
     BindAll(*stmt, parts[i].params);
-    while (true) {
-      absl::StatusOr<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      absl::StrAppend(&plan, plan.empty() ? "" : "\n", stmt->Text(3));
+    if (absl::Status s = ForEachRow(
+            *stmt,
+            [&](const Statement& row) {
+              absl::StrAppend(&plan, plan.empty() ? "" : "\n", row.Text(3));
+              return absl::OkStatus();
+            });
+        !s.ok()) {
+      return s;
     }
   }
   return plan;

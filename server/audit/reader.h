@@ -29,9 +29,9 @@
 #include "server/audit/record.h"
 #include "server/audit/verify.h"
 
-namespace steward::store::internal {
+namespace steward::store::sqlite {
 class Connection;
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite
 
 namespace steward::audit {
 
@@ -105,10 +105,10 @@ class AuditReader {
   absl::StatusOr<std::string> ExplainQuery(const QueryFilter& filter);
 
  private:
-  explicit AuditReader(std::unique_ptr<store::internal::Connection> connection);
+  explicit AuditReader(std::unique_ptr<store::sqlite::Connection> connection);
 
   absl::Mutex mu_;
-  std::unique_ptr<store::internal::Connection> connection_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<store::sqlite::Connection> connection_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace steward::audit

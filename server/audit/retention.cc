@@ -7,15 +7,16 @@
 #include "nlohmann/json.hpp"
 #include "server/audit/indexer.h"
 #include "server/audit/rows.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 
 namespace steward::audit {
 namespace {
 
-using store::internal::Connection;
-using store::internal::ConnectionOptions;
-using store::internal::Statement;
-using store::internal::Transaction;
+using store::sqlite::Connection;
+using store::sqlite::ConnectionOptions;
+using store::sqlite::ForEachRowWhile;
+using store::sqlite::Statement;
+using store::sqlite::Transaction;
 
 struct BatchOutcome {
   int64_t purged = 0;
@@ -78,27 +79,20 @@ absl::StatusOr<PurgeResult> RetentionPurger::PurgeExpired() {
         break;
       }
       stmt->BindInt(1, options_.batch_rows);
-      while (true) {
-        absl::StatusOr<bool> row = stmt->Step();
-        if (!row.ok()) {
-          failure = row.status();
-          break;
-        }
-        if (!*row) break;
-        if (stmt->Int(1) >= cutoff_us) {
-          batch.reached_cutoff = true;
-          break;
-        }
-        absl::StatusOr<Hash> h = internal::ToHash(stmt->Blob(2));
-        if (!h.ok()) {
-          failure = h.status();
-          break;
-        }
-        batch.last_seq = stmt->Int(0);
-        last_time = stmt->Int(1);
-        last_hash = *h;
-        ++batch.purged;
-      }
+      failure = ForEachRowWhile(
+          *stmt, [&](const Statement& row) -> absl::StatusOr<bool> {
+            if (row.Int(1) >= cutoff_us) {
+              batch.reached_cutoff = true;
+              return false;
+            }
+            absl::StatusOr<Hash> h = internal::ToHash(row.Blob(2));
+            if (!h.ok()) return h.status();
+            batch.last_seq = row.Int(0);
+            last_time = row.Int(1);
+            last_hash = *h;
+            ++batch.purged;
+            return true;
+          });
     }
     if (!failure.ok() || batch.purged == 0) break;
     // The purged rows' keys in the deferred index tables go in the same

@@ -23,9 +23,9 @@
 #include "server/audit/writer.h"
 #include "server/store/clock.h"
 
-namespace steward::store::internal {
+namespace steward::store::sqlite {
 class Connection;
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite
 
 namespace steward::audit {
 
@@ -66,11 +66,11 @@ class RetentionPurger {
   absl::StatusOr<PurgeResult> PurgeExpired();
 
  private:
-  RetentionPurger(std::unique_ptr<store::internal::Connection> connection,
+  RetentionPurger(std::unique_ptr<store::sqlite::Connection> connection,
                   const store::Clock& clock, AuditWriter& writer,
                   const RetentionOptions& options);
 
-  std::unique_ptr<store::internal::Connection> connection_;
+  std::unique_ptr<store::sqlite::Connection> connection_;
   const store::Clock& clock_;
   AuditWriter& writer_;
   const RetentionOptions options_;

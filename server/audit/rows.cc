@@ -10,8 +10,8 @@
 namespace steward::audit::internal {
 namespace {
 
-using store::internal::Connection;
-using store::internal::Statement;
+using store::sqlite::Connection;
+using store::sqlite::Statement;
 
 std::optional<std::string> OptionalText(const Statement& stmt, int column) {
   if (stmt.IsNull(column)) return std::nullopt;

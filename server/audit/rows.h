@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/audit/record.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 
 namespace steward::audit::internal {
 
@@ -31,10 +31,10 @@ struct ChainedRow {
 
 // Reads the kRowColumns of the current row of `stmt`, starting at column 0.
 // kDataLoss when a hash column is not 32 bytes.
-absl::StatusOr<ChainedRow> ReadRow(const store::internal::Statement& stmt);
+absl::StatusOr<ChainedRow> ReadRow(const store::sqlite::Statement& stmt);
 
 // Inserts `row` with its chain values.
-absl::Status InsertRow(store::internal::Connection& connection,
+absl::Status InsertRow(store::sqlite::Connection& connection,
                        const StoredRow& row, const Hash& prev_hash,
                        const Hash& hash);
 
@@ -51,7 +51,7 @@ struct RowToInsert {
 // Inserts `rows` in order with multi-row INSERT statements of up to
 // kRowsPerInsert rows. On error, some chunks may have been inserted: call
 // inside a transaction and roll back.
-absl::Status InsertRows(store::internal::Connection& connection,
+absl::Status InsertRows(store::sqlite::Connection& connection,
                         absl::Span<const RowToInsert> rows);
 
 // Where the chain continues: the newest record's seq and hash, else the
@@ -63,8 +63,7 @@ struct ChainTail {
   Hash last_hash = kZeroHash;
   int64_t next_seq = 1;
 };
-absl::StatusOr<ChainTail> LoadChainTail(
-    store::internal::Connection& connection);
+absl::StatusOr<ChainTail> LoadChainTail(store::sqlite::Connection& connection);
 
 // Copies a 32-byte blob into a Hash; kDataLoss otherwise.
 absl::StatusOr<Hash> ToHash(absl::Span<const uint8_t> blob);

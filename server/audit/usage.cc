@@ -5,15 +5,16 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 
 namespace steward::audit {
 namespace {
 
-using store::internal::Connection;
-using store::internal::ConnectionOptions;
-using store::internal::Statement;
-using store::internal::Transaction;
+using store::sqlite::Connection;
+using store::sqlite::ConnectionOptions;
+using store::sqlite::ForEachRow;
+using store::sqlite::Statement;
+using store::sqlite::Transaction;
 
 // The trail's seq range; both subqueries are rowid min/max lookups.
 constexpr char kSeqRangeSql[] =
@@ -128,15 +129,16 @@ absl::Status UsageIndex::RecountDayLocked(int64_t day, int64_t from_seq,
   DayCounts& counts = days_[day];
   // Swap in only a complete recount: an error leaves the old counts.
   std::swap(counts, fresh);
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) {
-      std::swap(counts, fresh);
-      return row.status();
-    }
-    if (!*row) break;
-    CountDecision(counts, stmt->Int(0), stmt->Text(1),
-                  stmt->Text(2) == "ALLOW");
+  if (absl::Status s = ForEachRow(*stmt,
+                                  [&](const Statement& row) {
+                                    CountDecision(counts, row.Int(0),
+                                                  row.Text(1),
+                                                  row.Text(2) == "ALLOW");
+                                    return absl::OkStatus();
+                                  });
+      !s.ok()) {
+    std::swap(counts, fresh);
+    return s;
   }
   if (counts.allow + counts.deny == 0) days_.erase(day);
   return absl::OkStatus();
@@ -234,46 +236,47 @@ absl::Status UsageIndex::FoldLocked() {
   int64_t counted = last_seq_;
   DayCounts* cached = nullptr;
   int64_t cached_day = 0;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) {
-      // Counts of seqs <= counted are in; record how far they got so the
-      // retry neither loses nor doubles them.
-      last_seq_ = counted;
-      return row.status();
-    }
-    if (!*row) break;
-    const int64_t seq = stmt->Int(0);
-    const absl::string_view principal = stmt->Text(1);
-    const absl::Time time = stmt->Time(4);
-    const bool allow = stmt->Text(5) == "ALLOW";
-    // Records come mostly in time order: look the day up only when it
-    // changes (map nodes stay put; nothing is erased in this loop).
-    if (const int64_t day = DayOf(time);
-        day != cached_day || cached == nullptr) {
-      cached = &days_[day];
-      cached_day = day;
-    }
-    CountDecision(*cached, seq, principal, allow);
-    counted = seq;
-    const absl::string_view rule_id = stmt->Text(2);
-    if (!allow || rule_id.empty()) continue;
-    const absl::string_view scope = stmt->Text(3);
-    auto it = uses_.find(principal);
-    if (it == uses_.end()) {
-      it = uses_.try_emplace(std::string(principal)).first;
-    }
-    std::vector<ScopedUse>& uses = it->second;
-    auto use = std::find_if(uses.begin(), uses.end(), [&](const ScopedUse& u) {
-      return u.rule_id == rule_id && u.resource_scope == scope;
-    });
-    if (use == uses.end()) {
-      uses.push_back(
-          ScopedUse{std::string(rule_id), std::string(scope), time, seq});
-      continue;
-    }
-    use->last_allow = std::max(use->last_allow, time);
-    use->last_seq = std::max(use->last_seq, seq);
+  absl::Status read = ForEachRow(
+      *stmt, [&](const Statement& row) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        const int64_t seq = row.Int(0);
+        const absl::string_view principal = row.Text(1);
+        const absl::Time time = row.Time(4);
+        const bool allow = row.Text(5) == "ALLOW";
+        // Records come mostly in time order: look the day up only when it
+        // changes (map nodes stay put; nothing is erased in this loop).
+        if (const int64_t day = DayOf(time);
+            day != cached_day || cached == nullptr) {
+          cached = &days_[day];
+          cached_day = day;
+        }
+        CountDecision(*cached, seq, principal, allow);
+        counted = seq;
+        const absl::string_view rule_id = row.Text(2);
+        if (!allow || rule_id.empty()) return absl::OkStatus();
+        const absl::string_view scope = row.Text(3);
+        auto it = uses_.find(principal);
+        if (it == uses_.end()) {
+          it = uses_.try_emplace(std::string(principal)).first;
+        }
+        std::vector<ScopedUse>& uses = it->second;
+        auto use =
+            std::find_if(uses.begin(), uses.end(), [&](const ScopedUse& u) {
+              return u.rule_id == rule_id && u.resource_scope == scope;
+            });
+        if (use == uses.end()) {
+          uses.push_back(
+              ScopedUse{std::string(rule_id), std::string(scope), time, seq});
+          return absl::OkStatus();
+        }
+        use->last_allow = std::max(use->last_allow, time);
+        use->last_seq = std::max(use->last_seq, seq);
+        return absl::OkStatus();
+      });
+  if (!read.ok()) {
+    // Counts of seqs <= counted are in; record how far they got so the
+    // retry neither loses nor doubles them.
+    last_seq_ = counted;
+    return read;
   }
   last_seq_ = max_seq;
   return absl::OkStatus();
@@ -320,21 +323,24 @@ absl::StatusOr<DecisionSummary> UsageIndex::Summarize(
       stmt->BindTime(2, to);
       stmt->BindInt(3, min_seq_);
       stmt->BindInt(4, last_seq_);
-      while (true) {
-        absl::StatusOr<bool> row = stmt->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        if (stmt->Text(2) == "ALLOW") {
-          ++counts.allow;
-          continue;
-        }
-        ++counts.deny;
-        auto id = principal_ids_.find(stmt->Text(1));
-        if (id != principal_ids_.end()) {
-          ++denies[id->second];
-        } else {
-          ++other_denies[std::string(stmt->Text(1))];
-        }
+      if (absl::Status s = ForEachRow(
+              *stmt,
+              [&](const Statement& row) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                if (row.Text(2) == "ALLOW") {
+                  ++counts.allow;
+                  return absl::OkStatus();
+                }
+                ++counts.deny;
+                auto id = principal_ids_.find(row.Text(1));
+                if (id != principal_ids_.end()) {
+                  ++denies[id->second];
+                } else {
+                  ++other_denies[std::string(row.Text(1))];
+                }
+                return absl::OkStatus();
+              });
+          !s.ok()) {
+        return s;
       }
     }
     if (counts.allow + counts.deny == 0) continue;
@@ -402,12 +408,14 @@ absl::StatusOr<std::string> UsageIndex::ExplainLocked(const char* sql,
   if (!stmt.ok()) return stmt.status();
   for (int i = 1; i <= parameters; ++i) stmt->BindInt(i, 0);
   std::string plan;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    if (!plan.empty()) plan += "\n";
-    plan += std::string(stmt->Text(3));
+  if (absl::Status s = ForEachRow(*stmt,
+                                  [&](const Statement& row) {
+                                    if (!plan.empty()) plan += "\n";
+                                    plan += std::string(row.Text(3));
+                                    return absl::OkStatus();
+                                  });
+      !s.ok()) {
+    return s;
   }
   return plan;
 }

@@ -53,9 +53,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
-namespace steward::store::internal {
+namespace steward::store::sqlite {
 class Connection;
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite
 
 namespace steward::audit {
 
@@ -116,7 +116,7 @@ class UsageIndex {
   // Borrows an open connection (benchmarks and tools that already hold
   // one). REQUIRES: `connection` outlives the index and is not used
   // concurrently by anyone else.
-  explicit UsageIndex(store::internal::Connection* connection);
+  explicit UsageIndex(store::sqlite::Connection* connection);
 
   UsageIndex(const UsageIndex&) = delete;
   UsageIndex& operator=(const UsageIndex&) = delete;
@@ -177,8 +177,8 @@ class UsageIndex {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
-  std::unique_ptr<store::internal::Connection> owned_;
-  store::internal::Connection* connection_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<store::sqlite::Connection> owned_;
+  store::sqlite::Connection* connection_ ABSL_GUARDED_BY(mu_);
   UsageMap uses_ ABSL_GUARDED_BY(mu_);
   int64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;  // every seq <= it is folded
   int64_t min_seq_ ABSL_GUARDED_BY(mu_) = 0;   // trail's smallest seq seen

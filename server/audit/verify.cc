@@ -1,7 +1,9 @@
 // See verify.h.
 #include "server/audit/verify.h"
 
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
@@ -10,9 +12,10 @@
 namespace steward::audit::internal {
 namespace {
 
-using store::internal::Connection;
-using store::internal::Statement;
-using store::internal::Transaction;
+using store::sqlite::Connection;
+using store::sqlite::ForEachRowWhile;
+using store::sqlite::Statement;
+using store::sqlite::Transaction;
 
 VerifyResult Broken(VerifyResult result, int64_t seq, std::string message) {
   result.ok = false;
@@ -59,66 +62,77 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
     absl::StatusOr<Statement> stmt = connection.Prepare(
         absl::StrCat("SELECT ", kRowColumns, " FROM audit_log ORDER BY seq"));
     if (!stmt.ok()) return stmt.status();
-    while (true) {
-      absl::StatusOr<bool> has_row = stmt->Step();
-      if (!has_row.ok()) return has_row.status();
-      if (!*has_row) break;
-      const int64_t seq = stmt->Int(0);
-      absl::StatusOr<ChainedRow> row = ReadRow(*stmt);
-      if (!row.ok())
-        return Broken(result, seq, std::string(row.status().message()));
-      if (result.first_seq == 0) result.first_seq = seq;
-      if (seq <= checkpoint_seq) {
-        return Broken(
-            result, seq,
-            absl::StrCat("record ", seq,
-                         " precedes the retention checkpoint at ",
-                         checkpoint_seq, " (inserted after a purge?)"));
-      }
-      if (seq != expected) {
-        return Broken(
-            result, expected,
-            expected + 1 == seq
-                ? absl::StrCat("record ", expected,
-                               " is missing (removed); the next record is ",
-                               seq)
-                : absl::StrCat("records ", expected, "..", seq - 1,
-                               " are missing (removed); the next record is ",
-                               seq));
-      }
-      if (row->prev_hash != running) {
-        return Broken(
-            result, seq,
-            absl::StrCat(
-                "record ", seq, ": prev_hash does not match the hash of ",
-                seq - 1 == checkpoint_seq && checkpoint_seq > 0
-                    ? absl::StrCat("the checkpoint at ", checkpoint_seq)
-                    : absl::StrCat("record ", seq - 1),
-                " (a preceding record or hash was altered)"));
-      }
-      const Hash computed =
-          audit::ChainHash(running, CanonicalEncoding(row->row));
-      ++result.records_checked;
-      if (computed != row->hash) {
-        return Broken(result, seq,
-                      absl::StrCat("record ", seq,
-                                   " does not match its hash (its content or "
-                                   "hash was altered)"));
-      }
-      if (checkpoint_seq > 0 && !checkpoint_confirmed &&
-          row->row.kind == "system" && row->row.action == "retention_purge" &&
-          row->row.details.has_value()) {
-        const nlohmann::json details = nlohmann::json::parse(
-            *row->row.details, nullptr, /*allow_exceptions=*/false);
-        const auto it = details.is_object() ? details.find("checkpoint_seq")
-                                            : details.end();
-        checkpoint_confirmed = it != details.end() && it->is_number_integer() &&
-                               it->get<int64_t>() == checkpoint_seq;
-      }
-      running = computed;
-      result.last_seq = seq;
-      ++expected;
-    }
+    // The first break found ends the scan; it is the result.
+    std::optional<VerifyResult> broken;
+    auto stop = [&broken](VerifyResult r) {
+      broken = std::move(r);
+      return false;
+    };
+    absl::Status scanned = ForEachRowWhile(
+        *stmt, [&](const Statement& record) -> absl::StatusOr<bool> {
+          const int64_t seq = record.Int(0);
+          absl::StatusOr<ChainedRow> row = ReadRow(record);
+          if (!row.ok())
+            return stop(
+                Broken(result, seq, std::string(row.status().message())));
+          if (result.first_seq == 0) result.first_seq = seq;
+          if (seq <= checkpoint_seq) {
+            return stop(Broken(
+                result, seq,
+                absl::StrCat("record ", seq,
+                             " precedes the retention checkpoint at ",
+                             checkpoint_seq, " (inserted after a purge?)")));
+          }
+          if (seq != expected) {
+            return stop(Broken(
+                result, expected,
+                expected + 1 == seq
+                    ? absl::StrCat("record ", expected,
+                                   " is missing (removed); the next record is ",
+                                   seq)
+                    : absl::StrCat(
+                          "records ", expected, "..", seq - 1,
+                          " are missing (removed); the next record is ", seq)));
+          }
+          if (row->prev_hash != running) {
+            return stop(Broken(
+                result, seq,
+                absl::StrCat(
+                    "record ", seq, ": prev_hash does not match the hash of ",
+                    seq - 1 == checkpoint_seq && checkpoint_seq > 0
+                        ? absl::StrCat("the checkpoint at ", checkpoint_seq)
+                        : absl::StrCat("record ", seq - 1),
+                    " (a preceding record or hash was altered)")));
+          }
+          const Hash computed =
+              audit::ChainHash(running, CanonicalEncoding(row->row));
+          ++result.records_checked;
+          if (computed != row->hash) {
+            return stop(
+                Broken(result, seq,
+                       absl::StrCat("record ", seq,
+                                    " does not match its hash (its content or "
+                                    "hash was altered)")));
+          }
+          if (checkpoint_seq > 0 && !checkpoint_confirmed &&
+              row->row.kind == "system" &&
+              row->row.action == "retention_purge" &&
+              row->row.details.has_value()) {
+            const nlohmann::json details = nlohmann::json::parse(
+                *row->row.details, nullptr, /*allow_exceptions=*/false);
+            const auto it = details.is_object() ? details.find("checkpoint_seq")
+                                                : details.end();
+            checkpoint_confirmed = it != details.end() &&
+                                   it->is_number_integer() &&
+                                   it->get<int64_t>() == checkpoint_seq;
+          }
+          running = computed;
+          result.last_seq = seq;
+          ++expected;
+          return true;
+        });
+    if (!scanned.ok()) return scanned;
+    if (broken.has_value()) return *std::move(broken);
   }
   {
     // The tail: AUTOINCREMENT remembers the highest seq ever used, so

@@ -22,7 +22,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 
 namespace steward::audit {
 
@@ -44,8 +44,7 @@ namespace internal {
 // Runs the verification inside one read transaction on `connection`.
 // Tampering is a value (ok = false), not an error; non-OK only when the
 // database cannot be read.
-absl::StatusOr<VerifyResult> VerifyChain(
-    store::internal::Connection& connection);
+absl::StatusOr<VerifyResult> VerifyChain(store::sqlite::Connection& connection);
 
 }  // namespace internal
 }  // namespace steward::audit

@@ -8,14 +8,14 @@
 #include "nlohmann/json.hpp"
 #include "server/audit/indexer.h"
 #include "server/audit/rows.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 
 namespace steward::audit {
 namespace {
 
-using store::internal::Connection;
-using store::internal::ConnectionOptions;
-using store::internal::Transaction;
+using store::sqlite::Connection;
+using store::sqlite::ConnectionOptions;
+using store::sqlite::Transaction;
 
 // The schema's CHECK constraints, checked before queuing so a bad record
 // is refused to its submitter instead of failing a batch.

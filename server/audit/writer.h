@@ -37,9 +37,9 @@
 #include "absl/time/time.h"
 #include "server/audit/record.h"
 
-namespace steward::store::internal {
+namespace steward::store::sqlite {
 class Connection;
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite
 
 namespace steward::audit {
 
@@ -187,11 +187,10 @@ class AuditWriter {
     CommitCallback callback;
   };
 
-  AuditWriter(
-      std::unique_ptr<store::internal::Connection> connection,
-      std::unique_ptr<store::internal::Connection> checkpoint_connection,
-      const WriterOptions& options, int64_t last_seq, Hash last_hash,
-      int64_t next_seq, int64_t indexed_through);
+  AuditWriter(std::unique_ptr<store::sqlite::Connection> connection,
+              std::unique_ptr<store::sqlite::Connection> checkpoint_connection,
+              const WriterOptions& options, int64_t last_seq, Hash last_hash,
+              int64_t next_seq, int64_t indexed_through);
 
   absl::Status Enqueue(AuditRecord record, CommitCallback callback, bool wait);
   bool OnWriterThread() const;
@@ -211,13 +210,13 @@ class AuditWriter {
   bool IndexTail();
 
   // The background checkpoint thread (WriterOptions::background_checkpoint).
-  void RunCheckpointer(std::unique_ptr<store::internal::Connection> connection);
+  void RunCheckpointer(std::unique_ptr<store::sqlite::Connection> connection);
 
   const WriterOptions options_;
 
   // Touched only by the writer thread (and by the constructor before it
   // starts): the connection and where the chain continues.
-  std::unique_ptr<store::internal::Connection> connection_;
+  std::unique_ptr<store::sqlite::Connection> connection_;
   int64_t last_seq_;
   Hash last_hash_;
   int64_t next_seq_;

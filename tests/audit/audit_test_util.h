@@ -14,8 +14,8 @@
 #include "migrations/migrations.h"
 #include "server/audit/reader.h"
 #include "server/audit/record.h"
-#include "server/store/connection.h"
-#include "server/store/migration_runner.h"
+#include "server/store/sqlite/connection.h"
+#include "server/store/sqlite/migration_runner.h"
 #include "tests/testing/subprocess.h"
 
 namespace steward::audit::testing {
@@ -23,11 +23,11 @@ namespace steward::audit::testing {
 inline const absl::Time kT0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01
 
 // Opens a connection to `path` (creating it when asked).
-inline std::unique_ptr<store::internal::Connection> OpenRaw(
+inline std::unique_ptr<store::sqlite::Connection> OpenRaw(
     const std::string& path, bool create = false) {
-  store::internal::ConnectionOptions options;
+  store::sqlite::ConnectionOptions options;
   options.create_if_missing = create;
-  auto connection = store::internal::Connection::Open(path, options);
+  auto connection = store::sqlite::Connection::Open(path, options);
   EXPECT_TRUE(connection.ok()) << connection.status();
   return connection.ok() ? *std::move(connection) : nullptr;
 }
@@ -38,7 +38,7 @@ class TestDb {
   TestDb() : path_(dir_.path() + "/steward.db") {
     auto connection = OpenRaw(path_, /*create=*/true);
     auto migrated =
-        store::internal::RunMigrations(*connection, migrations::All(), kT0);
+        store::sqlite::RunMigrations(*connection, migrations::All(), kT0);
     EXPECT_TRUE(migrated.ok()) << migrated.status();
   }
   const std::string& path() const { return path_; }

@@ -57,7 +57,7 @@ AuditRecord Numbered(int i) {
   return r;
 }
 
-int64_t QueryInt(store::internal::Connection& c, const char* sql) {
+int64_t QueryInt(store::sqlite::Connection& c, const char* sql) {
   auto stmt = c.Prepare(sql);
   EXPECT_THAT(stmt.status(), IsOk());
   if (!stmt.ok()) return -1;
@@ -223,7 +223,7 @@ class IndexerTest : public ::testing::Test {
 
   TestDb db_;
   std::unique_ptr<AuditReader> reader_;
-  std::unique_ptr<store::internal::Connection> raw_;
+  std::unique_ptr<store::sqlite::Connection> raw_;
 };
 
 TEST_F(IndexerTest, SameAnswersWhetherRowsAreIndexedOrInTheTail) {
@@ -436,8 +436,7 @@ TEST(IndexerMigrationTest, MigrationIndexesAnExistingTrail) {
   for (const auto& m : all) {
     if (m.version < 5) before.push_back(m);
   }
-  ASSERT_THAT(store::internal::RunMigrations(*raw, before, kT0).status(),
-              IsOk());
+  ASSERT_THAT(store::sqlite::RunMigrations(*raw, before, kT0).status(), IsOk());
   // A trail written before 0005 (rows inserted directly: the hashes do not
   // matter here).
   ASSERT_THAT(
@@ -457,11 +456,11 @@ TEST(IndexerMigrationTest, MigrationIndexesAnExistingTrail) {
   for (const auto& m : all) {
     if (m.version <= 5) through_0005.push_back(m);
   }
-  ASSERT_THAT(store::internal::RunMigrations(*raw, through_0005, kT0).status(),
+  ASSERT_THAT(store::sqlite::RunMigrations(*raw, through_0005, kT0).status(),
               IsOk());
   EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_idx_principal_rule"),
             368);
-  ASSERT_THAT(store::internal::RunMigrations(*raw, all, kT0).status(), IsOk());
+  ASSERT_THAT(store::sqlite::RunMigrations(*raw, all, kT0).status(), IsOk());
   EXPECT_EQ(QueryInt(*raw, "SELECT count(*) FROM audit_log"), 490);
   EXPECT_EQ(QueryInt(*raw,
                      "SELECT seq FROM sqlite_sequence "

@@ -45,7 +45,7 @@ class VerifyTest : public ::testing::Test {
   void Exec(const char* sql) { ASSERT_THAT(raw_->Exec(sql), IsOk()); }
 
   TestDb db_;
-  std::unique_ptr<store::internal::Connection> raw_;
+  std::unique_ptr<store::sqlite::Connection> raw_;
 };
 
 TEST_F(VerifyTest, IntactChainVerifies) {

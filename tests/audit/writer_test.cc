@@ -12,7 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/audit/reader.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 #include "tests/audit/audit_test_util.h"
 #include "tests/testing/status_matchers.h"
 

@@ -21,7 +21,7 @@
 #include "absl/time/time.h"
 #include "server/audit/usage.h"
 #include "server/store/clock.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 #include "server/store/store.h"
 #include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
@@ -253,11 +253,11 @@ class ReportsTest : public ::testing::Test {
   // Moves grant times back, expires gina's binding, and ages bob's only
   // use to 200 days ago (outside a 90-day window, inside a 365-day one).
   static void Backdate() {
-    store::internal::ConnectionOptions options;
+    store::sqlite::ConnectionOptions options;
     auto connection =
-        store::internal::Connection::Open(*data_ + "/steward.db", options);
+        store::sqlite::Connection::Open(*data_ + "/steward.db", options);
     ASSERT_THAT(connection.status(), IsOk());
-    store::internal::Connection& db = **connection;
+    store::sqlite::Connection& db = **connection;
     const absl::Time now = *seeded_at_;
     for (const Grant& g : Grants()) {
       auto stmt = db.Prepare(
@@ -732,15 +732,16 @@ TEST(ListBindingsPagingTest, EveryFilterFormPagesInKeyOrder) {
   store::FakeClock clock(absl::FromUnixSeconds(1800000000));
   store::Store::Options options;
   options.create_if_missing = true;
-  auto opened = store::Store::Open(dir.path() + "/s.db", clock, options);
+  auto opened = store::OpenStore(dir.path() + "/s.db", clock, options);
   ASSERT_THAT(opened.status(), IsOk());
   store::Store& s = **opened;
-  ASSERT_THAT(
-      s.ApplyPolicy({policy::SourceFile{"p.policy", kPolicyV1}}, "test", "v1")
-          .status(),
-      IsOk());
+  ASSERT_THAT(s.policies()
+                  .ApplyPolicy({policy::SourceFile{"p.policy", kPolicyV1}},
+                               "test", "v1")
+                  .status(),
+              IsOk());
   for (const char* p : {"a", "b", "c", "d"}) {
-    ASSERT_THAT(s.UpsertPrincipal(p, p, {}).status(), IsOk());
+    ASSERT_THAT(s.principals().UpsertPrincipal(p, p, {}).status(), IsOk());
     for (const char* role : {"viewer", "support", "invoice_clerk"}) {
       for (const char* scope : {"", "acme", "acme/eu"}) {
         store::GrantRequest grant;
@@ -748,7 +749,7 @@ TEST(ListBindingsPagingTest, EveryFilterFormPagesInKeyOrder) {
         grant.role = role;
         grant.scope = scope;
         grant.granted_by = "test";
-        ASSERT_THAT(s.Grant(grant).status(), IsOk());
+        ASSERT_THAT(s.principals().Grant(grant).status(), IsOk());
       }
     }
   }
@@ -759,7 +760,7 @@ TEST(ListBindingsPagingTest, EveryFilterFormPagesInKeyOrder) {
       {{}, 36}, {{"b", ""}, 9}, {{"", "support"}, 12}, {{"c", "viewer"}, 3}};
   for (const auto& [filter, count] : cases) {
     std::vector<std::string> expected;
-    auto all = s.ListBindings(filter, 1000, "");
+    auto all = s.principals().ListBindings(filter, 1000, "");
     ASSERT_THAT(all.status(), IsOk());
     EXPECT_TRUE(all->next_page_token.empty());
     for (const store::Binding& b : all->bindings) {
@@ -775,7 +776,7 @@ TEST(ListBindingsPagingTest, EveryFilterFormPagesInKeyOrder) {
     std::string token;
     int pages = 0;
     do {
-      auto page = s.ListBindings(filter, 2, token);
+      auto page = s.principals().ListBindings(filter, 2, token);
       ASSERT_THAT(page.status(), IsOk());
       for (const store::Binding& b : page->bindings) paged.push_back(key(b));
       token = page->next_page_token;
@@ -787,18 +788,18 @@ TEST(ListBindingsPagingTest, EveryFilterFormPagesInKeyOrder) {
 
 // A new, migrated store at `path`, and a raw connection to it for writing
 // audit rows directly. nullptr (after a test failure) when either fails.
-std::unique_ptr<store::internal::Connection> CreateStoreAndConnect(
+std::unique_ptr<store::sqlite::Connection> CreateStoreAndConnect(
     const std::string& path) {
   {
     store::FakeClock clock(absl::FromUnixSeconds(1800000000));
     store::Store::Options options;
     options.create_if_missing = true;
-    auto created = store::Store::Open(path, clock, options);
+    auto created = store::OpenStore(path, clock, options);
     EXPECT_THAT(created.status(), IsOk());
     if (!created.ok()) return nullptr;
   }
-  auto connection = store::internal::Connection::Open(
-      path, store::internal::ConnectionOptions{});
+  auto connection =
+      store::sqlite::Connection::Open(path, store::sqlite::ConnectionOptions{});
   EXPECT_THAT(connection.status(), IsOk());
   if (!connection.ok()) return nullptr;
   return *std::move(connection);
@@ -810,10 +811,10 @@ std::unique_ptr<store::internal::Connection> CreateStoreAndConnect(
 TEST(UsageIndexTest, FoldsNewRecordsAndForgetsPurgedOnes) {
   TempDir dir;
   const std::string path = dir.path() + "/usage.db";
-  std::unique_ptr<store::internal::Connection> connection =
+  std::unique_ptr<store::sqlite::Connection> connection =
       CreateStoreAndConnect(path);
   ASSERT_NE(connection, nullptr);
-  store::internal::Connection& db = *connection;
+  store::sqlite::Connection& db = *connection;
   int next = 0;
   auto add = [&](const std::string& kind, const std::string& principal,
                  const std::string& effect, const std::string& rule,
@@ -892,7 +893,7 @@ TEST(UsageIndexTest, FoldsNewRecordsAndForgetsPurgedOnes) {
 
 // Inserts one record straight into the trail (seq given), as the writer
 // would minus the chain: for the UsageIndex tests.
-void InsertRecord(store::internal::Connection& db, int64_t seq,
+void InsertRecord(store::sqlite::Connection& db, int64_t seq,
                   const std::string& kind, const std::string& principal,
                   const std::string& effect, absl::Time time) {
   auto stmt = db.Prepare(
@@ -938,10 +939,10 @@ std::vector<std::string> SummaryLines(const audit::DecisionSummary& summary) {
 TEST(UsageIndexTest, SummarizesDaysWindowsAndPurges) {
   TempDir dir;
   const std::string path = dir.path() + "/summary.db";
-  std::unique_ptr<store::internal::Connection> connection =
+  std::unique_ptr<store::sqlite::Connection> connection =
       CreateStoreAndConnect(path);
   ASSERT_NE(connection, nullptr);
-  store::internal::Connection& db = *connection;
+  store::sqlite::Connection& db = *connection;
   // 2027-01-15T00:00:00Z and the two days after it.
   const absl::Time d0 = absl::FromUnixSeconds(1799971200);
   auto at = [&](int day, double hours) {
@@ -1118,10 +1119,10 @@ class DecisionSummaryTest : public ::testing::Test {
   // 500-days-old decision moves 500 days back too, so that retention,
   // which purges a seq prefix, can take them.
   void Backdate() {
-    auto connection = store::internal::Connection::Open(
-        data_ + "/steward.db", store::internal::ConnectionOptions{});
+    auto connection = store::sqlite::Connection::Open(
+        data_ + "/steward.db", store::sqlite::ConnectionOptions{});
     ASSERT_THAT(connection.status(), IsOk());
-    store::internal::Connection& db = **connection;
+    store::sqlite::Connection& db = **connection;
     std::vector<int64_t> seqs;
     {
       auto stmt = db.Prepare(

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 #include "tests/store/store_test_util.h"
 
 namespace steward::store {
@@ -26,11 +26,11 @@ using testing::RawDb;
 [[noreturn]] void ChildWriter(const std::string& path, int progress) {
   RealClock clock;
   absl::StatusOr<std::unique_ptr<Store>> store =
-      Store::Open(path, clock, Store::Options());
+      OpenStore(path, clock, Store::Options());
   if (!store.ok()) _exit(2);
   for (int i = 0;; ++i) {
     const std::string id = absl::StrCat("c", i);
-    if (!(*store)->UpsertPrincipal(id, "crash", {}).ok()) _exit(3);
+    if (!(*store)->principals().UpsertPrincipal(id, "crash", {}).ok()) _exit(3);
     char byte = 'p';
     if (write(progress, &byte, 1) != 1) _exit(4);
     for (const char* role : {"viewer", "editor"}) {
@@ -40,19 +40,19 @@ using testing::RawDb;
       grant.scope = absl::StrCat("acme/", i);
       grant.reason = absl::StrCat("grant ", i, " ", role);
       grant.granted_by = "crash-test";
-      if (!(*store)->Grant(grant).ok()) _exit(5);
+      if (!(*store)->principals().Grant(grant).ok()) _exit(5);
       byte = 'g';
       if (write(progress, &byte, 1) != 1) _exit(4);
     }
   }
 }
 
-class CrashTest : public testing::StoreTest,
+class CrashTest : public testing::StoreFixture,
                   public ::testing::WithParamInterface<int> {};
 
 TEST_P(CrashTest, KilledMidBatchLeavesConsistentStore) {
   ApplyTestPolicy();
-  const int64_t base_revision = store_->revision();
+  const int64_t base_revision = store_->publisher().revision();
   store_.reset();  // the child opens its own connection
 
   int pipe_fds[2];
@@ -82,8 +82,8 @@ TEST_P(CrashTest, KilledMidBatchLeavesConsistentStore) {
   // Reopen through the store (recovers the WAL) and check integrity.
   ASSERT_THAT(Reopen(), IsOk());
   {
-    internal::ConnectionOptions options;
-    auto connection = internal::Connection::Open(path_, options);
+    sqlite::ConnectionOptions options;
+    auto connection = sqlite::Connection::Open(path_, options);
     ASSERT_THAT(connection, IsOk());
     EXPECT_THAT((*connection)->CheckIntegrity(), IsOk());
   }
@@ -95,7 +95,8 @@ TEST_P(CrashTest, KilledMidBatchLeavesConsistentStore) {
   EXPECT_GE(principals + bindings, GetParam());
   // Each change bumped the revision in its own transaction: no change is
   // half there.
-  EXPECT_EQ(store_->revision(), base_revision + principals + bindings);
+  EXPECT_EQ(store_->publisher().revision(),
+            base_revision + principals + bindings);
   // Every present binding is complete.
   EXPECT_EQ(raw.QueryText(
                 "SELECT count(*) FROM role_bindings WHERE granted_by <> "
@@ -111,10 +112,11 @@ TEST_P(CrashTest, KilledMidBatchLeavesConsistentStore) {
                           "b.principal = p.id) <> 2"),
             "0");
   // The snapshot agrees with the tables.
-  EXPECT_EQ(store_->snapshot()->principal_count(),
+  EXPECT_EQ(store_->publisher().snapshot()->principal_count(),
             static_cast<size_t>(principals));
   // And the store keeps working.
-  EXPECT_THAT(store_->UpsertPrincipal("after-crash", "", {}), IsOk());
+  EXPECT_THAT(store_->principals().UpsertPrincipal("after-crash", "", {}),
+              IsOk());
 }
 
 INSTANTIATE_TEST_SUITE_P(KillPoints, CrashTest, ::testing::Values(1, 17, 60));

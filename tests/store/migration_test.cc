@@ -9,10 +9,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "migrations/migrations.h"
-#include "server/store/connection.h"
-#include "server/store/migration_runner.h"
 #include "server/store/secrets.h"
-#include "server/store/sqlite_status.h"
+#include "server/store/sqlite/connection.h"
+#include "server/store/sqlite/migration_runner.h"
+#include "server/store/sqlite/sqlite_status.h"
 #include "server/store/store.h"
 #include "tests/store/store_test_util.h"
 
@@ -28,11 +28,11 @@ using testing::TempDir;
 constexpr char kZeroChecksum[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-absl::StatusOr<std::unique_ptr<internal::Connection>> OpenConnection(
+absl::StatusOr<std::unique_ptr<sqlite::Connection>> OpenConnection(
     const std::string& path) {
-  internal::ConnectionOptions options;
+  sqlite::ConnectionOptions options;
   options.create_if_missing = true;
-  return internal::Connection::Open(path, options);
+  return sqlite::Connection::Open(path, options);
 }
 
 TEST(EmbeddedMigrationsTest, SortedAndChecksummed) {
@@ -63,10 +63,10 @@ TEST(MigrationRunnerTest, RefusesMigrationInsertedBelowAppliedOnes) {
   auto connection = OpenConnection(dir.File("m.db"));
   ASSERT_THAT(connection, IsOk());
   const migrations::Migration with_gap[] = {first, third};
-  ASSERT_THAT(internal::RunMigrations(**connection, with_gap, clock.Now()),
+  ASSERT_THAT(sqlite::RunMigrations(**connection, with_gap, clock.Now()),
               IsOk());
   const migrations::Migration filled[] = {first, second, third};
-  EXPECT_THAT(internal::RunMigrations(**connection, filled, clock.Now()),
+  EXPECT_THAT(sqlite::RunMigrations(**connection, filled, clock.Now()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("0002_late.sql")));
 }
@@ -79,7 +79,7 @@ TEST(MigrationRunnerTest, EmptyToLatestThenNothingToDo) {
     auto connection = OpenConnection(path);
     ASSERT_THAT(connection, IsOk());
     auto result =
-        internal::RunMigrations(**connection, migrations::All(), clock.Now());
+        sqlite::RunMigrations(**connection, migrations::All(), clock.Now());
     ASSERT_THAT(result, IsOk());
     EXPECT_EQ(result->version_before, 0);
     EXPECT_EQ(result->version_after, migrations::All().back().version);
@@ -90,7 +90,7 @@ TEST(MigrationRunnerTest, EmptyToLatestThenNothingToDo) {
     auto connection = OpenConnection(path);
     ASSERT_THAT(connection, IsOk());
     auto result =
-        internal::RunMigrations(**connection, migrations::All(), clock.Now());
+        sqlite::RunMigrations(**connection, migrations::All(), clock.Now());
     ASSERT_THAT(result, IsOk());
     EXPECT_EQ(result->applied, 0);
     EXPECT_EQ(result->version_before, result->version_after);
@@ -104,7 +104,7 @@ TEST(MigrationRunnerTest, EmptyToLatestThenNothingToDo) {
                           "WHERE version = 1"),
             std::string(migrations::All()[0].sha256));
   EXPECT_EQ(raw.QueryText("PRAGMA application_id"),
-            std::to_string(internal::kApplicationId));
+            std::to_string(sqlite::kApplicationId));
   EXPECT_EQ(raw.QueryText("PRAGMA journal_mode"), "wal");
   for (const char* table :
        {"schema_migrations", "store_meta", "principals", "role_bindings",
@@ -133,10 +133,10 @@ TEST(MigrationRunnerTest, AppliesOnlyNewMigrationsEachInItsTransaction) {
   auto connection = OpenConnection(path);
   ASSERT_THAT(connection, IsOk());
   const migrations::Migration one[] = {first};
-  ASSERT_THAT(internal::RunMigrations(**connection, one, clock.Now()), IsOk());
+  ASSERT_THAT(sqlite::RunMigrations(**connection, one, clock.Now()), IsOk());
 
   const migrations::Migration three[] = {first, second, broken};
-  auto result = internal::RunMigrations(**connection, three, clock.Now());
+  auto result = sqlite::RunMigrations(**connection, three, clock.Now());
   EXPECT_THAT(result, StatusIs(absl::StatusCode::kInternal,
                                HasSubstr("0003_broken.sql")));
   RawDb raw(path);
@@ -156,10 +156,10 @@ class StoreMigrationTest : public ::testing::Test {
     path_ = dir_.File("steward.db");
     Store::Options options;
     options.create_if_missing = true;
-    ASSERT_THAT(Store::Open(path_, clock_, options), IsOk());
+    ASSERT_THAT(OpenStore(path_, clock_, options), IsOk());
   }
   absl::Status Open() {
-    return Store::Open(path_, clock_, Store::Options()).status();
+    return OpenStore(path_, clock_, Store::Options()).status();
   }
 
   TempDir dir_;
@@ -212,7 +212,7 @@ TEST_F(StoreMigrationTest, RefusesMissingEmbeddedVersion) {
 TEST(StoreOpenTest, MissingFileIsNotFoundUnlessCreating) {
   TempDir dir;
   FakeClock clock;
-  EXPECT_THAT(Store::Open(dir.File("absent.db"), clock, Store::Options()),
+  EXPECT_THAT(OpenStore(dir.File("absent.db"), clock, Store::Options()),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -222,7 +222,7 @@ TEST(StoreOpenTest, CreatesOwnerOnlyFile) {
   Store::Options options;
   options.create_if_missing = true;
   const std::string path = dir.File("new.db");
-  ASSERT_THAT(Store::Open(path, clock, options), IsOk());
+  ASSERT_THAT(OpenStore(path, clock, options), IsOk());
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
@@ -236,7 +236,7 @@ TEST(StoreOpenTest, RefusesForeignDatabase) {
     RawDb raw(path);
     ASSERT_EQ(raw.Exec("CREATE TABLE customers (id TEXT)"), SQLITE_OK);
   }
-  EXPECT_THAT(Store::Open(path, clock, Store::Options()),
+  EXPECT_THAT(OpenStore(path, clock, Store::Options()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("not a Steward database")));
 }
@@ -251,7 +251,7 @@ TEST(StoreOpenTest, NotADatabaseIsDataLoss) {
     for (int i = 0; i < 512; ++i) fputs("this is not sqlite ", f);
     fclose(f);
   }
-  EXPECT_THAT(Store::Open(path, clock, Store::Options()),
+  EXPECT_THAT(OpenStore(path, clock, Store::Options()),
               StatusIs(absl::StatusCode::kDataLoss));
 }
 
@@ -261,7 +261,7 @@ TEST(StoreInitializeTest, SecondInitializeChangesNothing) {
   const std::string path = dir.File("init.db");
   bool created = false;
   {
-    auto store = Store::Initialize(path, clock, Store::Options(), &created);
+    auto store = InitializeStore(path, clock, Store::Options(), &created);
     ASSERT_THAT(store, IsOk());
     EXPECT_TRUE(created);
     EXPECT_THAT((*store)->IsInitialized(), testing::IsOkAndHolds(true));
@@ -270,7 +270,7 @@ TEST(StoreInitializeTest, SecondInitializeChangesNothing) {
       "SELECT revision || '/' || initialized_at FROM store_meta");
   clock.Advance(absl::Hours(1));
   {
-    auto store = Store::Initialize(path, clock, Store::Options(), &created);
+    auto store = InitializeStore(path, clock, Store::Options(), &created);
     ASSERT_THAT(store, IsOk());
     EXPECT_FALSE(created);
   }
@@ -287,10 +287,10 @@ struct CodeCase {
 class SqliteStatusTest : public ::testing::TestWithParam<CodeCase> {};
 
 TEST_P(SqliteStatusTest, MapsToStatusCode) {
-  EXPECT_EQ(internal::SqliteCodeToStatusCode(GetParam().sqlite_code),
+  EXPECT_EQ(sqlite::SqliteCodeToStatusCode(GetParam().sqlite_code),
             GetParam().expected);
   absl::Status s =
-      internal::SqliteStatus(GetParam().sqlite_code, nullptr, "testing");
+      sqlite::SqliteStatus(GetParam().sqlite_code, nullptr, "testing");
   EXPECT_EQ(s.code(), GetParam().expected);
   EXPECT_THAT(std::string(s.message()), HasSubstr("testing"));
 }

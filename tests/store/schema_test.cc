@@ -85,7 +85,7 @@ class SchemaTest : public ::testing::TestWithParam<RowCase> {
     path_ = dir_.File("schema.db");
     Store::Options options;
     options.create_if_missing = true;
-    ASSERT_TRUE(Store::Open(path_, clock_, options).ok());
+    ASSERT_TRUE(OpenStore(path_, clock_, options).ok());
     raw_ = std::make_unique<RawDb>(path_);
     // Fixtures some cases refer to.
     ASSERT_EQ(raw_->Exec(Principal("'p1'", "'{}'")), SQLITE_OK);
@@ -226,7 +226,7 @@ TEST(SchemaCascadeTest, DeletingPrincipalDeletesBindingsNotAudit) {
   const std::string path = dir.File("cascade.db");
   Store::Options options;
   options.create_if_missing = true;
-  ASSERT_TRUE(Store::Open(path, clock, options).ok());
+  ASSERT_TRUE(OpenStore(path, clock, options).ok());
   RawDb raw(path);
   ASSERT_EQ(raw.Exec(Principal("'p1'", "'{}'")), SQLITE_OK);
   ASSERT_EQ(raw.Exec(BindingRow("'p1'", "'viewer'", "''")), SQLITE_OK);

@@ -18,8 +18,8 @@
 #include "gtest/gtest.h"
 #include "policy/compiler.h"
 #include "policy/evaluator.h"
-#include "server/store/connection.h"
-#include "server/store/snapshot_loader.h"
+#include "server/store/sqlite/connection.h"
+#include "server/store/sqlite/snapshot_loader.h"
 #include "tests/policy/workload.h"
 #include "tests/store/store_test_util.h"
 
@@ -28,12 +28,12 @@ namespace {
 
 using ::steward::testing::IsOk;
 using ::testing::SizeIs;
-using testing::StoreTest;
+using testing::StoreFixture;
 
-class SnapshotTest : public StoreTest {
+class SnapshotTest : public StoreFixture {
  protected:
   void SetUp() override {
-    StoreTest::SetUp();
+    StoreFixture::SetUp();
     ApplyTestPolicy();
   }
 
@@ -43,7 +43,7 @@ class SnapshotTest : public StoreTest {
                          const std::string& action,
                          const std::string& scope = "",
                          const std::string& region = "") {
-    std::shared_ptr<const Snapshot> snapshot = store_->snapshot();
+    std::shared_ptr<const Snapshot> snapshot = store_->publisher().snapshot();
     policy::Request request;
     snapshot->FillRequest(principal, request);
     request.action = action;
@@ -86,26 +86,26 @@ TEST_F(SnapshotTest, ExpiryUsesRequestTimeWithoutRebuild) {
   AddPrincipal("u1");
   ASSERT_THAT(GrantRole("u1", "viewer", "", clock_.Now() + absl::Hours(1)),
               IsOk());
-  const std::shared_ptr<const Snapshot> before = store_->snapshot();
+  const std::shared_ptr<const Snapshot> before = store_->publisher().snapshot();
   EXPECT_TRUE(Check("u1", "read").allowed());
   clock_.Advance(absl::Minutes(59));
   EXPECT_TRUE(Check("u1", "read").allowed());
   clock_.Advance(absl::Minutes(1));
   EXPECT_FALSE(Check("u1", "read").allowed());
   // Same snapshot object: expiry needed no rebuild.
-  EXPECT_EQ(store_->snapshot(), before);
+  EXPECT_EQ(store_->publisher().snapshot(), before);
 }
 
 TEST_F(SnapshotTest, DisabledAndUnknownPrincipals) {
   AddPrincipal("u1");
   ASSERT_THAT(GrantRole("u1", "viewer"), IsOk());
   EXPECT_TRUE(Check("u1", "read").allowed());
-  ASSERT_THAT(store_->SetPrincipalDisabled("u1", true), IsOk());
+  ASSERT_THAT(store_->principals().SetPrincipalDisabled("u1", true), IsOk());
   EXPECT_EQ(Check("u1", "read").reason, policy::Reason::kPrincipalDisabled);
-  ASSERT_THAT(store_->SetPrincipalDisabled("u1", false), IsOk());
+  ASSERT_THAT(store_->principals().SetPrincipalDisabled("u1", false), IsOk());
   EXPECT_TRUE(Check("u1", "read").allowed());
   EXPECT_EQ(Check("nobody", "read").reason, policy::Reason::kUnknownPrincipal);
-  ASSERT_THAT(store_->DeletePrincipal("u1"), IsOk());
+  ASSERT_THAT(store_->principals().DeletePrincipal("u1"), IsOk());
   EXPECT_EQ(Check("u1", "read").reason, policy::Reason::kUnknownPrincipal);
 }
 
@@ -125,10 +125,10 @@ TEST_F(SnapshotTest, PrincipalAttributesReachConditions) {
 TEST_F(SnapshotTest, IncrementalUpdateSharesUnchangedEntries) {
   AddPrincipal("u1");
   AddPrincipal("u2");
-  const std::shared_ptr<const Snapshot> s1 = store_->snapshot();
+  const std::shared_ptr<const Snapshot> s1 = store_->publisher().snapshot();
   const PrincipalEntry* u1 = s1->FindPrincipal("u1");
   ASSERT_THAT(GrantRole("u2", "viewer"), IsOk());
-  const std::shared_ptr<const Snapshot> s2 = store_->snapshot();
+  const std::shared_ptr<const Snapshot> s2 = store_->publisher().snapshot();
   EXPECT_NE(s1, s2);
   EXPECT_EQ(s2->FindPrincipal("u1"), u1);  // shared, not copied
   EXPECT_THAT(s2->FindPrincipal("u2")->bindings(), SizeIs(1));
@@ -144,17 +144,19 @@ TEST_F(SnapshotTest, IncrementalEqualsFullReload) {
     const std::string id = absl::StrCat("p", i % 13);
     AddPrincipal(id, {{"level", policy::OwnedValue::Int(i)}});
     (void)GrantRole(id, roles[i % 4], i % 3 == 0 ? "" : "acme");
-    if (i % 5 == 0) (void)store_->Revoke(id, roles[(i + 1) % 4], "acme");
+    if (i % 5 == 0)
+      (void)store_->principals().Revoke(id, roles[(i + 1) % 4], "acme");
     if (i % 7 == 0) {
-      ASSERT_THAT(store_->SetPrincipalDisabled(id, true), IsOk());
+      ASSERT_THAT(store_->principals().SetPrincipalDisabled(id, true), IsOk());
     }
     if (i % 11 == 0) {
-      ASSERT_THAT(store_->DeletePrincipal(id), IsOk());
+      ASSERT_THAT(store_->principals().DeletePrincipal(id), IsOk());
     }
   }
-  const std::shared_ptr<const Snapshot> incremental = store_->snapshot();
-  ASSERT_THAT(store_->ReloadSnapshot(), IsOk());
-  const std::shared_ptr<const Snapshot> full = store_->snapshot();
+  const std::shared_ptr<const Snapshot> incremental =
+      store_->publisher().snapshot();
+  ASSERT_THAT(store_->publisher().ReloadSnapshot(), IsOk());
+  const std::shared_ptr<const Snapshot> full = store_->publisher().snapshot();
   EXPECT_EQ(full->store_revision(), incremental->store_revision());
   EXPECT_EQ(full->principal_count(), incremental->principal_count());
   full->ForEachPrincipal([&](const PrincipalEntry& f) {
@@ -179,7 +181,7 @@ TEST_F(SnapshotTest, EffectiveRolesFollowScopeExpiryAndExtends) {
   ASSERT_THAT(GrantRole("u1", "senior_clerk", "acme"), IsOk());
   ASSERT_THAT(GrantRole("u1", "viewer", "", clock_.Now() + absl::Hours(1)),
               IsOk());
-  const auto snapshot = store_->snapshot();
+  const auto snapshot = store_->publisher().snapshot();
   const policy::Program& program = *snapshot->program();
   const PrincipalEntry* entry = snapshot->FindPrincipal("u1");
   ASSERT_NE(entry, nullptr);
@@ -243,7 +245,8 @@ TEST_F(SnapshotTest, AtomicSwapUnderConcurrentReaders) {
       int64_t last_revision = 0;
       int64_t local = 0;
       while (!done.load(std::memory_order_acquire)) {
-        std::shared_ptr<const Snapshot> snapshot = store_->snapshot();
+        std::shared_ptr<const Snapshot> snapshot =
+            store_->publisher().snapshot();
         EXPECT_GE(snapshot->store_revision(), last_revision);
         last_revision = snapshot->store_revision();
         const PrincipalEntry* hot = snapshot->FindPrincipal("hot");
@@ -267,7 +270,7 @@ TEST_F(SnapshotTest, AtomicSwapUnderConcurrentReaders) {
   }
   for (int i = 0; i < 60; ++i) {
     ASSERT_THAT(GrantRole("hot", "viewer"), IsOk());
-    ASSERT_THAT(store_->Revoke("hot", "viewer", ""), IsOk());
+    ASSERT_THAT(store_->principals().Revoke("hot", "viewer", ""), IsOk());
   }
   done.store(true, std::memory_order_release);
   for (std::thread& t : readers) t.join();
@@ -283,11 +286,12 @@ TEST_F(SnapshotTest, ConcurrentRepositoryReadersDuringWrites) {
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&, t] {
       while (!done.load(std::memory_order_acquire)) {
-        auto principal = store_->GetPrincipal(absl::StrCat("p", t));
+        auto principal =
+            store_->principals().GetPrincipal(absl::StrCat("p", t));
         EXPECT_THAT(principal, IsOk());
-        auto page = store_->ListBindings({}, 50, "");
+        auto page = store_->principals().ListBindings({}, 50, "");
         EXPECT_THAT(page, IsOk());
-        auto list = store_->ListPrincipals(5, "");
+        auto list = store_->principals().ListPrincipals(5, "");
         EXPECT_THAT(list, IsOk());
       }
     });
@@ -297,7 +301,7 @@ TEST_F(SnapshotTest, ConcurrentRepositoryReadersDuringWrites) {
   }
   done.store(true, std::memory_order_release);
   for (std::thread& t : readers) t.join();
-  auto page = store_->ListBindings({}, 50, "");
+  auto page = store_->principals().ListBindings({}, 50, "");
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(page->bindings, SizeIs(10));
 }
@@ -339,23 +343,24 @@ TEST_F(SnapshotTest, ThreadedFullLoadEqualsInline) {
                   IsOk());
     }
     if (i % 7 == 0) {
-      ASSERT_THAT(store_->SetPrincipalDisabled(id, true), IsOk());
+      ASSERT_THAT(store_->principals().SetPrincipalDisabled(id, true), IsOk());
     }
   }
-  const std::shared_ptr<const Snapshot> current = store_->snapshot();
+  const std::shared_ptr<const Snapshot> current =
+      store_->publisher().snapshot();
   auto connection =
-      internal::Connection::Open(path_, internal::ConnectionOptions());
+      sqlite::Connection::Open(path_, sqlite::ConnectionOptions());
   ASSERT_THAT(connection.status(), IsOk());
-  internal::LoadStats inline_stats;
-  auto inline_load = internal::LoadSnapshot(
+  sqlite::LoadStats inline_stats;
+  auto inline_load = sqlite::LoadSnapshot(
       **connection, current->program(), current->policy_version(),
       current->store_revision(), &inline_stats);
   ASSERT_THAT(inline_load.status(), IsOk());
-  internal::LoadStats threaded_stats;
-  internal::LoadOptions options;
+  sqlite::LoadStats threaded_stats;
+  sqlite::LoadOptions options;
   options.min_principals_for_worker = 0;
   options.batch_principals = 4;  // many batches, a full queue
-  auto threaded_load = internal::LoadSnapshot(
+  auto threaded_load = sqlite::LoadSnapshot(
       **connection, current->program(), current->policy_version(),
       current->store_revision(), &threaded_stats, options);
   ASSERT_THAT(threaded_load.status(), IsOk());

@@ -25,27 +25,29 @@ using testing::kPolicyV2;
 using testing::RawDb;
 using ::testing::SizeIs;
 using testing::Sources;
+using testing::StoreFixture;
 using testing::StoreTest;
 
 // ---- Policy versions. ----
 
-TEST_F(StoreTest, ApplyPolicyStoresActivatesAndBumpsRevision) {
-  EXPECT_EQ(store_->revision(), 0);
-  EXPECT_EQ(store_->snapshot()->program(), nullptr);
-  auto applied = store_->ApplyPolicy(Sources(kPolicy), "alice", "first");
+TEST_P(StoreTest, ApplyPolicyStoresActivatesAndBumpsRevision) {
+  EXPECT_EQ(store_->publisher().revision(), 0);
+  EXPECT_EQ(store_->publisher().snapshot()->program(), nullptr);
+  auto applied =
+      store_->policies().ApplyPolicy(Sources(kPolicy), "alice", "first");
   ASSERT_THAT(applied, IsOk());
   EXPECT_EQ(applied->version.version, 1);
   EXPECT_TRUE(applied->version.active);
   EXPECT_EQ(applied->version.sha256.size(), 64u);
   EXPECT_EQ(applied->tests_passed, 2);
   EXPECT_EQ(applied->store_revision, 1);
-  EXPECT_EQ(store_->revision(), 1);
-  auto snapshot = store_->snapshot();
+  EXPECT_EQ(store_->publisher().revision(), 1);
+  auto snapshot = store_->publisher().snapshot();
   ASSERT_NE(snapshot->program(), nullptr);
   EXPECT_EQ(snapshot->policy_version(), 1);
   EXPECT_TRUE(snapshot->program()->FindRole("viewer").has_value());
 
-  auto got = store_->GetPolicy(std::nullopt);
+  auto got = store_->policies().GetPolicy(std::nullopt);
   ASSERT_THAT(got, IsOk());
   EXPECT_EQ(got->info.version, 1);
   EXPECT_EQ(got->info.author, "alice");
@@ -59,17 +61,18 @@ TEST_F(StoreTest, ApplyPolicyStoresActivatesAndBumpsRevision) {
             got->info.sha256);
 }
 
-TEST_F(StoreTest, ApplyPolicyWithCompileErrorIsInvalidArgument) {
-  auto applied = store_->ApplyPolicy(
+TEST_P(StoreTest, ApplyPolicyWithCompileErrorIsInvalidArgument) {
+  auto applied = store_->policies().ApplyPolicy(
       Sources("role r {\n  allow read on nothing\n}\n", "bad.policy"), "alice",
       "");
   EXPECT_THAT(applied, StatusIs(absl::StatusCode::kInvalidArgument,
                                 HasSubstr("bad.policy:2:")));
-  EXPECT_EQ(store_->revision(), 0);
-  EXPECT_THAT(store_->ListPolicyVersions(), testing::IsOkAndHolds(SizeIs(0)));
+  EXPECT_EQ(store_->publisher().revision(), 0);
+  EXPECT_THAT(store_->policies().ListPolicyVersions(),
+              testing::IsOkAndHolds(SizeIs(0)));
 }
 
-TEST_F(StoreTest, ApplyPolicyWithFailingTestIsFailedPrecondition) {
+TEST_P(StoreTest, ApplyPolicyWithFailingTestIsFailedPrecondition) {
   std::string text = kPolicy;
   text += R"(
 test "wrong on purpose" {
@@ -77,40 +80,52 @@ test "wrong on purpose" {
   expect allow update on customer "c1"
 }
 )";
-  auto applied = store_->ApplyPolicy(Sources(text.c_str()), "alice", "");
+  auto applied =
+      store_->policies().ApplyPolicy(Sources(text.c_str()), "alice", "");
   EXPECT_THAT(applied, StatusIs(absl::StatusCode::kFailedPrecondition,
                                 AllOf(HasSubstr("expected allow"),
                                       HasSubstr("1 failed"))));
-  EXPECT_EQ(store_->revision(), 0);
+  EXPECT_EQ(store_->publisher().revision(), 0);
 }
 
-TEST_F(StoreTest, ApplyPolicyArgumentChecks) {
-  EXPECT_THAT(store_->ApplyPolicy({}, "alice", ""),
+TEST_P(StoreTest, ApplyPolicyArgumentChecks) {
+  EXPECT_THAT(store_->policies().ApplyPolicy({}, "alice", ""),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(store_->ApplyPolicy(Sources(kPolicy), "", ""),
+  EXPECT_THAT(store_->policies().ApplyPolicy(Sources(kPolicy), "", ""),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(StoreTest, ValidatePolicyStoresNothing) {
-  policy::CompileResult result = store_->ValidatePolicy(Sources(kPolicy));
+TEST_P(StoreTest, ValidatePolicyStoresNothing) {
+  policy::CompileResult result =
+      store_->policies().ValidatePolicy(Sources(kPolicy));
   EXPECT_TRUE(result.ok());
-  policy::CompileResult bad = store_->ValidatePolicy(Sources("role {"));
+  policy::CompileResult bad =
+      store_->policies().ValidatePolicy(Sources("role {"));
   EXPECT_FALSE(bad.ok());
   EXPECT_FALSE(bad.diagnostics.empty());
-  EXPECT_EQ(store_->revision(), 0);
+  EXPECT_EQ(store_->publisher().revision(), 0);
 }
 
-TEST_F(StoreTest, ActivateRollsBackAndForward) {
+TEST_P(StoreTest, ActivateRollsBackAndForward) {
   ApplyTestPolicy();
-  ASSERT_THAT(store_->ApplyPolicy(Sources(kPolicyV2), "bob", "v2"), IsOk());
-  EXPECT_EQ(store_->snapshot()->policy_version(), 2);
-  EXPECT_FALSE(store_->snapshot()->program()->FindRole("regional").has_value());
+  ASSERT_THAT(store_->policies().ApplyPolicy(Sources(kPolicyV2), "bob", "v2"),
+              IsOk());
+  EXPECT_EQ(store_->publisher().snapshot()->policy_version(), 2);
+  EXPECT_FALSE(store_->publisher()
+                   .snapshot()
+                   ->program()
+                   ->FindRole("regional")
+                   .has_value());
 
-  auto revision = store_->ActivatePolicyVersion(1);
+  auto revision = store_->policies().ActivatePolicyVersion(1);
   ASSERT_THAT(revision, IsOk());
-  EXPECT_EQ(store_->snapshot()->policy_version(), 1);
-  EXPECT_TRUE(store_->snapshot()->program()->FindRole("regional").has_value());
-  auto versions = store_->ListPolicyVersions();
+  EXPECT_EQ(store_->publisher().snapshot()->policy_version(), 1);
+  EXPECT_TRUE(store_->publisher()
+                  .snapshot()
+                  ->program()
+                  ->FindRole("regional")
+                  .has_value());
+  auto versions = store_->policies().ListPolicyVersions();
   ASSERT_THAT(versions, IsOk());
   ASSERT_THAT(*versions, SizeIs(2));
   EXPECT_EQ((*versions)[0].version, 2);
@@ -118,41 +133,45 @@ TEST_F(StoreTest, ActivateRollsBackAndForward) {
   EXPECT_TRUE((*versions)[1].active);
 
   // Activating the active version is a no-op.
-  const int64_t before = store_->revision();
-  EXPECT_THAT(store_->ActivatePolicyVersion(1), testing::IsOkAndHolds(before));
-  EXPECT_EQ(store_->revision(), before);
+  const int64_t before = store_->publisher().revision();
+  EXPECT_THAT(store_->policies().ActivatePolicyVersion(1),
+              testing::IsOkAndHolds(before));
+  EXPECT_EQ(store_->publisher().revision(), before);
 
-  EXPECT_THAT(store_->ActivatePolicyVersion(2), IsOk());
-  EXPECT_EQ(store_->snapshot()->policy_version(), 2);
-  EXPECT_THAT(store_->ActivatePolicyVersion(7),
+  EXPECT_THAT(store_->policies().ActivatePolicyVersion(2), IsOk());
+  EXPECT_EQ(store_->publisher().snapshot()->policy_version(), 2);
+  EXPECT_THAT(store_->policies().ActivatePolicyVersion(7),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->GetPolicy(7), StatusIs(absl::StatusCode::kNotFound));
-}
-
-TEST_F(StoreTest, GetActivePolicyWithoutAnyIsNotFound) {
-  EXPECT_THAT(store_->GetPolicy(std::nullopt),
+  EXPECT_THAT(store_->policies().GetPolicy(7),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST_F(StoreTest, ActivePolicySurvivesReopen) {
+TEST_P(StoreTest, GetActivePolicyWithoutAnyIsNotFound) {
+  EXPECT_THAT(store_->policies().GetPolicy(std::nullopt),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(StoreTest, ActivePolicySurvivesReopen) {
   ApplyTestPolicy();
-  ASSERT_THAT(store_->ApplyPolicy(Sources(kPolicyV2), "bob", "v2"), IsOk());
-  ASSERT_THAT(store_->ActivatePolicyVersion(1), IsOk());
-  const int64_t revision = store_->revision();
+  ASSERT_THAT(store_->policies().ApplyPolicy(Sources(kPolicyV2), "bob", "v2"),
+              IsOk());
+  ASSERT_THAT(store_->policies().ActivatePolicyVersion(1), IsOk());
+  const int64_t revision = store_->publisher().revision();
   ASSERT_THAT(Reopen(), IsOk());
-  EXPECT_EQ(store_->snapshot()->policy_version(), 1);
-  EXPECT_EQ(store_->revision(), revision);
+  EXPECT_EQ(store_->publisher().snapshot()->policy_version(), 1);
+  EXPECT_EQ(store_->publisher().revision(), revision);
 }
 
-TEST_F(StoreTest, PolicyChangeKeepsMismatchedAttributesOutOfSnapshot) {
+TEST_P(StoreTest, PolicyChangeKeepsMismatchedAttributesOutOfSnapshot) {
   ApplyTestPolicy();
   AddPrincipal("u1", {{"region", policy::OwnedValue::String("eu")},
                       {"teams", policy::OwnedValue::StringSet({"b", "a"})},
                       {"level", policy::OwnedValue::Int(3)}});
   ASSERT_THAT(GrantRole("u1", "regional"), IsOk());
   ASSERT_THAT(GrantRole("u1", "viewer"), IsOk());
-  ASSERT_THAT(store_->ApplyPolicy(Sources(kPolicyV2), "bob", "v2"), IsOk());
-  auto snapshot = store_->snapshot();
+  ASSERT_THAT(store_->policies().ApplyPolicy(Sources(kPolicyV2), "bob", "v2"),
+              IsOk());
+  auto snapshot = store_->publisher().snapshot();
   const PrincipalEntry* entry = snapshot->FindPrincipal("u1");
   ASSERT_NE(entry, nullptr);
   // region is now an int (stored string dropped), level undeclared,
@@ -169,85 +188,87 @@ TEST_F(StoreTest, PolicyChangeKeepsMismatchedAttributesOutOfSnapshot) {
   ASSERT_THAT(entry->bindings(), SizeIs(1));
   EXPECT_EQ(program.role_name(entry->bindings()[0].role), "viewer");
   // Stored data is untouched: rolling back restores everything.
-  auto principal = store_->GetPrincipal("u1");
+  auto principal = store_->principals().GetPrincipal("u1");
   ASSERT_THAT(principal, IsOk());
   EXPECT_EQ(principal->attributes.size(), 3u);
-  ASSERT_THAT(store_->ActivatePolicyVersion(1), IsOk());
-  entry = store_->snapshot()->FindPrincipal("u1");
+  ASSERT_THAT(store_->policies().ActivatePolicyVersion(1), IsOk());
+  entry = store_->publisher().snapshot()->FindPrincipal("u1");
   ASSERT_NE(entry, nullptr);
   EXPECT_THAT(entry->bindings(), SizeIs(2));
 }
 
 // ---- Principals. ----
 
-TEST_F(StoreTest, UpsertCreatesThenReplaces) {
+TEST_P(StoreTest, UpsertCreatesThenReplaces) {
   ApplyTestPolicy();
-  auto created =
-      store_->UpsertPrincipal("u1", "User One",
-                              {{"region", policy::OwnedValue::String("eu")},
-                               {"vip", policy::OwnedValue::Bool(true)}});
+  auto created = store_->principals().UpsertPrincipal(
+      "u1", "User One",
+      {{"region", policy::OwnedValue::String("eu")},
+       {"vip", policy::OwnedValue::Bool(true)}});
   ASSERT_THAT(created, IsOk());
   EXPECT_TRUE(created->created);
   EXPECT_EQ(created->principal.display_name, "User One");
   EXPECT_EQ(created->store_revision, 2);
   clock_.Advance(absl::Minutes(1));
-  auto updated = store_->UpsertPrincipal(
+  auto updated = store_->principals().UpsertPrincipal(
       "u1", "User 1", {{"level", policy::OwnedValue::Int(5)}});
   ASSERT_THAT(updated, IsOk());
   EXPECT_FALSE(updated->created);
   EXPECT_EQ(updated->principal.created_at, created->principal.created_at);
   EXPECT_EQ(updated->principal.updated_at, clock_.Now());
-  auto got = store_->GetPrincipal("u1");
+  auto got = store_->principals().GetPrincipal("u1");
   ASSERT_THAT(got, IsOk());
   EXPECT_EQ(got->display_name, "User 1");
   ASSERT_EQ(got->attributes.size(), 1u);
   EXPECT_EQ(got->attributes.at("level").view().int_value(), 5);
 }
 
-TEST_F(StoreTest, UpsertValidatesAttributesAgainstActivePolicy) {
-  EXPECT_THAT(store_->UpsertPrincipal(
+TEST_P(StoreTest, UpsertValidatesAttributesAgainstActivePolicy) {
+  EXPECT_THAT(store_->principals().UpsertPrincipal(
                   "u1", "", {{"region", policy::OwnedValue::String("eu")}}),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   // Without attributes a principal can exist before any policy.
-  EXPECT_THAT(store_->UpsertPrincipal("u0", "", {}), IsOk());
+  EXPECT_THAT(store_->principals().UpsertPrincipal("u0", "", {}), IsOk());
   ApplyTestPolicy();
   EXPECT_THAT(
-      store_->UpsertPrincipal("u1", "",
-                              {{"shoe_size", policy::OwnedValue::Int(42)}}),
+      store_->principals().UpsertPrincipal(
+          "u1", "", {{"shoe_size", policy::OwnedValue::Int(42)}}),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"shoe_size\"")));
-  EXPECT_THAT(store_->UpsertPrincipal(
+  EXPECT_THAT(store_->principals().UpsertPrincipal(
                   "u1", "", {{"region", policy::OwnedValue::Int(42)}}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("\"region\""), HasSubstr("string"))));
   EXPECT_THAT(
-      store_->UpsertPrincipal("u1", "",
-                              {{"teams", policy::OwnedValue::String("x")}}),
+      store_->principals().UpsertPrincipal(
+          "u1", "", {{"teams", policy::OwnedValue::String("x")}}),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("set<string>")));
-  EXPECT_THAT(store_->GetPrincipal("u1"),
+  EXPECT_THAT(store_->principals().GetPrincipal("u1"),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST_F(StoreTest, UpsertRejectsBadIds) {
+TEST_P(StoreTest, UpsertRejectsBadIds) {
   ApplyTestPolicy();
-  EXPECT_THAT(store_->UpsertPrincipal("", "", {}),
+  EXPECT_THAT(store_->principals().UpsertPrincipal("", "", {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(store_->UpsertPrincipal(std::string(257, 'a'), "", {}),
+  EXPECT_THAT(
+      store_->principals().UpsertPrincipal(std::string(257, 'a'), "", {}),
+      StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store_->principals().UpsertPrincipal("a\nb", "", {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(store_->UpsertPrincipal("a\nb", "", {}),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(store_->UpsertPrincipal("ok", std::string(2000, 'n'), {}),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_EQ(store_->revision(), 1);
+  EXPECT_THAT(
+      store_->principals().UpsertPrincipal("ok", std::string(2000, 'n'), {}),
+      StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(store_->publisher().revision(), 1);
 }
 
-TEST_F(StoreTest, ListPrincipalsPagesByKeyset) {
+TEST_P(StoreTest, ListPrincipalsPagesByKeyset) {
   ApplyTestPolicy();
   for (int i = 0; i < 25; ++i) AddPrincipal(absl::StrCat("p", 100 + i));
   std::vector<std::string> seen;
   std::string token;
   int pages = 0;
   do {
-    auto page = store_->ListPrincipals(10, token);
+    auto page = store_->principals().ListPrincipals(10, token);
     ASSERT_THAT(page, IsOk());
     for (const Principal& p : page->principals) seen.push_back(p.id);
     token = page->next_page_token;
@@ -256,39 +277,39 @@ TEST_F(StoreTest, ListPrincipalsPagesByKeyset) {
   EXPECT_EQ(pages, 3);
   ASSERT_EQ(seen.size(), 25u);
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
-  EXPECT_THAT(store_->ListPrincipals(10, "%%%"),
+  EXPECT_THAT(store_->principals().ListPrincipals(10, "%%%"),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(StoreTest, DisableAndDelete) {
+TEST_P(StoreTest, DisableAndDelete) {
   ApplyTestPolicy();
   AddPrincipal("u1");
   ASSERT_THAT(GrantRole("u1", "viewer"), IsOk());
-  ASSERT_THAT(store_->SetPrincipalDisabled("u1", true), IsOk());
-  EXPECT_TRUE(store_->GetPrincipal("u1")->disabled);
-  EXPECT_TRUE(store_->snapshot()->FindPrincipal("u1")->disabled());
-  ASSERT_THAT(store_->SetPrincipalDisabled("u1", false), IsOk());
-  EXPECT_FALSE(store_->snapshot()->FindPrincipal("u1")->disabled());
-  EXPECT_THAT(store_->SetPrincipalDisabled("nobody", true),
+  ASSERT_THAT(store_->principals().SetPrincipalDisabled("u1", true), IsOk());
+  EXPECT_TRUE(store_->principals().GetPrincipal("u1")->disabled);
+  EXPECT_TRUE(store_->publisher().snapshot()->FindPrincipal("u1")->disabled());
+  ASSERT_THAT(store_->principals().SetPrincipalDisabled("u1", false), IsOk());
+  EXPECT_FALSE(store_->publisher().snapshot()->FindPrincipal("u1")->disabled());
+  EXPECT_THAT(store_->principals().SetPrincipalDisabled("nobody", true),
               StatusIs(absl::StatusCode::kNotFound));
 
-  const int64_t before = store_->revision();
-  auto deleted = store_->DeletePrincipal("u1");
+  const int64_t before = store_->publisher().revision();
+  auto deleted = store_->principals().DeletePrincipal("u1");
   ASSERT_THAT(deleted, IsOk());
   EXPECT_EQ(*deleted, before + 1);
-  EXPECT_THAT(store_->GetPrincipal("u1"),
+  EXPECT_THAT(store_->principals().GetPrincipal("u1"),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_EQ(store_->snapshot()->FindPrincipal("u1"), nullptr);
-  auto bindings = store_->ListBindings({"u1", ""}, 0, "");
+  EXPECT_EQ(store_->publisher().snapshot()->FindPrincipal("u1"), nullptr);
+  auto bindings = store_->principals().ListBindings({"u1", ""}, 0, "");
   ASSERT_THAT(bindings, IsOk());
   EXPECT_THAT(bindings->bindings, SizeIs(0));
-  EXPECT_THAT(store_->DeletePrincipal("u1"),
+  EXPECT_THAT(store_->principals().DeletePrincipal("u1"),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
 // ---- Bindings. ----
 
-TEST_F(StoreTest, GrantErrors) {
+TEST_P(StoreTest, GrantErrors) {
   ApplyTestPolicy();
   EXPECT_THAT(GrantRole("ghost", "viewer"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("ghost")));
@@ -306,7 +327,7 @@ TEST_F(StoreTest, GrantErrors) {
   GrantRequest no_granter;
   no_granter.principal = "u1";
   no_granter.role = "viewer";
-  EXPECT_THAT(store_->Grant(no_granter),
+  EXPECT_THAT(store_->principals().Grant(no_granter),
               StatusIs(absl::StatusCode::kInvalidArgument));
   ASSERT_THAT(GrantRole("u1", "viewer", "acme"), IsOk());
   EXPECT_THAT(GrantRole("u1", "viewer", "acme"),
@@ -315,20 +336,20 @@ TEST_F(StoreTest, GrantErrors) {
   EXPECT_THAT(GrantRole("u1", "viewer", "acme/eu"), IsOk());
 }
 
-TEST_F(StoreTest, GrantWithoutPolicyIsFailedPrecondition) {
-  ASSERT_THAT(store_->UpsertPrincipal("u1", "", {}), IsOk());
+TEST_P(StoreTest, GrantWithoutPolicyIsFailedPrecondition) {
+  ASSERT_THAT(store_->principals().UpsertPrincipal("u1", "", {}), IsOk());
   EXPECT_THAT(GrantRole("u1", "viewer"),
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
-TEST_F(StoreTest, GrantRecordsEverythingAndRevokes) {
+TEST_P(StoreTest, GrantRecordsEverythingAndRevokes) {
   ApplyTestPolicy();
   AddPrincipal("u1");
   const absl::Time expires = clock_.Now() + absl::Hours(24);
   auto granted = GrantRole("u1", "editor", "acme/eu", expires);
   ASSERT_THAT(granted, IsOk());
   EXPECT_EQ(granted->binding.granted_at, clock_.Now());
-  auto page = store_->ListBindings({"u1", ""}, 0, "");
+  auto page = store_->principals().ListBindings({"u1", ""}, 0, "");
   ASSERT_THAT(page, IsOk());
   ASSERT_THAT(page->bindings, SizeIs(1));
   const Binding& b = page->bindings[0];
@@ -339,15 +360,16 @@ TEST_F(StoreTest, GrantRecordsEverythingAndRevokes) {
   EXPECT_EQ(b.expires_at, expires);
   EXPECT_EQ(b.granted_at, clock_.Now());
 
-  EXPECT_THAT(store_->Revoke("u1", "editor", "acme"),
+  EXPECT_THAT(store_->principals().Revoke("u1", "editor", "acme"),
               StatusIs(absl::StatusCode::kNotFound));
-  ASSERT_THAT(store_->Revoke("u1", "editor", "acme/eu"), IsOk());
-  EXPECT_THAT(store_->Revoke("u1", "editor", "acme/eu"),
+  ASSERT_THAT(store_->principals().Revoke("u1", "editor", "acme/eu"), IsOk());
+  EXPECT_THAT(store_->principals().Revoke("u1", "editor", "acme/eu"),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->snapshot()->FindPrincipal("u1")->bindings(), SizeIs(0));
+  EXPECT_THAT(store_->publisher().snapshot()->FindPrincipal("u1")->bindings(),
+              SizeIs(0));
 }
 
-TEST_F(StoreTest, ListBindingsFiltersAndPages) {
+TEST_P(StoreTest, ListBindingsFiltersAndPages) {
   ApplyTestPolicy();
   for (const char* p : {"a", "b", "c"}) {
     AddPrincipal(p);
@@ -355,17 +377,17 @@ TEST_F(StoreTest, ListBindingsFiltersAndPages) {
     ASSERT_THAT(GrantRole(p, "editor", "s1"), IsOk());
     ASSERT_THAT(GrantRole(p, "editor", "s2"), IsOk());
   }
-  auto by_role = store_->ListBindings({"", "editor"}, 0, "");
+  auto by_role = store_->principals().ListBindings({"", "editor"}, 0, "");
   ASSERT_THAT(by_role, IsOk());
   EXPECT_THAT(by_role->bindings, SizeIs(6));
-  auto by_both = store_->ListBindings({"b", "editor"}, 0, "");
+  auto by_both = store_->principals().ListBindings({"b", "editor"}, 0, "");
   ASSERT_THAT(by_both, IsOk());
   EXPECT_THAT(by_both->bindings, SizeIs(2));
 
   std::vector<std::string> keys;
   std::string token;
   do {
-    auto page = store_->ListBindings({}, 4, token);
+    auto page = store_->principals().ListBindings({}, 4, token);
     ASSERT_THAT(page, IsOk());
     for (const Binding& b : page->bindings) {
       keys.push_back(absl::StrCat(b.principal, "/", b.role, "/", b.scope));
@@ -387,7 +409,7 @@ struct SodCase {
 };
 void PrintTo(const SodCase& c, std::ostream* os) { *os << c.name; }
 
-class SeparationTest : public StoreTest,
+class SeparationTest : public StoreFixture,
                        public ::testing::WithParamInterface<SodCase> {};
 
 TEST_P(SeparationTest, Grant) {
@@ -436,7 +458,7 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(info.param.name);
     });
 
-TEST_F(StoreTest, ExpiredBindingDoesNotBlockSeparatedGrant) {
+TEST_P(StoreTest, ExpiredBindingDoesNotBlockSeparatedGrant) {
   ApplyTestPolicy();
   AddPrincipal("u1");
   ASSERT_THAT(
@@ -468,15 +490,15 @@ TEST(ScopeTest, CoversAndOverlaps) {
 
 // ---- API keys. ----
 
-TEST_F(StoreTest, ApiKeyLifecycle) {
-  EXPECT_THAT(store_->HasAnyAdminKey(), testing::IsOkAndHolds(false));
-  auto admin = store_->CreateApiKey("root", ServiceRole::kAdmin, "init");
+TEST_P(StoreTest, ApiKeyLifecycle) {
+  EXPECT_THAT(store_->keys().HasAnyAdminKey(), testing::IsOkAndHolds(false));
+  auto admin = store_->keys().CreateApiKey("root", ServiceRole::kAdmin, "init");
   ASSERT_THAT(admin, IsOk());
   EXPECT_TRUE(absl::StartsWith(admin->key, "stw_"));
   EXPECT_EQ(admin->key.size(), 4u + 43u);
   EXPECT_EQ(admin->totp_secret.size(), 32u);
-  EXPECT_THAT(store_->HasAnyAdminKey(), testing::IsOkAndHolds(true));
-  auto client = store_->CreateApiKey("ci", ServiceRole::kClient, "root");
+  EXPECT_THAT(store_->keys().HasAnyAdminKey(), testing::IsOkAndHolds(true));
+  auto client = store_->keys().CreateApiKey("ci", ServiceRole::kClient, "root");
   ASSERT_THAT(client, IsOk());
   EXPECT_TRUE(client->totp_secret.empty());
   EXPECT_NE(client->key, admin->key);
@@ -489,35 +511,36 @@ TEST_F(StoreTest, ApiKeyLifecycle) {
   EXPECT_EQ(raw.QueryText("SELECT length(key_hash) FROM api_keys LIMIT 1"),
             "32");
 
-  auto auth = store_->AuthenticateApiKey(admin->key);
+  auto auth = store_->keys().AuthenticateApiKey(admin->key);
   ASSERT_THAT(auth, IsOk());
   EXPECT_EQ(auth->name, "root");
   EXPECT_EQ(auth->role, ServiceRole::kAdmin);
   EXPECT_EQ(auth->totp_secret, admin->totp_secret);
   EXPECT_FALSE(auth->revoked);
-  EXPECT_THAT(store_->AuthenticateApiKey("stw_nope"),
+  EXPECT_THAT(store_->keys().AuthenticateApiKey("stw_nope"),
               StatusIs(absl::StatusCode::kUnauthenticated));
-  EXPECT_THAT(store_->AuthenticateApiKey(""),
+  EXPECT_THAT(store_->keys().AuthenticateApiKey(""),
               StatusIs(absl::StatusCode::kUnauthenticated));
 
-  EXPECT_THAT(store_->CreateApiKey("ci", ServiceRole::kAuditor, "root"),
+  EXPECT_THAT(store_->keys().CreateApiKey("ci", ServiceRole::kAuditor, "root"),
               StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_THAT(store_->CreateApiKey("bad name", ServiceRole::kAuditor, "root"),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      store_->keys().CreateApiKey("bad name", ServiceRole::kAuditor, "root"),
+      StatusIs(absl::StatusCode::kInvalidArgument));
 
-  ASSERT_THAT(store_->RevokeApiKey("ci"), IsOk());
-  EXPECT_THAT(store_->RevokeApiKey("ci"),
+  ASSERT_THAT(store_->keys().RevokeApiKey("ci"), IsOk());
+  EXPECT_THAT(store_->keys().RevokeApiKey("ci"),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(store_->RevokeApiKey("nobody"),
+  EXPECT_THAT(store_->keys().RevokeApiKey("nobody"),
               StatusIs(absl::StatusCode::kNotFound));
-  auto revoked = store_->AuthenticateApiKey(client->key);
+  auto revoked = store_->keys().AuthenticateApiKey(client->key);
   ASSERT_THAT(revoked, IsOk());
   EXPECT_TRUE(revoked->revoked);
   // Names are never reused.
-  EXPECT_THAT(store_->CreateApiKey("ci", ServiceRole::kClient, "root"),
+  EXPECT_THAT(store_->keys().CreateApiKey("ci", ServiceRole::kClient, "root"),
               StatusIs(absl::StatusCode::kAlreadyExists));
 
-  auto keys = store_->ListApiKeys();
+  auto keys = store_->keys().ListApiKeys();
   ASSERT_THAT(keys, IsOk());
   ASSERT_THAT(*keys, SizeIs(2));
   EXPECT_EQ((*keys)[0].name, "ci");
@@ -526,56 +549,57 @@ TEST_F(StoreTest, ApiKeyLifecycle) {
 
   // Keys survive a reopen (the in-memory index is rebuilt).
   ASSERT_THAT(Reopen(), IsOk());
-  EXPECT_THAT(store_->AuthenticateApiKey(admin->key), IsOk());
+  EXPECT_THAT(store_->keys().AuthenticateApiKey(admin->key), IsOk());
 }
 
-TEST_F(StoreTest, TotpStepsAreSingleUse) {
-  auto admin = store_->CreateApiKey("root", ServiceRole::kAdmin, "init");
+TEST_P(StoreTest, TotpStepsAreSingleUse) {
+  auto admin = store_->keys().CreateApiKey("root", ServiceRole::kAdmin, "init");
   ASSERT_THAT(admin, IsOk());
-  ASSERT_THAT(store_->CreateApiKey("ci", ServiceRole::kClient, "root"), IsOk());
-  EXPECT_THAT(store_->RecordTotpStep("root", 1000), IsOk());
-  EXPECT_THAT(store_->RecordTotpStep("root", 1000),
+  ASSERT_THAT(store_->keys().CreateApiKey("ci", ServiceRole::kClient, "root"),
+              IsOk());
+  EXPECT_THAT(store_->keys().RecordTotpStep("root", 1000), IsOk());
+  EXPECT_THAT(store_->keys().RecordTotpStep("root", 1000),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("already used")));
-  EXPECT_THAT(store_->RecordTotpStep("root", 999),
+  EXPECT_THAT(store_->keys().RecordTotpStep("root", 999),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(store_->RecordTotpStep("root", 1001), IsOk());
-  EXPECT_THAT(store_->RecordTotpStep("ci", 5000),
+  EXPECT_THAT(store_->keys().RecordTotpStep("root", 1001), IsOk());
+  EXPECT_THAT(store_->keys().RecordTotpStep("ci", 5000),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(store_->RecordTotpStep("nobody", 5000),
+  EXPECT_THAT(store_->keys().RecordTotpStep("nobody", 5000),
               StatusIs(absl::StatusCode::kNotFound));
-  const int64_t revision = store_->revision();
-  ASSERT_THAT(store_->RevokeApiKey("root"), IsOk());
+  const int64_t revision = store_->publisher().revision();
+  ASSERT_THAT(store_->keys().RevokeApiKey("root"), IsOk());
   EXPECT_THAT(
-      store_->RecordTotpStep("root", 2000),
+      store_->keys().RecordTotpStep("root", 2000),
       StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("revoked")));
-  EXPECT_EQ(store_->revision(), revision + 1);
+  EXPECT_EQ(store_->publisher().revision(), revision + 1);
 }
 
-TEST_F(StoreTest, EveryMutationBumpsRevisionExactlyOnce) {
+TEST_P(StoreTest, EveryMutationBumpsRevisionExactlyOnce) {
   int64_t expected = 0;
   auto step = [&](absl::Status s) {
     ASSERT_THAT(s, IsOk());
     ++expected;
-    EXPECT_EQ(store_->revision(), expected);
-    EXPECT_EQ(store_->snapshot()->store_revision(), expected);
+    EXPECT_EQ(store_->publisher().revision(), expected);
+    EXPECT_EQ(store_->publisher().snapshot()->store_revision(), expected);
     RawDb raw(path_);
     EXPECT_EQ(raw.QueryText("SELECT revision FROM store_meta"),
               std::to_string(expected));
   };
-  step(store_->ApplyPolicy(Sources(kPolicy), "a", "").status());
-  step(store_->UpsertPrincipal("u1", "", {}).status());
+  step(store_->policies().ApplyPolicy(Sources(kPolicy), "a", "").status());
+  step(store_->principals().UpsertPrincipal("u1", "", {}).status());
   step(GrantRole("u1", "viewer").status());
-  step(store_->SetPrincipalDisabled("u1", true).status());
-  step(store_->Revoke("u1", "viewer", "").status());
-  step(store_->CreateApiKey("k", ServiceRole::kClient, "a").status());
-  step(store_->RevokeApiKey("k").status());
-  step(store_->ApplyPolicy(Sources(kPolicyV2), "a", "").status());
-  step(store_->ActivatePolicyVersion(1).status());
-  step(store_->DeletePrincipal("u1").status());
+  step(store_->principals().SetPrincipalDisabled("u1", true).status());
+  step(store_->principals().Revoke("u1", "viewer", "").status());
+  step(store_->keys().CreateApiKey("k", ServiceRole::kClient, "a").status());
+  step(store_->keys().RevokeApiKey("k").status());
+  step(store_->policies().ApplyPolicy(Sources(kPolicyV2), "a", "").status());
+  step(store_->policies().ActivatePolicyVersion(1).status());
+  step(store_->principals().DeletePrincipal("u1").status());
   // Failed mutations change nothing.
-  EXPECT_FALSE(store_->DeletePrincipal("u1").ok());
-  EXPECT_EQ(store_->revision(), expected);
+  EXPECT_FALSE(store_->principals().DeletePrincipal("u1").ok());
+  EXPECT_EQ(store_->publisher().revision(), expected);
 }
 
 TEST(AttributesTest, JsonRoundTripAndErrors) {
@@ -592,6 +616,11 @@ TEST(AttributesTest, JsonRoundTripAndErrors) {
         << bad;
   }
 }
+
+// Every engine the store has. A new engine is one more line here.
+INSTANTIATE_TEST_SUITE_P(Engines, StoreTest,
+                         ::testing::Values(testing::SqliteEngine()),
+                         testing::EngineName);
 
 }  // namespace
 }  // namespace steward::store

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -180,29 +182,54 @@ class RawDb {
   sqlite3* db_ = nullptr;
 };
 
-// A test with a fresh store on a temp file and the test policy applied.
-class StoreTest : public ::testing::Test {
+// One store engine as the tests see it: how to name a fresh, empty store
+// for one test. OpenStore picks the engine from that location, so adding an
+// engine (PostgreSQL: a URL to a scratch database) is one more StoreEngine
+// and one more INSTANTIATE_TEST_SUITE_P line in store_test.cc.
+struct StoreEngine {
+  std::string name;  // the instantiation's test-name suffix
+  std::function<std::string(const TempDir& dir)> new_location;
+};
+
+inline void PrintTo(const StoreEngine& engine, std::ostream* os) {
+  *os << engine.name;
+}
+
+inline StoreEngine SqliteEngine() {
+  return {"Sqlite", [](const TempDir& dir) { return dir.File("steward.db"); }};
+}
+
+inline std::string EngineName(
+    const ::testing::TestParamInfo<StoreEngine>& info) {
+  return info.param.name;
+}
+
+// A test with a fresh store and helpers to fill it, on the engine that
+// engine() names (SQLite unless a parameterized subclass says otherwise).
+class StoreFixture : public ::testing::Test {
  protected:
+  virtual StoreEngine engine() const { return SqliteEngine(); }
+
   void SetUp() override {
     ASSERT_FALSE(dir_.path().empty());
-    path_ = dir_.File("steward.db");
+    path_ = engine().new_location(dir_);
     Store::Options options;
     options.create_if_missing = true;
     absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(path_, clock_, options);
+        OpenStore(path_, clock_, options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
 
   void ApplyTestPolicy() {
     absl::StatusOr<ApplyPolicyResult> applied =
-        store_->ApplyPolicy(Sources(kPolicy), "tester", "initial");
+        store_->policies().ApplyPolicy(Sources(kPolicy), "tester", "initial");
     ASSERT_TRUE(applied.ok()) << applied.status();
   }
 
   void AddPrincipal(const std::string& id, AttributeMap attributes = {}) {
     absl::StatusOr<UpsertPrincipalResult> r =
-        store_->UpsertPrincipal(id, id + " name", attributes);
+        store_->principals().UpsertPrincipal(id, id + " name", attributes);
     ASSERT_TRUE(r.ok()) << r.status();
   }
 
@@ -217,14 +244,14 @@ class StoreTest : public ::testing::Test {
     request.expires_at = expires_at;
     request.reason = "test";
     request.granted_by = "admin-key";
-    return store_->Grant(request);
+    return store_->principals().Grant(request);
   }
 
   absl::Status Reopen() {
     store_.reset();
     Store::Options options;
     absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(path_, clock_, options);
+        OpenStore(path_, clock_, options);
     if (!store.ok()) return store.status();
     store_ = *std::move(store);
     return absl::OkStatus();
@@ -234,6 +261,14 @@ class StoreTest : public ::testing::Test {
   std::string path_;
   FakeClock clock_;
   std::unique_ptr<Store> store_;
+};
+
+// The repository tests, run once per engine (INSTANTIATE_TEST_SUITE_P in
+// store_test.cc).
+class StoreTest : public StoreFixture,
+                  public ::testing::WithParamInterface<StoreEngine> {
+ protected:
+  StoreEngine engine() const override { return GetParam(); }
 };
 
 }  // namespace steward::store::testing

@@ -1,12 +1,12 @@
 // See migration_runner.h.
-#include "server/store/migration_runner.h"
+#include "server/store/sqlite/migration_runner.h"
 
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 
-namespace steward::store::internal {
+namespace steward::store::sqlite {
 namespace {
 
 struct AppliedMigration {
@@ -49,12 +49,16 @@ absl::StatusOr<std::vector<AppliedMigration>> ReadApplied(
   absl::StatusOr<Statement> stmt = connection.Prepare(
       "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
   if (!stmt.ok()) return stmt.status();
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    applied.push_back({static_cast<int>(stmt->Int(0)),
-                       std::string(stmt->Text(1)), std::string(stmt->Text(2))});
+  if (absl::Status s =
+          ForEachRow(*stmt,
+                     [&](const Statement& row) {
+                       applied.push_back({static_cast<int>(row.Int(0)),
+                                          std::string(row.Text(1)),
+                                          std::string(row.Text(2))});
+                       return absl::OkStatus();
+                     });
+      !s.ok()) {
+    return s;
   }
   return applied;
 }
@@ -182,4 +186,4 @@ absl::StatusOr<MigrationResult> RunMigrations(
   return result;
 }
 
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite

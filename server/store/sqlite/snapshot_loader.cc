@@ -1,5 +1,5 @@
 // See snapshot_loader.h.
-#include "server/store/snapshot_loader.h"
+#include "server/store/sqlite/snapshot_loader.h"
 
 #include <algorithm>
 #include <deque>
@@ -15,7 +15,8 @@
 #include "absl/synchronization/mutex.h"
 #include "server/store/attributes.h"
 
-namespace steward::store::internal {
+namespace steward::store::sqlite {
+
 namespace {
 
 // Turns one principal's stored rows into a PrincipalEntry. Reused across
@@ -438,49 +439,51 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> LoadSnapshot(
     absl::string_view binding_principal =
         *binding_row ? bindings->Text(0) : absl::string_view();
     std::unique_ptr<RowBatch> batch = consumer.NewBatch();
-    while (true) {
-      absl::StatusOr<bool> row = principals->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      const absl::string_view id = principals->Text(0);
-      RowBatch::Principal p;
-      p.id_begin = batch->chars.size();
-      batch->chars.append(id.data(), id.size());
-      p.id_end = batch->chars.size();
-      // Both scans are in id order (BINARY collation on both sides), and
-      // the foreign key guarantees every binding has its principal, so
-      // bindings before `id` cannot exist; skip defensively anyway.
-      while (*binding_row && binding_principal <= id) {
-        if (binding_principal == id) {
-          RowBatch::Binding b;
-          const absl::string_view role = bindings->Text(1);
-          const absl::string_view scope = bindings->Text(2);
-          const std::optional<int64_t> expires = bindings->OptionalInt(3);
-          b.role_begin = batch->chars.size();
-          batch->chars.append(role.data(), role.size());
-          b.role_end = batch->chars.size();
-          batch->chars.append(scope.data(), scope.size());
-          b.scope_end = batch->chars.size();
-          b.has_expiry = expires.has_value();
-          b.expires_micros = expires.value_or(0);
-          batch->bindings.push_back(b);
-        }
-        binding_row = bindings->Step();
-        if (!binding_row.ok()) return binding_row.status();
-        if (*binding_row) binding_principal = bindings->Text(0);
-      }
-      p.disabled = principals->Int(1) != 0;
-      const absl::string_view json = principals->Text(2);
-      p.json_begin = batch->chars.size();
-      batch->chars.append(json.data(), json.size());
-      p.json_end = batch->chars.size();
-      p.bindings_end = batch->bindings.size();
-      batch->principals.push_back(p);
-      if (batch->principals.size() >= options.batch_principals) {
-        consumer.Submit(std::move(batch));
-        batch = consumer.NewBatch();
-      }
-    }
+    // The principals drive the scan; the bindings cursor is advanced by
+    // hand alongside them (a merge join).
+    absl::Status scanned =
+        ForEachRow(*principals, [&](const Statement& principal) {
+          const absl::string_view id = principal.Text(0);
+          RowBatch::Principal p;
+          p.id_begin = batch->chars.size();
+          batch->chars.append(id.data(), id.size());
+          p.id_end = batch->chars.size();
+          // Both scans are in id order (BINARY collation on both sides), and
+          // the foreign key guarantees every binding has its principal, so
+          // bindings before `id` cannot exist; skip defensively anyway.
+          while (*binding_row && binding_principal <= id) {
+            if (binding_principal == id) {
+              RowBatch::Binding b;
+              const absl::string_view role = bindings->Text(1);
+              const absl::string_view scope = bindings->Text(2);
+              const std::optional<int64_t> expires = bindings->OptionalInt(3);
+              b.role_begin = batch->chars.size();
+              batch->chars.append(role.data(), role.size());
+              b.role_end = batch->chars.size();
+              batch->chars.append(scope.data(), scope.size());
+              b.scope_end = batch->chars.size();
+              b.has_expiry = expires.has_value();
+              b.expires_micros = expires.value_or(0);
+              batch->bindings.push_back(b);
+            }
+            binding_row = bindings->Step();
+            if (!binding_row.ok()) return binding_row.status();
+            if (*binding_row) binding_principal = bindings->Text(0);
+          }
+          p.disabled = principal.Int(1) != 0;
+          const absl::string_view json = principal.Text(2);
+          p.json_begin = batch->chars.size();
+          batch->chars.append(json.data(), json.size());
+          p.json_end = batch->chars.size();
+          p.bindings_end = batch->bindings.size();
+          batch->principals.push_back(p);
+          if (batch->principals.size() >= options.batch_principals) {
+            consumer.Submit(std::move(batch));
+            batch = consumer.NewBatch();
+          }
+          return absl::OkStatus();
+        });
+    if (!scanned.ok()) return scanned;
     consumer.Submit(std::move(batch));
   }
   consumer.Finish();
@@ -506,12 +509,15 @@ absl::StatusOr<std::shared_ptr<const PrincipalEntry>> LoadPrincipalEntry(
         "WHERE principal = ? ORDER BY role, scope");
     if (!bindings.ok()) return bindings.status();
     bindings->BindText(1, id);
-    while (true) {
-      absl::StatusOr<bool> row = bindings->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      assembler.AddBinding(bindings->Text(0), bindings->Text(1),
-                           bindings->OptionalInt(2));
+    if (absl::Status s = ForEachRow(*bindings,
+                                    [&](const Statement& row) {
+                                      assembler.AddBinding(row.Text(0),
+                                                           row.Text(1),
+                                                           row.OptionalInt(2));
+                                      return absl::OkStatus();
+                                    });
+        !s.ok()) {
+      return s;
     }
   }
   absl::StatusOr<Statement> principal = connection.Prepare(
@@ -526,4 +532,4 @@ absl::StatusOr<std::shared_ptr<const PrincipalEntry>> LoadPrincipalEntry(
                                 parts.bindings, parts.attributes);
 }
 
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite

@@ -1,17 +1,19 @@
 // The one table that turns SQLite result codes into absl::Status.
 //
-// Internal to server/store. Every sqlite3_* call whose result is not
-// SQLITE_OK/ROW/DONE goes through SqliteStatus() so the mapping
-// (STYLE.md "Errors") lives in exactly one place and is tested code by code.
-#ifndef STEWARD_SERVER_STORE_SQLITE_STATUS_H_
-#define STEWARD_SERVER_STORE_SQLITE_STATUS_H_
+// Part of the SQLite layer (server/store/sqlite); only code inside
+// server/store calls it, since only it sees sqlite3 result codes. Every
+// sqlite3_* call whose result is not SQLITE_OK/ROW/DONE goes through
+// SqliteStatus() so the mapping (STYLE.md "Errors") lives in exactly one
+// place and is tested code by code.
+#ifndef STEWARD_SERVER_STORE_SQLITE_SQLITE_STATUS_H_
+#define STEWARD_SERVER_STORE_SQLITE_SQLITE_STATUS_H_
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 struct sqlite3;
 
-namespace steward::store::internal {
+namespace steward::store::sqlite {
 
 // The absl code for an SQLite (extended) result code:
 //   BUSY, LOCKED, IOERR, CANTOPEN, PROTOCOL -> kUnavailable (retryable)
@@ -32,6 +34,6 @@ absl::StatusCode SqliteCodeToStatusCode(int extended_code);
 absl::Status SqliteStatus(int extended_code, sqlite3* db,
                           absl::string_view context);
 
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite
 
-#endif  // STEWARD_SERVER_STORE_SQLITE_STATUS_H_
+#endif  // STEWARD_SERVER_STORE_SQLITE_SQLITE_STATUS_H_

@@ -1,22 +1,24 @@
 // Applies the embedded schema migrations (migrations/*.sql) to a database.
 //
-// Internal to server/store; Store::Open runs it before anything else. Each
+// Part of the SQLite engine: OpenStore runs it before anything else, and
+// tests and benchmarks that build a trail on a bare connection run it too.
+// Each
 // pending migration runs in its own transaction together with its row in
 // schema_migrations (version, name, checksum, applied_at), so a crash leaves
 // the database at a clean version boundary. A database that records a
 // version this binary does not know (written by a newer stewardd) or whose
 // recorded checksum differs from the embedded file (a migration edited after
 // it landed) is refused with kFailedPrecondition and a message saying so.
-#ifndef STEWARD_SERVER_STORE_MIGRATION_RUNNER_H_
-#define STEWARD_SERVER_STORE_MIGRATION_RUNNER_H_
+#ifndef STEWARD_SERVER_STORE_SQLITE_MIGRATION_RUNNER_H_
+#define STEWARD_SERVER_STORE_SQLITE_MIGRATION_RUNNER_H_
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "migrations/migrations.h"
-#include "server/store/connection.h"
+#include "server/store/sqlite/connection.h"
 
-namespace steward::store::internal {
+namespace steward::store::sqlite {
 
 // The `PRAGMA application_id` of a Steward database ("STWD"), set by the
 // first migration run; any other non-zero id is refused as not ours.
@@ -38,6 +40,6 @@ absl::StatusOr<MigrationResult> RunMigrations(
     Connection& connection, absl::Span<const migrations::Migration> migrations,
     absl::Time now);
 
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite
 
-#endif  // STEWARD_SERVER_STORE_MIGRATION_RUNNER_H_
+#endif  // STEWARD_SERVER_STORE_SQLITE_MIGRATION_RUNNER_H_

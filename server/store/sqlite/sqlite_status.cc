@@ -1,11 +1,11 @@
 // See sqlite_status.h.
-#include "server/store/sqlite_status.h"
+#include "server/store/sqlite/sqlite_status.h"
 
 #include <sqlite3.h>
 
 #include "absl/strings/str_cat.h"
 
-namespace steward::store::internal {
+namespace steward::store::sqlite {
 namespace {
 
 struct CodeMapping {
@@ -71,4 +71,4 @@ absl::Status SqliteStatus(int extended_code, sqlite3* db,
                                    extended_code, ")"));
 }
 
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite

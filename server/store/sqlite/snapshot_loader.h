@@ -1,16 +1,16 @@
 // Reads principals and bindings from SQLite into Snapshot form.
 //
-// Internal to server/store. The full load (store open, policy activation,
-// ReloadSnapshot) scans `principals` and `role_bindings` once each, both in
-// id order (both tables are clustered that way), and merges them, so the
-// cost is two sequential scans regardless of size. Large loads copy the
-// rows out in batches and build the entries on a second thread, so the
-// scan and the building overlap (LoadOptions). Role names are resolved
-// against the Program; bindings to roles it lacks and attributes it does
-// not declare (or declares with another type) are left out (store.h
-// explains why that is safe).
-#ifndef STEWARD_SERVER_STORE_SNAPSHOT_LOADER_H_
-#define STEWARD_SERVER_STORE_SNAPSHOT_LOADER_H_
+// Internal to server/store (the SQLite engine). The full load (store open,
+// policy activation, ReloadSnapshot) scans `principals` and `role_bindings`
+// once each, both in id order (both tables are clustered that way), and
+// merges them, so the cost is two sequential scans regardless of size.
+// Large loads copy the rows out in batches and build the entries on a
+// second thread, so the scan and the building overlap (LoadOptions). Role
+// names are resolved against the Program; bindings to roles it lacks and
+// attributes it does not declare (or declares with another type) are left
+// out (policy_repository.h explains why that is safe).
+#ifndef STEWARD_SERVER_STORE_SQLITE_SNAPSHOT_LOADER_H_
+#define STEWARD_SERVER_STORE_SQLITE_SNAPSHOT_LOADER_H_
 
 #include <cstdint>
 #include <memory>
@@ -18,10 +18,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "policy/program.h"
-#include "server/store/connection.h"
 #include "server/store/snapshot.h"
+#include "server/store/sqlite/connection.h"
 
-namespace steward::store::internal {
+namespace steward::store::sqlite {
 
 struct LoadStats {
   int64_t principals = 0;
@@ -55,6 +55,6 @@ absl::StatusOr<std::shared_ptr<const PrincipalEntry>> LoadPrincipalEntry(
     Connection& connection, const policy::Program* program,
     absl::string_view id);
 
-}  // namespace steward::store::internal
+}  // namespace steward::store::sqlite
 
-#endif  // STEWARD_SERVER_STORE_SNAPSHOT_LOADER_H_
+#endif  // STEWARD_SERVER_STORE_SQLITE_SNAPSHOT_LOADER_H_

@@ -1,0 +1,48 @@
+// The SQLite engine's PrincipalRepository (principals and role_bindings
+// tables).
+//
+// Internal to server/store (the SQLite engine); callers use
+// server/store/principal_repository.h through store.h.
+#ifndef STEWARD_SERVER_STORE_SQLITE_PRINCIPAL_REPOSITORY_H_
+#define STEWARD_SERVER_STORE_SQLITE_PRINCIPAL_REPOSITORY_H_
+
+#include <cstdint>
+
+#include "server/store/principal_repository.h"
+#include "server/store/sqlite/database.h"
+#include "server/store/sqlite/publisher.h"
+
+namespace steward::store::sqlite {
+
+// Owned by SqliteStore; borrows its Database and publisher. Thread-safe.
+class SqlitePrincipalRepository : public PrincipalRepository {
+ public:
+  SqlitePrincipalRepository(Database* db, SqlitePublisher* publisher)
+      : db_(db), publisher_(publisher) {}
+
+  absl::StatusOr<UpsertPrincipalResult> UpsertPrincipal(
+      absl::string_view id, absl::string_view display_name,
+      const AttributeMap& attributes) override;
+  absl::StatusOr<Principal> GetPrincipal(absl::string_view id) override;
+  absl::StatusOr<PrincipalPage> ListPrincipals(
+      int page_size, absl::string_view page_token) override;
+  absl::StatusOr<int64_t> SetPrincipalDisabled(absl::string_view id,
+                                               bool disabled) override;
+  absl::StatusOr<int64_t> DeletePrincipal(absl::string_view id) override;
+
+  absl::StatusOr<GrantResult> Grant(const GrantRequest& request) override;
+  absl::StatusOr<int64_t> Revoke(absl::string_view principal,
+                                 absl::string_view role,
+                                 absl::string_view scope) override;
+  absl::StatusOr<BindingPage> ListBindings(
+      const BindingFilter& filter, int page_size,
+      absl::string_view page_token) override;
+
+ private:
+  Database* db_;
+  SqlitePublisher* publisher_;
+};
+
+}  // namespace steward::store::sqlite
+
+#endif  // STEWARD_SERVER_STORE_SQLITE_PRINCIPAL_REPOSITORY_H_
