@@ -44,36 +44,6 @@ std::vector<std::string> ServerArgs(const std::string& durability) {
           "--audit-durability", durability};
 }
 
-// Loads the first `count` workload principals with their roles.
-void LoadSomePrincipals(AdminService::Stub& admin, const std::string& key,
-                        int count) {
-  std::vector<nlohmann::json> lines =
-      ReadJsonLines(std::string(STEWARD_WORKLOAD_DIR) + "/principals.jsonl");
-  ASSERT_GE(lines.size(), static_cast<size_t>(count));
-  for (int i = 0; i < count; ++i) {
-    const nlohmann::json& json = lines[i];
-    v1::UpsertPrincipalRequest upsert;
-    upsert.mutable_principal()->set_id(json["id"].get<std::string>());
-    for (const auto& [name, value] : json["attributes"].items()) {
-      (*upsert.mutable_principal()->mutable_attributes())[name] =
-          ToValue(value);
-    }
-    v1::UpsertPrincipalResponse upserted;
-    grpc::Status status =
-        admin.UpsertPrincipal(Context(key).get(), upsert, &upserted);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    for (const auto& role : json["roles"]) {
-      v1::GrantRequest grant;
-      grant.set_principal_id(json["id"].get<std::string>());
-      grant.set_role(role.get<std::string>());
-      grant.set_reason("durability test");
-      v1::GrantResponse granted;
-      status = admin.Grant(Context(key).get(), grant, &granted);
-      ASSERT_TRUE(status.ok()) << status.error_message();
-    }
-  }
-}
-
 // Starts stewardd on `data` with `durability` and loads the first
 // kPrincipals workload principals.
 void StartWithPrincipals(ServerProcess& server, const std::string& data,
@@ -83,8 +53,10 @@ void StartWithPrincipals(ServerProcess& server, const std::string& data,
   auto channel =
       grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
   auto admin = AdminService::NewStub(channel);
-  ASSERT_NO_FATAL_FAILURE(
-      LoadSomePrincipals(*admin, ReadKey(data, "admin"), kPrincipals));
+  grpc::Status loaded = LoadWorkloadPrincipals(*admin, ReadKey(data, "admin"),
+                                               STEWARD_WORKLOAD_DIR,
+                                               kPrincipals, "durability test");
+  ASSERT_TRUE(loaded.ok()) << loaded.error_message();
 }
 
 // Opens the database and holds its write lock (ROLLBACK and close to let
