@@ -18,15 +18,17 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "steward/v1/admin.grpc.pb.h"
 #include "steward/v1/authorization.grpc.pb.h"
+#include "tests/testing/grpc_workload.h"
+#include "tests/testing/workload.h"
 
 namespace {
 
@@ -37,51 +39,19 @@ using steward::v1::BatchCheckResponse;
 using steward::v1::CheckRequest;
 using steward::v1::CheckResponse;
 
-struct Item {
-  CheckRequest request;
-  bool expect_allow = false;
-};
+// A workload check as a CheckRequest, and its expected answer.
+using Item = steward::testing::WorkloadRequest;
 
-google::protobuf::Value ToValue(const nlohmann::json& json) {
-  google::protobuf::Value value;
-  if (json.is_string()) {
-    value.set_string_value(json.get<std::string>());
-  } else if (json.is_boolean()) {
-    value.set_bool_value(json.get<bool>());
-  } else if (json.is_number()) {
-    value.set_number_value(json.get<double>());
-  } else if (json.is_array()) {
-    for (const auto& e : json)
-      *value.mutable_list_value()->add_values() = ToValue(e);
-  }
-  return value;
-}
-
+// The workload's requests; empty, after saying why, when they cannot be
+// read.
 std::vector<Item> LoadWorkload(const std::string& dir) {
-  std::vector<Item> items;
-  std::ifstream in(dir + "/requests.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
-    if (json.is_discarded()) continue;
-    Item item;
-    item.request.set_principal_id(json["principal_id"].get<std::string>());
-    item.request.set_action(json["action"].get<std::string>());
-    const auto& resource = json["resource"];
-    item.request.mutable_resource()->set_kind(
-        resource["kind"].get<std::string>());
-    item.request.mutable_resource()->set_id(resource["id"].get<std::string>());
-    if (resource.contains("attributes")) {
-      for (const auto& [name, value] : resource["attributes"].items()) {
-        (*item.request.mutable_resource()->mutable_attributes())[name] =
-            ToValue(value);
-      }
-    }
-    item.expect_allow = json["expected"].get<std::string>() == "ALLOW";
-    items.push_back(std::move(item));
+  absl::StatusOr<std::vector<Item>> items =
+      steward::testing::ReadWorkloadRequests(dir);
+  if (!items.ok()) {
+    std::fprintf(stderr, "error: %s\n", items.status().ToString().c_str());
+    return {};
   }
-  return items;
+  return *std::move(items);
 }
 
 struct Call {
@@ -124,50 +94,28 @@ std::string ReadKeyFile(const std::string& path) {
 }
 
 // Loads principals.jsonl through AdminService (a --dev server: no TOTP).
+// Grants the server already holds are fine, so loading twice is harmless.
 int LoadPrincipals(const Options& options) {
-  std::string key = ReadKeyFile(options.admin_key_file);
+  absl::StatusOr<std::vector<steward::testing::WorkloadPrincipal>> principals =
+      steward::testing::ReadWorkloadPrincipals(options.workload);
+  if (!principals.ok()) {
+    std::fprintf(stderr, "error: %s\n", principals.status().ToString().c_str());
+    return 1;
+  }
   auto channel =
       grpc::CreateChannel(options.server, grpc::InsecureChannelCredentials());
   auto admin = steward::v1::AdminService::NewStub(channel);
-  std::ifstream in(options.workload + "/principals.jsonl");
-  std::string line;
-  int loaded = 0;
-  while (std::getline(in, line)) {
-    nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
-    if (json.is_discarded()) continue;
-    steward::v1::UpsertPrincipalRequest upsert;
-    upsert.mutable_principal()->set_id(json["id"].get<std::string>());
-    for (const auto& [name, value] : json["attributes"].items()) {
-      (*upsert.mutable_principal()->mutable_attributes())[name] =
-          ToValue(value);
-    }
-    grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + key);
-    steward::v1::UpsertPrincipalResponse upserted;
-    grpc::Status status = admin->UpsertPrincipal(&context, upsert, &upserted);
-    if (!status.ok()) {
-      std::fprintf(stderr, "error: UpsertPrincipal: %s\n",
-                   status.error_message().c_str());
-      return 1;
-    }
-    for (const auto& role : json["roles"]) {
-      grpc::ClientContext grant_context;
-      grant_context.AddMetadata("authorization", "Bearer " + key);
-      steward::v1::GrantRequest grant;
-      grant.set_principal_id(upsert.principal().id());
-      grant.set_role(role.get<std::string>());
-      steward::v1::GrantResponse granted;
-      status = admin->Grant(&grant_context, grant, &granted);
-      if (!status.ok() &&
-          status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
-        std::fprintf(stderr, "error: Grant: %s\n",
-                     status.error_message().c_str());
-        return 1;
-      }
-    }
-    ++loaded;
+  steward::testing::PrincipalLoadOptions load;
+  load.admin_key = ReadKeyFile(options.admin_key_file);
+  load.reason = "steward_loadgen";
+  load.allow_existing_grants = true;
+  grpc::Status status =
+      steward::testing::LoadPrincipals(*admin, *principals, load);
+  if (!status.ok()) {
+    std::fprintf(stderr, "error: %s\n", status.error_message().c_str());
+    return 1;
   }
-  std::printf("loaded %d principals\n", loaded);
+  std::printf("loaded %zu principals\n", principals->size());
   return 0;
 }
 

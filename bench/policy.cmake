@@ -5,7 +5,7 @@ add_executable(policy_benchmark
   ${PROJECT_SOURCE_DIR}/bench/policy_counting_allocator.cc
 )
 steward_target_defaults(policy_benchmark)
-target_link_libraries(policy_benchmark PRIVATE steward_policy
+target_link_libraries(policy_benchmark PRIVATE steward_policy steward_workload
                       benchmark::benchmark)
 # CI clones the repository with shared/ beside it; STEWARD_WORKLOAD_DIR
 # overrides at run time.

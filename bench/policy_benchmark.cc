@@ -26,7 +26,7 @@
 #include "bench/policy_counting_allocator.h"
 #include "policy/compiler.h"
 #include "policy/evaluator.h"
-#include "tests/policy/workload.h"
+#include "tests/testing/policy_workload.h"
 
 namespace steward::policy {
 namespace {

@@ -61,6 +61,9 @@ std::string AlignedRows(const std::vector<std::vector<std::string>>& rows) {
 bool StdoutIsTerminal() { return ::isatty(STDOUT_FILENO) == 1; }
 bool StderrIsTerminal() { return ::isatty(STDERR_FILENO) == 1; }
 
+// The same rule as the audit export's CSV (server/audit/export.cc CsvCell,
+// whose header the client may not include); both run the cases of
+// tests/testing/csv_cases.h.
 std::string CsvField(absl::string_view value) {
   const bool needs_quotes =
       value.find_first_of(",\"\r\n") != absl::string_view::npos ||

@@ -79,10 +79,16 @@ std::string ToJsonLine(const AuditRecord& r) {
   return Dump(j) + "\n";
 }
 
+// RFC 4180, and the same rule as stewardctl's CSV (client/output.cc
+// CsvField, which cannot include this header): quoted when the cell holds a
+// comma, quote, CR or LF, or starts or ends with a space that a spreadsheet
+// would otherwise trim; '"' doubled inside. Both run the cases of
+// tests/testing/csv_cases.h.
 std::string CsvCell(absl::string_view value) {
-  if (value.find_first_of("\",\r\n") == absl::string_view::npos) {
-    return std::string(value);
-  }
+  const bool needs_quotes =
+      value.find_first_of(",\"\r\n") != absl::string_view::npos ||
+      (!value.empty() && (value.front() == ' ' || value.back() == ' '));
+  if (!needs_quotes) return std::string(value);
   std::string out = "\"";
   for (char c : value) {
     if (c == '"') out.push_back('"');

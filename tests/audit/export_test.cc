@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/csv_cases.h"
 
 namespace steward::audit {
 namespace {
@@ -48,6 +49,21 @@ TEST(ExportTest, JsonLine) {
   EXPECT_EQ(j["justification"], "ticket \"42\", line1\nline2");
   EXPECT_EQ(j["hash"].get<std::string>().substr(0, 4), "ab00");
 }
+
+// The cases are shared with stewardctl's CsvField (client/output_test):
+// both write CSV by the same rule.
+class CsvCellTest
+    : public ::testing::TestWithParam<steward::testing::CsvQuotingCase> {};
+
+TEST_P(CsvCellTest, QuotesLikeStewardctl) {
+  EXPECT_EQ(CsvCell(GetParam().field), GetParam().written);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cells, CsvCellTest, ::testing::ValuesIn(steward::testing::kCsvQuotingCases),
+    [](const ::testing::TestParamInfo<steward::testing::CsvQuotingCase>& info) {
+      return std::string(info.param.name);
+    });
 
 TEST(ExportTest, CsvQuotesPerRfc4180) {
   EXPECT_EQ(CsvCell("plain"), "plain");

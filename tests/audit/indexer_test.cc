@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/audit/reader.h"
@@ -19,6 +20,7 @@
 #include "server/store/clock.h"
 #include "tests/audit/audit_test_util.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/wait.h"
 
 namespace steward::audit {
 namespace {
@@ -28,6 +30,7 @@ using ::steward::audit::testing::kT0;
 using ::steward::audit::testing::OpenRaw;
 using ::steward::audit::testing::TestDb;
 using ::steward::testing::IsOk;
+using ::steward::testing::WaitUntil;
 
 constexpr int kRecords = 300;
 
@@ -209,12 +212,11 @@ class IndexerTest : public ::testing::Test {
   }
 
   // Index passes run on the writer thread: waits (up to 10 s) until its
-  // watermark reaches `seq`.
+  // watermark reaches `seq`, and fails the test if it does not.
   static void WaitForIndexedThrough(AuditWriter& writer, int64_t seq) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (writer.metrics().indexed_through != seq && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(5));
-    }
+    WaitUntil([&] { return writer.metrics().indexed_through == seq; },
+              absl::Seconds(10),
+              absl::StrCat("the writer's index watermark to reach seq ", seq));
   }
 
   int64_t Watermark() {

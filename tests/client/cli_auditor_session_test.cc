@@ -10,15 +10,17 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/cli_session.h"
+#include "tests/testing/wait.h"
 
 namespace steward::client {
 namespace {
 
 using ::steward::testing::CommandResult;
+using ::steward::testing::WaitUntil;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -228,14 +230,19 @@ TEST_F(AuditorSessionTest, HtmlAccessReportIsSelfContained) {
 TEST_F(AuditorSessionTest, DecisionsPerDayAndTopDenied) {
   // 3 allows and u7's one deny; the trail may lag the replies a little.
   nlohmann::json summary;
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    CommandResult r = Ctl(As::kAuditor, {"report", "decisions", "-o", "json"});
-    ASSERT_EQ(r.exit_code, 0) << Describe(r);
-    summary = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
-    ASSERT_FALSE(summary.is_discarded()) << r.out;
-    if (summary["total_allow"] == "3" && summary["total_deny"] == "1") break;
-    absl::SleepFor(absl::Milliseconds(250));
-  }
+  CommandResult json_run;
+  WaitUntil(
+      [&] {
+        json_run = Ctl(As::kAuditor, {"report", "decisions", "-o", "json"});
+        if (json_run.exit_code != 0) return true;
+        summary = nlohmann::json::parse(json_run.out, nullptr,
+                                        /*allow_exceptions=*/false);
+        return summary.is_discarded() ||
+               (summary["total_allow"] == "3" && summary["total_deny"] == "1");
+      },
+      absl::Seconds(30), "the trail to hold the 4 decisions");
+  ASSERT_EQ(json_run.exit_code, 0) << Describe(json_run);
+  ASSERT_FALSE(summary.is_discarded()) << json_run.out;
   EXPECT_EQ(summary["total_allow"], "3") << summary.dump();
   EXPECT_EQ(summary["total_deny"], "1") << summary.dump();
   EXPECT_EQ(summary["denied_principals"], "1");

@@ -23,11 +23,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/cli_session.h"
+#include "tests/testing/wait.h"
 
 namespace steward::client {
 namespace {
 
 using ::steward::testing::CommandResult;
+using ::steward::testing::WaitUntil;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -116,14 +118,17 @@ TEST_F(HtmlReportRenderTest, RendersInHeadlessChromium) {
   // The trail is written behind the decisions; regenerate until it holds
   // all six (a few tries at most).
   std::string html;
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    CommandResult r = Ctl(As::kAuditor, {"report", "access", "--html",
-                                         html_path, "--days", "30"});
-    ASSERT_EQ(r.exit_code, 0) << Describe(r);
-    ASSERT_THAT(r.out, StartsWith("wrote " + html_path));
-    if (r.out.find(" 6 decisions") != std::string::npos) break;
-    absl::SleepFor(absl::Milliseconds(250));
-  }
+  CommandResult r;
+  WaitUntil(
+      [&] {
+        r = Ctl(As::kAuditor,
+                {"report", "access", "--html", html_path, "--days", "30"});
+        return r.exit_code != 0 ||
+               r.out.find(" 6 decisions") != std::string::npos;
+      },
+      absl::Seconds(30), "the access report to count all 6 decisions");
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  ASSERT_THAT(r.out, StartsWith("wrote " + html_path));
   html = ReadFile(html_path);
   ASSERT_THAT(html, StartsWith("<!DOCTYPE html>"));
   ExpectNoExternalReferences(html);

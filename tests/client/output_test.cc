@@ -5,37 +5,28 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "steward/v1/authorization.pb.h"
+#include "tests/testing/csv_cases.h"
 
 namespace steward::client {
 namespace {
 
 using ::testing::HasSubstr;
 
-struct CsvCase {
-  std::string name;
-  std::string value;
-  std::string expected;
-};
+using ::steward::testing::CsvQuotingCase;
+using ::steward::testing::kCsvQuotingCases;
 
-class CsvFieldTest : public ::testing::TestWithParam<CsvCase> {};
+// The cases are shared with the audit export's CsvCell (audit/export_test):
+// both write CSV by the same rule.
+class CsvFieldTest : public ::testing::TestWithParam<CsvQuotingCase> {};
 
 TEST_P(CsvFieldTest, QuotesPerRfc4180) {
-  EXPECT_EQ(CsvField(GetParam().value), GetParam().expected);
+  EXPECT_EQ(CsvField(GetParam().field), GetParam().written);
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Fields, CsvFieldTest,
-    ::testing::Values(CsvCase{"Plain", "abc", "abc"}, CsvCase{"Empty", "", ""},
-                      CsvCase{"Comma", "a,b", "\"a,b\""},
-                      CsvCase{"Quote", "say \"hi\"", "\"say \"\"hi\"\"\""},
-                      CsvCase{"Newline", "a\nb", "\"a\nb\""},
-                      CsvCase{"CarriageReturn", "a\rb", "\"a\rb\""},
-                      CsvCase{"LeadingSpace", " a", "\" a\""},
-                      CsvCase{"Json", "{\"k\":\"v\"}",
-                              "\"{\"\"k\"\":\"\"v\"\"}\""},
-                      CsvCase{"Utf8", "Zoë", "Zoë"}),
-    [](const ::testing::TestParamInfo<CsvCase>& info) {
-      return info.param.name;
+    Fields, CsvFieldTest, ::testing::ValuesIn(kCsvQuotingCases),
+    [](const ::testing::TestParamInfo<CsvQuotingCase>& info) {
+      return std::string(info.param.name);
     });
 
 TEST(CsvRowTest, JoinsWithCommasAndEndsWithCrlf) {

@@ -136,13 +136,24 @@ struct Expected {
   std::string rule_id = "";
 };
 
+// Checks the fast path's decision against `want`, and that explain mode
+// reaches the very same decision: an explanation is only worth reading if it
+// describes the decision the service actually returned.
 void ExpectDecision(const Program& p, const Req& req, const Expected& want) {
   const Decision d = Evaluate(p, req.Build());
   Explanation ex;
-  Evaluate(p, req.Build(), &ex);
+  const Decision explained = Evaluate(p, req.Build(), &ex);
   EXPECT_EQ(d.effect, want.effect) << ex.ToString();
   EXPECT_EQ(ReasonName(d.reason), ReasonName(want.reason)) << ex.ToString();
   EXPECT_EQ(d.rule_id, want.rule_id) << ex.ToString();
+
+  SCOPED_TRACE(absl::StrCat("explain path vs fast path\n", ex.ToString()));
+  EXPECT_EQ(EffectName(explained.effect), EffectName(d.effect));
+  EXPECT_EQ(ReasonName(explained.reason), ReasonName(d.reason));
+  EXPECT_EQ(explained.rule_id, d.rule_id);
+  EXPECT_EQ(explained.kind, d.kind);
+  EXPECT_EQ(AllowedFieldNames(p, explained), AllowedFieldNames(p, d));
+  EXPECT_EQ(DeniedFieldNames(p, explained), DeniedFieldNames(p, d));
 }
 
 // Principal attribute vector in slot order of the policy's principal block:

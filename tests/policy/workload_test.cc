@@ -1,13 +1,12 @@
 // End-to-end correctness on the shared CRM workload: all 10,000 requests of
 // ../shared/workload must get their expected decision.
-#include "tests/policy/workload.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "policy/evaluator.h"
 #include "policy/test_runner.h"
+#include "tests/testing/policy_workload.h"
 #include "tests/testing/status_matchers.h"
 
 namespace steward::policy {

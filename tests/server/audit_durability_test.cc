@@ -17,12 +17,14 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "server/audit/reader.h"
 #include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/wait.h"
 
 namespace steward::testing {
 namespace {
@@ -32,42 +34,14 @@ using ::steward::v1::AuthorizationService;
 
 constexpr int kClientThreads = 6;
 constexpr int kPrincipals = 5;
-constexpr absl::Duration kLoadBeforeKill = absl::Milliseconds(1000);
+// Decisions answered under load before the interrupt: enough that the
+// interrupt lands mid-load with a real backlog behind it.
+constexpr int kAnsweredBeforeInterrupt = 300;
 
 std::vector<std::string> ServerArgs(const std::string& durability) {
   return {"--dev", "--policy",
           std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy",
           "--audit-durability", durability};
-}
-
-// Loads the first `count` workload principals with their roles.
-void LoadSomePrincipals(AdminService::Stub& admin, const std::string& key,
-                        int count) {
-  std::vector<nlohmann::json> lines =
-      ReadJsonLines(std::string(STEWARD_WORKLOAD_DIR) + "/principals.jsonl");
-  ASSERT_GE(lines.size(), static_cast<size_t>(count));
-  for (int i = 0; i < count; ++i) {
-    const nlohmann::json& json = lines[i];
-    v1::UpsertPrincipalRequest upsert;
-    upsert.mutable_principal()->set_id(json["id"].get<std::string>());
-    for (const auto& [name, value] : json["attributes"].items()) {
-      (*upsert.mutable_principal()->mutable_attributes())[name] =
-          ToValue(value);
-    }
-    v1::UpsertPrincipalResponse upserted;
-    grpc::Status status =
-        admin.UpsertPrincipal(Context(key).get(), upsert, &upserted);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    for (const auto& role : json["roles"]) {
-      v1::GrantRequest grant;
-      grant.set_principal_id(json["id"].get<std::string>());
-      grant.set_role(role.get<std::string>());
-      grant.set_reason("durability test");
-      v1::GrantResponse granted;
-      status = admin.Grant(Context(key).get(), grant, &granted);
-      ASSERT_TRUE(status.ok()) << status.error_message();
-    }
-  }
 }
 
 // Starts stewardd on `data` with `durability` and loads the first
@@ -79,8 +53,10 @@ void StartWithPrincipals(ServerProcess& server, const std::string& data,
   auto channel =
       grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
   auto admin = AdminService::NewStub(channel);
-  ASSERT_NO_FATAL_FAILURE(
-      LoadSomePrincipals(*admin, ReadKey(data, "admin"), kPrincipals));
+  grpc::Status loaded = LoadWorkloadPrincipals(*admin, ReadKey(data, "admin"),
+                                               STEWARD_WORKLOAD_DIR,
+                                               kPrincipals, "durability test");
+  ASSERT_TRUE(loaded.ok()) << loaded.error_message();
 }
 
 // Opens the database and holds its write lock (ROLLBACK and close to let
@@ -125,8 +101,9 @@ int64_t DecisionRecords(const std::string& db_path) {
 }
 
 // Answers received by client threads that issue Checks back to back, each
-// on its own connection, until `interrupt` has run; `interrupt` runs after
-// `load_for` of load, while the clients are still calling.
+// on its own connection, until `interrupt` has run; `interrupt` runs once
+// `answered_before_interrupt` Checks have been answered, while the clients
+// are still calling.
 struct LoadResult {
   std::vector<std::string> answered;  // decision ids
   int failed_before_interrupt = 0;
@@ -135,11 +112,12 @@ struct LoadResult {
 LoadResult RunLoadAndInterrupt(const std::string& address,
                                const std::string& client_key,
                                const std::vector<WorkloadRequest>& requests,
-                               absl::Duration load_for,
+                               int answered_before_interrupt,
                                const std::function<void()>& interrupt) {
   std::atomic<bool> stop{false};
   std::atomic<bool> interrupted{false};
   std::atomic<int> failed_before_interrupt{0};
+  std::atomic<int> answered{0};
   absl::Mutex mu;
   LoadResult result;
   std::vector<std::thread> clients;
@@ -163,6 +141,7 @@ LoadResult RunLoadAndInterrupt(const std::string& address,
             stub->Check(context.get(), item.request, &response);
         if (status.ok()) {
           mine.push_back(response.decision_id());
+          ++answered;
         } else if (!interrupted.load()) {
           ++failed_before_interrupt;
         }
@@ -171,7 +150,11 @@ LoadResult RunLoadAndInterrupt(const std::string& address,
       result.answered.insert(result.answered.end(), mine.begin(), mine.end());
     });
   }
-  absl::SleepFor(load_for);
+  // On timeout the test has failed; interrupt anyway so the clients stop.
+  WaitUntil([&] { return answered.load() >= answered_before_interrupt; },
+            absl::Seconds(60),
+            absl::StrCat(answered_before_interrupt,
+                         " decisions answered under load"));
   interrupted.store(true);
   interrupt();
   stop.store(true);
@@ -214,7 +197,7 @@ TEST(AuditDurabilityTest, AnsweredDecisionsSurviveSigkillOfStewardd) {
   // SIGKILL mid-load: no flush, no shutdown path.
   LoadResult load =
       RunLoadAndInterrupt(server->address(), client_key, requests,
-                          kLoadBeforeKill, [&] { server->Kill(); });
+                          kAnsweredBeforeInterrupt, [&] { server->Kill(); });
   const std::vector<std::string>& answered = load.answered;
 
   RecordProperty("answered_before_kill", static_cast<int>(answered.size()));
@@ -267,10 +250,16 @@ TEST(AuditDurabilityTest, AsyncAnsweredDecisionsAreFlushedOnSigterm) {
   ASSERT_NO_FATAL_FAILURE(TakeWriteLock(db_path, &blocker));
 
   LoadResult load = RunLoadAndInterrupt(
-      server.address(), client_key, requests, absl::Milliseconds(700), [&] {
+      server.address(), client_key, requests, kAnsweredBeforeInterrupt, [&] {
         ::kill(server.pid(), SIGTERM);
-        // Well inside the writer's 5 s busy timeout.
-        absl::SleepFor(absl::Milliseconds(300));
+        // Let go of the lock only once stewardd is on its shutdown path,
+        // so the flush is what writes the backlog. Well inside the
+        // writer's 5 s busy timeout.
+        WaitUntil(
+            [&] {
+              return server.Log().find("shutting down") != std::string::npos;
+            },
+            absl::Seconds(4), "stewardd to log that it is shutting down");
         sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
       });
   sqlite3_close(blocker);
@@ -336,17 +325,15 @@ TEST(AuditDurabilityTest, AsyncFullQueueRefusesChecksAndDropsNothing) {
   EXPECT_GT(refused, 0);
 
   // Recovered: the writer drains the queue and Checks are answered again.
-  bool recovered = false;
-  for (int attempt = 0; attempt < 200 && !recovered; ++attempt) {
-    std::string id;
-    if (check(attempt, &id).ok()) {
-      answered.push_back(id);
-      recovered = true;
-    } else {
-      absl::SleepFor(absl::Milliseconds(25));
-    }
-  }
-  EXPECT_TRUE(recovered);
+  int attempt = 0;
+  WaitUntil(
+      [&] {
+        std::string id;
+        if (!check(attempt++, &id).ok()) return false;
+        answered.push_back(id);
+        return true;
+      },
+      absl::Seconds(30), "a Check to be answered after the lock is released");
   // An idle client channel notices the server's GOAWAY only at gRPC's
   // 5 s backup poll, which would hold up the drain that long.
   stub.reset();

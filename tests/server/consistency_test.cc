@@ -8,16 +8,18 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
 #include <tuple>
 
 #include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/wait.h"
 
 namespace steward::testing {
 namespace {
@@ -148,7 +150,9 @@ TEST_F(ConsistencyTest, PolicyApplyAndGrantUnderLoad) {
   };
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) threads.emplace_back(load);
-  absl::SleepFor(absl::Milliseconds(300));
+  // The changes below must land while checks stream in.
+  WaitUntil([&] { return checks.load() >= 20; }, absl::Seconds(30),
+            "20 checks under load before the policy change");
 
   ASSERT_EQ(Apply(kPolicyV2), 2);
   v1::CheckResponse after_apply;
@@ -163,7 +167,19 @@ TEST_F(ConsistencyTest, PolicyApplyAndGrantUnderLoad) {
   EXPECT_EQ(after_grant.effect(), v1::ALLOW);
   EXPECT_GE(after_grant.store_revision(), revision);
 
-  absl::SleepFor(absl::Milliseconds(300));
+  // Keep the load going until the threads themselves have seen the grant,
+  // so answers from after both changes are judged too.
+  const int checks_at_grant = checks.load();
+  WaitUntil(
+      [&] {
+        if (checks.load() < checks_at_grant + 20) return false;
+        absl::MutexLock lock(&mu);
+        return std::any_of(bob.begin(), bob.end(), [](const auto& answer) {
+          return std::get<2>(answer);
+        });
+      },
+      absl::Seconds(30),
+      "20 more checks under load, bob's update allowed among them");
   stop = true;
   for (std::thread& t : threads) t.join();
   EXPECT_GT(checks.load(), 20);

@@ -1,21 +1,29 @@
 // Test-side gRPC access to a running stewardd: stubs with the dev keys the
-// server wrote into its data dir, and loaders for the shared workload.
+// server wrote into its data dir, and the shared workload (read by
+// tests/testing/grpc_workload.h) as requests and loaded principals.
 #ifndef STEWARD_TESTS_SERVER_GRPC_CLIENT_H_
 #define STEWARD_TESTS_SERVER_GRPC_CLIENT_H_
 
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/types/span.h"
 #include "steward/v1/admin.grpc.pb.h"
 #include "steward/v1/audit.grpc.pb.h"
 #include "steward/v1/authorization.grpc.pb.h"
+#include "tests/testing/grpc_workload.h"
+#include "tests/testing/workload.h"
 
 namespace steward::testing {
 
@@ -41,87 +49,45 @@ inline std::unique_ptr<grpc::ClientContext> Context(const std::string& key) {
   return context;
 }
 
-inline google::protobuf::Value ToValue(const nlohmann::json& json) {
-  google::protobuf::Value value;
-  if (json.is_string()) {
-    value.set_string_value(json.get<std::string>());
-  } else if (json.is_boolean()) {
-    value.set_bool_value(json.get<bool>());
-  } else if (json.is_number()) {
-    value.set_number_value(json.get<double>());
-  } else if (json.is_array()) {
-    for (const auto& element : json) {
-      *value.mutable_list_value()->add_values() = ToValue(element);
-    }
-  }
-  return value;
-}
-
-struct WorkloadRequest {
-  steward::v1::CheckRequest request;
-  bool expect_allow = false;
-};
-
-inline std::vector<nlohmann::json> ReadJsonLines(const std::string& path) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
-  }
-  return lines;
-}
-
+// Every workload check as a CheckRequest with its known answer; a test
+// failure, and no requests, when the files cannot be read.
 inline std::vector<WorkloadRequest> LoadWorkloadRequests(
     const std::string& dir) {
-  std::vector<WorkloadRequest> out;
-  for (const nlohmann::json& json : ReadJsonLines(dir + "/requests.jsonl")) {
-    WorkloadRequest item;
-    item.request.set_principal_id(json["principal_id"].get<std::string>());
-    item.request.set_action(json["action"].get<std::string>());
-    const nlohmann::json& resource = json["resource"];
-    item.request.mutable_resource()->set_kind(
-        resource["kind"].get<std::string>());
-    item.request.mutable_resource()->set_id(resource["id"].get<std::string>());
-    if (resource.contains("attributes")) {
-      for (const auto& [name, value] : resource["attributes"].items()) {
-        (*item.request.mutable_resource()->mutable_attributes())[name] =
-            ToValue(value);
-      }
-    }
-    item.expect_allow = json["expected"].get<std::string>() == "ALLOW";
-    out.push_back(std::move(item));
+  absl::StatusOr<std::vector<WorkloadRequest>> requests =
+      ReadWorkloadRequests(dir);
+  if (!requests.ok()) {
+    ADD_FAILURE() << requests.status();
+    return {};
   }
-  return out;
+  return *std::move(requests);
 }
 
-// Loads the workload's principals into the server: one UpsertPrincipal and
-// one global Grant per role. Returns the first failure, if any.
+// Loads the first `count` workload principals (all by default) into the
+// server: one UpsertPrincipal and one global Grant per role, recorded with
+// `reason`. Returns the first failure, if any (a test failure too when the
+// files cannot be read).
 inline grpc::Status LoadWorkloadPrincipals(
     steward::v1::AdminService::Stub& admin, const std::string& admin_key,
-    const std::string& dir) {
-  for (const nlohmann::json& json : ReadJsonLines(dir + "/principals.jsonl")) {
-    steward::v1::UpsertPrincipalRequest upsert;
-    upsert.mutable_principal()->set_id(json["id"].get<std::string>());
-    for (const auto& [name, value] : json["attributes"].items()) {
-      (*upsert.mutable_principal()->mutable_attributes())[name] =
-          ToValue(value);
-    }
-    steward::v1::UpsertPrincipalResponse upserted;
-    grpc::Status status =
-        admin.UpsertPrincipal(Context(admin_key).get(), upsert, &upserted);
-    if (!status.ok()) return status;
-    for (const auto& role : json["roles"]) {
-      steward::v1::GrantRequest grant;
-      grant.set_principal_id(json["id"].get<std::string>());
-      grant.set_role(role.get<std::string>());
-      grant.set_reason("workload");
-      steward::v1::GrantResponse granted;
-      status = admin.Grant(Context(admin_key).get(), grant, &granted);
-      if (!status.ok()) return status;
-    }
+    const std::string& dir, size_t count = SIZE_MAX,
+    const std::string& reason = "workload") {
+  absl::StatusOr<std::vector<WorkloadPrincipal>> principals =
+      ReadWorkloadPrincipals(dir);
+  if (!principals.ok()) {
+    ADD_FAILURE() << principals.status();
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        principals.status().ToString());
   }
-  return grpc::Status::OK;
+  if (principals->size() < count && count != SIZE_MAX) {
+    ADD_FAILURE() << "the workload has only " << principals->size()
+                  << " principals, " << count << " wanted";
+  }
+  PrincipalLoadOptions options;
+  options.admin_key = admin_key;
+  options.reason = reason;
+  return LoadPrincipals(admin,
+                        absl::MakeConstSpan(*principals)
+                            .first(std::min(count, principals->size())),
+                        options);
 }
 
 // `message` as a hostile or buggy client would send it: serialized, with

@@ -13,29 +13,32 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/wait.h"
 
 namespace steward::testing {
 namespace {
 
 using ::steward::v1::AuthorizationService;
 
-// The metrics address stewardd logged ("metrics on http://HOST:PORT/...").
+// The metrics address stewardd logged ("metrics on http://HOST:PORT/...");
+// "" (and a test failure) if it does not log one in time.
 std::string MetricsAddress(const ServerProcess& server) {
   const std::string kMarker = "metrics on http://";
-  for (int i = 0; i < 100; ++i) {
-    const std::string log = server.Log();
-    size_t at = log.find(kMarker);
-    if (at != std::string::npos) {
-      size_t begin = at + kMarker.size();
-      return log.substr(begin, log.find('/', begin) - begin);
-    }
-    absl::SleepFor(absl::Milliseconds(50));
+  std::string log;
+  if (!WaitUntil(
+          [&] {
+            log = server.Log();
+            return log.find(kMarker) != std::string::npos;
+          },
+          absl::Seconds(10), "stewardd to log its metrics address")) {
+    return "";
   }
-  return "";
+  size_t begin = log.find(kMarker) + kMarker.size();
+  return log.substr(begin, log.find('/', begin) - begin);
 }
 
 // GET /metrics over a plain socket; returns the body, or "" on failure.

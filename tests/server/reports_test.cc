@@ -26,6 +26,7 @@
 #include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/wait.h"
 
 namespace steward::testing {
 namespace {
@@ -702,16 +703,16 @@ TEST_F(ReportsTest, UnusedGrantsFollowNewDecisions) {
   }
   // The trail is written behind the decisions: wait for them to land.
   std::vector<std::string> after;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    after = unused_scoped();
-    if (std::find(after.begin(), after.end(), "alice viewer@acme/us") ==
-            after.end() &&
-        std::find(after.begin(), after.end(), "dave account_manager@acme/us") ==
-            after.end()) {
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(200));
-  }
+  WaitUntil(
+      [&] {
+        after = unused_scoped();
+        return std::find(after.begin(), after.end(), "alice viewer@acme/us") ==
+                   after.end() &&
+               std::find(after.begin(), after.end(),
+                         "dave account_manager@acme/us") == after.end();
+      },
+      absl::Seconds(30),
+      "the unused-bindings report to see alice's and dave's new decisions");
   EXPECT_THAT(after, ::testing::Not(
                          ::testing::Contains(::testing::HasSubstr("alice"))));
   EXPECT_THAT(
@@ -1255,11 +1256,14 @@ TEST_F(DecisionSummaryTest, DaysWindowsTopDeniedAndRetention) {
   ASSERT_EQ(server_.Stop(), 0) << server_.Log();
   Restart({});
   if (HasFatalFailure()) return;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    ASSERT_TRUE(Summary({}, &response).ok());
-    if (response.first_seq() > 1) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  grpc::Status summarized;
+  WaitUntil(
+      [&] {
+        summarized = Summary({}, &response);
+        return !summarized.ok() || response.first_seq() > 1;
+      },
+      absl::Seconds(30), "the start-up retention purge of the oldest day");
+  ASSERT_TRUE(summarized.ok()) << summarized.error_message();
   EXPECT_GT(response.first_seq(), 1);
   EXPECT_THAT(Lines({}), ElementsAre(DayName(3) + " 1/1", DayName(2) + " 0/2",
                                      DayName(1) + " 1/2", "zed=3", "erin=2",

@@ -20,6 +20,7 @@
 #include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/wait.h"
 
 namespace steward::testing {
 namespace {
@@ -165,14 +166,17 @@ TEST(SecurityTest, FailedAuthenticationsAreAudited) {
   v1::QueryDecisionsRequest query;
   query.mutable_filter()->set_kind(v1::AUTH_FAILURE);
   v1::QueryDecisionsResponse found;
-  // The failure record is queued asynchronously; give the writer a moment.
-  for (int attempt = 0; attempt < 50 && found.records_size() == 0; ++attempt) {
-    found.Clear();
-    grpc::Status status = audit->QueryDecisions(
-        Context(ReadKey(data, "auditor")).get(), query, &found);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    if (found.records_size() == 0) absl::SleepFor(absl::Milliseconds(100));
-  }
+  // The failure record is queued asynchronously: wait for the writer.
+  grpc::Status queried;
+  WaitUntil(
+      [&] {
+        found.Clear();
+        queried = audit->QueryDecisions(Context(ReadKey(data, "auditor")).get(),
+                                        query, &found);
+        return !queried.ok() || found.records_size() > 0;
+      },
+      absl::Seconds(30), "the AUTH_FAILURE record in the trail");
+  ASSERT_TRUE(queried.ok()) << queried.error_message();
   ASSERT_GE(found.records_size(), 1);
   EXPECT_EQ(found.records(0).kind(), v1::AUTH_FAILURE);
   EXPECT_THAT(server.Log(), ::testing::Not(HasSubstr("stw_nope")));
@@ -396,11 +400,12 @@ TEST_F(TlsTest, RenewedCertificateFilesAreServedWithoutRestart) {
   grpc::SslCredentialsOptions other;
   other.pem_root_certs = ReadFile(d_ + "/other-ca.pem");
   grpc::Status renewed;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    renewed = ListKeys(grpc::SslCredentials(other), server.address());
-    if (renewed.ok()) break;
-    absl::SleepFor(absl::Milliseconds(200));
-  }
+  WaitUntil(
+      [&] {
+        renewed = ListKeys(grpc::SslCredentials(other), server.address());
+        return renewed.ok();
+      },
+      absl::Seconds(30), "stewardd to serve the renewed certificate");
   EXPECT_TRUE(renewed.ok()) << renewed.error_message();
 }
 
@@ -425,10 +430,9 @@ TEST_F(TlsTest, SighupChecksTheFilesAndSaysWhenTheyApply) {
                            {"--tls-cert", live_cert, "--tls-key", live_key}),
               IsOk());
   auto wait_for_log = [&server](const std::string& text) {
-    for (int i = 0; i < 50 && server.Log().find(text) == std::string::npos;
-         ++i) {
-      absl::SleepFor(absl::Milliseconds(100));
-    }
+    WaitUntil([&] { return server.Log().find(text) != std::string::npos; },
+              absl::Seconds(10),
+              absl::StrCat("\"", text, "\" in stewardd's log"));
     return server.Log();
   };
   // A half-done renewal (new key, old certificate) is reported, not served.

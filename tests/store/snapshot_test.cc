@@ -20,8 +20,8 @@
 #include "policy/evaluator.h"
 #include "server/store/sqlite/connection.h"
 #include "server/store/sqlite/snapshot_loader.h"
-#include "tests/policy/workload.h"
 #include "tests/store/store_test_util.h"
+#include "tests/testing/policy_workload.h"
 
 namespace steward::store {
 namespace {

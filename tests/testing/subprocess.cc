@@ -150,6 +150,8 @@ absl::Status ServerProcess::Start(const std::string& stewardd,
       address_ = address;
       return absl::OkStatus();
     }
+    // The pause between polls of the address file; a timeout is reported
+    // below as an error the caller asserts on, so nothing is left to hope.
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   Kill();
