@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "policy/compiler.h"
 #include "policy/test_runner.h"
 #include "server/grpc_status.h"
@@ -177,9 +178,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ApplyPolicy(
           return absl::InvalidArgumentError(
               "message: required (stewardctl -m), at most 1024 bytes");
         }
+        const absl::Time start = absl::Now();
         absl::StatusOr<store::ApplyPolicyResult> applied = store_->ApplyPolicy(
             std::move(*sources), caller.key_name, request->message());
         if (!applied.ok()) return applied.status();
+        metrics_->RecordSnapshotBuild(absl::Now() - start);
         *response->mutable_version() = ToProto(
             applied->version, PolicyNameOf(*store_, applied->version.version));
         for (const policy::Diagnostic& d : applied->warnings) {
@@ -254,9 +257,16 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ActivatePolicyVersion(
                     return absl::InvalidArgumentError(
                         "version: must be a stored version number");
                   }
+                  const std::shared_ptr<const store::Snapshot> before =
+                      store_->snapshot();
+                  const absl::Time start = absl::Now();
                   absl::StatusOr<int64_t> revision =
                       store_->ActivatePolicyVersion(request->version());
                   if (!revision.ok()) return revision.status();
+                  // Activating the active version builds nothing.
+                  if (store_->snapshot() != before) {
+                    metrics_->RecordSnapshotBuild(absl::Now() - start);
+                  }
                   absl::StatusOr<store::PolicyVersion> policy =
                       store_->GetPolicy(request->version());
                   if (policy.ok()) {
