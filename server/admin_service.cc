@@ -13,6 +13,7 @@
 #include "server/grpc_status.h"
 #include "server/permission_matrix.h"
 #include "server/proto_convert.h"
+#include "server/store/limits.h"
 #include "server/totp.h"
 
 namespace steward::server {
@@ -20,15 +21,12 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr int kDefaultPageSize = 100;
-constexpr int kMaxPageSize = 1000;
-
 absl::StatusOr<int> PageSize(int requested) {
-  if (requested < 0 || requested > kMaxPageSize) {
+  if (requested < 0 || requested > store::kMaxPageSize) {
     return absl::InvalidArgumentError(
-        absl::StrCat("page_size: must be between 0 and ", kMaxPageSize));
+        absl::StrCat("page_size: must be between 0 and ", store::kMaxPageSize));
   }
-  return requested == 0 ? kDefaultPageSize : requested;
+  return requested == 0 ? store::kDefaultPageSize : requested;
 }
 
 absl::Status Required(absl::string_view field, absl::string_view value) {
@@ -174,9 +172,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ApplyPolicy(
         absl::StatusOr<std::vector<policy::SourceFile>> sources =
             FromProtoSources(request->sources(), "sources");
         if (!sources.ok()) return sources.status();
-        if (request->message().empty() || request->message().size() > 1024) {
+        if (request->message().empty() ||
+            request->message().size() > store::kMaxPolicyMessageBytes) {
           return absl::InvalidArgumentError(
-              "message: required (stewardctl -m), at most 1024 bytes");
+              absl::StrCat("message: required (stewardctl -m), at most ",
+                           store::kMaxPolicyMessageBytes, " bytes"));
         }
         const absl::Time start = absl::Now();
         absl::StatusOr<store::ApplyPolicyResult> applied = store_->ApplyPolicy(
@@ -398,7 +398,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetPrincipal(
     std::string token;
     do {
       absl::StatusOr<store::BindingPage> page =
-          store_->ListBindings({request->id(), ""}, kMaxPageSize, token);
+          store_->ListBindings({request->id(), ""}, store::kMaxPageSize, token);
       if (!page.ok()) return page.status();
       for (const store::Binding& b : page->bindings) {
         *response->add_bindings() = ToProto(b);
@@ -459,7 +459,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeletePrincipal(
       context, "DeletePrincipal", [&](const Caller&) -> absl::StatusOr<Change> {
         if (absl::Status s = Required("id", request->id()); !s.ok()) return s;
         absl::StatusOr<store::BindingPage> bindings =
-            store_->ListBindings({request->id(), ""}, kMaxPageSize, "");
+            store_->ListBindings({request->id(), ""}, store::kMaxPageSize, "");
         Json removed = Json::array();
         if (bindings.ok()) {
           for (const store::Binding& b : bindings->bindings) {

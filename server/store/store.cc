@@ -20,6 +20,7 @@
 #include "nlohmann/json.hpp"
 #include "policy/test_runner.h"
 #include "server/store/connection.h"
+#include "server/store/limits.h"
 #include "server/store/migration_runner.h"
 #include "server/store/scope.h"
 #include "server/store/secrets.h"
@@ -47,8 +48,6 @@ using internal::Connection;
 using internal::Statement;
 using internal::Transaction;
 
-constexpr int kDefaultPageSize = 100;
-constexpr int kMaxPageSize = 1000;
 constexpr size_t kMaxIdBytes = 256;
 
 // Propagation helpers. STYLE.md allows one RETURN_IF_ERROR/ASSIGN_OR_RETURN
@@ -490,8 +489,9 @@ absl::StatusOr<ApplyPolicyResult> Store::ApplyPolicy(
     return absl::InvalidArgumentError("no policy source files given");
   }
   if (absl::Status s = ValidateIdentifier("author", author); !s.ok()) return s;
-  if (message.size() > 4096) {
-    return absl::InvalidArgumentError("message is longer than 4096 bytes");
+  if (message.size() > kMaxPolicyMessageBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "message is longer than ", kMaxPolicyMessageBytes, " bytes"));
   }
   ApplyPolicyResult result;
   // Compiling and testing are pure and may be slow: no lock needed.
