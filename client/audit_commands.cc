@@ -27,19 +27,17 @@ struct AuditOptions {
   std::string format;
 };
 
-void RunQuery(CommandContext& context, const AuditOptions& options) {
+absl::Status RunQuery(CommandContext& context, const AuditOptions& options) {
   absl::StatusOr<v1::RecordFilter> filter =
       BuildRecordFilter(options.filter, absl::Now());
   if (!filter.ok()) {
-    Fail(context, std::string(filter.status().message()), kExitUsage);
-    return;
+    return UsageError(std::string(filter.status().message()));
   }
   if (options.limit < 1) {
-    Fail(context, "--limit must be at least 1", kExitUsage);
-    return;
+    return UsageError("--limit must be at least 1");
   }
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
   v1::QueryDecisionsResponse all;
   std::string token;
@@ -50,10 +48,13 @@ void RunQuery(CommandContext& context, const AuditOptions& options) {
     request.set_page_size(std::min(10000, options.limit - all.records_size()));
     request.set_page_token(token);
     v1::QueryDecisionsResponse page;
-    if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-          return stub->QueryDecisions(rpc, request, &page);
-        })) {
-      return;
+    if (absl::Status called = CallRpc(*connection,
+                                      [&](grpc::ClientContext* rpc) {
+                                        return stub->QueryDecisions(
+                                            rpc, request, &page);
+                                      });
+        !called.ok()) {
+      return called;
     }
     for (v1::AuditRecord& record : *page.mutable_records()) {
       if (all.records_size() >= options.limit) break;
@@ -85,19 +86,23 @@ void RunQuery(CommandContext& context, const AuditOptions& options) {
                  "`audit export`\n",
                  options.limit);
   }
+  return absl::OkStatus();
 }
 
-void RunVerify(CommandContext& context) {
+absl::Status RunVerify(CommandContext& context) {
   context.connection.timeout = kLongCallTimeout;
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
   v1::VerifyChainRequest request;
   v1::VerifyChainResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->VerifyChain(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->VerifyChain(rpc, request,
+                                                               &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
@@ -114,22 +119,22 @@ void RunVerify(CommandContext& context) {
     PrintOut(RenderDetails(details, context.output));
   }
   if (!response.ok()) {
-    Fail(context,
-         absl::StrCat("audit chain broken at seq ", response.first_bad_seq(),
-                      ": ", response.message()));
+    return absl::DataLossError(absl::StrCat("audit chain broken at seq ",
+                                            response.first_bad_seq(), ": ",
+                                            response.message()));
   }
+  return absl::OkStatus();
 }
 
-void RunExport(CommandContext& context, const AuditOptions& options) {
+absl::Status RunExport(CommandContext& context, const AuditOptions& options) {
   absl::StatusOr<v1::RecordFilter> filter =
       BuildRecordFilter(options.filter, absl::Now());
   if (!filter.ok()) {
-    Fail(context, std::string(filter.status().message()), kExitUsage);
-    return;
+    return UsageError(std::string(filter.status().message()));
   }
   const bool csv = options.format == "csv";
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
   const bool progress = StderrIsTerminal();
   int64_t exported = 0;
@@ -142,11 +147,14 @@ void RunExport(CommandContext& context, const AuditOptions& options) {
     request.set_page_token(token);
     v1::QueryDecisionsResponse page;
     // Each page gets its own deadline: a long export is many short calls.
-    if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-          return stub->QueryDecisions(rpc, request, &page);
-        })) {
+    if (absl::Status called = CallRpc(*connection,
+                                      [&](grpc::ClientContext* rpc) {
+                                        return stub->QueryDecisions(
+                                            rpc, request, &page);
+                                      });
+        !called.ok()) {
       if (progress) std::fprintf(stderr, "\n");
-      return;
+      return called;
     }
     std::string chunk;
     for (const v1::AuditRecord& record : page.records()) {
@@ -167,6 +175,7 @@ void RunExport(CommandContext& context, const AuditOptions& options) {
     token = page.next_page_token();
   } while (!token.empty());
   if (progress) std::fprintf(stderr, "\n");
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -187,13 +196,14 @@ void RegisterAuditCommands(CLI::App& app, CommandContext& context) {
   AddRecordFilterOptions(*query, options->filter);
   query->add_option("--limit", options->limit, "at most N records")
       ->capture_default_str();
-  query->callback([&context, options] { RunQuery(context, *options); });
+  query->callback(
+      [&context, options] { context.result = RunQuery(context, *options); });
 
   CLI::App* verify = audit->add_subcommand(
       "verify",
       "recompute the hash chain; exit 1 naming the first bad record\n"
       "  example: stewardctl audit verify");
-  verify->callback([&context] { RunVerify(context); });
+  verify->callback([&context] { context.result = RunVerify(context); });
 
   CLI::App* exporter = audit->add_subcommand(
       "export",
@@ -204,7 +214,8 @@ void RegisterAuditCommands(CLI::App& app, CommandContext& context) {
       ->required()
       ->check(CLI::IsMember({"jsonl", "csv"}));
   AddRecordFilterOptions(*exporter, options->filter);
-  exporter->callback([&context, options] { RunExport(context, *options); });
+  exporter->callback(
+      [&context, options] { context.result = RunExport(context, *options); });
 }
 
 }  // namespace steward::client

@@ -36,7 +36,7 @@ std::vector<std::pair<std::string, std::string>> BindingDetails(
   return details;
 }
 
-void RunGrant(CommandContext& context, const BindingOptions& options) {
+absl::Status RunGrant(CommandContext& context, const BindingOptions& options) {
   v1::GrantRequest request;
   request.set_principal_id(options.principal);
   request.set_role(options.role);
@@ -46,63 +46,71 @@ void RunGrant(CommandContext& context, const BindingOptions& options) {
     absl::StatusOr<absl::Time> expires =
         ParseFutureTime(options.expires, absl::Now());
     if (!expires.ok()) {
-      Fail(context, absl::StrCat("--expires: ", expires.status().message()),
-           kExitUsage);
-      return;
+      return UsageError(
+          absl::StrCat("--expires: ", expires.status().message()));
     }
     *request.mutable_expires_at() = ToProtoTime(*expires);
   }
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::GrantResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->Grant(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->Grant(rpc, request,
+                                                         &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   auto details = BindingDetails(response.binding());
   details.emplace_back("store_revision",
                        absl::StrCat(response.store_revision()));
   PrintOut(RenderDetails(details, context.output));
+  return absl::OkStatus();
 }
 
-void RunRevoke(CommandContext& context, const BindingOptions& options) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunRevoke(CommandContext& context, const BindingOptions& options) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::RevokeRequest request;
   request.set_principal_id(options.principal);
   request.set_role(options.role);
   request.set_scope(options.scope);
   v1::RevokeResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->Revoke(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->Revoke(rpc, request,
+                                                          &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   PrintOut(RenderDetails(
       {{"revoked", absl::StrCat(options.role, " from ", options.principal)},
        {"scope", options.scope.empty() ? "(global)" : options.scope},
        {"store_revision", absl::StrCat(response.store_revision())}},
       context.output));
+  return absl::OkStatus();
 }
 
-void RunBindings(CommandContext& context, const BindingOptions& options) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunBindings(CommandContext& context,
+                         const BindingOptions& options) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::ListBindingsResponse all;
-  bool fetched = ForEachPage<v1::ListBindingsResponse>(
-      context, *connection,
+  absl::Status fetched = ForEachPage<v1::ListBindingsResponse>(
+      *connection,
       [&](grpc::ClientContext* rpc, const std::string& token,
           v1::ListBindingsResponse* page) {
         v1::ListBindingsRequest request;
@@ -118,12 +126,13 @@ void RunBindings(CommandContext& context, const BindingOptions& options) {
         }
         return true;
       });
-  if (!fetched) return;
+  if (!fetched.ok()) return fetched;
   if (context.output == OutputFormat::kJson) {
     PrintJson(all);
-    return;
+    return absl::OkStatus();
   }
   PrintOut(BindingTable(all.bindings(), absl::Now()).Render(context.output));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -144,7 +153,8 @@ void RegisterBindingCommands(CLI::App& app, CommandContext& context) {
   grant->add_option("--expires", options->expires,
                     "expiry: a duration from now (30d, 12h) or RFC 3339");
   grant->add_option("--reason", options->reason, "why (ticket), recorded");
-  grant->callback([&context, options] { RunGrant(context, *options); });
+  grant->callback(
+      [&context, options] { context.result = RunGrant(context, *options); });
 
   CLI::App* revoke = app.add_subcommand(
       "revoke",
@@ -155,7 +165,8 @@ void RegisterBindingCommands(CLI::App& app, CommandContext& context) {
   revoke->add_option("ROLE", options->role, "role")->required();
   revoke->add_option("--scope", options->scope,
                      "scope of the binding; default global");
-  revoke->callback([&context, options] { RunRevoke(context, *options); });
+  revoke->callback(
+      [&context, options] { context.result = RunRevoke(context, *options); });
 
   CLI::App* bindings = app.add_subcommand(
       "bindings",
@@ -164,7 +175,8 @@ void RegisterBindingCommands(CLI::App& app, CommandContext& context) {
   bindings->add_option("--principal", options->principal,
                        "only this principal");
   bindings->add_option("--role", options->role, "only this role");
-  bindings->callback([&context, options] { RunBindings(context, *options); });
+  bindings->callback(
+      [&context, options] { context.result = RunBindings(context, *options); });
 }
 
 }  // namespace steward::client

@@ -32,15 +32,14 @@ struct CheckOptions {
   bool explain = false;
 };
 
-void RunCheck(CommandContext& context, const CheckOptions& options) {
+absl::Status RunCheck(CommandContext& context, const CheckOptions& options) {
   v1::CheckRequest request;
   request.set_principal_id(options.principal);
   request.set_action(options.action);
   absl::StatusOr<std::pair<std::string, std::string>> resource =
       ParseResourceRef(options.resource, /*require_id=*/false);
   if (!resource.ok()) {
-    Fail(context, std::string(resource.status().message()), kExitUsage);
-    return;
+    return UsageError(std::string(resource.status().message()));
   }
   request.mutable_resource()->set_kind(resource->first);
   request.mutable_resource()->set_id(resource->second);
@@ -51,8 +50,7 @@ void RunCheck(CommandContext& context, const CheckOptions& options) {
     parsed = ParseKeyValues(options.context, request.mutable_context());
   }
   if (!parsed.ok()) {
-    Fail(context, std::string(parsed.message()), kExitUsage);
-    return;
+    return UsageError(std::string(parsed.message()));
   }
   for (const std::string& field : options.fields) {
     if (!field.empty()) request.add_fields(field);
@@ -62,14 +60,17 @@ void RunCheck(CommandContext& context, const CheckOptions& options) {
   request.set_request_id(options.request_id);
   request.set_explain(options.explain);
 
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuthorizationService::NewStub(connection->channel());
   v1::CheckResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->Check(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->Check(rpc, request,
+                                                         &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   // EFFECT_UNSPECIFIED must be treated as DENY (authorization.proto).
   const bool allowed = response.effect() == v1::ALLOW;
@@ -105,7 +106,7 @@ void RunCheck(CommandContext& context, const CheckOptions& options) {
       }
     }
   }
-  context.exit_code = allowed ? kExitOk : kExitDenied;
+  return allowed ? absl::OkStatus() : Verdict(kExitDenied);
 }
 
 }  // namespace
@@ -143,7 +144,8 @@ void RegisterCheckCommand(CLI::App& app, CommandContext& context) {
                     "correlation id, echoed and audited");
   check->add_flag("--explain", options->explain,
                   "print the rules considered and how conditions evaluated");
-  check->callback([&context, options] { RunCheck(context, *options); });
+  check->callback(
+      [&context, options] { context.result = RunCheck(context, *options); });
 }
 
 }  // namespace steward::client

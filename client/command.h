@@ -1,7 +1,9 @@
 // The shape every stewardctl command family follows: it registers its
-// subcommands on the CLI11 app and, when run, leaves an exit code in the
-// shared CommandContext (0 success / ALLOW, 1 failure, 2 usage, 3 DENY, per
-// INTERFACES.md). Results go to stdout, one-line `error: …` to stderr.
+// subcommands on the CLI11 app; each subcommand's run function returns an
+// absl::Status, which its callback leaves in the shared CommandContext and
+// main() maps to the exit code once (0 success / ALLOW, 1 failure, 2 usage,
+// 3 DENY, per INTERFACES.md). Results go to stdout, one-line `error: …` to
+// stderr.
 //
 // Option storage: each Register* function keeps the values its options bind
 // to in a std::shared_ptr captured by its callbacks, so the storage lives
@@ -13,10 +15,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
-#include <optional>
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "client/connection.h"
 
 namespace steward::client {
@@ -28,58 +32,69 @@ inline constexpr int kExitDenied = 3;
 
 enum class OutputFormat { kTable, kJson, kCsv };
 
-// Options and outcome shared by all commands of one invocation.
+// Options shared by all commands of one invocation, and the outcome of the
+// one that ran.
 struct CommandContext {
   ConnectionOptions connection;
   OutputFormat output = OutputFormat::kTable;
-  int exit_code = kExitOk;
+  // What the command's run function returned; main() turns it into the
+  // exit code and the error line (ExitCodeOf).
+  absl::Status result;
 };
 
-// Prints "error: <message>" to stderr and sets the exit code.
-void Fail(CommandContext& context, const std::string& message,
-          int exit_code = kExitFailure);
+// How a command ends. Every run function returns an absl::Status; main()
+// prints "error: <message>" to stderr when the message is not empty and
+// exits with ExitCodeOf(status):
+//   OK                      0
+//   UsageError(message)     2 (bad arguments the parser could not catch)
+//   Verdict(code)           `code`, no error line: a result already printed
+//                           that scripts branch on (DENY, NOT_SERVING)
+//   any other error         1
+absl::Status UsageError(absl::string_view message);
+absl::Status Verdict(int exit_code);
+int ExitCodeOf(const absl::Status& status);
 
-// Opens the connection for a command. On failure prints the error, sets exit
-// code 1 and returns nullopt.
-std::optional<Connection> Connect(CommandContext& context);
+// A failed call: its code, and "CODE: message" as the message, with a hint
+// to use --server when the server could not be reached.
+absl::Status RpcError(const grpc::Status& status, const std::string& server);
+
+// Opens the connection for a command.
+absl::StatusOr<Connection> Connect(const CommandContext& context);
 
 // Runs one unary call with a prepared grpc::ClientContext. `call` is
-// `(grpc::ClientContext*) -> grpc::Status`. On a non-OK status prints
-// `error: CODE: message` (FormatRpcError), sets exit code 1 and returns false.
+// `(grpc::ClientContext*) -> grpc::Status`. A non-OK status becomes
+// RpcError.
 template <typename Call>
-bool CallRpc(CommandContext& context, const Connection& connection,
-             Call&& call) {
+absl::Status CallRpc(const Connection& connection, Call&& call) {
   grpc::ClientContext rpc;
   connection.Prepare(&rpc);
   grpc::Status status = std::forward<Call>(call)(&rpc);
-  if (status.ok()) return true;
-  std::fprintf(stderr, "%s\n",
-               FormatRpcError(status, connection.server()).c_str());
-  context.exit_code = kExitFailure;
-  return false;
+  if (status.ok()) return absl::OkStatus();
+  return RpcError(status, connection.server());
 }
 
 // Pages through a list RPC: `call` is `(grpc::ClientContext*, const
 // std::string& page_token, Response*) -> grpc::Status`, `on_page` is
 // `(Response&) -> bool` (false stops early). Ends when the server returns no
 // next_page_token, or repeats the one it was given (which would otherwise
-// loop forever). Returns false when a call failed (error printed, exit 1).
+// loop forever). Returns the first failed call's RpcError.
 template <typename Response, typename Call, typename OnPage>
-bool ForEachPage(CommandContext& context, const Connection& connection,
-                 Call&& call, OnPage&& on_page) {
+absl::Status ForEachPage(const Connection& connection, Call&& call,
+                         OnPage&& on_page) {
   std::string token;
   do {
     Response page;
-    if (!CallRpc(context, connection, [&](grpc::ClientContext* rpc) {
-          return call(rpc, token, &page);
-        })) {
-      return false;
+    if (absl::Status s = CallRpc(
+            connection,
+            [&](grpc::ClientContext* rpc) { return call(rpc, token, &page); });
+        !s.ok()) {
+      return s;
     }
-    if (!on_page(page)) return true;
+    if (!on_page(page)) return absl::OkStatus();
     if (page.next_page_token() == token) break;
     token = page.next_page_token();
   } while (!token.empty());
-  return true;
+  return absl::OkStatus();
 }
 
 void RegisterHealthCommand(CLI::App& app, CommandContext& context);

@@ -98,7 +98,7 @@ void RegisterCompletionCommand(CLI::App& app, CommandContext& context) {
   CLI::App* root = &app;
   completion->callback([&context, root, shell] {
     PrintOut(BashScript(*root));
-    context.exit_code = kExitOk;
+    context.result = absl::OkStatus();
   });
 }
 

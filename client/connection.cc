@@ -95,34 +95,4 @@ void Connection::Prepare(grpc::ClientContext* context) const {
   if (!otp_.empty()) context->AddMetadata("x-steward-otp", otp_);
 }
 
-std::string FormatRpcError(const grpc::Status& status,
-                           const std::string& server) {
-  static constexpr const char* kCodeNames[] = {"OK",
-                                               "CANCELLED",
-                                               "UNKNOWN",
-                                               "INVALID_ARGUMENT",
-                                               "DEADLINE_EXCEEDED",
-                                               "NOT_FOUND",
-                                               "ALREADY_EXISTS",
-                                               "PERMISSION_DENIED",
-                                               "RESOURCE_EXHAUSTED",
-                                               "FAILED_PRECONDITION",
-                                               "ABORTED",
-                                               "OUT_OF_RANGE",
-                                               "UNIMPLEMENTED",
-                                               "INTERNAL",
-                                               "UNAVAILABLE",
-                                               "DATA_LOSS",
-                                               "UNAUTHENTICATED"};
-  int code = static_cast<int>(status.error_code());
-  std::string name = code >= 0 && code <= 16 ? kCodeNames[code] : "UNKNOWN";
-  std::string line =
-      absl::StrCat("error: ", name, ": ", status.error_message());
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    absl::StrAppend(&line, " (cannot reach ", server,
-                    "; is stewardd running? use --server ADDR)");
-  }
-  return line;
-}
-
 }  // namespace steward::client

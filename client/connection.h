@@ -50,11 +50,6 @@ class Connection {
   std::chrono::seconds timeout_{30};
 };
 
-// One line for stderr: "error: CODE: message", with a hint to use --server
-// when the server could not be reached.
-std::string FormatRpcError(const grpc::Status& status,
-                           const std::string& server);
-
 }  // namespace steward::client
 
 #endif  // STEWARD_CLIENT_CONNECTION_H_

@@ -71,18 +71,21 @@ std::vector<std::string> KeyHeaders() {
   return {"name", "role", "created_at", "created_by", "revoked_at"};
 }
 
-void RunCreate(CommandContext& context, const KeyOptions& options) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunCreate(CommandContext& context, const KeyOptions& options) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::CreateApiKeyRequest request;
   request.set_name(options.name);
   request.set_role(options.role);
   v1::CreateApiKeyResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->CreateApiKey(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->CreateApiKey(rpc, request,
+                                                                &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   std::vector<std::pair<std::string, std::string>> details;
   std::vector<std::string> headers = KeyHeaders();
@@ -94,12 +97,12 @@ void RunCreate(CommandContext& context, const KeyOptions& options) {
     if (!WriteSecretFile(options.secret_out, response.secret())) {
       // The key exists now; without its secret it is useless, so say how
       // to clean up rather than print the secret somewhere unexpected.
-      Fail(context, absl::StrCat("cannot create ", options.secret_out,
-                                 " (exists or not writable); the key was "
-                                 "created: revoke it with `stewardctl key "
-                                 "revoke ",
-                                 options.name, "`"));
-      return;
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create ", options.secret_out,
+                       " (exists or not writable); the key was "
+                       "created: revoke it with `stewardctl key "
+                       "revoke ",
+                       options.name, "`"));
     }
     details.emplace_back("secret",
                          absl::StrCat("written to ", options.secret_out));
@@ -124,43 +127,51 @@ void RunCreate(CommandContext& context, const KeyOptions& options) {
                "note: the secret%s cannot be shown again; store %s now\n",
                response.totp_uri().empty() ? "" : " and TOTP URI",
                response.totp_uri().empty() ? "it" : "them");
+  return absl::OkStatus();
 }
 
-void RunList(CommandContext& context) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunList(CommandContext& context) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::ListApiKeysRequest request;
   v1::ListApiKeysResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->ListApiKeys(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->ListApiKeys(rpc, request,
+                                                               &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   Table table(KeyHeaders());
   for (const v1::ApiKey& key : response.keys()) table.AddRow(KeyCells(key));
   PrintOut(table.Render(context.output));
+  return absl::OkStatus();
 }
 
-void RunRevoke(CommandContext& context, const KeyOptions& options) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunRevoke(CommandContext& context, const KeyOptions& options) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::RevokeApiKeyRequest request;
   request.set_name(options.name);
   v1::RevokeApiKeyResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->RevokeApiKey(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->RevokeApiKey(rpc, request,
+                                                                &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   std::vector<std::pair<std::string, std::string>> details;
   std::vector<std::string> headers = KeyHeaders();
@@ -169,6 +180,7 @@ void RunRevoke(CommandContext& context, const KeyOptions& options) {
     details.emplace_back(headers[i], cells[i]);
   }
   PrintOut(RenderDetails(details, context.output));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -194,19 +206,21 @@ void RegisterKeyCommands(CLI::App& app, CommandContext& context) {
   create->add_option("--secret-out", options->secret_out,
                      "write the secret to this new file (mode 0600) instead "
                      "of stdout");
-  create->callback([&context, options] { RunCreate(context, *options); });
+  create->callback(
+      [&context, options] { context.result = RunCreate(context, *options); });
 
   CLI::App* list = key->add_subcommand("list",
                                        "list keys (never their secrets)\n"
                                        "  example: stewardctl key list");
-  list->callback([&context] { RunList(context); });
+  list->callback([&context] { context.result = RunList(context); });
 
   CLI::App* revoke =
       key->add_subcommand("revoke",
                           "revoke a key; calls with it fail from now on\n"
                           "  example: stewardctl key revoke crm-backend");
   revoke->add_option("NAME", options->name, "key name")->required();
-  revoke->callback([&context, options] { RunRevoke(context, *options); });
+  revoke->callback(
+      [&context, options] { context.result = RunRevoke(context, *options); });
 }
 
 }  // namespace steward::client

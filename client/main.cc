@@ -1,5 +1,6 @@
 // stewardctl entry point: global options, command registration, exit codes.
-// Commands live in *_command(s).cc files, one family each. CLI11 reports
+// Commands live in *_command(s).cc files, one family each, and return an
+// absl::Status that becomes the error line and exit code here. CLI11 reports
 // usage errors by throwing; every exception stops here and becomes an exit
 // code (2 for usage, 1 for anything unexpected).
 #include <CLI/CLI.hpp>
@@ -13,20 +14,6 @@
 #include "client/command.h"
 
 namespace steward::client {
-
-void Fail(CommandContext& context, const std::string& message, int exit_code) {
-  std::fprintf(stderr, "error: %s\n", message.c_str());
-  context.exit_code = exit_code;
-}
-
-std::optional<Connection> Connect(CommandContext& context) {
-  absl::StatusOr<Connection> connection = Connection::Open(context.connection);
-  if (!connection.ok()) {
-    Fail(context, std::string(connection.status().message()));
-    return std::nullopt;
-  }
-  return std::move(*connection);
-}
 
 namespace {
 
@@ -102,7 +89,13 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "error: internal: %s\n", e.what());
     return kExitFailure;
   }
-  return context.exit_code;
+  // The one place a command's outcome becomes an error line and an exit
+  // code.
+  if (!context.result.ok() && !context.result.message().empty()) {
+    std::fprintf(stderr, "error: %s\n",
+                 std::string(context.result.message()).c_str());
+  }
+  return ExitCodeOf(context.result);
 }
 
 }  // namespace

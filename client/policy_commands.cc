@@ -48,12 +48,12 @@ std::string DiagnosticsJson(const std::vector<policy::Diagnostic>& list) {
   return array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void RunValidate(CommandContext& context, const PolicyOptions& options) {
+absl::Status RunValidate(CommandContext& context,
+                         const PolicyOptions& options) {
   absl::StatusOr<std::vector<policy::SourceFile>> files =
       ReadPolicyFiles(options.files);
   if (!files.ok()) {
-    Fail(context, std::string(files.status().message()));
-    return;
+    return files.status();
   }
   policy::CompileOptions compile_options;
   compile_options.strict = options.strict;
@@ -82,25 +82,25 @@ void RunValidate(CommandContext& context, const PolicyOptions& options) {
                           " warnings)\n"));
   }
   if (!result.ok()) {
-    Fail(context,
-         absl::StrCat("policy has ", errors, " error", errors == 1 ? "" : "s"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("policy has ", errors, " error", errors == 1 ? "" : "s"));
   }
+  return absl::OkStatus();
 }
 
-void RunTest(CommandContext& context, const PolicyOptions& options) {
+absl::Status RunTest(CommandContext& context, const PolicyOptions& options) {
   absl::StatusOr<std::vector<policy::SourceFile>> files =
       ReadPolicyFiles(options.files);
   if (!files.ok()) {
-    Fail(context, std::string(files.status().message()));
-    return;
+    return files.status();
   }
   policy::CompileResult result = policy::Compile(*files);
   PrintDiagnostics(result.diagnostics);
   if (!result.ok()) {
     const int errors = CountErrors(result.diagnostics);
-    Fail(context, absl::StrCat("policy has ", errors, " error",
-                               errors == 1 ? "" : "s", "; tests not run"));
-    return;
+    return absl::FailedPreconditionError(
+        absl::StrCat("policy has ", errors, " error", errors == 1 ? "" : "s",
+                     "; tests not run"));
   }
   policy::TestReport report = policy::RunTests(*result.program, absl::Now());
   if (context.output == OutputFormat::kJson) {
@@ -122,10 +122,11 @@ void RunTest(CommandContext& context, const PolicyOptions& options) {
     PrintOut(report.Summary() + "\n");
   }
   if (!report.ok()) {
-    Fail(context,
-         absl::StrCat(report.failed, " of ", report.passed + report.failed,
-                      " policy test expectations failed"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(report.failed, " of ", report.passed + report.failed,
+                     " policy test expectations failed"));
   }
+  return absl::OkStatus();
 }
 
 std::vector<std::pair<std::string, std::string>> VersionDetails(
@@ -151,12 +152,11 @@ std::vector<v1::PolicySource> ToProtoSources(
   return sources;
 }
 
-void RunApply(CommandContext& context, const PolicyOptions& options) {
+absl::Status RunApply(CommandContext& context, const PolicyOptions& options) {
   absl::StatusOr<std::vector<policy::SourceFile>> files =
       ReadPolicyFiles(options.files);
   if (!files.ok()) {
-    Fail(context, std::string(files.status().message()));
-    return;
+    return files.status();
   }
   // Compile and test locally first: the same library the server runs, and
   // the caret display is better than a status message. The server checks
@@ -165,21 +165,20 @@ void RunApply(CommandContext& context, const PolicyOptions& options) {
   if (!result.ok()) {
     PrintDiagnostics(result.diagnostics);
     const int errors = CountErrors(result.diagnostics);
-    Fail(context, absl::StrCat("policy has ", errors, " error",
-                               errors == 1 ? "" : "s", "; not applied"));
-    return;
+    return absl::FailedPreconditionError(
+        absl::StrCat("policy has ", errors, " error", errors == 1 ? "" : "s",
+                     "; not applied"));
   }
   policy::TestReport report = policy::RunTests(*result.program, absl::Now());
   if (!report.ok()) {
     for (const policy::TestFailure& failure : report.failures) {
       std::fprintf(stderr, "%s\n", failure.ToString().c_str());
     }
-    Fail(context, absl::StrCat("policy tests failed (", report.Summary(),
-                               "); not applied"));
-    return;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "policy tests failed (", report.Summary(), "); not applied"));
   }
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   v1::ApplyPolicyRequest request;
   for (v1::PolicySource& source : ToProtoSources(*files)) {
     *request.add_sources() = std::move(source);
@@ -193,17 +192,20 @@ void RunApply(CommandContext& context, const PolicyOptions& options) {
   }
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::ApplyPolicyResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->ApplyPolicy(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->ApplyPolicy(rpc, request,
+                                                               &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   for (const v1::Diagnostic& warning : response.warnings()) {
     std::fprintf(stderr, "%s\n", warning.formatted().c_str());
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   auto details = VersionDetails(response.version());
   details.emplace_back("tests",
@@ -212,15 +214,16 @@ void RunApply(CommandContext& context, const PolicyOptions& options) {
   details.emplace_back("store_revision",
                        absl::StrCat(response.store_revision()));
   PrintOut(RenderDetails(details, context.output));
+  return absl::OkStatus();
 }
 
-void RunList(CommandContext& context) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunList(CommandContext& context) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::ListPolicyVersionsResponse all;
-  bool fetched = ForEachPage<v1::ListPolicyVersionsResponse>(
-      context, *connection,
+  absl::Status fetched = ForEachPage<v1::ListPolicyVersionsResponse>(
+      *connection,
       [&](grpc::ClientContext* rpc, const std::string& token,
           v1::ListPolicyVersionsResponse* page) {
         v1::ListPolicyVersionsRequest request;
@@ -234,11 +237,11 @@ void RunList(CommandContext& context) {
         }
         return true;
       });
-  if (!fetched) return;
+  if (!fetched.ok()) return fetched;
   if (context.output == OutputFormat::kJson) {
     all.clear_next_page_token();
     PrintJson(all);
-    return;
+    return absl::OkStatus();
   }
   Table table({"version", "active", "created_at", "author", "policy", "sha256",
                "message"});
@@ -252,6 +255,7 @@ void RunList(CommandContext& context) {
                   version.message()});
   }
   PrintOut(table.Render(context.output));
+  return absl::OkStatus();
 }
 
 // `active` or a positive number. 0 stands for the active version in the
@@ -264,29 +268,30 @@ bool ParseVersion(const std::string& text, int64_t* version) {
   return absl::SimpleAtoi(text, version) && *version > 0;
 }
 
-void RunShow(CommandContext& context, const PolicyOptions& options) {
+absl::Status RunShow(CommandContext& context, const PolicyOptions& options) {
   int64_t version = 0;
   if (!ParseVersion(options.version, &version)) {
-    Fail(context,
-         absl::StrCat("invalid version \"", options.version,
-                      "\": expected a positive number or \"active\""),
-         kExitUsage);
-    return;
+    return UsageError(
+        absl::StrCat("invalid version \"", options.version,
+                     "\": expected a positive number or \"active\""));
   }
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::GetPolicyRequest request;
   request.set_version(version);
   v1::GetPolicyResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->GetPolicy(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->GetPolicy(rpc, request,
+                                                             &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   if (context.output == OutputFormat::kCsv) {
     Table table({"path", "text"});
@@ -294,7 +299,7 @@ void RunShow(CommandContext& context, const PolicyOptions& options) {
       table.AddRow({source.path(), source.text()});
     }
     PrintOut(table.Render(context.output));
-    return;
+    return absl::OkStatus();
   }
   // Metadata as DSL comments keeps the output a valid policy, so
   // `stewardctl policy show 3 > old.policy` round-trips.
@@ -308,36 +313,39 @@ void RunShow(CommandContext& context, const PolicyOptions& options) {
     PrintOut(source.text());
     if (!source.text().empty() && source.text().back() != '\n') PrintOut("\n");
   }
+  return absl::OkStatus();
 }
 
-void RunActivate(CommandContext& context, const PolicyOptions& options) {
+absl::Status RunActivate(CommandContext& context,
+                         const PolicyOptions& options) {
   int64_t version = 0;
   if (!ParseVersion(options.version, &version) || version == 0) {
-    Fail(context,
-         absl::StrCat("invalid version \"", options.version,
-                      "\": expected a positive number"),
-         kExitUsage);
-    return;
+    return UsageError(absl::StrCat("invalid version \"", options.version,
+                                   "\": expected a positive number"));
   }
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::ActivatePolicyVersionRequest request;
   request.set_version(version);
   v1::ActivatePolicyVersionResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->ActivatePolicyVersion(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->ActivatePolicyVersion(
+                                          rpc, request, &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   auto details = VersionDetails(response.version());
   details.emplace_back("store_revision",
                        absl::StrCat(response.store_revision()));
   PrintOut(RenderDetails(details, context.output));
+  return absl::OkStatus();
 }
 
 std::string FieldsText(const v1::PermissionChange& change) {
@@ -350,15 +358,13 @@ std::string FieldsText(const v1::PermissionChange& change) {
   return absl::StrJoin(fields, ", ");
 }
 
-void RunDiff(CommandContext& context, const PolicyOptions& options) {
+absl::Status RunDiff(CommandContext& context, const PolicyOptions& options) {
   const std::vector<std::string>& args = options.diff_args;
   int64_t from = 0;
   if (args.size() < 2 || !ParseVersion(args[0], &from)) {
-    Fail(context,
-         "usage: policy diff FROM_VERSION (TO_VERSION | FILE...); FROM is a "
-         "version number or \"active\"",
-         kExitUsage);
-    return;
+    return UsageError(
+        "usage: policy diff FROM_VERSION (TO_VERSION | FILE...); FROM is a "
+        "version number or \"active\"");
   }
   v1::DiffPolicyVersionsRequest request;
   request.set_from_version(from);
@@ -372,21 +378,23 @@ void RunDiff(CommandContext& context, const PolicyOptions& options) {
     absl::StatusOr<std::vector<policy::SourceFile>> files =
         ReadPolicyFiles(paths);
     if (!files.ok()) {
-      Fail(context, std::string(files.status().message()));
-      return;
+      return files.status();
     }
     for (v1::PolicySource& source : ToProtoSources(*files)) {
       *request.mutable_to_sources()->add_sources() = std::move(source);
     }
   }
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::DiffPolicyVersionsResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->DiffPolicyVersions(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->DiffPolicyVersions(
+                                          rpc, request, &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   int added = 0;
   int removed = 0;
@@ -415,9 +423,10 @@ void RunDiff(CommandContext& context, const PolicyOptions& options) {
                           response.new_access() ? "yes" : "no", "\n"));
   }
   if (options.fail_on_new_access && response.new_access()) {
-    Fail(context, absl::StrCat("the change grants new access (", added,
-                               " permissions added)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the change grants new access (", added, " permissions added)"));
   }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -439,7 +448,8 @@ void RegisterPolicyCommands(CLI::App& app, CommandContext& context) {
       ->check(CLI::ExistingFile);
   validate->add_flag("--strict", options->strict,
                      "treat least-privilege lint warnings as errors");
-  validate->callback([&context, options] { RunValidate(context, *options); });
+  validate->callback(
+      [&context, options] { context.result = RunValidate(context, *options); });
 
   CLI::App* test =
       policy->add_subcommand("test",
@@ -448,7 +458,8 @@ void RegisterPolicyCommands(CLI::App& app, CommandContext& context) {
   test->add_option("FILE", options->files, "policy files")
       ->required()
       ->check(CLI::ExistingFile);
-  test->callback([&context, options] { RunTest(context, *options); });
+  test->callback(
+      [&context, options] { context.result = RunTest(context, *options); });
 
   CLI::App* apply = policy->add_subcommand(
       "apply",
@@ -459,20 +470,22 @@ void RegisterPolicyCommands(CLI::App& app, CommandContext& context) {
       ->check(CLI::ExistingFile);
   apply->add_option("-m,--message", options->message, "why (recorded)")
       ->required();
-  apply->callback([&context, options] { RunApply(context, *options); });
+  apply->callback(
+      [&context, options] { context.result = RunApply(context, *options); });
 
   CLI::App* list =
       policy->add_subcommand("list",
                              "list stored policy versions, newest first\n"
                              "  example: stewardctl policy list");
-  list->callback([&context] { RunList(context); });
+  list->callback([&context] { context.result = RunList(context); });
 
   CLI::App* show = policy->add_subcommand(
       "show",
       "print the sources of a version (default: the active one)\n"
       "  example: stewardctl policy show 3 > v3.policy");
   show->add_option("VERSION", options->version, "version number or active");
-  show->callback([&context, options] { RunShow(context, *options); });
+  show->callback(
+      [&context, options] { context.result = RunShow(context, *options); });
 
   CLI::App* activate = policy->add_subcommand(
       "activate",
@@ -480,7 +493,8 @@ void RegisterPolicyCommands(CLI::App& app, CommandContext& context) {
       "  example: stewardctl policy activate 2");
   activate->add_option("VERSION", options->version, "version number")
       ->required();
-  activate->callback([&context, options] { RunActivate(context, *options); });
+  activate->callback(
+      [&context, options] { context.result = RunActivate(context, *options); });
 
   CLI::App* diff = policy->add_subcommand(
       "diff",
@@ -492,7 +506,8 @@ void RegisterPolicyCommands(CLI::App& app, CommandContext& context) {
       ->required();
   diff->add_flag("--fail-on-new-access", options->fail_on_new_access,
                  "exit 1 when any role gains access (CI gate)");
-  diff->callback([&context, options] { RunDiff(context, *options); });
+  diff->callback(
+      [&context, options] { context.result = RunDiff(context, *options); });
 }
 
 }  // namespace steward::client

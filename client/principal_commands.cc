@@ -35,18 +35,17 @@ std::vector<std::pair<std::string, std::string>> PrincipalDetails(
           {"updated_at", FormatTimestamp(principal.updated_at())}};
 }
 
-void RunAdd(CommandContext& context, const PrincipalOptions& options) {
+absl::Status RunAdd(CommandContext& context, const PrincipalOptions& options) {
   v1::UpsertPrincipalRequest request;
   request.mutable_principal()->set_id(options.id);
   request.mutable_principal()->set_display_name(options.name);
   absl::Status parsed = ParseKeyValues(
       options.attributes, request.mutable_principal()->mutable_attributes());
   if (!parsed.ok()) {
-    Fail(context, std::string(parsed.message()), kExitUsage);
-    return;
+    return UsageError(std::string(parsed.message()));
   }
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   // UpsertPrincipal replaces the whole principal. Re-running `add` to change
   // one attribute must not wipe the name and the other attributes, so an
@@ -67,43 +66,47 @@ void RunAdd(CommandContext& context, const PrincipalOptions& options) {
       principal->mutable_attributes()->insert({key, value});
     }
   } else if (found.error_code() != grpc::StatusCode::NOT_FOUND) {
-    std::fprintf(stderr, "%s\n",
-                 FormatRpcError(found, connection->server()).c_str());
-    context.exit_code = kExitFailure;
-    return;
+    return RpcError(found, connection->server());
   }
   v1::UpsertPrincipalResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->UpsertPrincipal(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->UpsertPrincipal(rpc, request,
+                                                                   &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   auto details = PrincipalDetails(response.principal());
   details.emplace_back("created", response.created() ? "yes" : "no (updated)");
   details.emplace_back("store_revision",
                        absl::StrCat(response.store_revision()));
   PrintOut(RenderDetails(details, context.output));
+  return absl::OkStatus();
 }
 
-void RunGet(CommandContext& context, const PrincipalOptions& options) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunGet(CommandContext& context, const PrincipalOptions& options) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::GetPrincipalRequest request;
   request.set_id(options.id);
   v1::GetPrincipalResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->GetPrincipal(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->GetPrincipal(rpc, request,
+                                                                &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   PrintOut(
       RenderDetails(PrincipalDetails(response.principal()), context.output));
@@ -112,15 +115,16 @@ void RunGet(CommandContext& context, const PrincipalOptions& options) {
     PrintOut(
         BindingTable(response.bindings(), absl::Now()).Render(context.output));
   }
+  return absl::OkStatus();
 }
 
-void RunList(CommandContext& context) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunList(CommandContext& context) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::ListPrincipalsResponse all;
-  bool fetched = ForEachPage<v1::ListPrincipalsResponse>(
-      context, *connection,
+  absl::Status fetched = ForEachPage<v1::ListPrincipalsResponse>(
+      *connection,
       [&](grpc::ClientContext* rpc, const std::string& token,
           v1::ListPrincipalsResponse* page) {
         v1::ListPrincipalsRequest request;
@@ -134,10 +138,10 @@ void RunList(CommandContext& context) {
         }
         return true;
       });
-  if (!fetched) return;
+  if (!fetched.ok()) return fetched;
   if (context.output == OutputFormat::kJson) {
     PrintJson(all);
-    return;
+    return absl::OkStatus();
   }
   Table table({"id", "name", "disabled", "attributes", "created_at"});
   for (const v1::Principal& principal : all.principals()) {
@@ -147,53 +151,63 @@ void RunList(CommandContext& context) {
                   FormatTimestamp(principal.created_at())});
   }
   PrintOut(table.Render(context.output));
+  return absl::OkStatus();
 }
 
-void RunSetDisabled(CommandContext& context, const PrincipalOptions& options,
-                    bool disabled) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunSetDisabled(CommandContext& context,
+                            const PrincipalOptions& options, bool disabled) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::SetPrincipalDisabledRequest request;
   request.set_id(options.id);
   request.set_disabled(disabled);
   v1::SetPrincipalDisabledResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->SetPrincipalDisabled(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->SetPrincipalDisabled(
+                                          rpc, request, &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   auto details = PrincipalDetails(response.principal());
   details.emplace_back("store_revision",
                        absl::StrCat(response.store_revision()));
   PrintOut(RenderDetails(details, context.output));
+  return absl::OkStatus();
 }
 
-void RunDelete(CommandContext& context, const PrincipalOptions& options) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunDelete(CommandContext& context,
+                       const PrincipalOptions& options) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
   v1::DeletePrincipalRequest request;
   request.set_id(options.id);
   v1::DeletePrincipalResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->DeletePrincipal(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->DeletePrincipal(rpc, request,
+                                                                   &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   PrintOut(RenderDetails(
       {{"deleted", options.id},
        {"bindings_removed", absl::StrCat(response.bindings_removed())},
        {"store_revision", absl::StrCat(response.store_revision())}},
       context.output));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -219,43 +233,48 @@ void RegisterPrincipalCommands(CLI::App& app, CommandContext& context) {
                   "attribute KEY=VALUE (VALUE as JSON when it parses), "
                   "repeatable")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  add->callback([&context, options] { RunAdd(context, *options); });
+  add->callback(
+      [&context, options] { context.result = RunAdd(context, *options); });
 
   CLI::App* get =
       principal->add_subcommand("get",
                                 "show a principal and its bindings\n"
                                 "  example: stewardctl principal get u7");
   get->add_option("ID", options->id, "principal id")->required();
-  get->callback([&context, options] { RunGet(context, *options); });
+  get->callback(
+      [&context, options] { context.result = RunGet(context, *options); });
 
   CLI::App* list =
       principal->add_subcommand("list",
                                 "list principals by id\n"
                                 "  example: stewardctl principal list -o csv");
-  list->callback([&context] { RunList(context); });
+  list->callback([&context] { context.result = RunList(context); });
 
   CLI::App* disable = principal->add_subcommand(
       "disable",
       "deny everything to a principal, keeping its bindings\n"
       "  example: stewardctl principal disable u7");
   disable->add_option("ID", options->id, "principal id")->required();
-  disable->callback(
-      [&context, options] { RunSetDisabled(context, *options, true); });
+  disable->callback([&context, options] {
+    context.result = RunSetDisabled(context, *options, true);
+  });
 
   CLI::App* enable =
       principal->add_subcommand("enable",
                                 "re-enable a disabled principal\n"
                                 "  example: stewardctl principal enable u7");
   enable->add_option("ID", options->id, "principal id")->required();
-  enable->callback(
-      [&context, options] { RunSetDisabled(context, *options, false); });
+  enable->callback([&context, options] {
+    context.result = RunSetDisabled(context, *options, false);
+  });
 
   CLI::App* remove = principal->add_subcommand(
       "delete",
       "delete a principal and its bindings (audit records stay)\n"
       "  example: stewardctl principal delete u7");
   remove->add_option("ID", options->id, "principal id")->required();
-  remove->callback([&context, options] { RunDelete(context, *options); });
+  remove->callback(
+      [&context, options] { context.result = RunDelete(context, *options); });
 }
 
 }  // namespace steward::client

@@ -44,51 +44,46 @@ std::string Scope(const std::string& scope) {
 }
 
 // Sets the request's since/until from --since/--until (durations ago or
-// RFC 3339); false, after Fail, on a bad value. Only a given bound is set:
+// RFC 3339); a UsageError on a bad value. Only a given bound is set:
 // an empty Timestamp message would still be present on the wire and mean
 // the epoch.
 template <typename Request>
-bool SetWindow(CommandContext& context, const ReportOptions& options,
-               Request* request) {
+absl::Status SetWindow(const ReportOptions& options, Request* request) {
   const absl::Time now = absl::Now();
   if (!options.since.empty()) {
     absl::StatusOr<absl::Time> t = ParsePastTime(options.since, now);
     if (!t.ok()) {
-      Fail(context, absl::StrCat("--since: ", t.status().message()),
-           kExitUsage);
-      return false;
+      return UsageError(absl::StrCat("--since: ", t.status().message()));
     }
     *request->mutable_since() = ToProtoTime(*t);
   }
   if (!options.until.empty()) {
     absl::StatusOr<absl::Time> t = ParsePastTime(options.until, now);
     if (!t.ok()) {
-      Fail(context, absl::StrCat("--until: ", t.status().message()),
-           kExitUsage);
-      return false;
+      return UsageError(absl::StrCat("--until: ", t.status().message()));
     }
     *request->mutable_until() = ToProtoTime(*t);
   }
-  return true;
+  return absl::OkStatus();
 }
 
-void RunSubjectAccess(CommandContext& context, const ReportOptions& options) {
+absl::Status RunSubjectAccess(CommandContext& context,
+                              const ReportOptions& options) {
   absl::StatusOr<std::pair<std::string, std::string>> resource =
       ParseResourceRef(options.resource, /*require_id=*/true);
   if (!resource.ok()) {
-    Fail(context, std::string(resource.status().message()), kExitUsage);
-    return;
+    return UsageError(std::string(resource.status().message()));
   }
   v1::SubjectAccessRequest base;
   base.set_resource_kind(resource->first);
   base.set_resource_id(resource->second);
-  if (!SetWindow(context, options, &base)) return;
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  if (absl::Status s = SetWindow(options, &base); !s.ok()) return s;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
   v1::SubjectAccessResponse all;
-  bool fetched = ForEachPage<v1::SubjectAccessResponse>(
-      context, *connection,
+  absl::Status fetched = ForEachPage<v1::SubjectAccessResponse>(
+      *connection,
       [&](grpc::ClientContext* rpc, const std::string& token,
           v1::SubjectAccessResponse* page) {
         v1::SubjectAccessRequest request = base;
@@ -102,10 +97,10 @@ void RunSubjectAccess(CommandContext& context, const ReportOptions& options) {
         }
         return true;
       });
-  if (!fetched) return;
+  if (!fetched.ok()) return fetched;
   if (context.output == OutputFormat::kJson) {
     PrintJson(all);
-    return;
+    return absl::OkStatus();
   }
   Table table({"time", "principal", "action", "fields", "purpose",
                "justification", "effect", "reason", "rule", "caller"});
@@ -117,25 +112,29 @@ void RunSubjectAccess(CommandContext& context, const ReportOptions& options) {
          v1::Reason_Name(record.reason()), record.rule_id(), record.caller()});
   }
   PrintOut(table.Render(context.output));
+  return absl::OkStatus();
 }
 
-void RunWhoCan(CommandContext& context, const ReportOptions& options) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunWhoCan(CommandContext& context, const ReportOptions& options) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
   v1::WhoCanRequest request;
   request.set_action(options.action);
   request.set_resource_kind(options.kind);
   request.set_scope(options.scope);
   v1::WhoCanResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->WhoCan(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->WhoCan(rpc, request,
+                                                          &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   Table table({"principal", "role", "scope", "expires_at", "via_role", "rule",
                "condition", "purposes", "pii_fields"});
@@ -151,26 +150,26 @@ void RunWhoCan(CommandContext& context, const ReportOptions& options) {
          absl::StrJoin(entry.pii_fields(), ", ")});
   }
   PrintOut(table.Render(context.output));
+  return absl::OkStatus();
 }
 
-bool FetchPermissions(CommandContext& context, const Connection& connection,
-                      v1::AuditService::Stub& stub,
-                      const v1::EffectivePermissionsRequest& request,
-                      v1::EffectivePermissionsResponse* response) {
-  return CallRpc(context, connection, [&](grpc::ClientContext* rpc) {
+absl::Status FetchPermissions(const Connection& connection,
+                              v1::AuditService::Stub& stub,
+                              const v1::EffectivePermissionsRequest& request,
+                              v1::EffectivePermissionsResponse* response) {
+  return CallRpc(connection, [&](grpc::ClientContext* rpc) {
     return stub.EffectivePermissions(rpc, request, response);
   });
 }
 
-void RunPermissions(CommandContext& context, const ReportOptions& options) {
+absl::Status RunPermissions(CommandContext& context,
+                            const ReportOptions& options) {
   if (options.principal.empty() == options.role.empty()) {
-    Fail(context,
-         "report permissions needs exactly one of --principal or --role",
-         kExitUsage);
-    return;
+    return UsageError(
+        "report permissions needs exactly one of --principal or --role");
   }
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
   v1::EffectivePermissionsRequest request;
   if (!options.principal.empty()) {
@@ -179,12 +178,13 @@ void RunPermissions(CommandContext& context, const ReportOptions& options) {
     request.set_role(options.role);
   }
   v1::EffectivePermissionsResponse response;
-  if (!FetchPermissions(context, *connection, *stub, request, &response)) {
-    return;
+  if (absl::Status s = FetchPermissions(*connection, *stub, request, &response);
+      !s.ok()) {
+    return s;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   Table table({"kind", "action", "effect", "rule", "source_role",
                "inherited_via", "scope", "condition", "purposes", "fields",
@@ -201,27 +201,30 @@ void RunPermissions(CommandContext& context, const ReportOptions& options) {
                   absl::StrJoin(entry.pii_fields(), ", ")});
   }
   PrintOut(table.Render(context.output));
+  return absl::OkStatus();
 }
 
-void RunUnused(CommandContext& context, const ReportOptions& options) {
+absl::Status RunUnused(CommandContext& context, const ReportOptions& options) {
   if (options.days < 1) {
-    Fail(context, "--days must be at least 1", kExitUsage);
-    return;
+    return UsageError("--days must be at least 1");
   }
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
   v1::UnusedGrantsRequest request;
   request.set_days(options.days);
   v1::UnusedGrantsResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->UnusedGrants(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->UnusedGrants(rpc, request,
+                                                                &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   std::vector<std::string> headers = BindingHeaders();
   headers.push_back("last_used");
@@ -234,22 +237,26 @@ void RunUnused(CommandContext& context, const ReportOptions& options) {
     table.AddRow(std::move(row));
   }
   PrintOut(table.Render(context.output));
+  return absl::OkStatus();
 }
 
-void RunSod(CommandContext& context) {
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+absl::Status RunSod(CommandContext& context) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
   v1::SeparationViolationsRequest request;
   v1::SeparationViolationsResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->SeparationViolations(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->SeparationViolations(
+                                          rpc, request, &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   Table table({"principal", "role_a", "scope_a", "role_b", "scope_b"});
   for (const v1::SeparationViolation& v : response.violations()) {
@@ -257,29 +264,32 @@ void RunSod(CommandContext& context) {
                   v.role_b(), Scope(v.binding_b().scope())});
   }
   PrintOut(table.Render(context.output));
+  return absl::OkStatus();
 }
 
-void RunExpiring(CommandContext& context, const ReportOptions& options) {
+absl::Status RunExpiring(CommandContext& context,
+                         const ReportOptions& options) {
   absl::StatusOr<absl::Duration> within = ParseDuration(options.within);
   if (!within.ok()) {
-    Fail(context, absl::StrCat("--within: ", within.status().message()),
-         kExitUsage);
-    return;
+    return UsageError(absl::StrCat("--within: ", within.status().message()));
   }
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
   v1::ExpiringGrantsRequest request;
   request.mutable_within()->set_seconds(absl::ToInt64Seconds(*within));
   v1::ExpiringGrantsResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->ExpiringGrants(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->ExpiringGrants(rpc, request,
+                                                                  &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   std::vector<std::string> headers = BindingHeaders();
   headers.push_back("flag");
@@ -291,24 +301,29 @@ void RunExpiring(CommandContext& context, const ReportOptions& options) {
     table.AddRow(std::move(row));
   }
   PrintOut(table.Render(context.output));
+  return absl::OkStatus();
 }
 
-void RunDecisions(CommandContext& context, const ReportOptions& options) {
+absl::Status RunDecisions(CommandContext& context,
+                          const ReportOptions& options) {
   v1::DecisionSummaryRequest request;
-  if (!SetWindow(context, options, &request)) return;
+  if (absl::Status s = SetWindow(options, &request); !s.ok()) return s;
   request.set_top_denied(options.top);
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
   v1::DecisionSummaryResponse response;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->DecisionSummary(rpc, request, &response);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->DecisionSummary(rpc, request,
+                                                                   &response);
+                                    });
+      !called.ok()) {
+    return called;
   }
   if (context.output == OutputFormat::kJson) {
     PrintJson(response);
-    return;
+    return absl::OkStatus();
   }
   Table days({"day", "allow", "deny"});
   for (const v1::DayDecisions& day : response.days()) {
@@ -324,15 +339,16 @@ void RunDecisions(CommandContext& context, const ReportOptions& options) {
   const bool csv = context.output == OutputFormat::kCsv;
   PrintOut(absl::StrCat(days.Render(context.output), csv ? "" : "\n",
                         top.Render(context.output)));
+  return absl::OkStatus();
 }
 
-void RunAccessReport(CommandContext& context, const ReportOptions& options) {
+absl::Status RunAccessReport(CommandContext& context,
+                             const ReportOptions& options) {
   if (options.access_days < 1) {
-    Fail(context, "--days must be at least 1", kExitUsage);
-    return;
+    return UsageError("--days must be at least 1");
   }
-  std::optional<Connection> connection = Connect(context);
-  if (!connection) return;
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
   AccessReportData data;
   data.generated_at = absl::Now();
@@ -347,10 +363,13 @@ void RunAccessReport(CommandContext& context, const ReportOptions& options) {
       ToProtoTime(data.generated_at - absl::Hours(24 * data.days));
   summary_request.set_top_denied(10);
   v1::DecisionSummaryResponse summary;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->DecisionSummary(rpc, summary_request, &summary);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->DecisionSummary(
+                                          rpc, summary_request, &summary);
+                                    });
+      !called.ok()) {
+    return called;
   }
   data.decisions = DecisionStats::FromSummary(summary);
   data.first_seq = summary.first_seq();
@@ -359,10 +378,13 @@ void RunAccessReport(CommandContext& context, const ReportOptions& options) {
   v1::UnusedGrantsRequest unused_request;
   unused_request.set_days(data.days);
   v1::UnusedGrantsResponse unused;
-  if (!CallRpc(context, *connection, [&](grpc::ClientContext* rpc) {
-        return stub->UnusedGrants(rpc, unused_request, &unused);
-      })) {
-    return;
+  if (absl::Status called = CallRpc(*connection,
+                                    [&](grpc::ClientContext* rpc) {
+                                      return stub->UnusedGrants(
+                                          rpc, unused_request, &unused);
+                                    });
+      !called.ok()) {
+    return called;
   }
   data.unused.assign(unused.grants().begin(), unused.grants().end());
 
@@ -370,8 +392,10 @@ void RunAccessReport(CommandContext& context, const ReportOptions& options) {
     v1::EffectivePermissionsRequest request;
     request.set_role(role);
     v1::EffectivePermissionsResponse response;
-    if (!FetchPermissions(context, *connection, *stub, request, &response)) {
-      return;
+    if (absl::Status s =
+            FetchPermissions(*connection, *stub, request, &response);
+        !s.ok()) {
+      return s;
     }
     data.roles.push_back(RolePermissions{
         role, {response.entries().begin(), response.entries().end()}});
@@ -381,12 +405,13 @@ void RunAccessReport(CommandContext& context, const ReportOptions& options) {
   out << RenderAccessReport(data);
   out.close();
   if (!out) {
-    Fail(context, absl::StrCat("cannot write ", options.html));
-    return;
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write ", options.html));
   }
   PrintOut(absl::StrCat("wrote ", options.html, " (", data.roles.size(),
                         " roles, ", data.decisions.total(), " decisions, ",
                         data.unused.size(), " unused grants)\n"));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -407,8 +432,9 @@ void RegisterReportCommands(CLI::App& app, CommandContext& context) {
   subject->add_option("RESOURCE", options->resource, "KIND/ID")->required();
   subject->add_option("--since", options->since, "duration ago or RFC 3339");
   subject->add_option("--until", options->until, "duration ago or RFC 3339");
-  subject->callback(
-      [&context, options] { RunSubjectAccess(context, *options); });
+  subject->callback([&context, options] {
+    context.result = RunSubjectAccess(context, *options);
+  });
 
   CLI::App* who = report->add_subcommand(
       "who-can",
@@ -417,7 +443,8 @@ void RegisterReportCommands(CLI::App& app, CommandContext& context) {
   who->add_option("ACTION", options->action, "action")->required();
   who->add_option("KIND", options->kind, "resource kind")->required();
   who->add_option("--scope", options->scope, "resource scope");
-  who->callback([&context, options] { RunWhoCan(context, *options); });
+  who->callback(
+      [&context, options] { context.result = RunWhoCan(context, *options); });
 
   CLI::App* permissions = report->add_subcommand(
       "permissions",
@@ -428,8 +455,9 @@ void RegisterReportCommands(CLI::App& app, CommandContext& context) {
   CLI::Option* role =
       permissions->add_option("--role", options->role, "role name");
   principal->excludes(role);
-  permissions->callback(
-      [&context, options] { RunPermissions(context, *options); });
+  permissions->callback([&context, options] {
+    context.result = RunPermissions(context, *options);
+  });
 
   CLI::App* unused = report->add_subcommand(
       "unused",
@@ -437,13 +465,14 @@ void RegisterReportCommands(CLI::App& app, CommandContext& context) {
       "  example: stewardctl report unused --days 90");
   unused->add_option("--days", options->days, "window in days")
       ->capture_default_str();
-  unused->callback([&context, options] { RunUnused(context, *options); });
+  unused->callback(
+      [&context, options] { context.result = RunUnused(context, *options); });
 
   CLI::App* sod = report->add_subcommand(
       "sod",
       "principals holding separated roles in overlapping scopes\n"
       "  example: stewardctl report sod");
-  sod->callback([&context] { RunSod(context); });
+  sod->callback([&context] { context.result = RunSod(context); });
 
   CLI::App* expiring = report->add_subcommand(
       "expiring",
@@ -451,7 +480,8 @@ void RegisterReportCommands(CLI::App& app, CommandContext& context) {
       "  example: stewardctl report expiring --within 14d");
   expiring->add_option("--within", options->within, "window (14d, 48h)")
       ->capture_default_str();
-  expiring->callback([&context, options] { RunExpiring(context, *options); });
+  expiring->callback(
+      [&context, options] { context.result = RunExpiring(context, *options); });
 
   CLI::App* decisions = report->add_subcommand(
       "decisions",
@@ -462,7 +492,9 @@ void RegisterReportCommands(CLI::App& app, CommandContext& context) {
   decisions->add_option("--top", options->top, "principals to list (1..1000)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  decisions->callback([&context, options] { RunDecisions(context, *options); });
+  decisions->callback([&context, options] {
+    context.result = RunDecisions(context, *options);
+  });
 
   CLI::App* access = report->add_subcommand(
       "access",
@@ -473,7 +505,9 @@ void RegisterReportCommands(CLI::App& app, CommandContext& context) {
       ->add_option("--days", options->access_days,
                    "window for decisions and unused grants")
       ->capture_default_str();
-  access->callback([&context, options] { RunAccessReport(context, *options); });
+  access->callback([&context, options] {
+    context.result = RunAccessReport(context, *options);
+  });
 }
 
 }  // namespace steward::client

@@ -7,11 +7,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "policy/analysis.h"
 #include "policy/compiler.h"
 #include "policy/test_runner.h"
 #include "server/grpc_status.h"
 #include "server/proto_convert.h"
+#include "server/store/limits.h"
 #include "server/totp.h"
 
 namespace steward::server {
@@ -21,15 +23,12 @@ using Json = nlohmann::json;
 using policy::ExpandAll;
 using policy::PermissionRow;
 
-constexpr int kDefaultPageSize = 100;
-constexpr int kMaxPageSize = 1000;
-
 absl::StatusOr<int> PageSize(int requested) {
-  if (requested < 0 || requested > kMaxPageSize) {
+  if (requested < 0 || requested > store::kMaxPageSize) {
     return absl::InvalidArgumentError(
-        absl::StrCat("page_size: must be between 0 and ", kMaxPageSize));
+        absl::StrCat("page_size: must be between 0 and ", store::kMaxPageSize));
   }
-  return requested == 0 ? kDefaultPageSize : requested;
+  return requested == 0 ? store::kDefaultPageSize : requested;
 }
 
 absl::Status Required(absl::string_view field, absl::string_view value) {
@@ -182,14 +181,18 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ApplyPolicy(
         absl::StatusOr<std::vector<policy::SourceFile>> sources =
             FromProtoSources(request->sources(), "sources");
         if (!sources.ok()) return sources.status();
-        if (request->message().empty() || request->message().size() > 1024) {
+        if (request->message().empty() ||
+            request->message().size() > store::kMaxPolicyMessageBytes) {
           return absl::InvalidArgumentError(
-              "message: required (stewardctl -m), at most 1024 bytes");
+              absl::StrCat("message: required (stewardctl -m), at most ",
+                           store::kMaxPolicyMessageBytes, " bytes"));
         }
+        const absl::Time start = absl::Now();
         absl::StatusOr<store::ApplyPolicyResult> applied =
             policies_->ApplyPolicy(std::move(*sources), caller.key_name,
                                    request->message());
         if (!applied.ok()) return applied.status();
+        metrics_->RecordSnapshotBuild(absl::Now() - start);
         *response->mutable_version() =
             ToProto(applied->version,
                     PolicyNameOf(*snapshots_, applied->version.version));
@@ -266,9 +269,16 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ActivatePolicyVersion(
                     return absl::InvalidArgumentError(
                         "version: must be a stored version number");
                   }
+                  const std::shared_ptr<const store::Snapshot> before =
+                      snapshots_->snapshot();
+                  const absl::Time start = absl::Now();
                   absl::StatusOr<int64_t> revision =
                       policies_->ActivatePolicyVersion(request->version());
                   if (!revision.ok()) return revision.status();
+                  // Activating the active version builds nothing.
+                  if (snapshots_->snapshot() != before) {
+                    metrics_->RecordSnapshotBuild(absl::Now() - start);
+                  }
                   absl::StatusOr<store::PolicyVersion> policy =
                       policies_->GetPolicy(request->version());
                   if (policy.ok()) {
@@ -400,8 +410,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetPrincipal(
     *response->mutable_principal() = ToProto(*principal);
     std::string token;
     do {
-      absl::StatusOr<store::BindingPage> page =
-          principals_->ListBindings({request->id(), ""}, kMaxPageSize, token);
+      absl::StatusOr<store::BindingPage> page = principals_->ListBindings(
+          {request->id(), ""}, store::kMaxPageSize, token);
       if (!page.ok()) return page.status();
       for (const store::Binding& b : page->bindings) {
         *response->add_bindings() = ToProto(b);
@@ -461,8 +471,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeletePrincipal(
   return Mutate(
       context, "DeletePrincipal", [&](const Caller&) -> absl::StatusOr<Change> {
         if (absl::Status s = Required("id", request->id()); !s.ok()) return s;
-        absl::StatusOr<store::BindingPage> bindings =
-            principals_->ListBindings({request->id(), ""}, kMaxPageSize, "");
+        absl::StatusOr<store::BindingPage> bindings = principals_->ListBindings(
+            {request->id(), ""}, store::kMaxPageSize, "");
         Json removed = Json::array();
         if (bindings.ok()) {
           for (const store::Binding& b : bindings->bindings) {

@@ -16,7 +16,8 @@
 #include "absl/time/time.h"
 #include "policy/program.h"
 #include "server/authenticator.h"
-#include "steward/v1/authorization.pb.h"
+#include "server/check_evaluation.h"
+#include "server/check_request.h"
 
 namespace steward::server {
 
@@ -30,16 +31,19 @@ class AuditSink {
  public:
   virtual ~AuditSink() = default;
 
-  // Records one decision. `program` is the policy that decided (used to
-  // minimize the recorded attributes; may be null without an active
-  // policy). Returns kResourceExhausted without calling `done` when the
-  // queue is full (back-pressure; nothing is dropped silently); otherwise
-  // OK and `done` runs later, possibly on another thread.
+  // Records one decision: `outcome` of `check` (decided at
+  // check.request().now), answered as `decision_id`. `program` is the
+  // policy that decided (used to minimize the recorded attributes, which
+  // are read from the bound request; may be null without an active
+  // policy). Copies what it keeps before returning. Returns
+  // kResourceExhausted without calling `done` when the queue is full
+  // (back-pressure; nothing is dropped silently); otherwise OK and `done`
+  // runs later, possibly on another thread.
   virtual absl::Status Record(
       const Caller& caller,
       const std::shared_ptr<const policy::Program>& program,
-      const v1::CheckRequest& request, const v1::CheckResponse& response,
-      absl::Time time, AuditDone done) = 0;
+      const BoundCheck& check, const CheckOutcome& outcome,
+      absl::string_view decision_id, AuditDone done) = 0;
 
   // Records a committed admin change: the AdminService `method`, the
   // object it changed (`principal`, role/scope etc. in `details_json`, a

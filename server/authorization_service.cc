@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -23,9 +25,12 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-policy::Effect ToEffect(const v1::CheckResponse& response) {
-  return response.effect() == v1::ALLOW ? policy::Effect::kAllow
-                                        : policy::Effect::kDeny;
+void CountDecision(Metrics& metrics, const CheckOutcome& outcome) {
+  if (outcome.has_policy) {
+    metrics.RecordDecision(outcome.effect(), outcome.decision.reason);
+  } else {
+    metrics.RecordNoActivePolicy();
+  }
 }
 
 // The decoded request and the response of one call, alive until the call
@@ -205,15 +210,16 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
   }
   // One snapshot for the whole call: a concurrent swap never mixes states.
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
-  absl::Time now = clock_->Now();
-  policy::Decision decision = EvaluateCheck(*snapshot, *request, now, response);
+  BoundCheck check(*request, clock_->Now());
+  const CheckOutcome outcome = EvaluateCheck(*snapshot, check);
+  ToCheckResponse(outcome, request->request_id(), response);
   response->set_decision_id(NextDecisionId());
-  metrics_->RecordDecision(ToEffect(*response), decision.reason);
+  CountDecision(*metrics_, outcome);
 
   auto completion = std::make_shared<Completion>(
       reactor, 1, &in_flight_, metrics_, start, state, response, out);
   absl::Status queued = audit_->Record(
-      *caller, snapshot->program(), *request, *response, now,
+      *caller, snapshot->program(), check, outcome, response->decision_id(),
       [completion](absl::Status status) { completion->Done(status); });
   if (!queued.ok()) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -264,8 +270,13 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
   }
   metrics_->RecordBatch(static_cast<size_t>(items));
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
-  absl::Time now = clock_->Now();
+  const absl::Time now = clock_->Now();
   response->mutable_items()->Reserve(items);
+  // Bound and decided items stay alive until their audit records are made.
+  // A deque: BoundCheck cannot move, and its elements never do.
+  std::deque<BoundCheck> checks;
+  std::vector<CheckOutcome> outcomes;
+  outcomes.reserve(static_cast<size_t>(items));
   // Over a large snapshot each lookup waits on two or three cache misses
   // (store/snapshot.h); starting the next items' loads in stages lets
   // those misses overlap with this item's evaluation.
@@ -279,18 +290,22 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
     prefetch(i + 3, store::Snapshot::PrefetchStage::kIndex);
     prefetch(i + 2, store::Snapshot::PrefetchStage::kEntry);
     prefetch(i + 1, store::Snapshot::PrefetchStage::kBindings);
+    const v1::CheckRequest& wire = request->items(i);
+    BoundCheck& check = checks.emplace_back(wire, now);
+    const CheckOutcome& outcome =
+        outcomes.emplace_back(EvaluateCheck(*snapshot, check));
     v1::CheckResponse* item = response->add_items();
-    policy::Decision decision =
-        EvaluateCheck(*snapshot, request->items(i), now, item);
+    ToCheckResponse(outcome, wire.request_id(), item);
     item->set_decision_id(NextDecisionId());
-    metrics_->RecordDecision(ToEffect(*item), decision.reason);
+    CountDecision(*metrics_, outcome);
   }
   auto completion = std::make_shared<Completion>(
       reactor, items, &in_flight_, metrics_, start, state, response, out);
   for (int i = 0; i < items; ++i) {
     absl::Status queued = audit_->Record(
-        *caller, snapshot->program(), request->items(i), response->items(i),
-        now, [completion](absl::Status status) { completion->Done(status); });
+        *caller, snapshot->program(), checks[i], outcomes[i],
+        response->items(i).decision_id(),
+        [completion](absl::Status status) { completion->Done(status); });
     if (!queued.ok()) {
       // The items already queued will still complete; account for the
       // rest as failed so the reactor finishes exactly once, with an error.

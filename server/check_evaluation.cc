@@ -1,11 +1,11 @@
 #include "server/check_evaluation.h"
 
 #include <cstdint>
+#include <utility>
 
 #include "absl/types/span.h"
 #include "policy/evaluator.h"
 #include "policy/program.h"
-#include "server/check_request.h"
 
 namespace steward::server {
 
@@ -39,53 +39,71 @@ v1::Reason ToProtoReason(policy::Reason reason) {
   return v1::EVALUATION_ERROR;
 }
 
-policy::Decision EvaluateCheck(const store::Snapshot& snapshot,
-                               const v1::CheckRequest& request, absl::Time now,
-                               v1::CheckResponse* response) {
-  response->set_policy_version(snapshot.policy_version());
-  response->set_store_revision(snapshot.store_revision());
-  response->set_request_id(request.request_id());
+absl::string_view CheckOutcome::reason_name() const {
+  // The wire enum names are the spec's reason names.
+  return v1::Reason_Name(reason());
+}
+
+CheckOutcome EvaluateCheck(const store::Snapshot& snapshot, BoundCheck& check) {
+  CheckOutcome outcome;
+  outcome.policy_version = snapshot.policy_version();
+  outcome.store_revision = snapshot.store_revision();
+  const bool explain = check.source().explain();
   const policy::Program* program = snapshot.program().get();
   if (program == nullptr) {
-    response->set_effect(v1::DENY);
-    response->set_reason(v1::NO_ACTIVE_POLICY);
-    if (request.explain()) {
-      response->set_explanation(
-          "no policy version is active: everything is denied");
+    if (explain) {
+      outcome.explanation = "no policy version is active: everything is denied";
     }
-    return policy::Decision{};
+    return outcome;
   }
-  BoundCheck bound(request, now);
+  outcome.has_policy = true;
+  policy::Request& request = check.request();
   // Effective roles from the snapshot's compact bindings (integer scope
   // and expiry tests) instead of the evaluator's walk of the bindings with
   // string scope compares: same decision, less work per check.
   uint64_t roles[(policy::kMaxRoles + 63) / 64];
   snapshot.FillRequestAndRoles(
-      request.principal_id(),
-      absl::MakeSpan(roles, (program->role_count() + 63) / 64),
-      bound.request());
-  policy::Decision decision;
-  if (request.explain()) {
+      check.source().principal_id(),
+      absl::MakeSpan(roles, (program->role_count() + 63) / 64), request);
+  if (explain) {
     policy::Explanation explanation;
-    decision = policy::Evaluate(*program, bound.request(), &explanation);
-    response->set_explanation(explanation.ToString());
+    outcome.decision = policy::Evaluate(*program, request, &explanation);
+    outcome.explanation = explanation.ToString();
   } else {
-    decision = policy::Evaluate(*program, bound.request());
+    outcome.decision = policy::Evaluate(*program, request);
   }
-  response->set_effect(decision.allowed() ? v1::ALLOW : v1::DENY);
-  response->set_reason(ToProtoReason(decision.reason));
-  response->set_rule_id(std::string(decision.rule_id));
-  if (!decision.allowed_fields.empty()) {
-    for (std::string& field : policy::AllowedFieldNames(*program, decision)) {
-      response->add_allowed_fields(std::move(field));
-    }
+  // `roles` dies with this frame; the bound request outlives it (the audit
+  // trail reads its attributes).
+  request.effective_roles = {};
+  if (!outcome.decision.allowed_fields.empty()) {
+    outcome.allowed_fields =
+        policy::AllowedFieldNames(*program, outcome.decision);
   }
-  if (!decision.denied_fields.empty()) {
-    for (std::string& field : policy::DeniedFieldNames(*program, decision)) {
-      response->add_denied_fields(std::move(field));
-    }
+  if (!outcome.decision.denied_fields.empty()) {
+    outcome.denied_fields =
+        policy::DeniedFieldNames(*program, outcome.decision);
   }
-  return decision;
+  return outcome;
+}
+
+void ToCheckResponse(const CheckOutcome& outcome, absl::string_view request_id,
+                     v1::CheckResponse* response) {
+  response->set_policy_version(outcome.policy_version);
+  response->set_store_revision(outcome.store_revision);
+  response->set_request_id(std::string(request_id));
+  response->set_effect(outcome.allowed() ? v1::ALLOW : v1::DENY);
+  response->set_reason(outcome.reason());
+  if (!outcome.explanation.empty()) {
+    response->set_explanation(outcome.explanation);
+  }
+  if (!outcome.has_policy) return;
+  response->set_rule_id(std::string(outcome.decision.rule_id));
+  for (const std::string& field : outcome.allowed_fields) {
+    response->add_allowed_fields(field);
+  }
+  for (const std::string& field : outcome.denied_fields) {
+    response->add_denied_fields(field);
+  }
 }
 
 }  // namespace steward::server

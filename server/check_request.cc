@@ -194,7 +194,8 @@ absl::Status ValidateCheckRequest(const v1::CheckRequest& request,
   return absl::OkStatus();
 }
 
-BoundCheck::BoundCheck(const v1::CheckRequest& request, absl::Time now) {
+BoundCheck::BoundCheck(const v1::CheckRequest& request, absl::Time now)
+    : source_(request) {
   const v1::Resource& resource = request.resource();
   // Reserve up front: the set views handed to policy::Value must not move.
   set_elements_.reserve(CountSetElements(resource.attributes()) +

@@ -34,9 +34,10 @@ absl::Status ValidateCheckRequest(const v1::CheckRequest& request,
                                   absl::string_view field_prefix = "");
 
 // The policy::Request for one validated CheckRequest, with the storage its
-// views need (set elements, named values). Holds views into `request`:
-// REQUIRES the CheckRequest outlive this object. Not copyable (the Request
-// points into it). Thread-compatible.
+// views need (set elements, named values). Bound once per Check: the
+// evaluator and the audit trail's minimization read the same views. Holds
+// views into `request`: REQUIRES the CheckRequest outlive this object. Not
+// copyable or movable (the Request points into it). Thread-compatible.
 class BoundCheck {
  public:
   // REQUIRES: ValidateCheckRequest(request) returned OK.
@@ -47,8 +48,12 @@ class BoundCheck {
   // The principal's fields (known, disabled, bindings, attributes) are left
   // for the caller to fill from the snapshot.
   policy::Request& request() { return request_; }
+  const policy::Request& request() const { return request_; }
+  // The wire request this was bound from.
+  const v1::CheckRequest& source() const { return source_; }
 
  private:
+  const v1::CheckRequest& source_;
   absl::InlinedVector<absl::string_view, 32> set_elements_;
   absl::InlinedVector<policy::NamedValue, 16> resource_attributes_;
   absl::InlinedVector<policy::NamedValue, 8> context_;

@@ -46,11 +46,14 @@ void Metrics::RecordDecision(policy::Effect effect, policy::Reason reason) {
       .fetch_add(1, std::memory_order_relaxed);
 }
 
-void Metrics::SetSnapshot(int64_t policy_version, int64_t store_revision,
-                          double build_seconds) {
+void Metrics::SetSnapshot(int64_t policy_version, int64_t store_revision) {
   policy_version_.store(policy_version, std::memory_order_relaxed);
   store_revision_.store(store_revision, std::memory_order_relaxed);
-  snapshot_build_micros_.store(static_cast<uint64_t>(build_seconds * 1e6),
+}
+
+void Metrics::RecordSnapshotBuild(absl::Duration build_time) {
+  snapshot_build_micros_.store(static_cast<uint64_t>(std::max<int64_t>(
+                                   0, absl::ToInt64Microseconds(build_time))),
                                std::memory_order_relaxed);
 }
 
@@ -136,6 +139,10 @@ std::string Metrics::Render() const {
                       "\"} ", n, "\n");
     }
   }
+  if (uint64_t n = no_active_policy_.load(std::memory_order_relaxed); n != 0) {
+    absl::StrAppend(&out, "steward_decisions_total{effect=\"DENY\",reason=\"",
+                    "NO_ACTIVE_POLICY", "\"} ", n, "\n");
+  }
   absl::StrAppend(&out,
                   "# HELP steward_check_latency_seconds Time to decide one "
                   "Check, audit included.\n"
@@ -169,7 +176,8 @@ std::string Metrics::Render() const {
   absl::StrAppendFormat(
       &out,
       "# HELP steward_snapshot_build_seconds Time the last snapshot took "
-      "to build.\n# TYPE steward_snapshot_build_seconds gauge\n"
+      "to build (the store call that built it: open, policy apply or "
+      "activation).\n# TYPE steward_snapshot_build_seconds gauge\n"
       "steward_snapshot_build_seconds %.6f\n",
       static_cast<double>(
           snapshot_build_micros_.load(std::memory_order_relaxed)) /

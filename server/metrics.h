@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "policy/decision.h"
 #include "server/audit/writer.h"
 
@@ -41,14 +42,20 @@ class Metrics {
   Metrics();
 
   void RecordDecision(policy::Effect effect, policy::Reason reason);
+  // A DENY because no policy version is active (NO_ACTIVE_POLICY, which no
+  // policy::Reason names).
+  void RecordNoActivePolicy() {
+    no_active_policy_.fetch_add(1, std::memory_order_relaxed);
+  }
   void RecordCheckLatency(double seconds) { check_latency_.Observe(seconds); }
   void RecordBatch(size_t items) { batch_size_.Observe(items); }
   void RecordRejected() { rejected_.fetch_add(1, std::memory_order_relaxed); }
   void RecordAuthFailure() {
     auth_failures_.fetch_add(1, std::memory_order_relaxed);
   }
-  void SetSnapshot(int64_t policy_version, int64_t store_revision,
-                   double build_seconds);
+  void SetSnapshot(int64_t policy_version, int64_t store_revision);
+  // How long building the last published snapshot took.
+  void RecordSnapshotBuild(absl::Duration build_time);
 
   // Sampled at render time: the audit writer owns its queue and counts its
   // batches and commits itself, so the writer thread never touches these
@@ -62,6 +69,7 @@ class Metrics {
   static constexpr int kReasons =
       static_cast<int>(policy::Reason::kEvaluationError) + 1;
   std::array<std::array<std::atomic<uint64_t>, kReasons>, 2> decisions_{};
+  std::atomic<uint64_t> no_active_policy_{0};
   Histogram check_latency_;
   Histogram batch_size_;
   std::atomic<uint64_t> rejected_{0};

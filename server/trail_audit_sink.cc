@@ -6,18 +6,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/check_request.h"
 
 namespace steward::server {
-namespace {
-
-absl::string_view ReasonName(v1::Reason reason) {
-  // The wire enum names are the spec's reason names.
-  return v1::Reason_Name(reason);
-}
-
-}  // namespace
-
 TrailAuditSink::TrailAuditSink(audit::AuditWriter* writer,
                                const store::Clock* clock,
                                AuditDurability durability,
@@ -42,39 +32,39 @@ std::shared_ptr<const TrailAuditSink::Plan> TrailAuditSink::PlanFor(
 
 absl::Status TrailAuditSink::Record(
     const Caller& caller, const std::shared_ptr<const policy::Program>& program,
-    const v1::CheckRequest& request, const v1::CheckResponse& response,
-    absl::Time time, AuditDone done) {
+    const BoundCheck& check, const CheckOutcome& outcome,
+    absl::string_view decision_id, AuditDone done) {
   if (durability_ == AuditDurability::kOff) {
     done(absl::OkStatus());
     return absl::OkStatus();
   }
+  const v1::CheckRequest& request = check.source();
   audit::AuditRecord record;
-  record.time = time;
+  record.time = check.request().now;
   record.kind = audit::RecordKind::kDecision;
-  record.decision_id = response.decision_id();
+  record.decision_id = std::string(decision_id);
   record.caller = caller.key_name;
   record.principal = request.principal_id();
   record.action = request.action();
   record.resource_kind = request.resource().kind();
   record.resource_id = request.resource().id();
   record.resource_scope = request.resource().scope();
-  record.effect = response.effect() == v1::ALLOW ? audit::RecordEffect::kAllow
-                                                 : audit::RecordEffect::kDeny;
-  record.reason = std::string(ReasonName(response.reason()));
-  record.rule_id = response.rule_id();
-  record.policy_version = response.policy_version();
-  record.store_revision = response.store_revision();
+  record.effect = outcome.allowed() ? audit::RecordEffect::kAllow
+                                    : audit::RecordEffect::kDeny;
+  record.reason = std::string(outcome.reason_name());
+  record.rule_id = std::string(outcome.decision.rule_id);
+  record.policy_version = outcome.policy_version;
+  record.store_revision = outcome.store_revision;
   record.request_id = request.request_id();
   record.fields.assign(request.fields().begin(), request.fields().end());
   record.purpose = request.purpose();
   record.justification = request.justification();
   if (program != nullptr) {
     std::shared_ptr<const Plan> plan = PlanFor(program);
-    BoundCheck bound(request, time);
     absl::StatusOr<audit::MinimizedAttributes> minimized =
         audit::MinimizeAttributes(plan->plan, request.resource().kind(),
-                                  bound.request().resource_attributes,
-                                  bound.request().context,
+                                  check.request().resource_attributes,
+                                  check.request().context,
                                   key_.has_value() ? &*key_ : nullptr);
     if (!minimized.ok()) return minimized.status();
     record.attributes = std::move(minimized->json);

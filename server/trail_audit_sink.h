@@ -28,9 +28,8 @@ class TrailAuditSink final : public AuditSink {
 
   absl::Status Record(const Caller& caller,
                       const std::shared_ptr<const policy::Program>& program,
-                      const v1::CheckRequest& request,
-                      const v1::CheckResponse& response, absl::Time time,
-                      AuditDone done) override;
+                      const BoundCheck& check, const CheckOutcome& outcome,
+                      absl::string_view decision_id, AuditDone done) override;
   absl::Status RecordAdminChange(const Caller& caller, absl::string_view method,
                                  absl::string_view principal,
                                  std::string details_json,

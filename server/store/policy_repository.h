@@ -45,10 +45,10 @@ class PolicyRepository {
   // Compiles, runs the policy's tests, stores the source as the next
   // version and activates it, in one transaction.
   // kInvalidArgument: compile errors (the message holds every diagnostic,
-  // FILE:LINE:COL: ...), no sources, empty author, message > 4096 bytes.
-  // kFailedPrecondition: a policy test failed (the message lists each
-  // failure and the summary). Other codes: the engine's (e.g. kUnavailable
-  // when the database is busy).
+  // FILE:LINE:COL: ...), no sources, empty author, message >
+  // kMaxPolicyMessageBytes (limits.h). kFailedPrecondition: a policy test
+  // failed (the message lists each failure and the summary). Other codes: the
+  // engine's (e.g. kUnavailable when the database is busy).
   virtual absl::StatusOr<ApplyPolicyResult> ApplyPolicy(
       std::vector<policy::SourceFile> sources, absl::string_view author,
       absl::string_view message) = 0;

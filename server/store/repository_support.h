@@ -21,11 +21,12 @@
 #include "policy/compiler.h"
 #include "policy/diagnostic.h"
 #include "policy/program.h"
+#include "server/store/limits.h"
 
 namespace steward::store::internal {
 
-inline constexpr int kDefaultPageSize = 100;
-inline constexpr int kMaxPageSize = 1000;
+using store::kDefaultPageSize;
+using store::kMaxPageSize;
 inline constexpr size_t kMaxIdBytes = 256;
 
 // kInvalidArgument naming `what` when `value` is empty, longer than

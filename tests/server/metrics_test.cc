@@ -145,5 +145,68 @@ TEST(MetricsEndpointTest, AuditSeriesCountTheWritersBatchesAndCommits) {
   EXPECT_EQ(decisions, kChecks);
 }
 
+// Without an active policy every Check is a NO_ACTIVE_POLICY deny, and the
+// decision counter must say so, not NO_MATCHING_RULE.
+TEST(MetricsEndpointTest, CountsNoActivePolicyDenialsUnderTheirOwnReason) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ServerProcess server;
+  ASSERT_THAT(server.Start(STEWARDD_PATH, data,
+                           {"--dev", "--metrics-listen", "127.0.0.1:0"}),
+              IsOk());
+  const std::string metrics_address = MetricsAddress(server);
+  ASSERT_FALSE(metrics_address.empty()) << server.Log();
+
+  auto stub = AuthorizationService::NewStub(grpc::CreateChannel(
+      server.address(), grpc::InsecureChannelCredentials()));
+  v1::CheckRequest request;
+  request.set_principal_id("alice");
+  request.set_action("read");
+  request.mutable_resource()->set_kind("customer");
+  v1::CheckResponse response;
+  grpc::Status status =
+      stub->Check(Context(ReadKey(data, "client")).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.effect(), v1::DENY);
+  ASSERT_EQ(response.reason(), v1::NO_ACTIVE_POLICY);
+
+  std::map<std::string, double> samples = ParseSamples(Scrape(metrics_address));
+  ASSERT_FALSE(samples.empty()) << "no samples from " << metrics_address;
+  EXPECT_EQ(
+      samples["steward_decisions_total{effect=\"DENY\",reason=\"NO_ACTIVE_"
+              "POLICY\"}"],
+      1);
+  EXPECT_EQ(samples.count("steward_decisions_total{effect=\"DENY\",reason=\"NO_"
+                          "MATCHING_RULE\"}"),
+            0u);
+}
+
+// The snapshot built at start (here: the --dev policy's) took some time,
+// and the gauge must show it rather than a constant 0.
+TEST(MetricsEndpointTest, SnapshotBuildSecondsIsTheBuildTime) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ServerProcess server;
+  ASSERT_THAT(server.Start(STEWARDD_PATH, data,
+                           {"--dev", "--policy",
+                            std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy",
+                            "--metrics-listen", "127.0.0.1:0"}),
+              IsOk());
+  const std::string metrics_address = MetricsAddress(server);
+  ASSERT_FALSE(metrics_address.empty()) << server.Log();
+  // Wait for the housekeeping round that publishes the policy version (it
+  // used to reset the build time to 0 as well).
+  std::map<std::string, double> samples;
+  for (int i = 0; i < 100; ++i) {
+    samples = ParseSamples(Scrape(metrics_address));
+    if (samples["steward_snapshot_policy_version"] > 0) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_GT(samples["steward_snapshot_policy_version"], 0)
+      << "no housekeeping round from " << metrics_address;
+  ASSERT_TRUE(samples.count("steward_snapshot_build_seconds"));
+  EXPECT_GT(samples["steward_snapshot_build_seconds"], 0);
+}
+
 }  // namespace
 }  // namespace steward::testing

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/store/limits.h"
 #include "server/store/repository_support.h"
 #include "server/store/secrets.h"
 
@@ -40,8 +41,9 @@ absl::StatusOr<ApplyPolicyResult> SqlitePolicyRepository::ApplyPolicy(
   }
   if (absl::Status s = internal::ValidateIdentifier("author", author); !s.ok())
     return s;
-  if (message.size() > 4096) {
-    return absl::InvalidArgumentError("message is longer than 4096 bytes");
+  if (message.size() > kMaxPolicyMessageBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "message is longer than ", kMaxPolicyMessageBytes, " bytes"));
   }
   ApplyPolicyResult result;
   // Compiling and testing are pure and may be slow: no lock needed.
