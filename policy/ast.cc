@@ -118,11 +118,13 @@ std::string DumpExpr(const Expr& e) {
     case ExprKind::kNot:
       return absl::StrCat("(! ", DumpExpr(*e.children[0]), ")");
     case ExprKind::kAnd:
-      return absl::StrCat("(&& ", DumpExpr(*e.children[0]), " ",
-                          DumpExpr(*e.children[1]), ")");
-    case ExprKind::kOr:
-      return absl::StrCat("(|| ", DumpExpr(*e.children[0]), " ",
-                          DumpExpr(*e.children[1]), ")");
+    case ExprKind::kOr: {
+      std::string out = e.kind == ExprKind::kAnd ? "(&&" : "(||";
+      for (const auto& child : e.children) {
+        absl::StrAppend(&out, " ", DumpExpr(*child));
+      }
+      return absl::StrCat(out, ")");
+    }
     case ExprKind::kCompare:
       return absl::StrCat("(", OpName(e.op), " ", DumpExpr(*e.children[0]), " ",
                           DumpExpr(*e.children[1]), ")");

@@ -57,8 +57,8 @@ enum class ExprKind {
   kRef,   // principal.x, resource.x, context.x
   kHas,   // has(ref); the ref is child 0
   kNot,
-  kAnd,
-  kOr,
+  kAnd,      // two or more children: a whole `a && b && c` chain is one node
+  kOr,       // likewise for `||`
   kCompare,  // ==, !=, <, <=, >, >=
   kIn,
 };

@@ -252,10 +252,13 @@ class ProgramBuilder {
         return true;
       case ExprKind::kAnd:
       case ExprKind::kOr:
+        // n-ary in the AST, binary on the stack: c0 c1 OP c2 OP ...
         if (!Emit(*e.children[0], depth, max_depth)) return false;
-        if (!Emit(*e.children[1], depth, max_depth)) return false;
         in.op = e.kind == ExprKind::kAnd ? OpCode::kAnd : OpCode::kOr;
-        push(in, -1);
+        for (size_t i = 1; i < e.children.size(); ++i) {
+          if (!Emit(*e.children[i], depth, max_depth)) return false;
+          push(in, -1);
+        }
         return true;
       case ExprKind::kCompare: {
         const Expr& l = *e.children[0];

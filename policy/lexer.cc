@@ -5,6 +5,8 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "policy/source.h"
 
 namespace steward::policy::internal {
 namespace {
@@ -122,6 +124,40 @@ absl::string_view KeywordSpelling(TokenKind kind) {
   return "";
 }
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence starting at text[i] (RFC 3629:
+// no overlong forms, no surrogates, nothing above U+10FFFF); 0 when the
+// bytes there are not one. REQUIRES: text[i] >= 0x80.
+int Utf8SequenceLength(absl::string_view text, int i) {
+  const int n = static_cast<int>(text.size());
+  auto byte = [&](int k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  int len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    len = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    len = 3;
+    if (lead == 0xE0) lo = 0xA0;  // overlong
+    if (lead == 0xED) hi = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    len = 4;
+    if (lead == 0xF0) lo = 0x90;  // overlong
+    if (lead == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + len > n) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (int k = 2; k < len; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  return len;
+}
+
+}  // namespace
+
 std::vector<Token> Lex(absl::string_view text) {
   std::vector<Token> tokens;
   const int n = static_cast<int>(text.size());
@@ -137,6 +173,9 @@ std::vector<Token> Lex(absl::string_view text) {
   auto error = [&](int start, int len, std::string message) {
     emit(TokenKind::kError, start, len).text = std::move(message);
   };
+  if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) {
+    i = static_cast<int>(kUtf8Bom.size());
+  }
   while (i < n) {
     const char c = text[i];
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
@@ -144,7 +183,19 @@ std::vector<Token> Lex(absl::string_view text) {
       continue;
     }
     if (c == '#' || (c == '/' && i + 1 < n && text[i + 1] == '/')) {
-      while (i < n && text[i] != '\n') ++i;
+      bool reported = false;
+      while (i < n && text[i] != '\n') {
+        if (static_cast<unsigned char>(text[i]) < 0x80) {
+          ++i;
+          continue;
+        }
+        const int len = Utf8SequenceLength(text, i);
+        if (len == 0 && !reported) {
+          error(i, 1, "invalid UTF-8 in comment");
+          reported = true;
+        }
+        i += len == 0 ? 1 : len;
+      }
       continue;
     }
     const int start = i;
@@ -198,6 +249,7 @@ std::vector<Token> Lex(absl::string_view text) {
       std::string value;
       bool closed = false;
       bool bad_escape = false;
+      bool bad_utf8 = false;
       while (i < n && text[i] != '\n') {
         const char d = text[i];
         if (d == '"') {
@@ -226,11 +278,24 @@ std::vector<Token> Lex(absl::string_view text) {
           i += 2;
           continue;
         }
+        if (static_cast<unsigned char>(d) >= 0x80) {
+          const int len = Utf8SequenceLength(text, i);
+          if (len == 0) {
+            bad_utf8 = true;
+            ++i;
+          } else {
+            value.append(text.data() + i, len);
+            i += len;
+          }
+          continue;
+        }
         value.push_back(d);
         ++i;
       }
       if (!closed) {
         error(start, i - start, "unterminated string literal");
+      } else if (bad_utf8) {
+        error(start, i - start, "invalid UTF-8 in string literal");
       } else if (bad_escape) {
         error(start, i - start,
               "invalid escape in string literal (allowed: \\\" \\\\ \\n \\t)");
@@ -311,18 +376,17 @@ std::vector<Token> Lex(absl::string_view text) {
         break;
       default: {
         // Skip a whole UTF-8 sequence so one bad character is one error.
-        int len_bad = 1;
-        const unsigned char u = static_cast<unsigned char>(c);
-        if (u >= 0xC0) {
-          while (i + len_bad < n &&
-                 (static_cast<unsigned char>(text[i + len_bad]) & 0xC0) ==
-                     0x80) {
-            ++len_bad;
-          }
-        }
+        // Bytes that are not UTF-8 are shown escaped: diagnostics travel in
+        // protobuf strings and JSON, which must stay valid UTF-8.
+        const int len_utf8 = static_cast<unsigned char>(c) >= 0x80
+                                 ? Utf8SequenceLength(text, i)
+                                 : 1;
+        const int len_bad = len_utf8 == 0 ? 1 : len_utf8;
         error(start, len_bad,
-              absl::StrCat("unexpected character '",
-                           text.substr(start, len_bad), "'"));
+              len_utf8 == 0 ? absl::StrFormat("invalid UTF-8 byte 0x%02X",
+                                              static_cast<unsigned char>(c))
+                            : absl::StrCat("unexpected character '",
+                                           text.substr(start, len_bad), "'"));
         i += len_bad;
         continue;
       }

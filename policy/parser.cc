@@ -410,7 +410,9 @@ class Parser {
     e->children.push_back(std::move(rhs));
     return e;
   }
-  // Bounds recursion: every recursive production enters through here.
+  // Bounds recursion: every recursive production (a parenthesis, a `!`)
+  // enters through here, so the limit counts exactly the nesting the
+  // language reference documents.
   bool Enter() {
     if (++depth_ > options_.max_nesting_depth) {
       sink_.Error(Here(),
@@ -421,25 +423,30 @@ class Parser {
     return true;
   }
 
-  std::unique_ptr<Expr> ParseOr() {
-    if (!Enter()) return nullptr;
-    auto lhs = ParseAnd();
-    while (lhs != nullptr && Accept(TokenKind::kOrOr)) {
-      auto rhs = ParseAnd();
-      if (rhs == nullptr) return nullptr;
-      lhs = Binary(ExprKind::kOr, std::move(lhs), std::move(rhs));
+  // `a || b || c` is one n-ary node, not a left-deep tree: a chain of any
+  // length costs no recursion here or in the passes that walk the AST.
+  std::unique_ptr<Expr> NAry(ExprKind kind, TokenKind op,
+                             std::unique_ptr<Expr> (Parser::*operand)()) {
+    auto first = (this->*operand)();
+    if (first == nullptr || !At(op)) return first;
+    auto e = std::make_unique<Expr>();
+    e->kind = kind;
+    e->loc = first->loc;
+    e->begin_offset = first->begin_offset;
+    e->children.push_back(std::move(first));
+    while (Accept(op)) {
+      auto next = (this->*operand)();
+      if (next == nullptr) return nullptr;
+      e->children.push_back(std::move(next));
     }
-    --depth_;
-    return lhs;
+    e->end_offset = e->children.back()->end_offset;
+    return e;
+  }
+  std::unique_ptr<Expr> ParseOr() {
+    return NAry(ExprKind::kOr, TokenKind::kOrOr, &Parser::ParseAnd);
   }
   std::unique_ptr<Expr> ParseAnd() {
-    auto lhs = ParseNot();
-    while (lhs != nullptr && Accept(TokenKind::kAndAnd)) {
-      auto rhs = ParseNot();
-      if (rhs == nullptr) return nullptr;
-      lhs = Binary(ExprKind::kAnd, std::move(lhs), std::move(rhs));
-    }
-    return lhs;
+    return NAry(ExprKind::kAnd, TokenKind::kAndAnd, &Parser::ParseNot);
   }
   std::unique_ptr<Expr> ParseNot() {
     if (At(TokenKind::kBang)) {
@@ -568,8 +575,10 @@ class Parser {
       }
       case TokenKind::kLParen: {
         const Token& open = Next();
+        if (!Enter()) return nullptr;
         auto inner = ParseOr();
         if (inner == nullptr) return nullptr;
+        --depth_;
         const Token& close = Peek();
         if (!Expect(TokenKind::kRParen)) return nullptr;
         inner->begin_offset = open.offset;

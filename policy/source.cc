@@ -8,7 +8,12 @@ namespace steward::policy::internal {
 
 Source::Source(std::string path, std::string text)
     : path_(std::move(path)), text_(std::move(text)) {
-  line_starts_.push_back(0);
+  // A UTF-8 byte order mark is not part of line 1: the lexer skips it, and
+  // columns and caret lines are counted from after it.
+  line_starts_.push_back(absl::string_view(text_).substr(0, kUtf8Bom.size()) ==
+                                 kUtf8Bom
+                             ? static_cast<int>(kUtf8Bom.size())
+                             : 0);
   for (int i = 0; i < static_cast<int>(text_.size()); ++i) {
     if (text_[i] == '\n') line_starts_.push_back(i + 1);
   }

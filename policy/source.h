@@ -14,6 +14,9 @@
 
 namespace steward::policy::internal {
 
+// The UTF-8 byte order mark some editors put at the start of a file.
+inline constexpr absl::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
 // A position in a set of sources: which file, and 1-based line and column.
 struct Location {
   int file = 0;

@@ -1,45 +1,60 @@
-// A minimal HTTP/1.1 endpoint serving GET /metrics for Prometheus scrapers.
-// One thread, one connection at a time: scrapes are rare and small, and
-// keeping it this simple keeps it off the check path entirely.
+// The HTTP endpoint that serves GET /metrics to Prometheus scrapers, on
+// cpp-httplib (Debian's libcpp-httplib): a small pool of threads and short
+// per-read timeouts, so a client that trickles bytes (or many of them)
+// ties up one worker for at most the timeout and never blocks a scrape.
+// Off the check path entirely.
 #ifndef STEWARD_SERVER_METRICS_HTTP_H_
 #define STEWARD_SERVER_METRICS_HTTP_H_
 
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "server/metrics.h"
+
+namespace httplib {
+class Server;
+}  // namespace httplib
 
 namespace steward::server {
 
-// Owns its listening socket and thread. Not copyable; Stop() (or the
-// destructor) joins the thread.
+// Owns its listening socket and threads. Not copyable; Stop() (or the
+// destructor) stops serving and joins.
 class MetricsHttpServer {
  public:
+  struct Options {
+    int threads = 4;
+    // Each read of a request may wait this long for the next bytes.
+    absl::Duration read_timeout = absl::Seconds(1);
+    absl::Duration write_timeout = absl::Seconds(2);
+  };
+
   // Binds `listen` ("HOST:PORT", numeric IPv4 or localhost; port 0 picks
   // one) and starts serving `metrics`, which must outlive this object.
-  // Returns the bound "HOST:PORT".
+  // INVALID_ARGUMENT for a malformed address, UNAVAILABLE when it cannot
+  // be bound.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
-      const std::string& listen, const Metrics* metrics);
+      const std::string& listen, const Metrics* metrics,
+      const Options& options);
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
+      const std::string& listen, const Metrics* metrics) {
+    return Start(listen, metrics, Options());
+  }
   ~MetricsHttpServer();
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
 
+  // The bound "HOST:PORT".
   const std::string& address() const { return address_; }
   void Stop();
 
-  struct PrivateTag {};
-  MetricsHttpServer(PrivateTag, int listen_fd, int wake_fd[2],
-                    std::string address, const Metrics* metrics);
-
  private:
-  void Serve();
+  MetricsHttpServer(std::unique_ptr<httplib::Server> http, std::string address);
 
-  int listen_fd_;
-  int wake_read_fd_;
-  int wake_write_fd_;
+  std::unique_ptr<httplib::Server> http_;
   std::string address_;
-  const Metrics* metrics_;
   std::thread thread_;
 };
 

@@ -28,14 +28,16 @@
 #include "server/audit_service.h"
 #include "server/authenticator.h"
 #include "server/authorization_service.h"
+#include "server/data_dir_lock.h"
 #include "server/metrics.h"
 #include "server/metrics_http.h"
+#include "server/protobuf_log.h"
 #include "server/retention_job.h"
 #include "server/secret_file.h"
 #include "server/shutdown_signal.h"
 #include "server/store/clock.h"
 #include "server/store/store.h"
-#include "server/tls_files.h"
+#include "server/tls_reloader.h"
 #include "server/trail_audit_sink.h"
 
 namespace steward::server {
@@ -140,30 +142,24 @@ absl::Status ApplyDevPolicy(store::PolicyRepository& store,
   return absl::OkStatus();
 }
 
-// Certificate files are watched: a renewed certificate is picked up by new
-// handshakes without a restart and without dropping connections.
+// gRPC watches the reloader's staged copy of the certificate files, which
+// only ever holds a validated pair (tls_reloader.h): a renewed certificate
+// is picked up by new handshakes without a restart and without dropping
+// connections, and a broken renewal cannot take the listener down.
 std::shared_ptr<grpc::ServerCredentials> Credentials(
-    const ServeConfig& config) {
-  if (!config.tls()) return grpc::InsecureServerCredentials();
+    const ServeConfig& config, const TlsReloader* reloader) {
+  if (reloader == nullptr) return grpc::InsecureServerCredentials();
   const auto refresh = static_cast<unsigned int>(config.tls_reload_seconds);
-  // Checked up front so a bad file is a clear startup error rather than a
-  // handshake failure later.
-  absl::StatusOr<std::string> files =
-      InspectTlsFiles(config.tls_cert, config.tls_key, config.tls_client_ca);
-  if (!files.ok()) {
-    spdlog::error("{}", std::string(files.status().message()));
-    return nullptr;
-  }
-  spdlog::info("TLS certificate: {}", *files);
   std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
   if (config.tls_client_ca.empty()) {
     provider =
         std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-            config.tls_key, config.tls_cert, refresh);
+            reloader->staged_key(), reloader->staged_cert(), refresh);
   } else {
     provider =
         std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-            config.tls_key, config.tls_cert, config.tls_client_ca, refresh);
+            reloader->staged_key(), reloader->staged_cert(),
+            reloader->staged_client_ca(), refresh);
   }
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
@@ -177,16 +173,14 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(
   return grpc::experimental::TlsServerCredentials(options);
 }
 
-// gRPC 1.51 re-reads watched files on its own schedule and has no public
-// "reload now"; SIGHUP checks the files at once so the operator learns
-// whether the renewal will take, and when.
-void ReportTlsReload(const ServeConfig& config) {
-  if (!config.tls()) {
+// SIGHUP checks the files at once (rather than at the next poll) so the
+// operator learns whether the renewal will take, and when.
+void ReportTlsReload(const ServeConfig& config, TlsReloader* reloader) {
+  if (reloader == nullptr) {
     spdlog::info("SIGHUP: TLS is off; nothing to reload");
     return;
   }
-  absl::StatusOr<std::string> files =
-      InspectTlsFiles(config.tls_cert, config.tls_key, config.tls_client_ca);
+  absl::StatusOr<std::string> files = reloader->CheckNow();
   if (!files.ok()) {
     spdlog::error("SIGHUP: {}; new handshakes keep the last good certificate",
                   std::string(files.status().message()));
@@ -217,6 +211,16 @@ int RunServe(const ServeConfig& config) {
   spdlog::set_default_logger(spdlog::stderr_logger_mt("stewardd"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l stewardd %v",
                       spdlog::pattern_time_type::utc);
+  RouteProtobufLogs();
+  // Before anything is logged: a refused second instance says one line.
+  if (!EnsureDataDir(config.data_dir)) return 1;
+  absl::StatusOr<std::unique_ptr<DataDirLock>> lock =
+      DataDirLock::Acquire(config.data_dir);
+  if (!lock.ok()) {
+    std::fprintf(stderr, "stewardd: error: %s\n",
+                 std::string(lock.status().message()).c_str());
+    return 2;
+  }
   if (config.dev) {
     spdlog::warn(
         "DEVELOPMENT MODE: no TLS, no TOTP second factor, loopback only; "
@@ -229,7 +233,27 @@ int RunServe(const ServeConfig& config) {
         "--audit-durability off: decisions are NOT recorded (benchmarks "
         "only); admin changes and authentication failures still are");
   }
-  if (!EnsureDataDir(config.data_dir)) return 1;
+
+  // TLS files are checked before anything else opens: a bad certificate is
+  // a configuration error, reported like the others.
+  std::unique_ptr<TlsReloader> tls;
+  if (config.tls()) {
+    TlsReloader::Options tls_options;
+    tls_options.cert_file = config.tls_cert;
+    tls_options.key_file = config.tls_key;
+    tls_options.client_ca_file = config.tls_client_ca;
+    tls_options.staging_dir = absl::StrCat(config.data_dir, "/tls");
+    tls_options.poll_interval = absl::Seconds(config.tls_reload_seconds);
+    absl::StatusOr<std::unique_ptr<TlsReloader>> started =
+        TlsReloader::Start(std::move(tls_options));
+    if (!started.ok()) {
+      std::fprintf(stderr, "stewardd: error: %s\n",
+                   std::string(started.status().message()).c_str());
+      return 2;
+    }
+    tls = std::move(*started);
+    spdlog::info("TLS certificate: {}", tls->description());
+  }
 
   store::RealClock clock;
   std::string db_path = absl::StrCat(config.data_dir, "/steward.db");
@@ -345,8 +369,8 @@ int RunServe(const ServeConfig& config) {
                                  reader->get(), &authenticator, &clock,
                                  usage->get());
 
-  std::shared_ptr<grpc::ServerCredentials> credentials = Credentials(config);
-  if (credentials == nullptr) return 2;  // the reason is already logged
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      Credentials(config, tls.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -410,7 +434,7 @@ int RunServe(const ServeConfig& config) {
   while (true) {
     Signal signal = WaitForSignal(kHousekeepingPeriod);
     if (signal == Signal::kShutdown) break;
-    if (signal == Signal::kReload) ReportTlsReload(config);
+    if (signal == Signal::kReload) ReportTlsReload(config, tls.get());
     UpdateHealth(*server, store->publisher(), &serving);
     std::shared_ptr<const store::Snapshot> snapshot =
         store->publisher().snapshot();

@@ -5,7 +5,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -39,37 +41,78 @@ std::string Print(void (*print)(BIO*, const void*), const void* arg) {
   return std::string(data, size > 0 ? static_cast<size_t>(size) : 0);
 }
 
+absl::StatusOr<std::string> ReadAll(absl::string_view flag,
+                                    const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Invalid(flag, file, "cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Invalid(flag, file, "cannot be read");
+  return text.str();
+}
+
+Bio MemoryBio(const std::string& text) {
+  return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
 }  // namespace
 
-absl::StatusOr<std::string> InspectTlsFiles(const std::string& cert_file,
-                                            const std::string& key_file,
-                                            const std::string& client_ca_file) {
-  Bio cert_bio(BIO_new_file(cert_file.c_str(), "r"));
-  if (!cert_bio) return Invalid("--tls-cert", cert_file, "cannot be read");
-  Cert cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
-  if (!cert) {
-    return Invalid("--tls-cert", cert_file, "no PEM certificate in it");
+absl::StatusOr<TlsPem> ReadTlsFiles(const std::string& cert_file,
+                                    const std::string& key_file,
+                                    const std::string& client_ca_file) {
+  TlsPem pem;
+  pem.cert_file = cert_file;
+  pem.key_file = key_file;
+  pem.client_ca_file = client_ca_file;
+  absl::StatusOr<std::string> cert = ReadAll("--tls-cert", cert_file);
+  if (!cert.ok()) return cert.status();
+  pem.cert = *std::move(cert);
+  absl::StatusOr<std::string> key = ReadAll("--tls-key", key_file);
+  if (!key.ok()) return key.status();
+  pem.key = *std::move(key);
+  if (!client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadAll("--tls-client-ca", client_ca_file);
+    if (!ca.ok()) return ca.status();
+    pem.client_ca = *std::move(ca);
   }
-  Bio key_bio(BIO_new_file(key_file.c_str(), "r"));
-  if (!key_bio) return Invalid("--tls-key", key_file, "cannot be read");
-  Key key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  return pem;
+}
+
+absl::StatusOr<std::string> InspectTls(const TlsPem& pem, absl::Time now) {
+  Bio cert_bio = MemoryBio(pem.cert);
+  Cert cert(cert_bio
+                ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)
+                : nullptr);
+  if (!cert) {
+    return Invalid("--tls-cert", pem.cert_file, "no PEM certificate in it");
+  }
+  Bio key_bio = MemoryBio(pem.key);
+  Key key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr,
+                                            nullptr)
+                  : nullptr);
   if (!key) {
-    return Invalid("--tls-key", key_file,
+    return Invalid("--tls-key", pem.key_file,
                    "no unencrypted PEM private key in it");
   }
   if (X509_check_private_key(cert.get(), key.get()) != 1) {
     return Invalid(
-        "--tls-key", key_file,
-        absl::StrCat("does not match the certificate in ", cert_file));
+        "--tls-key", pem.key_file,
+        absl::StrCat("does not match the certificate in ", pem.cert_file));
   }
-  if (!client_ca_file.empty()) {
-    Bio ca_bio(BIO_new_file(client_ca_file.c_str(), "r"));
-    if (!ca_bio) {
-      return Invalid("--tls-client-ca", client_ca_file, "cannot be read");
-    }
-    Cert ca(PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr));
+  time_t at = absl::ToTimeT(now);
+  if (X509_cmp_time(X509_get0_notAfter(cert.get()), &at) < 0) {
+    return Invalid("--tls-cert", pem.cert_file, "the certificate has expired");
+  }
+  if (X509_cmp_time(X509_get0_notBefore(cert.get()), &at) > 0) {
+    return Invalid("--tls-cert", pem.cert_file,
+                   "the certificate is not valid yet");
+  }
+  if (!pem.client_ca_file.empty()) {
+    Bio ca_bio = MemoryBio(pem.client_ca);
+    Cert ca(ca_bio ? PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr)
+                   : nullptr);
     if (!ca) {
-      return Invalid("--tls-client-ca", client_ca_file,
+      return Invalid("--tls-client-ca", pem.client_ca_file,
                      "no PEM certificate in it");
     }
   }
@@ -85,6 +128,15 @@ absl::StatusOr<std::string> InspectTlsFiles(const std::string& cert_file,
       },
       X509_get0_notAfter(cert.get()));
   return absl::StrCat("subject ", subject, ", expires ", expires);
+}
+
+absl::StatusOr<std::string> InspectTlsFiles(const std::string& cert_file,
+                                            const std::string& key_file,
+                                            const std::string& client_ca_file) {
+  absl::StatusOr<TlsPem> pem =
+      ReadTlsFiles(cert_file, key_file, client_ca_file);
+  if (!pem.ok()) return pem.status();
+  return InspectTls(*pem, absl::Now());
 }
 
 }  // namespace steward::server

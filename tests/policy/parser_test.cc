@@ -129,9 +129,9 @@ separate a, b, c)",
                   "role r { allow a on k when (principal.a || has(context.b)) "
                   "&& resource.scope in [\"x\", \"y\"] && \"u\" in "
                   "principal.teams && resource.n >= -5 }",
-                  "role r\n  allow a on k when (&& (&& (&& (|| principal.a "
-                  "has(context.b)) (in resource.scope [\"x\", \"y\"])) (in "
-                  "\"u\" principal.teams)) (>= resource.n -5))  @1:10\n"},
+                  "role r\n  allow a on k when (&& (|| principal.a "
+                  "has(context.b)) (in resource.scope [\"x\", \"y\"]) (in "
+                  "\"u\" principal.teams) (>= resource.n -5))  @1:10\n"},
         ParseCase{"BoolComparisonAndKeywordsAsMembers",
                   "role r { deny a on k when (context.x == true) != false }",
                   "role r\n  deny a on k when (!= (== context.x true) false)  "

@@ -25,6 +25,7 @@ namespace steward::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kPolicyV1[] = R"(
 resource doc {
@@ -309,6 +310,31 @@ TEST_F(ConsistencyTest, InvalidUtf8IsRefusedNamingTheField) {
   v1::CheckResponse response;
   ASSERT_TRUE(Check(Update("alice"), &response).ok());
   EXPECT_EQ(response.effect(), v1::DENY);
+}
+
+// Protobuf logs each bad string it parses; those lines must reach the
+// structured log, rate-limited, never raw on stderr once per request.
+TEST_F(ConsistencyTest, ProtobufLogLinesAreStructuredAndRateLimited) {
+  v1::CheckRequest request = Update("alice");
+  (*request.mutable_resource()->mutable_attributes())["owner"].set_string_value(
+      "@@@@");
+  const std::string wire = WithInvalidUtf8(request);
+  constexpr int kBadRequests = 40;
+  for (int i = 0; i < kBadRequests; ++i) {
+    ASSERT_EQ(SendRaw(channel_, client_key_,
+                      "/steward.v1.AuthorizationService/Check", wire)
+                  .error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  const std::string log = server_.Log();
+  EXPECT_THAT(log, Not(HasSubstr("[libprotobuf")));
+  int lines = 0;
+  for (size_t at = log.find(" stewardd protobuf: "); at != std::string::npos;
+       at = log.find(" stewardd protobuf: ", at + 1)) {
+    ++lines;
+  }
+  EXPECT_GE(lines, 1) << log;
+  EXPECT_LE(lines, 10) << log;
 }
 
 TEST_F(ConsistencyTest, UnknownEnumValuesAreRefusedNamingTheField) {

@@ -6,8 +6,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -63,6 +65,33 @@ TEST(LifecycleTest, ServeWithoutStoreSaysToRunInit) {
                   "--listen", "127.0.0.1:0"});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("stewardd init"));
+}
+
+// Two stewardd on one store kept separate snapshots and collided on audit
+// sequence numbers; the second must refuse to start, and the first keep
+// serving.
+TEST(LifecycleTest, SecondInstanceOnTheSameDataDirIsRefused) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ServerProcess first;
+  ASSERT_THAT(first.Start(STEWARDD_PATH, data, {"--dev"}), IsOk());
+  CommandResult second =
+      RunCommand({STEWARDD_PATH, "serve", "--dev", "--data-dir", data,
+                  "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(second.exit_code, 2);
+  EXPECT_THAT(second.err,
+              HasSubstr(absl::StrCat("stewardd: error: data dir ", data,
+                                     " is in use by another stewardd (pid ",
+                                     first.pid(), ")")));
+  EXPECT_EQ(std::count(second.err.begin(), second.err.end(), '\n'), 1)
+      << second.err;
+  CommandResult health =
+      RunCommand({STEWARDCTL_PATH, "health", "--server", first.address()});
+  EXPECT_EQ(health.exit_code, 0) << health.out << health.err;
+  EXPECT_EQ(first.Stop(), 0);
+  // The lock goes with the process: a new one starts at once.
+  ServerProcess third;
+  EXPECT_THAT(third.Start(STEWARDD_PATH, data, {"--dev"}), IsOk());
 }
 
 TEST(LifecycleTest, StopsOnSigint) {

@@ -8,8 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -58,6 +61,9 @@ std::string Scrape(const std::string& address) {
     ::close(fd);
     return "";
   }
+  // A scrape that hangs fails instead (Prometheus gives up after 10 s).
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
   (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string response;
@@ -206,6 +212,59 @@ TEST(MetricsEndpointTest, SnapshotBuildSecondsIsTheBuildTime) {
       << "no housekeeping round from " << metrics_address;
   ASSERT_TRUE(samples.count("steward_snapshot_build_seconds"));
   EXPECT_GT(samples["steward_snapshot_build_seconds"], 0);
+}
+
+// A client that sends a byte every 1.5 s (slower than any read timeout,
+// faster than a whole-request one) used to hold the single-threaded
+// endpoint for as long as it liked, so every scrape timed out. Now it
+// holds one worker for at most the read timeout.
+TEST(MetricsEndpointTest, SlowClientsDoNotBlockScrapes) {
+  TempDir dir;
+  ServerProcess server;
+  ASSERT_THAT(server.Start(STEWARDD_PATH, dir.path() + "/data",
+                           {"--dev", "--metrics-listen", "127.0.0.1:0"}),
+              IsOk());
+  const std::string metrics_address = MetricsAddress(server);
+  ASSERT_FALSE(metrics_address.empty()) << server.Log();
+  const size_t colon = metrics_address.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(
+      static_cast<uint16_t>(std::stoi(metrics_address.substr(colon + 1))));
+  ::inet_pton(AF_INET, metrics_address.substr(0, colon).c_str(),
+              &addr.sin_addr);
+
+  // More slow clients than the endpoint has threads.
+  constexpr int kSlowClients = 6;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> slow;
+  for (int c = 0; c < kSlowClients; ++c) {
+    slow.emplace_back([&addr, &done] {
+      const std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr),
+                    sizeof(addr)) != 0) {
+        ::close(fd);
+        return;
+      }
+      for (size_t i = 0; i < request.size() && !done.load(); ++i) {
+        if (::send(fd, &request[i], 1, MSG_NOSIGNAL) != 1) break;
+        // The trickle is the attack being tested, not a wait for a result.
+        for (int t = 0; t < 15 && !done.load(); ++t) {
+          absl::SleepFor(absl::Milliseconds(100));
+        }
+      }
+      ::close(fd);
+    });
+  }
+  for (int i = 0; i < 5; ++i) {
+    const absl::Time start = absl::Now();
+    const std::string body = Scrape(metrics_address);
+    EXPECT_THAT(body, ::testing::HasSubstr("steward_decisions_total"))
+        << "scrape " << i << " failed after " << (absl::Now() - start);
+  }
+  done = true;
+  for (std::thread& t : slow) t.join();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -16,6 +17,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/tls_files.h"
+#include "server/tls_reloader.h"
 #include "server/totp.h"
 #include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
@@ -27,6 +30,10 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using server::InspectTls;
+using server::ReadTlsFiles;
+using server::TlsPem;
+using server::TlsReloader;
 using v1::AdminService;
 using v1::AuditService;
 using v1::AuthorizationService;
@@ -327,6 +334,8 @@ class TlsTest : public ::testing::Test {
   grpc::Status ListKeys(std::shared_ptr<grpc::ChannelCredentials> creds,
                         const std::string& address) {
     grpc::ChannelArguments args;
+    // A connection of its own, so every call is a fresh TLS handshake.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     auto channel = grpc::CreateCustomChannel(address, creds, args);
     auto stub = AdminService::NewStub(channel);
     auto context = Context(
@@ -448,6 +457,152 @@ TEST_F(TlsTest, SighupChecksTheFilesAndSaysWhenTheyApply) {
   ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
   EXPECT_THAT(wait_for_log("SIGHUP: TLS files are valid"),
               HasSubstr("CN=client"));
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+int CountOccurrences(const std::string& text, const std::string& needle) {
+  int count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + needle.size())) {
+    ++count;
+  }
+  return count;
+}
+
+TlsPem PemOf(const std::string& d, const std::string& cert,
+             const std::string& key) {
+  absl::StatusOr<TlsPem> pem =
+      ReadTlsFiles(d + "/" + cert + ".pem", d + "/" + key + ".key", "");
+  EXPECT_TRUE(pem.ok()) << pem.status();
+  return pem.ok() ? *pem : TlsPem{};
+}
+
+TEST_F(TlsTest, InspectTlsNamesEachProblemOfAPair) {
+  const absl::Time now = absl::Now();
+  TlsPem good = PemOf(d_, "server", "server");
+  EXPECT_THAT(InspectTls(good, now), IsOk());
+  struct Case {
+    std::string name;
+    std::function<void(TlsPem&)> spoil;
+    absl::Time at;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"EmptyCertificate", [](TlsPem& p) { p.cert.clear(); }, now,
+       "--tls-cert: " + d_ + "/server.pem: no PEM certificate in it"},
+      {"EmptyKey", [](TlsPem& p) { p.key.clear(); }, now,
+       "--tls-key: " + d_ + "/server.key: no unencrypted PEM private key"},
+      {"Garbage", [](TlsPem& p) { p.cert = "not a certificate\n"; }, now,
+       "no PEM certificate in it"},
+      {"TruncatedPem", [](TlsPem& p) { p.cert.resize(p.cert.size() / 2); }, now,
+       "no PEM certificate in it"},
+      {"AnotherKeysCertificate",
+       [this](TlsPem& p) { p.cert = ReadFile(d_ + "/client.pem"); }, now,
+       "does not match the certificate"},
+      {"Expired", [](TlsPem&) {}, now + absl::Hours(24 * 3),
+       "the certificate has expired"},
+      {"NotValidYet", [](TlsPem&) {}, now - absl::Hours(24),
+       "the certificate is not valid yet"},
+  };
+  for (const Case& c : cases) {
+    TlsPem pem = good;
+    c.spoil(pem);
+    absl::StatusOr<std::string> result = InspectTls(pem, c.at);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.name;
+    EXPECT_THAT(std::string(result.status().message()), HasSubstr(c.message))
+        << c.name;
+    EXPECT_THAT(std::string(result.status().message()),
+                Not(HasSubstr("PRIVATE KEY")))
+        << c.name;
+  }
+}
+
+TEST_F(TlsTest, ReloaderStagesOnlyValidatedPairs) {
+  MakeCert("renewed", "ca", "subjectAltName=IP:127.0.0.1");
+  const std::string live_cert = d_ + "/live.pem", live_key = d_ + "/live.key";
+  std::filesystem::copy_file(d_ + "/server.pem", live_cert);
+  std::filesystem::copy_file(d_ + "/server.key", live_key);
+  TlsReloader::Options options;
+  options.cert_file = live_cert;
+  options.key_file = live_key;
+  options.staging_dir = d_ + "/staging";
+  options.poll_interval = absl::Hours(1);  // polls come from CheckNow only
+  absl::StatusOr<std::unique_ptr<TlsReloader>> reloader =
+      TlsReloader::Start(options);
+  ASSERT_THAT(reloader, IsOk());
+  TlsReloader& r = **reloader;
+  EXPECT_EQ(ReadFile(r.staged_cert()), ReadFile(d_ + "/server.pem"));
+  EXPECT_EQ(ReadFile(r.staged_key()), ReadFile(d_ + "/server.key"));
+  EXPECT_EQ(
+      std::filesystem::status(r.staged_key()).permissions() &
+          std::filesystem::perms::all,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_THAT(r.description(), HasSubstr("CN=server"));
+
+  // A renewal script that truncates before writing: refused, old pair kept.
+  { std::ofstream truncate(live_cert, std::ios::trunc); }
+  EXPECT_EQ(r.CheckNow().status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadFile(r.staged_cert()), ReadFile(d_ + "/server.pem"));
+  // Half done: the new key is there, the certificate is still the old one.
+  std::filesystem::copy_file(d_ + "/server.pem", live_cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(d_ + "/renewed.key", live_key,
+                             std::filesystem::copy_options::overwrite_existing);
+  EXPECT_THAT(std::string(r.CheckNow().status().message()),
+              HasSubstr("does not match the certificate"));
+  EXPECT_EQ(ReadFile(r.staged_key()), ReadFile(d_ + "/server.key"));
+  // Done: both files staged together.
+  std::filesystem::copy_file(d_ + "/renewed.pem", live_cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  absl::StatusOr<std::string> renewed = r.CheckNow();
+  ASSERT_THAT(renewed, IsOk());
+  EXPECT_THAT(*renewed, HasSubstr("CN=renewed"));
+  EXPECT_EQ(ReadFile(r.staged_cert()), ReadFile(d_ + "/renewed.pem"));
+  EXPECT_EQ(ReadFile(r.staged_key()), ReadFile(d_ + "/renewed.key"));
+}
+
+// The defect this guards against: gRPC aborted on an emptied certificate
+// file and failed every new handshake after a garbage or mismatched one.
+// Each broken version stays in place for more than two reload intervals,
+// the time gRPC takes to read a file again: that wait is the test.
+TEST_F(TlsTest, BrokenRenewalsNeverTakeTheListenerDown) {
+  const std::string live_cert = d_ + "/live.pem", live_key = d_ + "/live.key";
+  std::filesystem::copy_file(d_ + "/server.pem", live_cert);
+  std::filesystem::copy_file(d_ + "/server.key", live_key);
+  ServerProcess server;
+  ASSERT_THAT(server.Start(STEWARDD_PATH, d_ + "/data",
+                           {"--tls-cert", live_cert, "--tls-key", live_key,
+                            "--tls-reload-interval", "1"}),
+              IsOk());
+  ASSERT_TRUE(ListKeys(Tls(""), server.address()).ok());
+  const std::string good_cert = ReadFile(d_ + "/server.pem");
+  const std::string good_key = ReadFile(d_ + "/server.key");
+  struct Broken {
+    std::string name, cert, key;
+  };
+  const std::vector<Broken> broken = {
+      {"EmptyCertificate", "", good_key},
+      {"EmptyKey", good_cert, ""},
+      {"Garbage", "garbage\n", good_key},
+      {"TruncatedPem", good_cert.substr(0, good_cert.size() / 2), good_key},
+      {"AnotherKeysCertificate", ReadFile(d_ + "/client.pem"), good_key},
+  };
+  for (const Broken& b : broken) {
+    { std::ofstream(live_cert, std::ios::trunc) << b.cert; }
+    { std::ofstream(live_key, std::ios::trunc) << b.key; }
+    absl::SleepFor(absl::Milliseconds(2500));
+    ASSERT_EQ(kill(server.pid(), 0), 0) << b.name << ": stewardd died";
+    grpc::Status status = ListKeys(Tls(""), server.address());
+    EXPECT_TRUE(status.ok()) << b.name << ": " << status.error_message();
+  }
+  // A problem is logged when it changes, not once per interval: the three
+  // unreadable certificates in a row give the same message (logged for the
+  // first, and again after the empty key's message).
+  const std::string log = server.Log();
+  EXPECT_EQ(CountOccurrences(log, "no PEM certificate in it"), 2) << log;
+  EXPECT_EQ(CountOccurrences(log, "does not match the certificate"), 1) << log;
+  EXPECT_THAT(log, HasSubstr("the last good certificate (subject CN=server"));
   EXPECT_EQ(server.Stop(), 0);
 }
 
