@@ -114,6 +114,16 @@ Value List(const std::vector<Value>& elements) {
   return v;
 }
 
+// Value compares structurally (sets as sets); OwnedValue owns one.
+void ExpectSameAttributes(const store::AttributeMap& got,
+                          const store::AttributeMap& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (const auto& [name, value] : want) {
+    ASSERT_TRUE(got.contains(name)) << name;
+    EXPECT_EQ(got.at(name).view(), value.view()) << name;
+  }
+}
+
 TEST(ProtoAttributesTest, ReadsEveryAttributeType) {
   ProtoMap map;
   map["region"] = String("emea");
@@ -129,16 +139,16 @@ TEST(ProtoAttributesTest, ReadsEveryAttributeType) {
       FromProtoAttributes(map, "principal.attributes");
   ASSERT_THAT(read, IsOk());
   store::AttributeMap want;
-  want["region"] = std::string("emea");
-  want["level"] = int64_t{3};
-  want["debt"] = int64_t{-42};
-  want["zero"] = int64_t{0};
-  want["mfa"] = true;
-  want["off"] = false;
-  want["teams"] = std::vector<std::string>{"a", "b"};
-  want["none"] = std::vector<std::string>{};
-  want["empty"] = std::string("");
-  EXPECT_EQ(*read, want);
+  want["region"] = policy::OwnedValue::String("emea");
+  want["level"] = policy::OwnedValue::Int(3);
+  want["debt"] = policy::OwnedValue::Int(-42);
+  want["zero"] = policy::OwnedValue::Int(0);
+  want["mfa"] = policy::OwnedValue::Bool(true);
+  want["off"] = policy::OwnedValue::Bool(false);
+  want["teams"] = policy::OwnedValue::StringSet({"a", "b"});
+  want["none"] = policy::OwnedValue::StringSet({});
+  want["empty"] = policy::OwnedValue::String("");
+  ExpectSameAttributes(*read, want);
 }
 
 TEST(ProtoAttributesTest, AnEmptyMapIsEmpty) {
@@ -155,7 +165,7 @@ TEST(ProtoAttributesTest, WholeNumbersUpToTwoToThe53rdExclusive) {
     map["n"] = Number(number);
     absl::StatusOr<store::AttributeMap> read = FromProtoAttributes(map, "a");
     ASSERT_THAT(read, IsOk()) << number;
-    EXPECT_EQ(std::get<int64_t>(read->at("n")), static_cast<int64_t>(number));
+    EXPECT_EQ(read->at("n").view().int_value(), static_cast<int64_t>(number));
   }
 }
 
@@ -219,11 +229,11 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ProtoAttributesTest, WritesEveryAttributeType) {
   store::AttributeMap attributes;
-  attributes["region"] = std::string("emea");
-  attributes["level"] = int64_t{-7};
-  attributes["mfa"] = true;
-  attributes["teams"] = std::vector<std::string>{"a", "b"};
-  attributes["none"] = std::vector<std::string>{};
+  attributes["region"] = policy::OwnedValue::String("emea");
+  attributes["level"] = policy::OwnedValue::Int(-7);
+  attributes["mfa"] = policy::OwnedValue::Bool(true);
+  attributes["teams"] = policy::OwnedValue::StringSet({"a", "b"});
+  attributes["none"] = policy::OwnedValue::StringSet({});
   ProtoMap map;
   ToProtoAttributes(attributes, &map);
   ASSERT_EQ(map.size(), 5u);
@@ -241,7 +251,7 @@ TEST(ProtoAttributesTest, WritesEveryAttributeType) {
   // And back: the same map.
   absl::StatusOr<store::AttributeMap> read = FromProtoAttributes(map, "a");
   ASSERT_THAT(read, IsOk());
-  EXPECT_EQ(*read, attributes);
+  ExpectSameAttributes(*read, attributes);
 }
 
 // --- Store records --------------------------------------------------------
@@ -250,7 +260,7 @@ TEST(ProtoRecordTest, Principal) {
   store::Principal principal;
   principal.id = "u7";
   principal.display_name = "Zoë";
-  principal.attributes["region"] = std::string("emea");
+  principal.attributes["region"] = policy::OwnedValue::String("emea");
   principal.disabled = true;
   principal.created_at = kTime;
   principal.updated_at = kTime + absl::Seconds(5);
