@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "tests/testing/status_matchers.h"
@@ -73,8 +74,10 @@ TEST(LifecycleTest, ServeWithoutStoreSaysToRunInit) {
 TEST(LifecycleTest, SecondInstanceOnTheSameDataDirIsRefused) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
+  const std::vector<std::string> dev_with_policy = {
+      "--dev", "--policy", std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy"};
   ServerProcess first;
-  ASSERT_THAT(first.Start(STEWARDD_PATH, data, {"--dev"}), IsOk());
+  ASSERT_THAT(first.Start(STEWARDD_PATH, data, dev_with_policy), IsOk());
   CommandResult second =
       RunCommand({STEWARDD_PATH, "serve", "--dev", "--data-dir", data,
                   "--listen", "127.0.0.1:0"});
@@ -88,10 +91,11 @@ TEST(LifecycleTest, SecondInstanceOnTheSameDataDirIsRefused) {
   CommandResult health =
       RunCommand({STEWARDCTL_PATH, "health", "--server", first.address()});
   EXPECT_EQ(health.exit_code, 0) << health.out << health.err;
+  EXPECT_EQ(health.out, "SERVING\n");
   EXPECT_EQ(first.Stop(), 0);
   // The lock goes with the process: a new one starts at once.
   ServerProcess third;
-  EXPECT_THAT(third.Start(STEWARDD_PATH, data, {"--dev"}), IsOk());
+  EXPECT_THAT(third.Start(STEWARDD_PATH, data, dev_with_policy), IsOk());
 }
 
 TEST(LifecycleTest, StopsOnSigint) {

@@ -28,12 +28,12 @@
 namespace steward::testing {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using server::InspectTls;
 using server::ReadTlsFiles;
 using server::TlsPem;
 using server::TlsReloader;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using v1::AdminService;
 using v1::AuditService;
 using v1::AuthorizationService;
@@ -357,6 +357,19 @@ class TlsTest : public ::testing::Test {
     return grpc::SslCredentials(options);
   }
 
+  // Serves copies of the server pair at `cert`/`key`, re-read every second,
+  // and checks a first TLS call works.
+  void StartOnLiveCopy(ServerProcess& server, const std::string& cert,
+                       const std::string& key) {
+    std::filesystem::copy_file(d_ + "/server.pem", cert);
+    std::filesystem::copy_file(d_ + "/server.key", key);
+    ASSERT_THAT(server.Start(STEWARDD_PATH, d_ + "/data",
+                             {"--tls-cert", cert, "--tls-key", key,
+                              "--tls-reload-interval", "1"}),
+                IsOk());
+    ASSERT_TRUE(ListKeys(Tls(""), server.address()).ok());
+  }
+
   TempDir dir_;
   std::string d_;
 };
@@ -393,14 +406,8 @@ TEST_F(TlsTest, MutualTlsNeedsAClientCertificateFromTheConfiguredCa) {
 TEST_F(TlsTest, RenewedCertificateFilesAreServedWithoutRestart) {
   MakeCert("renewed", "other-ca", "subjectAltName=IP:127.0.0.1");
   std::string live_cert = d_ + "/live.pem", live_key = d_ + "/live.key";
-  std::filesystem::copy_file(d_ + "/server.pem", live_cert);
-  std::filesystem::copy_file(d_ + "/server.key", live_key);
   ServerProcess server;
-  ASSERT_THAT(server.Start(STEWARDD_PATH, d_ + "/data",
-                           {"--tls-cert", live_cert, "--tls-key", live_key,
-                            "--tls-reload-interval", "1"}),
-              IsOk());
-  ASSERT_TRUE(ListKeys(Tls(""), server.address()).ok());
+  ASSERT_NO_FATAL_FAILURE(StartOnLiveCopy(server, live_cert, live_key));
   // Swap in a certificate from another CA, as a renewal would.
   std::filesystem::copy_file(d_ + "/renewed.key", live_key,
                              std::filesystem::copy_options::overwrite_existing);
@@ -568,14 +575,8 @@ TEST_F(TlsTest, ReloaderStagesOnlyValidatedPairs) {
 // the time gRPC takes to read a file again: that wait is the test.
 TEST_F(TlsTest, BrokenRenewalsNeverTakeTheListenerDown) {
   const std::string live_cert = d_ + "/live.pem", live_key = d_ + "/live.key";
-  std::filesystem::copy_file(d_ + "/server.pem", live_cert);
-  std::filesystem::copy_file(d_ + "/server.key", live_key);
   ServerProcess server;
-  ASSERT_THAT(server.Start(STEWARDD_PATH, d_ + "/data",
-                           {"--tls-cert", live_cert, "--tls-key", live_key,
-                            "--tls-reload-interval", "1"}),
-              IsOk());
-  ASSERT_TRUE(ListKeys(Tls(""), server.address()).ok());
+  ASSERT_NO_FATAL_FAILURE(StartOnLiveCopy(server, live_cert, live_key));
   const std::string good_cert = ReadFile(d_ + "/server.pem");
   const std::string good_key = ReadFile(d_ + "/server.key");
   struct Broken {
