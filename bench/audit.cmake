@@ -1,5 +1,5 @@
 # audit_benchmark: audit trail writer throughput (sync group commit) and
-# query latency on a large trail (issue 6). Included by bench/CMakeLists.txt.
+# query latency on a large trail. Included by bench/CMakeLists.txt.
 add_executable(audit_benchmark ${PROJECT_SOURCE_DIR}/bench/audit_benchmark.cc)
 steward_target_defaults(audit_benchmark)
 target_link_libraries(audit_benchmark PRIVATE

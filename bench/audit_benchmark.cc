@@ -1,4 +1,4 @@
-// Audit trail benchmarks (issue 6).
+// Audit trail benchmarks.
 //
 //  * BM_WriterSync/C: sustained writes with sync durability: C records are
 //    in flight at any time (like C concurrent Checks whose replies wait for

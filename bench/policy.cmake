@@ -1,5 +1,5 @@
 # policy_benchmark: evaluator and compiler benchmarks of the policy library
-# (issue 3 targets). Included by bench/CMakeLists.txt.
+# (targets in bench/README.md). Included by bench/CMakeLists.txt.
 add_executable(policy_benchmark
   ${PROJECT_SOURCE_DIR}/bench/policy_benchmark.cc
   ${PROJECT_SOURCE_DIR}/bench/policy_counting_allocator.cc

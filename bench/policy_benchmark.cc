@@ -1,4 +1,4 @@
-// Benchmarks of the policy library against the issue 3 targets:
+// Benchmarks of the policy library against its targets:
 // - BM_WorkloadPerCheckLatency: median/p90/p99 per-check latency over the
 //   10,000 checks of ../shared/workload (target: median <= 250 ns, zero
 //   heap allocations per check); BM_WorkloadMix: the same checks streamed

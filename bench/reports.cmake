@@ -1,4 +1,4 @@
-# reports_benchmark: the auditor access reports (issue 9) on a store with
+# reports_benchmark: the auditor access reports on a store with
 # 100,000 principals and 5,000,000 audit records (each <= 2 s). Included by
 # bench/CMakeLists.txt.
 add_executable(reports_benchmark ${CMAKE_CURRENT_LIST_DIR}/reports_benchmark.cc)

@@ -1,5 +1,5 @@
-// Access report benchmarks (issue 9): each report of AccessReports on a
-// store with P principals and R audit records. The issue's target is
+// Access report benchmarks: each report of audit::AccessReports on a
+// store with P principals and R audit records. The target is
 // P = 100,000 and R = 5,000,000, every report <= 2 s:
 //
 //   reports_benchmark --benchmark_filter=/100000/5000000
@@ -57,11 +57,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
-#include "server/access_reports.h"
+#include "server/audit/access_reports.h"
 #include "server/audit/indexer.h"
 #include "server/audit/reader.h"
 #include "server/audit/usage.h"
-#include "server/proto_convert.h"
 #include "server/store/clock.h"
 #include "server/store/sqlite/connection.h"
 #include "server/store/store.h"
@@ -69,6 +68,7 @@
 namespace steward::server {
 namespace {
 
+using audit::AccessReports;
 using store::sqlite::Connection;
 using store::sqlite::ConnectionOptions;
 
@@ -331,18 +331,18 @@ void RunReport(benchmark::State& state, Fn fn) {
   state.counters["rows"] = static_cast<double>(rows);
 }
 
+// The length of a report, or its error.
+template <typename T>
+absl::StatusOr<size_t> Size(const absl::StatusOr<std::vector<T>>& report) {
+  if (!report.ok()) return report.status();
+  return report->size();
+}
+
 void BM_WhoCan(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
     AccessReports reports(&env.store->principals(), &env.store->publisher(),
                           env.reader.get(), &env.clock);
-    v1::WhoCanRequest request;
-    request.set_action("read");
-    request.set_resource_kind("customer");
-    request.set_scope("acme/eu");
-    v1::WhoCanResponse response;
-    absl::Status s = reports.WhoCan(request, &response);
-    if (!s.ok()) return s;
-    return response.entries_size();
+    return Size(reports.WhoCan({"read", "customer", "acme/eu"}));
   });
 }
 
@@ -350,12 +350,7 @@ void BM_EffectivePermissionsPrincipal(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
     AccessReports reports(&env.store->principals(), &env.store->publisher(),
                           env.reader.get(), &env.clock);
-    v1::EffectivePermissionsRequest request;
-    request.set_principal_id("user-4");  // two bindings
-    v1::EffectivePermissionsResponse response;
-    absl::Status s = reports.EffectivePermissions(request, &response);
-    if (!s.ok()) return s;
-    return response.entries_size();
+    return Size(reports.PrincipalPermissions("user-4"));  // two bindings
   });
 }
 
@@ -363,12 +358,7 @@ void BM_EffectivePermissionsRole(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
     AccessReports reports(&env.store->principals(), &env.store->publisher(),
                           env.reader.get(), &env.clock);
-    v1::EffectivePermissionsRequest request;
-    request.set_role("account_manager");
-    v1::EffectivePermissionsResponse response;
-    absl::Status s = reports.EffectivePermissions(request, &response);
-    if (!s.ok()) return s;
-    return response.entries_size();
+    return Size(reports.RolePermissions("account_manager"));
   });
 }
 
@@ -376,10 +366,7 @@ void BM_UnusedGrantsIndexed(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
     AccessReports reports(&env.store->principals(), &env.store->publisher(),
                           env.reader.get(), &env.clock, env.usage.get());
-    v1::UnusedGrantsResponse response;
-    absl::Status s = reports.UnusedGrants({}, &response);
-    if (!s.ok()) return s;
-    return response.grants_size();
+    return Size(reports.UnusedGrants(audit::kDefaultUnusedDays));
   });
 }
 
@@ -420,13 +407,12 @@ void BM_DecisionSummaryAll(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
     AccessReports reports(&env.store->principals(), &env.store->publisher(),
                           env.reader.get(), &env.clock, env.usage.get());
-    v1::DecisionSummaryResponse response;
-    absl::Status s = reports.DecisionSummary({}, &response);
-    if (!s.ok()) return s;
-    if (response.total_allow() + response.total_deny() == 0) {
+    absl::StatusOr<audit::DecisionSummaryReport> report = reports.Summarize({});
+    if (!report.ok()) return report.status();
+    if (report->decisions.total_allow + report->decisions.total_deny == 0) {
       return absl::InternalError("no decisions counted");
     }
-    return response.days_size();
+    return report->decisions.days.size();
   });
 }
 
@@ -434,13 +420,12 @@ void BM_DecisionSummary30Days(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
     AccessReports reports(&env.store->principals(), &env.store->publisher(),
                           env.reader.get(), &env.clock, env.usage.get());
-    v1::DecisionSummaryRequest request;
-    *request.mutable_since() =
-        ToProtoTime(kNow - absl::Hours(24 * 30) + absl::Hours(7));
-    v1::DecisionSummaryResponse response;
-    absl::Status s = reports.DecisionSummary(request, &response);
-    if (!s.ok()) return s;
-    return response.days_size();
+    audit::DecisionWindow window;
+    window.since = kNow - absl::Hours(24 * 30) + absl::Hours(7);
+    absl::StatusOr<audit::DecisionSummaryReport> report =
+        reports.Summarize(window);
+    if (!report.ok()) return report.status();
+    return report->decisions.days.size();
   });
 }
 
@@ -498,10 +483,7 @@ void BM_UnusedGrantsProbes(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
     AccessReports reports(&env.store->principals(), &env.store->publisher(),
                           env.reader.get(), &env.clock);
-    v1::UnusedGrantsResponse response;
-    absl::Status s = reports.UnusedGrants({}, &response);
-    if (!s.ok()) return s;
-    return response.grants_size();
+    return Size(reports.UnusedGrants(audit::kDefaultUnusedDays));
   });
 }
 
@@ -509,10 +491,7 @@ void BM_SeparationViolations(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
     AccessReports reports(&env.store->principals(), &env.store->publisher(),
                           env.reader.get(), &env.clock);
-    v1::SeparationViolationsResponse response;
-    absl::Status s = reports.SeparationViolations({}, &response);
-    if (!s.ok()) return s;
-    return response.violations_size();
+    return Size(reports.SeparationViolations());
   });
 }
 
@@ -520,14 +499,11 @@ void BM_ExpiringGrants(benchmark::State& state) {
   RunReport(state, [](Env& env) -> absl::StatusOr<size_t> {
     AccessReports reports(&env.store->principals(), &env.store->publisher(),
                           env.reader.get(), &env.clock);
-    v1::ExpiringGrantsResponse response;
-    absl::Status s = reports.ExpiringGrants({}, &response);
-    if (!s.ok()) return s;
-    return response.grants_size();
+    return Size(reports.ExpiringGrants(audit::kDefaultExpiringWithin));
   });
 }
 
-// Small sizes for the smoke test; the issue's scale for real runs.
+// Small sizes for the smoke test; the target scale for real runs.
 void Sizes(benchmark::internal::Benchmark* b) {
   b->Args({1000, 20000})->Args({100000, 5000000});
   b->Unit(benchmark::kMillisecond)->UseRealTime();

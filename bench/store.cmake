@@ -1,6 +1,6 @@
 # store_benchmark: snapshot build from a real SQLite file (1,000,000
 # principals x 3 bindings: <= 3 s, <= 400 MiB) and principal lookup +
-# effective-role resolution (<= 100 ns). Issue 4. Included by
+# effective-role resolution (target <= 100 ns). Included by
 # bench/CMakeLists.txt.
 add_executable(store_benchmark ${CMAKE_CURRENT_LIST_DIR}/store_benchmark.cc)
 steward_target_defaults(store_benchmark)

@@ -1,4 +1,4 @@
-// Role store benchmarks (issue 4):
+// Role store benchmarks:
 //   BM_SnapshotBuildFromDb/N  Store::Open on an N-principal file with 3
 //                             bindings each: migrations check, policy
 //                             compile and the full snapshot build. Reports

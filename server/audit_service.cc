@@ -1,12 +1,50 @@
 #include "server/audit_service.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
-#include "server/access_reports.h"
+#include "absl/time/civil_time.h"
+#include "server/audit/access_reports.h"
 #include "server/grpc_status.h"
 #include "server/proto_convert.h"
 
 namespace steward::server {
 namespace {
+
+void AddAll(const std::vector<std::string>& from,
+            google::protobuf::RepeatedPtrField<std::string>* to) {
+  for (const std::string& s : from) *to->Add() = s;
+}
+
+v1::PermissionEntry ToProto(const audit::PermissionEntry& entry) {
+  v1::PermissionEntry out;
+  out.set_resource_kind(entry.resource_kind);
+  out.set_action(entry.action);
+  out.set_effect(entry.allow ? "allow" : "deny");
+  out.set_rule_id(entry.rule_id);
+  out.set_source_role(entry.source_role);
+  out.set_inherited_via(entry.inherited_via);
+  out.set_condition(entry.condition);
+  AddAll(entry.purposes, out.mutable_purposes());
+  AddAll(entry.fields, out.mutable_fields());
+  AddAll(entry.pii_fields, out.mutable_pii_fields());
+  out.set_scope(entry.scope);
+  return out;
+}
+
+// A Timestamp the well-known type allows (0001-01-01 .. 9999-12-31, nanos
+// in range); the audit trail holds no time before 1970.
+absl::StatusOr<absl::Time> WindowBound(const google::protobuf::Timestamp& t,
+                                       absl::string_view field) {
+  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+  if (t.seconds() < -62135596800 || t.seconds() > kMaxSeconds ||
+      t.nanos() < 0 || t.nanos() > 999999999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": not a valid timestamp"));
+  }
+  return FromProtoTime(t);
+}
 
 absl::StatusOr<int> AuditPageSize(int requested) {
   if (requested < 0 || requested > audit::kMaxPageSize) {
@@ -204,15 +242,33 @@ grpc::ServerUnaryReactor* AuditServiceImpl::SubjectAccess(
   });
 }
 
-// The access reports: computed by AccessReports (access_reports.h), which
-// holds no state, so each call builds one over the borrowed store, trail
-// and clock.
+// The access reports: computed by audit::AccessReports, which holds no
+// state, so each call builds one over the borrowed store, trail and clock.
+// Here requests become queries (protocol defaults and ranges) and reports
+// become protos.
+audit::AccessReports AuditServiceImpl::Reports() const {
+  return audit::AccessReports(store_, snapshots_, reader_, clock_, usage_);
+}
+
 grpc::ServerUnaryReactor* AuditServiceImpl::WhoCan(
     grpc::CallbackServerContext* context, const v1::WhoCanRequest* request,
     v1::WhoCanResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
-        .WhoCan(*request, response);
+    absl::StatusOr<std::vector<audit::WhoCanEntry>> entries = Reports().WhoCan(
+        {request->action(), request->resource_kind(), request->scope()});
+    if (!entries.ok()) return entries.status();
+    for (const audit::WhoCanEntry& entry : *entries) {
+      v1::WhoCanEntry* out = response->add_entries();
+      out->set_principal_id(entry.principal_id);
+      *out->mutable_binding() = ToProto(entry.binding);
+      out->set_via_role(entry.via_role);
+      out->set_rule_id(entry.rule_id);
+      out->set_conditional(entry.conditional);
+      out->set_condition(entry.condition);
+      AddAll(entry.purposes, out->mutable_purposes());
+      AddAll(entry.pii_fields, out->mutable_pii_fields());
+    }
+    return absl::OkStatus();
   });
 }
 
@@ -221,8 +277,23 @@ grpc::ServerUnaryReactor* AuditServiceImpl::EffectivePermissions(
     const v1::EffectivePermissionsRequest* request,
     v1::EffectivePermissionsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
-        .EffectivePermissions(*request, response);
+    absl::StatusOr<std::vector<audit::PermissionEntry>> entries;
+    switch (request->subject_case()) {
+      case v1::EffectivePermissionsRequest::kRole:
+        entries = Reports().RolePermissions(request->role());
+        break;
+      case v1::EffectivePermissionsRequest::kPrincipalId:
+        entries = Reports().PrincipalPermissions(request->principal_id());
+        break;
+      case v1::EffectivePermissionsRequest::SUBJECT_NOT_SET:
+        return absl::InvalidArgumentError(
+            "subject: one of principal_id or role is required");
+    }
+    if (!entries.ok()) return entries.status();
+    for (const audit::PermissionEntry& entry : *entries) {
+      *response->add_entries() = ToProto(entry);
+    }
+    return absl::OkStatus();
   });
 }
 
@@ -231,18 +302,42 @@ grpc::ServerUnaryReactor* AuditServiceImpl::UnusedGrants(
     const v1::UnusedGrantsRequest* request,
     v1::UnusedGrantsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
-        .UnusedGrants(*request, response);
+    if (request->days() < 0 || request->days() > audit::kMaxUnusedDays) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("days: must be between 0 and ", audit::kMaxUnusedDays));
+    }
+    absl::StatusOr<std::vector<audit::UnusedGrant>> grants =
+        Reports().UnusedGrants(request->days() == 0 ? audit::kDefaultUnusedDays
+                                                    : request->days());
+    if (!grants.ok()) return grants.status();
+    for (const audit::UnusedGrant& grant : *grants) {
+      v1::UnusedGrant* out = response->add_grants();
+      *out->mutable_binding() = ToProto(grant.binding);
+      if (grant.last_used.has_value()) {
+        *out->mutable_last_used() = ToProtoTime(*grant.last_used);
+      }
+    }
+    return absl::OkStatus();
   });
 }
 
 grpc::ServerUnaryReactor* AuditServiceImpl::SeparationViolations(
     grpc::CallbackServerContext* context,
-    const v1::SeparationViolationsRequest* request,
+    const v1::SeparationViolationsRequest* /*request*/,
     v1::SeparationViolationsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
-        .SeparationViolations(*request, response);
+    absl::StatusOr<std::vector<audit::SeparationViolation>> violations =
+        Reports().SeparationViolations();
+    if (!violations.ok()) return violations.status();
+    for (const audit::SeparationViolation& violation : *violations) {
+      v1::SeparationViolation* out = response->add_violations();
+      out->set_principal_id(violation.principal_id);
+      out->set_role_a(violation.role_a);
+      out->set_role_b(violation.role_b);
+      *out->mutable_binding_a() = ToProto(violation.binding_a);
+      *out->mutable_binding_b() = ToProto(violation.binding_b);
+    }
+    return absl::OkStatus();
   });
 }
 
@@ -251,8 +346,23 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ExpiringGrants(
     const v1::ExpiringGrantsRequest* request,
     v1::ExpiringGrantsResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
-        .ExpiringGrants(*request, response);
+    absl::Duration within = audit::kDefaultExpiringWithin;
+    if (request->has_within()) {
+      const google::protobuf::Duration& d = request->within();
+      if (d.seconds() < 0 || d.nanos() < 0) {
+        return absl::InvalidArgumentError("within: must not be negative");
+      }
+      within = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+    }
+    absl::StatusOr<std::vector<audit::ExpiringGrant>> grants =
+        Reports().ExpiringGrants(within);
+    if (!grants.ok()) return grants.status();
+    for (const audit::ExpiringGrant& grant : *grants) {
+      v1::ExpiringGrant* out = response->add_grants();
+      *out->mutable_binding() = ToProto(grant.binding);
+      out->set_pii_without_expiry(grant.pii_without_expiry);
+    }
+    return absl::OkStatus();
   });
 }
 
@@ -261,8 +371,52 @@ grpc::ServerUnaryReactor* AuditServiceImpl::DecisionSummary(
     const v1::DecisionSummaryRequest* request,
     v1::DecisionSummaryResponse* response) {
   return Run(context, [&]() -> absl::Status {
-    return AccessReports(store_, snapshots_, reader_, clock_, usage_)
-        .DecisionSummary(*request, response);
+    if (request->top_denied() < 0 ||
+        request->top_denied() > audit::kMaxTopDenied) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("top_denied: must be 0..", audit::kMaxTopDenied));
+    }
+    audit::DecisionWindow window;
+    window.top_denied = request->top_denied() == 0
+                            ? audit::kDefaultTopDenied
+                            : static_cast<size_t>(request->top_denied());
+    if (request->has_since()) {
+      absl::StatusOr<absl::Time> since = WindowBound(request->since(), "since");
+      if (!since.ok()) return since.status();
+      window.since = *since;
+    }
+    if (request->has_until()) {
+      absl::StatusOr<absl::Time> until = WindowBound(request->until(), "until");
+      if (!until.ok()) return until.status();
+      window.until = *until;
+    }
+    absl::StatusOr<audit::DecisionSummaryReport> report =
+        Reports().Summarize(window);
+    if (!report.ok()) return report.status();
+    const audit::DecisionSummary& summary = report->decisions;
+    for (const audit::DecisionSummary::Day& day : summary.days) {
+      v1::DayDecisions* out = response->add_days();
+      out->set_day(absl::FormatCivilTime(absl::CivilDay(1970, 1, 1) + day.day));
+      out->set_allow(day.allow);
+      out->set_deny(day.deny);
+    }
+    for (const auto& [principal, denies] : summary.top_denied) {
+      v1::DeniedPrincipal* out = response->add_top_denied();
+      out->set_principal_id(principal);
+      out->set_denies(denies);
+    }
+    response->set_total_allow(summary.total_allow);
+    response->set_total_deny(summary.total_deny);
+    response->set_denied_principals(summary.denied_principals);
+    response->set_first_seq(summary.first_seq);
+    response->set_last_seq(summary.last_seq);
+    if (report->policy_version != 0) {
+      response->set_policy_version(report->policy_version);
+      for (const std::string& role : report->policy_roles) {
+        response->add_policy_roles(role);
+      }
+    }
+    return absl::OkStatus();
   });
 }
 

@@ -4,6 +4,7 @@
 #ifndef STEWARD_SERVER_AUDIT_SERVICE_H_
 #define STEWARD_SERVER_AUDIT_SERVICE_H_
 
+#include "server/audit/access_reports.h"
 #include "server/audit/reader.h"
 #include "server/audit/usage.h"
 #include "server/authenticator.h"
@@ -62,6 +63,8 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
       v1::DecisionSummaryResponse* response) override;
 
  private:
+  audit::AccessReports Reports() const;
+
   // Authorizes, runs `fn` and finishes the reactor with its status.
   template <typename Fn>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, Fn fn);

@@ -15,8 +15,8 @@
 
 namespace steward::server {
 
-// kOff exists to measure what auditing costs (issue: Check throughput with
-// sync audit vs without); it is refused outside --dev and still records
+// kOff exists to measure what auditing costs (Check throughput with sync
+// audit vs without); it is refused outside --dev and still records
 // admin changes and authentication failures.
 enum class AuditDurability { kSync, kAsync, kOff };
 

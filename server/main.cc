@@ -5,8 +5,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "server/config.h"
+#include "server/daemon.h"
 #include "server/init_command.h"
-#include "server/serve_command.h"
 #include "server/shutdown_signal.h"
 
 int main(int argc, char** argv) {

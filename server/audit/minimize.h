@@ -6,7 +6,7 @@
 // auditing costs no second conversion. The result goes into
 // AuditRecord::attributes / key_id.
 //
-// Rules (issue 6, ARCHITECTURE.md "Audit trail"):
+// Rules (ARCHITECTURE.md "Audit trail"):
 //  * an attribute is kept only if some rule condition that can apply to the
 //    request's resource kind reads it (resource.<attr>) or, for context,
 //    any rule condition reads it (context.<attr>); everything else, including

@@ -2,7 +2,7 @@
 // each resource scope, from the trail — an in-memory aggregate kept up to
 // date incrementally.
 //
-// Public. The UnusedGrants access report (server/access_reports.h) needs,
+// Public. The UnusedGrants access report (access_reports.h) needs,
 // for every role binding, the time of the newest ALLOW decision that went
 // through it. A decision names its principal, the rule that allowed it and
 // the resource's scope; a rule belongs to one role, and when several

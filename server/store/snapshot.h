@@ -36,7 +36,7 @@
 // with the previous snapshot; arena entries it replaces stay allocated
 // until the next full build releases the arena.
 //
-// What a lookup + resolution costs (bench/README.md, issue 4): ~400
+// What a lookup + resolution costs (bench/README.md): ~400
 // instructions when everything is in cache (~70 ns here). A principal not
 // in cache costs two dependent memory accesses, the slot line and then the
 // entry's lines (its second line is prefetched while the id compares),

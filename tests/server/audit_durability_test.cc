@@ -1,4 +1,4 @@
-// Audit durability end to end (issue 6), against a real stewardd:
+// Audit durability end to end, against a real stewardd:
 // - sync, under bounded loopback load, killed with SIGKILL: every decision
 //   id a client received an answer for is in the trail afterwards, the
 //   chain verifies, and a restarted stewardd continues the chain;

@@ -1,5 +1,5 @@
-// The Prometheus endpoint of a real stewardd (issue 6: "metrics show queue
-// depth, batch size, commit time"): after sync-audited Checks the audit
+// The Prometheus endpoint of a real stewardd (metrics show queue depth,
+// batch size, commit time): after sync-audited Checks the audit
 // series must count what the writer actually committed.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>

@@ -1,4 +1,4 @@
-// End to end on a real stewardd: the access reports of issue 9 (WhoCan,
+// End to end on a real stewardd: the auditor access reports (WhoCan,
 // EffectivePermissions, UnusedGrants, SeparationViolations, ExpiringGrants,
 // DecisionSummary) over small seeded stores with known answers.
 //

@@ -1,22 +1,23 @@
-// AccessReports: the auditor's access reports of issue 9 — who can do
+// AccessReports: the auditor's access reports — who can do
 // what, the effective permission matrix of a principal or role, grants
 // never exercised, separation-of-duty violations and grants expiring soon —
 // computed from the active policy (policy::Program, expanded through
 // policy/analysis.h), the role store's bindings and the audit trail.
 //
-// Public within server/: AuditServiceImpl (audit_service.h) builds one per
-// call and maps the returned status; the benchmark calls it directly. Each
+// Values in, values out: the gRPC AuditService (server/audit_service.cc)
+// turns requests into these queries and the results into protos; the
+// benchmark and tests call it directly. Each
 // report reads the current Snapshot once (its Program and principals) and
 // the store's bindings by keyset pages (each page one index range read); a
 // report is therefore consistent with one policy, while a grant committed
 // during the report may or may not be in it.
 //
-// Semantics decided here (and in the report of issue 9):
+// Semantics:
 //  * "Now" is the injected Clock. A binding is live when it has no expiry or
 //    expires after now (a binding expiring exactly now has expired, as in
 //    the evaluator). Expired bindings grant nothing and appear in no report.
 //  * Bindings to roles the active policy no longer declares grant nothing:
-//    WhoCan, EffectivePermissions, SeparationViolations and ExpiringGrants'
+//    WhoCan, the permission matrices, SeparationViolations and ExpiringGrants'
 //    PII flag skip them; UnusedGrants lists them (nothing can go through
 //    them, so they are clean-up candidates by definition).
 //  * WhoCan(action, kind, scope): one entry per (live binding whose scope
@@ -31,7 +32,8 @@
 //    and is appended to `condition` as a caveat ("denied by RULE (ROLE)
 //    unless …"). An unconditional field deny removes its fields from
 //    `pii_fields`; a conditional one is a caveat too.
-//  * EffectivePermissions: for a role, the rows of ExpandRole (scope "");
+//  * RolePermissions / PrincipalPermissions: for a role, the rows of ExpandRole
+//  (scope "");
 //    for a principal, the rows of each live binding with the binding's
 //    scope, ordered by binding, then kind and action in declaration order,
 //    then rule order. effect "deny" with empty `fields` denies the action;
@@ -56,22 +58,21 @@
 //    (soonest first), then live bindings without expiry on a role that can
 //    reach a PII field through an allow rule (pii_without_expiry), in
 //    (principal, role, scope) order.
-//  * DecisionSummary(since, until, top_denied): DECISION records with
+//  * Summarize(since, until, top_denied): DECISION records with
 //    since <= time < until (either side open when unset), from the usage
-//    index's per-day aggregate (audit/usage.h): allow/deny per UTC day
+//    index's per-day aggregate (usage.h): allow/deny per UTC day
 //    (non-ALLOW counts as deny), totals, and the principals with most
 //    denies (ties by id). Exact at any instant, not rounded to days. Also
 //    names the active policy's roles (none when no policy is active:
 //    unlike the other reports it does not need one).
-#ifndef STEWARD_SERVER_ACCESS_REPORTS_H_
-#define STEWARD_SERVER_ACCESS_REPORTS_H_
+#ifndef STEWARD_SERVER_AUDIT_ACCESS_REPORTS_H_
+#define STEWARD_SERVER_AUDIT_ACCESS_REPORTS_H_
 
-#include <memory>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -80,9 +81,9 @@
 #include "server/store/clock.h"
 #include "server/store/principal_repository.h"
 #include "server/store/snapshot_publisher.h"
-#include "steward/v1/audit.pb.h"
+#include "server/store/values.h"
 
-namespace steward::server {
+namespace steward::audit {
 
 // Default and maximum report windows.
 inline constexpr int kDefaultUnusedDays = 90;
@@ -91,43 +92,100 @@ inline constexpr absl::Duration kDefaultExpiringWithin = absl::Hours(24 * 14);
 inline constexpr int kDefaultTopDenied = 10;
 inline constexpr int kMaxTopDenied = 1000;
 
+struct WhoCanQuery {
+  std::string action;
+  std::string resource_kind;
+  std::string scope;  // "" = global
+};
+
+// One (binding, allow rule) pair through which a principal can act.
+struct WhoCanEntry {
+  std::string principal_id;
+  store::Binding binding;
+  std::string via_role;  // the role that holds the rule
+  std::string rule_id;
+  // The rule's condition and every deny that may apply, joined by "; ".
+  bool conditional = false;
+  std::string condition;
+  std::vector<std::string> purposes;
+  std::vector<std::string> pii_fields;  // minus unconditionally denied ones
+};
+
+// One cell of a permission matrix.
+struct PermissionEntry {
+  std::string resource_kind;
+  std::string action;
+  bool allow = false;
+  std::string rule_id;
+  std::string source_role;
+  std::string inherited_via;
+  std::string condition;
+  std::vector<std::string> purposes;
+  // An allow lists the fields it grants; a field deny the fields it
+  // removes; a deny of the whole action lists none.
+  std::vector<std::string> fields;
+  std::vector<std::string> pii_fields;
+  std::string scope;  // the binding's scope; "" for a role's matrix
+};
+
+struct UnusedGrant {
+  store::Binding binding;
+  std::optional<absl::Time> last_used;  // newest use before the window
+};
+
+struct SeparationViolation {
+  std::string principal_id;
+  std::string role_a;
+  std::string role_b;
+  store::Binding binding_a;
+  store::Binding binding_b;
+};
+
+struct ExpiringGrant {
+  store::Binding binding;
+  bool pii_without_expiry = false;
+};
+
+struct DecisionSummaryReport {
+  DecisionSummary decisions;
+  int64_t policy_version = 0;  // 0 = no policy active
+  std::vector<std::string> policy_roles;
+};
+
 // Computes the reports. Borrows everything (all must outlive it); holds no
 // state between calls, so one instance may serve concurrent calls when the
-// borrowed objects are thread-safe (they are). Every method returns OK with
-// the response filled, or:
-//   kInvalidArgument  a malformed request (the message names the field);
-//   kNotFound         EffectivePermissions of an unknown principal or role;
+// borrowed objects are thread-safe (they are). Every method returns the
+// report, or:
+//   kInvalidArgument  a malformed query (the message names the field);
+//   kNotFound         the permissions of an unknown principal or role;
 //   kFailedPrecondition  no policy is active yet;
 //   other codes from the store or the trail, unchanged.
 class AccessReports {
  public:
   // `usage` (optional) answers UnusedGrants from its in-memory aggregate
   // of the newest ALLOW per (principal, rule, resource scope), brought up
-  // to date incrementally on each call (audit/usage.h); no scan of the
-  // trail per report. Without it UnusedGrants probes the AuditReader per
-  // (binding, allow rule reachable from it) until it finds a use in the
-  // window — one index range probe each (migrations/0003), fine for small
-  // stores, slow at scale (see bench/reports_benchmark.cc).
+  // to date incrementally on each call (usage.h); no scan of the trail per
+  // report. Without it UnusedGrants probes the AuditReader per (binding,
+  // allow rule reachable from it) until it finds a use in the window — one
+  // index range probe each (migrations/0003), fine for small stores, slow
+  // at scale (see bench/reports_benchmark.cc).
   AccessReports(store::PrincipalRepository* store,
-                const store::SnapshotPublisher* snapshots,
-                audit::AuditReader* reader, const store::Clock* clock,
-                audit::UsageIndex* usage = nullptr);
+                const store::SnapshotPublisher* snapshots, AuditReader* reader,
+                const store::Clock* clock, UsageIndex* usage = nullptr);
 
-  absl::Status WhoCan(const v1::WhoCanRequest& request,
-                      v1::WhoCanResponse* response);
-  absl::Status EffectivePermissions(
-      const v1::EffectivePermissionsRequest& request,
-      v1::EffectivePermissionsResponse* response);
-  absl::Status UnusedGrants(const v1::UnusedGrantsRequest& request,
-                            v1::UnusedGrantsResponse* response);
-  absl::Status SeparationViolations(
-      const v1::SeparationViolationsRequest& request,
-      v1::SeparationViolationsResponse* response);
-  absl::Status ExpiringGrants(const v1::ExpiringGrantsRequest& request,
-                              v1::ExpiringGrantsResponse* response);
+  absl::StatusOr<std::vector<WhoCanEntry>> WhoCan(const WhoCanQuery& query);
+  absl::StatusOr<std::vector<PermissionEntry>> RolePermissions(
+      absl::string_view role);
+  absl::StatusOr<std::vector<PermissionEntry>> PrincipalPermissions(
+      absl::string_view principal_id);
+  // `days` in 1..kMaxUnusedDays.
+  absl::StatusOr<std::vector<UnusedGrant>> UnusedGrants(int days);
+  absl::StatusOr<std::vector<SeparationViolation>> SeparationViolations();
+  // `within` >= 0.
+  absl::StatusOr<std::vector<ExpiringGrant>> ExpiringGrants(
+      absl::Duration within);
   // kFailedPrecondition when built without a usage index.
-  absl::Status DecisionSummary(const v1::DecisionSummaryRequest& request,
-                               v1::DecisionSummaryResponse* response);
+  absl::StatusOr<DecisionSummaryReport> Summarize(const DecisionWindow& window);
 
  private:
   // Every binding matching `filter`, by keyset pages, in
@@ -143,11 +201,11 @@ class AccessReports {
 
   store::PrincipalRepository* store_;
   const store::SnapshotPublisher* snapshots_;
-  audit::AuditReader* reader_;
+  AuditReader* reader_;
   const store::Clock* clock_;
-  audit::UsageIndex* usage_;
+  UsageIndex* usage_;
 };
 
-}  // namespace steward::server
+}  // namespace steward::audit
 
-#endif  // STEWARD_SERVER_ACCESS_REPORTS_H_
+#endif  // STEWARD_SERVER_AUDIT_ACCESS_REPORTS_H_

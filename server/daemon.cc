@@ -1,4 +1,4 @@
-#include "server/serve_command.h"
+#include "server/daemon.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -19,11 +19,14 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/admin_service.h"
 #include "server/audit/reader.h"
+#include "server/audit/retention.h"
+#include "server/audit/usage.h"
 #include "server/audit/writer.h"
 #include "server/audit_service.h"
 #include "server/authenticator.h"
@@ -48,16 +51,30 @@ constexpr auto kDrainTimeout = std::chrono::seconds(10);
 // How often the main loop refreshes health and metrics between signals.
 constexpr absl::Duration kHousekeepingPeriod = absl::Seconds(1);
 
-bool EnsureDataDir(const std::string& dir) {
+absl::Status EnsureDataDir(const std::string& dir) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) {
-    spdlog::error("cannot create data dir {}: {}", dir, error.message());
-    return false;
+    return absl::InternalError(
+        absl::StrCat("cannot create data dir ", dir, ": ", error.message()));
   }
   // The directory holds the store and key files: owner only.
   ::chmod(dir.c_str(), 0700);
-  return true;
+  return absl::OkStatus();
+}
+
+// A configuration error: the operator must fix the command line or files.
+absl::Status ConfigError(const absl::Status& status) {
+  return absl::InvalidArgumentError(status.message());
+}
+
+// A runtime failure while opening `what`; never kInvalidArgument, which
+// Daemon::Open reserves for configuration errors.
+absl::Status OpenError(absl::string_view what, const absl::Status& status) {
+  absl::StatusCode code = status.code() == absl::StatusCode::kInvalidArgument
+                              ? absl::StatusCode::kInternal
+                              : status.code();
+  return absl::Status(code, absl::StrCat(what, ": ", status.ToString()));
 }
 
 // Lets tests and scripts started with `--listen HOST:0` find the port.
@@ -192,35 +209,55 @@ void ReportTlsReload(const ServeConfig& config, TlsReloader* reloader) {
       *files, config.tls_reload_seconds);
 }
 
-void UpdateHealth(grpc::Server& server, const store::SnapshotPublisher& store,
-                  bool* serving) {
-  // Serving means decisions can be made: the store is open and a policy is
-  // active. Before that every Check would be a NO_ACTIVE_POLICY deny.
-  bool now_serving = store.snapshot()->program() != nullptr;
-  if (now_serving == *serving) return;
-  *serving = now_serving;
-  server.GetHealthCheckService()->SetServingStatus(now_serving);
-  spdlog::info("health: {}",
-               now_serving ? "SERVING" : "NOT_SERVING (no active policy)");
-}
-
 }  // namespace
 
-int RunServe(const ServeConfig& config) {
-  // Logs are diagnostics: stderr, so stdout stays free for scripts.
-  spdlog::set_default_logger(spdlog::stderr_logger_mt("stewardd"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l stewardd %v",
-                      spdlog::pattern_time_type::utc);
-  RouteProtobufLogs();
+// Everything Run() serves with, in construction order (destroyed in
+// reverse: services before what they borrow).
+struct Daemon::Parts {
+  std::unique_ptr<DataDirLock> lock;
+  std::unique_ptr<TlsReloader> tls;
+  store::RealClock clock;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<audit::AuditWriter> writer;
+  std::unique_ptr<RetentionJob> retention;
+  Metrics metrics;
+  std::unique_ptr<TrailAuditSink> audit_sink;
+  std::unique_ptr<Authenticator> authenticator;
+  std::unique_ptr<AuthorizationServiceImpl> authorization;
+  std::unique_ptr<AdminServiceImpl> admin;
+  std::unique_ptr<audit::AuditReader> reader;
+  std::unique_ptr<audit::UsageIndex> usage;
+  std::unique_ptr<AuditServiceImpl> audit_service;
+  std::unique_ptr<MetricsHttpServer> metrics_http;
+};
+
+Daemon::Daemon(const ServeConfig& config)
+    : config_(config), parts_(std::make_unique<Parts>()) {}
+
+Daemon::~Daemon() {
+  if (server_ != nullptr) server_->Shutdown();
+  if (warm_usage_.joinable()) warm_usage_.join();
+  if (parts_->retention != nullptr) parts_->retention->Stop();
+  if (parts_->metrics_http != nullptr) parts_->metrics_http->Stop();
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Open(
+    const ServeConfig& config) {
+  std::unique_ptr<Daemon> daemon(new Daemon(config));
+  if (absl::Status s = daemon->OpenParts(); !s.ok()) return s;
+  if (absl::Status s = daemon->StartListeners(); !s.ok()) return s;
+  return daemon;
+}
+
+absl::Status Daemon::OpenParts() {
+  const ServeConfig& config = config_;
+  Parts& p = *parts_;
   // Before anything is logged: a refused second instance says one line.
-  if (!EnsureDataDir(config.data_dir)) return 1;
+  if (absl::Status s = EnsureDataDir(config.data_dir); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<DataDirLock>> lock =
       DataDirLock::Acquire(config.data_dir);
-  if (!lock.ok()) {
-    std::fprintf(stderr, "stewardd: error: %s\n",
-                 std::string(lock.status().message()).c_str());
-    return 2;
-  }
+  if (!lock.ok()) return ConfigError(lock.status());
+  p.lock = std::move(*lock);
   if (config.dev) {
     spdlog::warn(
         "DEVELOPMENT MODE: no TLS, no TOTP second factor, loopback only; "
@@ -236,7 +273,6 @@ int RunServe(const ServeConfig& config) {
 
   // TLS files are checked before anything else opens: a bad certificate is
   // a configuration error, reported like the others.
-  std::unique_ptr<TlsReloader> tls;
   if (config.tls()) {
     TlsReloader::Options tls_options;
     tls_options.cert_file = config.tls_cert;
@@ -246,17 +282,22 @@ int RunServe(const ServeConfig& config) {
     tls_options.poll_interval = absl::Seconds(config.tls_reload_seconds);
     absl::StatusOr<std::unique_ptr<TlsReloader>> started =
         TlsReloader::Start(std::move(tls_options));
-    if (!started.ok()) {
-      std::fprintf(stderr, "stewardd: error: %s\n",
-                   std::string(started.status().message()).c_str());
-      return 2;
+    if (!started.ok()) return ConfigError(started.status());
+    p.tls = std::move(*started);
+    spdlog::info("TLS certificate: {}", p.tls->description());
+  }
+  std::optional<audit::AuditKey> audit_key;
+  if (!config.audit_key_file.empty()) {
+    absl::StatusOr<audit::AuditKey> key =
+        audit::AuditKey::LoadFile(config.audit_key_file);
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--audit-key-file: ", key.status().message()));
     }
-    tls = std::move(*started);
-    spdlog::info("TLS certificate: {}", tls->description());
+    audit_key = std::move(*key);
   }
 
-  store::RealClock clock;
-  std::string db_path = absl::StrCat(config.data_dir, "/steward.db");
+  const std::string db_path = absl::StrCat(config.data_dir, "/steward.db");
   store::Store::Options store_options;
   absl::StatusOr<std::unique_ptr<store::Store>> opened;
   // Opening builds the first snapshot; the store does not time its builds,
@@ -264,159 +305,161 @@ int RunServe(const ServeConfig& config) {
   const absl::Time open_start = absl::Now();
   if (config.dev) {
     bool created = false;
-    opened = store::InitializeStore(db_path, clock, store_options, &created);
+    opened = store::InitializeStore(db_path, p.clock, store_options, &created);
   } else {
-    opened = store::OpenStore(db_path, clock, store_options);
+    opened = store::OpenStore(db_path, p.clock, store_options);
     if (!opened.ok() && opened.status().code() == absl::StatusCode::kNotFound) {
-      spdlog::error("no store in {}: run `stewardd init --data-dir {}` first",
-                    config.data_dir, config.data_dir);
-      return 1;
+      return absl::NotFoundError(absl::StrCat(
+          "no store in ", config.data_dir, ": run `stewardd init --data-dir ",
+          config.data_dir, "` first"));
     }
   }
   if (!opened.ok()) {
-    spdlog::error("cannot open the store {}: {}", db_path,
-                  opened.status().ToString());
-    return 1;
+    return OpenError(absl::StrCat("cannot open the store ", db_path),
+                     opened.status());
   }
-  std::unique_ptr<store::Store> store = std::move(*opened);
+  p.store = std::move(*opened);
   absl::Duration snapshot_build_time = absl::Now() - open_start;
   if (config.dev) {
     if (!config.policy_file.empty()) {
       std::optional<absl::Duration> applied;
-      absl::Status s = ApplyDevPolicy(store->policies(), store->publisher(),
+      absl::Status s = ApplyDevPolicy(p.store->policies(), p.store->publisher(),
                                       config.policy_file, &applied);
       if (applied.has_value()) snapshot_build_time = *applied;
-      if (!s.ok()) {
-        spdlog::error("--policy {}: {}", config.policy_file, s.ToString());
-        return 1;
-      }
+      if (!s.ok())
+        return OpenError(absl::StrCat("--policy ", config.policy_file), s);
     }
-    if (absl::Status s = EnsureDevKeys(store->keys(), config.data_dir);
+    if (absl::Status s = EnsureDevKeys(p.store->keys(), config.data_dir);
         !s.ok()) {
-      spdlog::error("--dev keys: {}", s.ToString());
-      return 1;
+      return OpenError("--dev keys", s);
     }
   }
 
-  std::optional<audit::AuditKey> audit_key;
-  if (!config.audit_key_file.empty()) {
-    absl::StatusOr<audit::AuditKey> key =
-        audit::AuditKey::LoadFile(config.audit_key_file);
-    if (!key.ok()) {
-      spdlog::error("--audit-key-file: {}", key.status().ToString());
-      return 2;
-    }
-    audit_key = std::move(*key);
-  }
   audit::WriterOptions writer_options;
   writer_options.queue_capacity =
       static_cast<size_t>(config.audit_queue_capacity);
   absl::StatusOr<std::unique_ptr<audit::AuditWriter>> writer =
       audit::AuditWriter::Open(db_path, writer_options);
   if (!writer.ok()) {
-    spdlog::error("cannot open the audit trail: {}",
-                  writer.status().ToString());
-    return 1;
+    return OpenError("cannot open the audit trail", writer.status());
   }
-
+  p.writer = std::move(*writer);
   audit::RetentionOptions retention_options;
   retention_options.retention = config.audit_retention;
   absl::StatusOr<std::unique_ptr<audit::RetentionPurger>> purger =
-      audit::RetentionPurger::Open(db_path, clock, **writer, retention_options);
+      audit::RetentionPurger::Open(db_path, p.clock, *p.writer,
+                                   retention_options);
   if (!purger.ok()) {
-    spdlog::error("cannot open the audit retention job: {}",
-                  purger.status().ToString());
-    return 1;
+    return OpenError("cannot open the audit retention job", purger.status());
   }
-  RetentionJob retention(std::move(*purger), absl::Hours(1));
+  p.retention =
+      std::make_unique<RetentionJob>(std::move(*purger), absl::Hours(1));
 
-  Metrics metrics;
-  metrics.RecordSnapshotBuild(snapshot_build_time);
-  metrics.SetAuditWriterProbe([w = writer->get()] { return w->metrics(); });
-  TrailAuditSink audit_sink(writer->get(), &clock, config.audit_durability,
-                            std::move(audit_key));
+  p.metrics.RecordSnapshotBuild(snapshot_build_time);
+  p.metrics.SetAuditWriterProbe([w = p.writer.get()] { return w->metrics(); });
+  p.audit_sink = std::make_unique<TrailAuditSink>(
+      p.writer.get(), &p.clock, config.audit_durability, std::move(audit_key));
   Authenticator::Options auth_options;
   auth_options.require_totp = !config.dev;
-  Authenticator authenticator(
-      &store->keys(), &clock, &metrics, auth_options,
-      [&audit_sink](const std::string& peer, const std::string& key,
-                    const std::string& reason) {
-        audit_sink.RecordAuthFailure(peer, key, reason);
+  p.authenticator = std::make_unique<Authenticator>(
+      &p.store->keys(), &p.clock, &p.metrics, auth_options,
+      [sink = p.audit_sink.get()](const std::string& peer,
+                                  const std::string& key,
+                                  const std::string& reason) {
+        sink->RecordAuthFailure(peer, key, reason);
       });
   AuthorizationServiceImpl::Options authorization_options;
   authorization_options.max_in_flight = config.max_in_flight;
-  AuthorizationServiceImpl authorization(&store->publisher().snapshots(),
-                                         &authenticator, &audit_sink, &metrics,
-                                         &clock, authorization_options);
-  AdminServiceImpl admin(&store->policies(), &store->principals(),
-                         &store->keys(), &store->publisher(), &authenticator,
-                         &audit_sink, &metrics);
+  p.authorization = std::make_unique<AuthorizationServiceImpl>(
+      &p.store->publisher().snapshots(), p.authenticator.get(),
+      p.audit_sink.get(), &p.metrics, &p.clock, authorization_options);
+  p.admin = std::make_unique<AdminServiceImpl>(
+      &p.store->policies(), &p.store->principals(), &p.store->keys(),
+      &p.store->publisher(), p.authenticator.get(), p.audit_sink.get(),
+      &p.metrics);
   absl::StatusOr<std::unique_ptr<audit::AuditReader>> reader =
       audit::AuditReader::Open(db_path);
   if (!reader.ok()) {
-    spdlog::error("cannot open the audit trail for reading: {}",
-                  reader.status().ToString());
-    return 1;
+    return OpenError("cannot open the audit trail for reading",
+                     reader.status());
   }
+  p.reader = std::move(*reader);
   absl::StatusOr<std::unique_ptr<audit::UsageIndex>> usage =
       audit::UsageIndex::Open(db_path);
   if (!usage.ok()) {
-    spdlog::error("cannot open the audit trail for reports: {}",
-                  usage.status().ToString());
-    return 1;
+    return OpenError("cannot open the audit trail for reports", usage.status());
   }
-  AuditServiceImpl audit_service(&store->principals(), &store->publisher(),
-                                 reader->get(), &authenticator, &clock,
-                                 usage->get());
+  p.usage = std::move(*usage);
+  p.audit_service = std::make_unique<AuditServiceImpl>(
+      &p.store->principals(), &p.store->publisher(), p.reader.get(),
+      p.authenticator.get(), &p.clock, p.usage.get());
+  return absl::OkStatus();
+}
 
+absl::Status Daemon::StartListeners() {
+  const ServeConfig& config = config_;
+  Parts& p = *parts_;
   std::shared_ptr<grpc::ServerCredentials> credentials =
-      Credentials(config, tls.get());
+      Credentials(config, p.tls.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddListeningPort(config.listen, credentials, &selected_port);
-  builder.RegisterService(&authorization);
-  builder.RegisterService(&admin);
-  builder.RegisterService(&audit_service);
+  builder.RegisterService(p.authorization.get());
+  builder.RegisterService(p.admin.get());
+  builder.RegisterService(p.audit_service.get());
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024 + 64 * 1024);
   if (config.threads > 0) {
     grpc::ResourceQuota quota("stewardd");
     quota.SetMaxThreads(config.threads + 2);
     builder.SetResourceQuota(quota);
   }
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || selected_port == 0) {
-    spdlog::error("cannot listen on {}", config.listen);
-    return 1;
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || selected_port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen));
   }
-  bool serving = true;
-  UpdateHealth(*server, store->publisher(), &serving);
+  Housekeep();
 
-  std::unique_ptr<MetricsHttpServer> metrics_http;
   if (!config.metrics_listen.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
-        MetricsHttpServer::Start(config.metrics_listen, &metrics);
-    if (!started.ok()) {
-      spdlog::error("{}", started.status().ToString());
-      server->Shutdown();
-      return 1;
-    }
-    metrics_http = std::move(*started);
-    spdlog::info("metrics on http://{}/metrics", metrics_http->address());
+        MetricsHttpServer::Start(config.metrics_listen, &p.metrics);
+    if (!started.ok()) return started.status();
+    p.metrics_http = std::move(*started);
+    spdlog::info("metrics on http://{}/metrics", p.metrics_http->address());
   }
 
   std::string address = absl::StrCat(HostOf(config.listen), ":", selected_port);
   WriteAddressFile(config.data_dir, address);
   spdlog::info("listening on {} ({}; data dir {}; policy version {})", address,
                config.tls() ? "TLS" : "plaintext, loopback", config.data_dir,
-               store->publisher().snapshot()->policy_version());
+               p.store->publisher().snapshot()->policy_version());
+  return absl::OkStatus();
+}
 
+void Daemon::Housekeep() {
+  // Serving means decisions can be made: the store is open and a policy is
+  // active. Before that every Check would be a NO_ACTIVE_POLICY deny.
+  std::shared_ptr<const store::Snapshot> snapshot =
+      parts_->store->publisher().snapshot();
+  parts_->metrics.SetSnapshot(snapshot->policy_version(),
+                              snapshot->store_revision());
+  bool now_serving = snapshot->program() != nullptr;
+  if (now_serving == serving_) return;
+  serving_ = now_serving;
+  server_->GetHealthCheckService()->SetServingStatus(now_serving);
+  spdlog::info("health: {}",
+               now_serving ? "SERVING" : "NOT_SERVING (no active policy)");
+}
+
+absl::Status Daemon::Run() {
+  Parts& p = *parts_;
   // The reports' usage aggregate is built by one read of the whole trail
   // (seconds on millions of records); do it now rather than in the first
   // auditor's UnusedGrants or DecisionSummary call. Reports asked
   // meanwhile wait for it.
-  std::thread warm_usage([index = usage->get()] {
+  warm_usage_ = std::thread([index = p.usage.get()] {
     const absl::Time start = absl::Now();
     if (absl::Status s = index->Refresh(); !s.ok()) {
       spdlog::warn("usage index for reports not built at start: {}",
@@ -434,24 +477,45 @@ int RunServe(const ServeConfig& config) {
   while (true) {
     Signal signal = WaitForSignal(kHousekeepingPeriod);
     if (signal == Signal::kShutdown) break;
-    if (signal == Signal::kReload) ReportTlsReload(config, tls.get());
-    UpdateHealth(*server, store->publisher(), &serving);
-    std::shared_ptr<const store::Snapshot> snapshot =
-        store->publisher().snapshot();
-    metrics.SetSnapshot(snapshot->policy_version(), snapshot->store_revision());
+    if (signal == Signal::kReload) ReportTlsReload(config_, p.tls.get());
+    Housekeep();
   }
   spdlog::info("shutting down: draining in-flight calls");
-  server->GetHealthCheckService()->Shutdown();
-  server->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
-  server->Wait();
-  warm_usage.join();
-  retention.Stop();
-  if (absl::Status s = (*writer)->Shutdown(); !s.ok()) {
-    spdlog::error("audit flush failed: {}", s.ToString());
+  server_->GetHealthCheckService()->Shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
+  server_->Wait();
+  warm_usage_.join();
+  p.retention->Stop();
+  absl::Status flushed = p.writer->Shutdown();
+  if (p.metrics_http) p.metrics_http->Stop();
+  if (!flushed.ok()) {
+    return absl::Status(flushed.code(), absl::StrCat("audit flush failed: ",
+                                                     flushed.ToString()));
+  }
+  spdlog::info("stopped");
+  return absl::OkStatus();
+}
+
+int RunServe(const ServeConfig& config) {
+  // Logs are diagnostics: stderr, so stdout stays free for scripts.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("stewardd"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l stewardd %v",
+                      spdlog::pattern_time_type::utc);
+  RouteProtobufLogs();
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Open(config);
+  if (!daemon.ok()) {
+    if (daemon.status().code() == absl::StatusCode::kInvalidArgument) {
+      std::fprintf(stderr, "stewardd: error: %s\n",
+                   std::string(daemon.status().message()).c_str());
+      return 2;
+    }
+    spdlog::error("{}", std::string(daemon.status().message()));
     return 1;
   }
-  if (metrics_http) metrics_http->Stop();
-  spdlog::info("stopped");
+  if (absl::Status s = (*daemon)->Run(); !s.ok()) {
+    spdlog::error("{}", std::string(s.message()));
+    return 1;
+  }
   return 0;
 }
 

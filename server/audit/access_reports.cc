@@ -1,5 +1,5 @@
 // See access_reports.h.
-#include "server/access_reports.h"
+#include "server/audit/access_reports.h"
 
 #include <algorithm>
 #include <optional>
@@ -10,12 +10,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/civil_time.h"
 #include "policy/analysis.h"
-#include "server/proto_convert.h"
 #include "server/store/scope.h"
 
-namespace steward::server {
+namespace steward::audit {
 namespace {
 
 using policy::ExpandRole;
@@ -91,11 +89,6 @@ std::vector<std::string> FieldsRemoved(const Program::RuleInfo& rule,
   return out;
 }
 
-void AddAll(const std::vector<std::string>& from,
-            google::protobuf::RepeatedPtrField<std::string>* to) {
-  for (const std::string& s : from) *to->Add() = s;
-}
-
 // Per-call cache of ExpandRole.
 class RowCache {
  public:
@@ -121,23 +114,23 @@ class RowCache {
   absl::flat_hash_map<RoleId, bool> pii_;
 };
 
-v1::PermissionEntry ToEntry(const PermissionRow& row, absl::string_view scope) {
-  v1::PermissionEntry entry;
-  entry.set_resource_kind(row.kind);
-  entry.set_action(row.action);
-  entry.set_effect(row.allow ? "allow" : "deny");
-  entry.set_rule_id(row.rule_id);
-  entry.set_source_role(row.source_role);
-  entry.set_inherited_via(row.inherited_via);
-  entry.set_condition(row.condition);
-  AddAll(row.purposes, entry.mutable_purposes());
+PermissionEntry ToEntry(const PermissionRow& row, absl::string_view scope) {
+  PermissionEntry entry;
+  entry.resource_kind = row.kind;
+  entry.action = row.action;
+  entry.allow = row.allow;
+  entry.rule_id = row.rule_id;
+  entry.source_role = row.source_role;
+  entry.inherited_via = row.inherited_via;
+  entry.condition = row.condition;
+  entry.purposes = row.purposes;
   // A deny without a fields clause denies the action: no field list. A
   // field deny lists the fields it removes.
   if (row.allow || row.removes_fields_only) {
-    AddAll(row.fields, entry.mutable_fields());
-    AddAll(row.pii_fields, entry.mutable_pii_fields());
+    entry.fields = row.fields;
+    entry.pii_fields = row.pii_fields;
   }
-  entry.set_scope(std::string(scope));
+  entry.scope = std::string(scope);
   return entry;
 }
 
@@ -162,22 +155,12 @@ std::vector<const PermissionRow*> MatrixOrder(
   return out;
 }
 
-absl::StatusOr<absl::Duration> FromProtoDuration(
-    const google::protobuf::Duration& d, absl::string_view field) {
-  if (d.seconds() < 0 || d.nanos() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": must not be negative"));
-  }
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
 }  // namespace
 
 AccessReports::AccessReports(store::PrincipalRepository* store,
                              const store::SnapshotPublisher* snapshots,
-                             audit::AuditReader* reader,
-                             const store::Clock* clock,
-                             audit::UsageIndex* usage)
+                             AuditReader* reader, const store::Clock* clock,
+                             UsageIndex* usage)
     : store_(store),
       snapshots_(snapshots),
       reader_(reader),
@@ -198,39 +181,38 @@ absl::StatusOr<std::vector<store::Binding>> AccessReports::AllBindings(
   return out;
 }
 
-absl::Status AccessReports::WhoCan(const v1::WhoCanRequest& request,
-                                   v1::WhoCanResponse* response) {
-  if (request.action().empty()) {
+absl::StatusOr<std::vector<WhoCanEntry>> AccessReports::WhoCan(
+    const WhoCanQuery& request) {
+  if (request.action.empty()) {
     return absl::InvalidArgumentError("action: required");
   }
-  if (request.resource_kind().empty()) {
+  if (request.resource_kind.empty()) {
     return absl::InvalidArgumentError("resource_kind: required");
   }
-  if (absl::Status s = store::ValidateScope(request.scope()); !s.ok()) {
+  if (absl::Status s = store::ValidateScope(request.scope); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("scope: ", s.message()));
   }
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
   if (snapshot->program() == nullptr) return NoPolicy();
   const Program& program = *snapshot->program();
   std::optional<policy::KindId> kind_id =
-      program.FindKind(request.resource_kind());
+      program.FindKind(request.resource_kind);
   if (!kind_id.has_value()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("resource_kind: '", request.resource_kind(),
+        absl::StrCat("resource_kind: '", request.resource_kind,
                      "' is not declared by the active policy"));
   }
   const Program::KindInfo& kind = program.kinds()[*kind_id];
-  if (!Contains(kind.actions, request.action())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("action: '", request.action(), "' is not declared on '",
-                     kind.name, "'"));
+  if (!Contains(kind.actions, request.action)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "action: '", request.action, "' is not declared on '", kind.name, "'"));
   }
   // The deny rules for (kind, action), split as the evaluator applies them.
   std::vector<int> denies, field_denies;
   for (int i = 0; i < static_cast<int>(program.rules().size()); ++i) {
     const Program::RuleInfo& rule = program.rules()[i];
     if (rule.effect != policy::Effect::kDeny ||
-        !RuleCovers(rule, kind.name, request.action())) {
+        !RuleCovers(rule, kind.name, request.action)) {
       continue;
     }
     (rule.fields_clause == policy::FieldsClause::kNone ? denies : field_denies)
@@ -241,6 +223,7 @@ absl::Status AccessReports::WhoCan(const v1::WhoCanRequest& request,
   if (!bindings.ok()) return bindings.status();
   const absl::Time now = clock_->Now();
   RowCache cache(program);
+  std::vector<WhoCanEntry> entries;
   std::vector<bool> effective(program.role_count());
   // Bindings arrive grouped by principal; handle one group at a time.
   for (size_t begin = 0; begin < bindings->size();) {
@@ -254,7 +237,7 @@ absl::Status AccessReports::WhoCan(const v1::WhoCanRequest& request,
       const store::Binding& b = (*bindings)[i];
       std::optional<RoleId> role = program.FindRole(b.role);
       if (role.has_value() && Live(b, now) &&
-          store::ScopeCovers(b.scope, request.scope())) {
+          store::ScopeCovers(b.scope, request.scope)) {
         covering.emplace_back(&b, *role);
       }
     }
@@ -295,90 +278,84 @@ absl::Status AccessReports::WhoCan(const v1::WhoCanRequest& request,
     for (const auto& [binding, role] : covering) {
       for (const PermissionRow& row : cache.Rows(role)) {
         if (!row.allow || row.kind != kind.name ||
-            row.action != request.action()) {
+            row.action != request.action) {
           continue;
         }
-        v1::WhoCanEntry* out = response->add_entries();
-        out->set_principal_id(principal);
-        *out->mutable_binding() = ToProto(*binding);
-        out->set_via_role(row.source_role);
-        out->set_rule_id(row.rule_id);
+        WhoCanEntry& out = entries.emplace_back();
+        out.principal_id = principal;
+        out.binding = *binding;
+        out.via_role = row.source_role;
+        out.rule_id = row.rule_id;
         std::vector<std::string> condition;
         if (!row.condition.empty()) condition.push_back(row.condition);
         condition.insert(condition.end(), caveats.begin(), caveats.end());
-        out->set_conditional(!condition.empty());
-        out->set_condition(absl::StrJoin(condition, "; "));
-        AddAll(row.purposes, out->mutable_purposes());
+        out.conditional = !condition.empty();
+        out.condition = absl::StrJoin(condition, "; ");
+        out.purposes = row.purposes;
         for (const std::string& field : row.pii_fields) {
-          if (!removed.contains(field)) out->add_pii_fields(field);
+          if (!removed.contains(field)) out.pii_fields.push_back(field);
         }
       }
     }
   }
-  return absl::OkStatus();
+  return entries;
 }
 
-absl::Status AccessReports::EffectivePermissions(
-    const v1::EffectivePermissionsRequest& request,
-    v1::EffectivePermissionsResponse* response) {
+absl::StatusOr<std::vector<PermissionEntry>> AccessReports::RolePermissions(
+    absl::string_view role_name) {
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
-  switch (request.subject_case()) {
-    case v1::EffectivePermissionsRequest::kRole: {
-      if (snapshot->program() == nullptr) return NoPolicy();
-      const Program& program = *snapshot->program();
-      std::optional<RoleId> role = program.FindRole(request.role());
-      if (!role.has_value()) {
-        return absl::NotFoundError(absl::StrCat(
-            "role '", request.role(), "' is not in the active policy"));
-      }
-      std::vector<PermissionRow> rows = ExpandRole(program, *role);
-      for (const PermissionRow* row : MatrixOrder(program, rows)) {
-        *response->add_entries() = ToEntry(*row, "");
-      }
-      return absl::OkStatus();
-    }
-    case v1::EffectivePermissionsRequest::kPrincipalId: {
-      if (request.principal_id().empty()) {
-        return absl::InvalidArgumentError("principal_id: must not be empty");
-      }
-      if (snapshot->program() == nullptr) return NoPolicy();
-      const Program& program = *snapshot->program();
-      if (snapshot->FindPrincipal(request.principal_id()) == nullptr) {
-        return absl::NotFoundError(
-            absl::StrCat("principal '", request.principal_id(), "' not found"));
-      }
-      store::BindingFilter filter;
-      filter.principal = request.principal_id();
-      absl::StatusOr<std::vector<store::Binding>> bindings =
-          AllBindings(filter);
-      if (!bindings.ok()) return bindings.status();
-      const absl::Time now = clock_->Now();
-      RowCache cache(program);
-      for (const store::Binding& b : *bindings) {
-        std::optional<RoleId> role = program.FindRole(b.role);
-        if (!role.has_value() || !Live(b, now)) continue;
-        for (const PermissionRow* row :
-             MatrixOrder(program, cache.Rows(*role))) {
-          *response->add_entries() = ToEntry(*row, b.scope);
-        }
-      }
-      return absl::OkStatus();
-    }
-    case v1::EffectivePermissionsRequest::SUBJECT_NOT_SET:
-      break;
+  if (snapshot->program() == nullptr) return NoPolicy();
+  const Program& program = *snapshot->program();
+  std::optional<RoleId> role = program.FindRole(role_name);
+  if (!role.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("role '", role_name, "' is not in the active policy"));
   }
-  return absl::InvalidArgumentError(
-      "subject: one of principal_id or role is required");
+  std::vector<PermissionRow> rows = ExpandRole(program, *role);
+  std::vector<PermissionEntry> entries;
+  for (const PermissionRow* row : MatrixOrder(program, rows)) {
+    entries.push_back(ToEntry(*row, ""));
+  }
+  return entries;
+}
+
+absl::StatusOr<std::vector<PermissionEntry>>
+AccessReports::PrincipalPermissions(absl::string_view principal_id) {
+  if (principal_id.empty()) {
+    return absl::InvalidArgumentError("principal_id: must not be empty");
+  }
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
+  if (snapshot->program() == nullptr) return NoPolicy();
+  const Program& program = *snapshot->program();
+  if (snapshot->FindPrincipal(principal_id) == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("principal '", principal_id, "' not found"));
+  }
+  store::BindingFilter filter;
+  filter.principal = std::string(principal_id);
+  absl::StatusOr<std::vector<store::Binding>> bindings = AllBindings(filter);
+  if (!bindings.ok()) return bindings.status();
+  const absl::Time now = clock_->Now();
+  RowCache cache(program);
+  std::vector<PermissionEntry> entries;
+  for (const store::Binding& b : *bindings) {
+    std::optional<RoleId> role = program.FindRole(b.role);
+    if (!role.has_value() || !Live(b, now)) continue;
+    for (const PermissionRow* row : MatrixOrder(program, cache.Rows(*role))) {
+      entries.push_back(ToEntry(*row, b.scope));
+    }
+  }
+  return entries;
 }
 
 absl::StatusOr<std::optional<absl::Time>> AccessReports::NewestAllowInScope(
     const std::string& principal, const std::string& rule_id,
     absl::string_view scope) {
-  audit::QueryFilter filter;
+  QueryFilter filter;
   filter.principal = principal;
   filter.rule_id = rule_id;
-  filter.effect = audit::RecordEffect::kAllow;
-  filter.kinds = {audit::RecordKind::kDecision};
+  filter.effect = RecordEffect::kAllow;
+  filter.kinds = {RecordKind::kDecision};
   // Newest first (the principal's records through audit_idx_principal,
   // the rule, effect and kind tested on each row, plus the records not
   // indexed yet: server/audit/reader.cc): the first record in a scope the
@@ -387,9 +364,9 @@ absl::StatusOr<std::optional<absl::Time>> AccessReports::NewestAllowInScope(
   // scopes went through another binding of the same role.
   std::string token;
   do {
-    absl::StatusOr<audit::QueryPage> page = reader_->Query(filter, 4, token);
+    absl::StatusOr<QueryPage> page = reader_->Query(filter, 4, token);
     if (!page.ok()) return page.status();
-    for (const audit::AuditRecord& record : page->records) {
+    for (const AuditRecord& record : page->records) {
       if (store::ScopeCovers(scope, record.resource_scope)) {
         return std::optional<absl::Time>(record.time);
       }
@@ -399,13 +376,11 @@ absl::StatusOr<std::optional<absl::Time>> AccessReports::NewestAllowInScope(
   return std::optional<absl::Time>();
 }
 
-absl::Status AccessReports::UnusedGrants(const v1::UnusedGrantsRequest& request,
-                                         v1::UnusedGrantsResponse* response) {
-  if (request.days() < 0 || request.days() > kMaxUnusedDays) {
+absl::StatusOr<std::vector<UnusedGrant>> AccessReports::UnusedGrants(int days) {
+  if (days < 1 || days > kMaxUnusedDays) {
     return absl::InvalidArgumentError(
-        absl::StrCat("days: must be between 0 and ", kMaxUnusedDays));
+        absl::StrCat("days: must be between 1 and ", kMaxUnusedDays));
   }
-  const int days = request.days() == 0 ? kDefaultUnusedDays : request.days();
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
   if (snapshot->program() == nullptr) return NoPolicy();
   const Program& program = *snapshot->program();
@@ -415,8 +390,8 @@ absl::Status AccessReports::UnusedGrants(const v1::UnusedGrantsRequest& request,
   absl::StatusOr<std::vector<store::Binding>> bindings = AllBindings({});
   if (!bindings.ok()) return bindings.status();
 
-  std::vector<v1::UnusedGrant> unused;
-  auto report = [&](const audit::UsageMap* usage) -> absl::Status {
+  std::vector<UnusedGrant> unused;
+  auto report = [&](const UsageMap* usage) -> absl::Status {
     // One principal's uses through rules of the active policy.
     struct Use {
       RoleId rule_role;
@@ -446,7 +421,7 @@ absl::Status AccessReports::UnusedGrants(const v1::UnusedGrantsRequest& request,
       if (usage != nullptr) {
         auto it = usage->find(principal);
         if (it != usage->end()) {
-          for (const audit::ScopedUse& use : it->second) {
+          for (const ScopedUse& use : it->second) {
             std::optional<int> rule = program.FindRule(use.rule_id);
             if (!rule.has_value()) continue;
             uses.push_back(Use{program.rules()[*rule].role, use.resource_scope,
@@ -493,10 +468,7 @@ absl::Status AccessReports::UnusedGrants(const v1::UnusedGrantsRequest& request,
           }
         }
         if (last.has_value() && *last >= window_start) continue;
-        v1::UnusedGrant grant;
-        *grant.mutable_binding() = ToProto(*binding);
-        if (last.has_value()) *grant.mutable_last_used() = ToProtoTime(*last);
-        unused.push_back(std::move(grant));
+        unused.push_back(UnusedGrant{*binding, last});
       }
     }
     return absl::OkStatus();
@@ -505,8 +477,8 @@ absl::Status AccessReports::UnusedGrants(const v1::UnusedGrantsRequest& request,
   if (usage_ != nullptr) {
     // The aggregate is read under the index's lock, after folding in what
     // the trail gained since the last report.
-    absl::Status read = usage_->Read(
-        [&](const audit::UsageMap& usage) { status = report(&usage); });
+    absl::Status read =
+        usage_->Read([&](const UsageMap& usage) { status = report(&usage); });
     if (!read.ok()) return read;
   } else {
     status = report(nullptr);
@@ -515,23 +487,19 @@ absl::Status AccessReports::UnusedGrants(const v1::UnusedGrantsRequest& request,
   // Bindings came in (principal, role, scope) order; a stable sort on the
   // grant time keeps it as the tie-break.
   std::stable_sort(unused.begin(), unused.end(),
-                   [](const v1::UnusedGrant& a, const v1::UnusedGrant& b) {
-                     return FromProtoTime(a.binding().granted_at()) <
-                            FromProtoTime(b.binding().granted_at());
+                   [](const UnusedGrant& a, const UnusedGrant& b) {
+                     return a.binding.granted_at < b.binding.granted_at;
                    });
-  for (v1::UnusedGrant& grant : unused) {
-    *response->add_grants() = std::move(grant);
-  }
-  return absl::OkStatus();
+  return unused;
 }
 
-absl::Status AccessReports::SeparationViolations(
-    const v1::SeparationViolationsRequest&,
-    v1::SeparationViolationsResponse* response) {
+absl::StatusOr<std::vector<SeparationViolation>>
+AccessReports::SeparationViolations() {
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
   if (snapshot->program() == nullptr) return NoPolicy();
   const Program& program = *snapshot->program();
-  if (program.separations().empty()) return absl::OkStatus();
+  std::vector<SeparationViolation> violations;
+  if (program.separations().empty()) return violations;
   // Roles whose closure touches some `separate` group: only their bindings
   // can take part in a violation.
   std::vector<bool> separated(program.role_count(), false);
@@ -570,27 +538,18 @@ absl::Status AccessReports::SeparationViolations(
         std::optional<std::pair<std::string, std::string>> conflict =
             program.SeparationConflict(role_a, role_b);
         if (!conflict.has_value()) continue;
-        v1::SeparationViolation* out = response->add_violations();
-        out->set_principal_id(principal);
-        out->set_role_a(conflict->first);
-        out->set_role_b(conflict->second);
-        *out->mutable_binding_a() = ToProto(*a);
-        *out->mutable_binding_b() = ToProto(*b);
+        violations.push_back(SeparationViolation{principal, conflict->first,
+                                                 conflict->second, *a, *b});
       }
     }
   }
-  return absl::OkStatus();
+  return violations;
 }
 
-absl::Status AccessReports::ExpiringGrants(
-    const v1::ExpiringGrantsRequest& request,
-    v1::ExpiringGrantsResponse* response) {
-  absl::Duration within = kDefaultExpiringWithin;
-  if (request.has_within()) {
-    absl::StatusOr<absl::Duration> d =
-        FromProtoDuration(request.within(), "within");
-    if (!d.ok()) return d.status();
-    within = *d;
+absl::StatusOr<std::vector<ExpiringGrant>> AccessReports::ExpiringGrants(
+    absl::Duration within) {
+  if (within < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("within: must not be negative");
   }
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
   if (snapshot->program() == nullptr) return NoPolicy();
@@ -614,55 +573,14 @@ absl::Status AccessReports::ExpiringGrants(
                    [](const store::Binding* a, const store::Binding* b) {
                      return *a->expires_at < *b->expires_at;
                    });
-  for (const store::Binding* b : expiring) {
-    *response->add_grants()->mutable_binding() = ToProto(*b);
-  }
-  for (const store::Binding* b : flagged) {
-    v1::ExpiringGrant* out = response->add_grants();
-    *out->mutable_binding() = ToProto(*b);
-    out->set_pii_without_expiry(true);
-  }
-  return absl::OkStatus();
+  std::vector<ExpiringGrant> grants;
+  for (const store::Binding* b : expiring) grants.push_back({*b, false});
+  for (const store::Binding* b : flagged) grants.push_back({*b, true});
+  return grants;
 }
 
-namespace {
-
-// A Timestamp the well-known type allows (0001-01-01 .. 9999-12-31, nanos
-// in range); the audit trail holds no time before 1970.
-absl::StatusOr<absl::Time> WindowBound(const google::protobuf::Timestamp& t,
-                                       absl::string_view field) {
-  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
-  if (t.seconds() < -62135596800 || t.seconds() > kMaxSeconds ||
-      t.nanos() < 0 || t.nanos() > 999999999) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": not a valid timestamp"));
-  }
-  return FromProtoTime(t);
-}
-
-}  // namespace
-
-absl::Status AccessReports::DecisionSummary(
-    const v1::DecisionSummaryRequest& request,
-    v1::DecisionSummaryResponse* response) {
-  if (request.top_denied() < 0 || request.top_denied() > kMaxTopDenied) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("top_denied: must be 0..", kMaxTopDenied));
-  }
-  audit::DecisionWindow window;
-  window.top_denied = request.top_denied() == 0
-                          ? kDefaultTopDenied
-                          : static_cast<size_t>(request.top_denied());
-  if (request.has_since()) {
-    absl::StatusOr<absl::Time> since = WindowBound(request.since(), "since");
-    if (!since.ok()) return since.status();
-    window.since = *since;
-  }
-  if (request.has_until()) {
-    absl::StatusOr<absl::Time> until = WindowBound(request.until(), "until");
-    if (!until.ok()) return until.status();
-    window.until = *until;
-  }
+absl::StatusOr<DecisionSummaryReport> AccessReports::Summarize(
+    const DecisionWindow& window) {
   if (window.since && window.until && *window.until <= *window.since) {
     return absl::InvalidArgumentError("until: must be after since");
   }
@@ -671,32 +589,18 @@ absl::Status AccessReports::DecisionSummary(
         "DecisionSummary needs the usage index of the trail");
   }
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
-  absl::StatusOr<audit::DecisionSummary> summary = usage_->Summarize(window);
+  absl::StatusOr<DecisionSummary> summary = usage_->Summarize(window);
   if (!summary.ok()) return summary.status();
-  for (const audit::DecisionSummary::Day& day : summary->days) {
-    v1::DayDecisions* out = response->add_days();
-    out->set_day(absl::FormatCivilTime(absl::CivilDay(1970, 1, 1) + day.day));
-    out->set_allow(day.allow);
-    out->set_deny(day.deny);
-  }
-  for (const auto& [principal, denies] : summary->top_denied) {
-    v1::DeniedPrincipal* out = response->add_top_denied();
-    out->set_principal_id(principal);
-    out->set_denies(denies);
-  }
-  response->set_total_allow(summary->total_allow);
-  response->set_total_deny(summary->total_deny);
-  response->set_denied_principals(summary->denied_principals);
-  response->set_first_seq(summary->first_seq);
-  response->set_last_seq(summary->last_seq);
+  DecisionSummaryReport report;
+  report.decisions = std::move(*summary);
   if (snapshot->program() != nullptr) {
     const Program& program = *snapshot->program();
-    response->set_policy_version(snapshot->policy_version());
+    report.policy_version = snapshot->policy_version();
     for (int role = 0; role < program.role_count(); ++role) {
-      response->add_policy_roles(std::string(program.role_name(role)));
+      report.policy_roles.emplace_back(program.role_name(role));
     }
   }
-  return absl::OkStatus();
+  return report;
 }
 
-}  // namespace steward::server
+}  // namespace steward::audit
