@@ -6,13 +6,17 @@
 // - BM_UnconditionalAllow: one unconditional RBAC allow (target <= 60 ns);
 // - BM_Compile/N: compiling a generated policy of N roles and 10*N rules
 //   (target for N=1000: <= 150 ms and a Program <= 20 MiB);
-// - BM_GeneratedPolicyCheck: checks against that large policy.
+// - BM_GeneratedPolicyCheck: checks against that large policy;
+// - BM_CompileChain/N, BM_LintChain/N: a chain of N roles each extending
+//   the previous one (issue #17 item 3; target for N=10000: <= 0.5 s and
+//   <= 100 MB).
 // Counters: allocs_per_check (heap allocations per Evaluate, from the
-// counting allocator linked into this binary), program_MiB.
+// counting allocator linked into this binary), program_MiB, peak_heap_MiB.
 // Run: policy_benchmark --benchmark_repetitions=5
 //      --benchmark_report_aggregates_only=true
 // (STEWARD_WORKLOAD_DIR overrides the workload location).
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -26,12 +30,14 @@
 #include "bench/policy_counting_allocator.h"
 #include "policy/compiler.h"
 #include "policy/evaluator.h"
+#include "policy/lint.h"
 #include "tests/testing/policy_workload.h"
 
 namespace steward::policy {
 namespace {
 
 using ::steward::bench::CurrentAllocationStats;
+using ::steward::bench::ResetPeakLiveBytes;
 
 const testing::Workload* SharedWorkload() {
   // Loaded once per process on first use; benchmarks only read it.
@@ -235,6 +241,85 @@ void BM_CompileWithLint(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_CompileWithLint)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+// Issue #17 item 3: N roles in one chain, each extending the previous one
+// (10,000 is the default role limit). Target for N = 10,000: Compile()
+// with lint <= 0.5 s and <= 100 MB. Each role has an unconditional and a
+// conditional allow; the root also has an unconditional deny, so the
+// lint's unreachable-allow check finds a deny role in every closure.
+std::string GenerateChainPolicy(int roles) {
+  std::string out =
+      "policy chain\nresource doc {\n  attributes { owner: string }\n"
+      "  fields { title, body, email pii }\n"
+      "  actions { read, update, delete }\n}\n"
+      "role c0 {\n  deny delete on doc\n  allow read on doc\n}\n";
+  for (int r = 1; r < roles; ++r) {
+    absl::StrAppend(&out, "role c", r, " extends c", r - 1,
+                    " {\n  allow read on doc\n"
+                    "  allow update on doc when resource.owner == "
+                    "principal.id\n}\n");
+  }
+  return out;
+}
+
+// Counters: peak_heap_MiB is the heap high-water mark of one Compile()
+// above what was live before it, in bytes requested from operator new
+// (the counting allocator; malloc's overhead, stacks and code are not in
+// it). maxrss_MiB is getrusage's ru_maxrss when the benchmark ends: the
+// whole process's high-water mark, so run one benchmark per process
+// (--benchmark_filter) to read it as this one's.
+void BM_CompileChain(benchmark::State& state) {
+  const int roles = static_cast<int>(state.range(0));
+  const SourceFile file{"chain.policy", GenerateChainPolicy(roles)};
+  int64_t peak_bytes = 0;
+  for (auto _ : state) {
+    const int64_t before = CurrentAllocationStats().live_bytes;
+    ResetPeakLiveBytes();
+    CompileResult r = Compile({&file, 1});
+    if (!r.ok()) {
+      state.SkipWithError(r.diagnostics.empty()
+                              ? "compile failed"
+                              : r.diagnostics[0].ToString().c_str());
+      return;
+    }
+    peak_bytes =
+        std::max(peak_bytes, CurrentAllocationStats().peak_live_bytes - before);
+    benchmark::DoNotOptimize(r.program);
+  }
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  state.counters["roles"] = benchmark::Counter(roles);
+  state.counters["peak_heap_MiB"] =
+      benchmark::Counter(static_cast<double>(peak_bytes) / (1 << 20));
+  state.counters["maxrss_MiB"] =
+      benchmark::Counter(static_cast<double>(usage.ru_maxrss) / 1024);
+}
+BENCHMARK(BM_CompileChain)
+    ->Arg(5000)
+    ->Arg(10000)
+    ->Unit(benchmark::kMillisecond);
+
+// Lint() (a public entry point of its own) on the compiled chain.
+void BM_LintChain(benchmark::State& state) {
+  const int roles = static_cast<int>(state.range(0));
+  const SourceFile file{"chain.policy", GenerateChainPolicy(roles)};
+  CompileOptions options;
+  options.lint = false;
+  CompileResult r = Compile({&file, 1}, options);
+  if (!r.ok()) {
+    state.SkipWithError("compile failed");
+    return;
+  }
+  size_t findings = 0;
+  for (auto _ : state) {
+    std::vector<Diagnostic> d = Lint(*r.program);
+    findings = d.size();
+    benchmark::DoNotOptimize(d);
+  }
+  state.counters["findings"] =
+      benchmark::Counter(static_cast<double>(findings));
+}
+BENCHMARK(BM_LintChain)->Arg(5000)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 void BM_GeneratedPolicyCheck(benchmark::State& state) {
   const SourceFile file{"generated.policy", GeneratePolicy(1000)};

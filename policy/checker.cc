@@ -242,22 +242,13 @@ class Checker {
         }
       }
     }
-    // Closures (ancestors), by BFS over parents; cycles were reported, so
-    // a visited set keeps this finite either way.
-    std::vector<int> mark(n, -1);
-    for (RoleId r = 0; r < n; ++r) {
-      std::vector<RoleId>& closure = out_.roles[r].closure;
-      closure.push_back(r);
-      mark[r] = r;
-      for (size_t i = 0; i < closure.size(); ++i) {
-        for (RoleId p : out_.roles[closure[i]].parents) {
-          if (mark[p] != r) {
-            mark[p] = r;
-            closure.push_back(p);
-          }
-        }
-      }
-    }
+    // Closures (ancestors) in shared storage: a chain of roles extending
+    // one another must not cost a list per role (role_closure.h). Cycles
+    // were reported; the builder stays finite either way.
+    std::vector<absl::Span<const RoleId>> parents;
+    parents.reserve(n);
+    for (const RoleSymbol& r : out_.roles) parents.push_back(r.parents);
+    out_.closures = BuildRoleClosures(parents);
   }
 
   // ---- Rules -----------------------------------------------------------
@@ -622,22 +613,32 @@ class Checker {
             roles.push_back(*r);
           }
         }
+        // The first two members of the group in each role's closure, in
+        // closure order. next[k] is the first position >= k of the shared
+        // closure array holding a member, so each role costs O(1) jumps
+        // instead of a walk over its whole closure (quadratic for a chain).
+        const std::vector<RoleId>& all = out_.closures.roles;
+        std::vector<bool> member(out_.roles.size(), false);
+        for (RoleId r : roles) member[r] = true;
+        std::vector<int32_t> next(all.size() + 1);
+        next[all.size()] = static_cast<int32_t>(all.size());
+        for (size_t k = all.size(); k-- > 0;) {
+          next[k] = member[all[k]] ? static_cast<int32_t>(k) : next[k + 1];
+        }
         for (RoleId r = 0; r < static_cast<RoleId>(out_.roles.size()); ++r) {
-          std::vector<RoleId> held;
-          for (RoleId c : out_.roles[r].closure) {
-            if (std::find(roles.begin(), roles.end(), c) != roles.end()) {
-              held.push_back(c);
-            }
-          }
-          if (held.size() >= 2) {
-            sink_.Error(
-                out_.roles[r].ast->name.loc,
-                absl::StrCat("role '", out_.roles[r].ast->name.name,
-                             "' holds separated roles '",
-                             out_.roles[held[0]].ast->name.name, "' and '",
-                             out_.roles[held[1]].ast->name.name,
-                             "' (separate at ", Where(s.loc), ")"));
-          }
+          const int32_t end = out_.closures.end[r];
+          const int32_t first = next[out_.closures.begin[r]];
+          if (first >= end) continue;
+          const int32_t second = next[first + 1];
+          if (second >= end) continue;
+          const RoleId a = all[first];
+          const RoleId b = all[second];
+          sink_.Error(out_.roles[r].ast->name.loc,
+                      absl::StrCat("role '", out_.roles[r].ast->name.name,
+                                   "' holds separated roles '",
+                                   out_.roles[a].ast->name.name, "' and '",
+                                   out_.roles[b].ast->name.name,
+                                   "' (separate at ", Where(s.loc), ")"));
         }
         out_.separations.push_back(std::move(roles));
       }

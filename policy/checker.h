@@ -17,6 +17,7 @@
 #include "policy/ast.h"
 #include "policy/program.h"
 #include "policy/program_internal.h"
+#include "policy/role_closure.h"
 #include "policy/source.h"
 
 namespace steward::policy::internal {
@@ -38,7 +39,6 @@ struct RoleSymbol {
   const RoleAst* ast = nullptr;
   int file = 0;
   std::vector<RoleId> parents;
-  std::vector<RoleId> closure;  // self first, then ancestors
 };
 
 // What one rule covers on one kind.
@@ -77,6 +77,7 @@ struct CheckedPolicy {
   absl::flat_hash_map<std::string, int> resource_attribute_index;
   std::vector<RoleSymbol> roles;
   absl::flat_hash_map<std::string, RoleId> role_index;
+  RoleClosures closures;  // of every role, by role id
   std::vector<RuleSymbol> rules;
   std::vector<std::vector<RoleId>> separations;
   std::vector<TestCase> tests;

@@ -93,11 +93,8 @@ class ProgramBuilder {
       info.line = r.ast->name.loc.line;
       p.role_index_.emplace(info.name, static_cast<RoleId>(p.roles_.size()));
       p.roles_.push_back(std::move(info));
-      p.closure_begin_.push_back(static_cast<int32_t>(p.closure_roles_.size()));
-      p.closure_roles_.insert(p.closure_roles_.end(), r.closure.begin(),
-                              r.closure.end());
     }
-    p.closure_begin_.push_back(static_cast<int32_t>(p.closure_roles_.size()));
+    p.tables_->closures = in_.closures;
     p.separations_ = in_.separations;
   }
 

@@ -78,11 +78,31 @@ class Linter {
         if (b >= 0) bucket_kind_[b] = k;
       }
     }
+    std::vector<bool> denies(p.role_count(), false);
+    bool any_denies = false;
     for (int i = 0; i < static_cast<int>(p.rules().size()); ++i) {
       const Program::RuleInfo& r = p.rules()[i];
       if (r.condition_mode != ConditionMode::kNone) continue;
       for (const Entry& e : entries_[i]) {
         unconditional_[Key(r.role, e.bucket)].push_back(i);
+      }
+      if (r.effect == Effect::kDeny && r.fields_clause == FieldsClause::kNone) {
+        denies[r.role] = true;
+        any_denies = true;
+      }
+    }
+    // Only roles with an unconditional deny can make an allow unreachable.
+    // next_deny_role_[k] is the first position >= k of the shared closure
+    // array (role_closure.h) holding such a role: CheckUnreachable jumps
+    // between them instead of walking every ancestor of every allow rule,
+    // which for a chain of roles extending one another was quadratic.
+    if (any_denies) {
+      const std::vector<RoleId>& all = internal::Tables(p).closures.roles;
+      next_deny_role_.resize(all.size() + 1);
+      next_deny_role_[all.size()] = static_cast<int32_t>(all.size());
+      for (size_t k = all.size(); k-- > 0;) {
+        next_deny_role_[k] =
+            denies[all[k]] ? static_cast<int32_t>(k) : next_deny_role_[k + 1];
       }
     }
   }
@@ -170,8 +190,14 @@ class Linter {
 
   void CheckUnreachable(int i) {
     const Program::RuleInfo& r = p_.rules()[i];
-    if (entries_[i].empty()) return;
-    for (RoleId role : p_.RoleClosure(r.role)) {
+    if (entries_[i].empty() || next_deny_role_.empty()) return;
+    const internal::RoleClosures& closures = internal::Tables(p_).closures;
+    const int32_t end = closures.end[r.role];
+    // The roles of r's closure that hold an unconditional deny, in closure
+    // order; the others have no candidate that could match below.
+    for (int32_t k = next_deny_role_[closures.begin[r.role]]; k < end;
+         k = next_deny_role_[k + 1]) {
+      const RoleId role = closures.roles[k];
       const std::vector<int>* candidates =
           Candidates(role, entries_[i][0].bucket);
       if (candidates == nullptr) continue;
@@ -303,6 +329,8 @@ class Linter {
   std::vector<std::vector<Entry>> entries_;
   // (role, bucket) -> unconditional rules of the role there, in order.
   absl::flat_hash_map<uint64_t, std::vector<int>> unconditional_;
+  // Empty when no role has an unconditional deny (see the constructor).
+  std::vector<int32_t> next_deny_role_;
   std::vector<KindId> bucket_kind_;
   std::vector<Diagnostic> out_;
 };

@@ -16,6 +16,10 @@ int Program::test_count() const {
   return static_cast<int>(tables_->tests.size());
 }
 
+absl::Span<const RoleId> Program::RoleClosure(RoleId role) const {
+  return tables_->closures.Of(role);
+}
+
 std::optional<RoleId> Program::FindRole(absl::string_view name) const {
   auto it = role_index_.find(name);
   if (it == role_index_.end()) return std::nullopt;

@@ -132,12 +132,11 @@ class Program {
   std::vector<RoleId> RoleParents(RoleId role) const {
     return roles_[role].parents;
   }
-  // The role and every role it extends, transitively (role first).
-  absl::Span<const RoleId> RoleClosure(RoleId role) const {
-    return absl::MakeConstSpan(closure_roles_)
-        .subspan(closure_begin_[role],
-                 closure_begin_[role + 1] - closure_begin_[role]);
-  }
+  // The role and every role it extends, transitively: the role first, then
+  // its ancestors breadth-first over `extends` (parents in declaration
+  // order). Valid as long as the Program; spans of different roles may
+  // overlap (closures share storage, see role_closure.h).
+  absl::Span<const RoleId> RoleClosure(RoleId role) const;
 
   // ---- Principal and context schema (slot = index).
   absl::Span<const AttributeDecl> principal_attributes() const {
@@ -187,10 +186,6 @@ class Program {
   std::vector<RuleInfo> rules_;
   absl::flat_hash_map<std::string, int> rule_index_;
   std::vector<std::vector<RoleId>> separations_;
-  // Per role r: the role and its transitive ancestors (flattened extends)
-  // are closure_roles_[closure_begin_[r] .. closure_begin_[r + 1]).
-  std::vector<RoleId> closure_roles_;
-  std::vector<int32_t> closure_begin_;
   // Never null. Behind a pointer so this header need not expose them.
   std::unique_ptr<internal::ProgramTables> tables_;
 };

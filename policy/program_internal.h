@@ -21,6 +21,7 @@
 #include "policy/name_table.h"
 #include "policy/program.h"
 #include "policy/request.h"
+#include "policy/role_closure.h"
 
 namespace steward::policy::internal {
 
@@ -148,6 +149,7 @@ struct TestCase {
 // immutable afterwards like the Program itself.
 struct ProgramTables {
   ExecTables exec;
+  RoleClosures closures;  // Program::RoleClosure() reads these
   std::vector<TestCase> tests;
 };
 
