@@ -8,7 +8,7 @@
 //   (target for N=1000: <= 150 ms and a Program <= 20 MiB);
 // - BM_GeneratedPolicyCheck: checks against that large policy;
 // - BM_CompileChain/N, BM_LintChain/N: a chain of N roles each extending
-//   the previous one (issue #17 item 3; target for N=10000: <= 0.5 s and
+//   the previous one (target for N=10000: <= 0.5 s and
 //   <= 100 MB).
 // Counters: allocs_per_check (heap allocations per Evaluate, from the
 // counting allocator linked into this binary), program_MiB, peak_heap_MiB.

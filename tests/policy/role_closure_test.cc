@@ -1,4 +1,4 @@
-// Role closures (issue #17 item 3): a chain of roles extending one another
+// Role closures: a chain of roles extending one another
 // must compile into closures that share storage (linear, not quadratic, in
 // the number of roles), and sharing must not change any closure: each is
 // still the role, then its ancestors breadth-first, as spec §3 and every
