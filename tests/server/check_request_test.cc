@@ -1,4 +1,4 @@
-#include "server/check_request.h"
+#include "server/grpc/check_request.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -3,7 +3,7 @@
 // wire may carry that the store cannot hold (fractional, non-finite and
 // too-large numbers, non-string list elements, null and struct values,
 // unknown enum values, missing or oversized source paths).
-#include "server/proto_convert.h"
+#include "server/grpc/proto_convert.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // Decoding of raw request bytes: a malformed message is INVALID_ARGUMENT
 // naming the field whose string is not UTF-8, never echoing the bytes.
-#include "server/request_decoding.h"
+#include "server/grpc/request_decoding.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

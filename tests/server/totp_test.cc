@@ -1,4 +1,4 @@
-#include "server/totp.h"
+#include "server/auth/totp.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

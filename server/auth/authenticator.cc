@@ -1,0 +1,163 @@
+#include "server/auth/authenticator.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "server/auth/totp.h"
+
+namespace steward::server {
+namespace {
+
+// Metadata values are not NUL-terminated strings.
+std::string Metadata(const grpc::ServerContextBase& context,
+                     absl::string_view key) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
+  if (it == metadata.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+bool RoleAllows(store::ServiceRole role, Permission permission) {
+  switch (permission) {
+    case Permission::kCheck:
+      return role == store::ServiceRole::kClient;
+    case Permission::kAudit:
+      return role == store::ServiceRole::kAuditor ||
+             role == store::ServiceRole::kAdmin;
+    case Permission::kAdminRead:
+    case Permission::kAdminMutate:
+      return role == store::ServiceRole::kAdmin;
+  }
+  return false;
+}
+
+absl::string_view NeededRole(Permission permission) {
+  switch (permission) {
+    case Permission::kCheck:
+      return "client";
+    case Permission::kAudit:
+      return "auditor or admin";
+    case Permission::kAdminRead:
+    case Permission::kAdminMutate:
+      return "admin";
+  }
+  return "admin";
+}
+
+}  // namespace
+
+Authenticator::Authenticator(store::KeyRepository* keys,
+                             const store::Clock* clock, Metrics* metrics,
+                             Options options, AuthFailureSink on_failure)
+    : keys_(keys),
+      clock_(clock),
+      metrics_(metrics),
+      options_(options),
+      on_failure_(std::move(on_failure)) {}
+
+absl::Status Authenticator::Fail(const std::string& peer,
+                                 const std::string& key_name,
+                                 absl::Status status, bool lock_out) {
+  metrics_->RecordAuthFailure();
+  absl::Time now = clock_->Now();
+  if (lock_out) {
+    absl::MutexLock lock(&mu_);
+    FailureWindow& window = failures_[key_name];
+    if (now - window.window_start > options_.failure_window) {
+      window.window_start = now;
+      window.failures = 0;
+    }
+    if (++window.failures >= options_.max_failures) {
+      window.locked_until = now + options_.lockout;
+    }
+    // Forget quiet peers so the map cannot grow without bound.
+    if (failures_.size() > 10000) {
+      absl::erase_if(failures_, [&](const auto& entry) {
+        return now - entry.second.window_start > options_.failure_window &&
+               now > entry.second.locked_until;
+      });
+    }
+  }
+  if (on_failure_) on_failure_(peer, key_name, std::string(status.message()));
+  return status;
+}
+
+absl::StatusOr<Caller> Authenticator::Authorize(
+    const grpc::ServerContextBase& context, Permission permission) {
+  std::string header = Metadata(context, "authorization");
+  absl::string_view key = header;
+  if (!absl::ConsumePrefix(&key, "Bearer ") || key.empty()) {
+    return Fail(context.peer(), "",
+                absl::UnauthenticatedError(
+                    "missing API key: send `authorization: Bearer <key>`"));
+  }
+  absl::StatusOr<store::AuthenticatedKey> found =
+      keys_->AuthenticateApiKey(key);
+  if (!found.ok()) {
+    if (found.status().code() == absl::StatusCode::kNotFound ||
+        found.status().code() == absl::StatusCode::kUnauthenticated) {
+      return Fail(context.peer(), "",
+                  absl::UnauthenticatedError("unknown API key"));
+    }
+    return found.status();
+  }
+  if (found->revoked) {
+    return Fail(context.peer(), found->name,
+                absl::UnauthenticatedError("API key has been revoked"));
+  }
+  if (!RoleAllows(found->role, permission)) {
+    return Fail(context.peer(), found->name,
+                absl::PermissionDeniedError(absl::StrCat(
+                    "this call needs an API key with service role ",
+                    NeededRole(permission), "; key \"", found->name,
+                    "\" has role ", store::ServiceRoleName(found->role))));
+  }
+  Caller caller{found->name, found->role, false};
+  if (permission == Permission::kAdminMutate && options_.require_totp) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = failures_.find(found->name);
+      if (it != failures_.end() && clock_->Now() < it->second.locked_until) {
+        return Fail(context.peer(), found->name,
+                    absl::ResourceExhaustedError(absl::StrCat(
+                        "too many failed second factors with key \"",
+                        found->name, "\"; retry after ",
+                        absl::FormatTime(it->second.locked_until))));
+      }
+    }
+    std::string code = Metadata(context, "x-steward-otp");
+    if (code.empty()) {
+      return Fail(context.peer(), found->name,
+                  absl::UnauthenticatedError(
+                      "admin changes need a TOTP code in x-steward-otp "
+                      "(stewardctl --otp)"),
+                  /*lock_out=*/true);
+    }
+    absl::StatusOr<std::string> secret = DecodeBase32(found->totp_secret);
+    std::optional<int64_t> step;
+    if (secret.ok()) step = VerifyTotp(*secret, code, clock_->Now());
+    if (!step.has_value()) {
+      return Fail(context.peer(), found->name,
+                  absl::UnauthenticatedError("TOTP code is wrong or stale"),
+                  /*lock_out=*/true);
+    }
+    if (absl::Status burned = keys_->RecordTotpStep(found->name, *step);
+        !burned.ok()) {
+      if (burned.code() == absl::StatusCode::kFailedPrecondition ||
+          burned.code() == absl::StatusCode::kAlreadyExists) {
+        return Fail(context.peer(), found->name,
+                    absl::UnauthenticatedError(
+                        "TOTP code was already used; wait for the next one"),
+                    /*lock_out=*/true);
+      }
+      return burned;
+    }
+    caller.totp_verified = true;
+  }
+  return caller;
+}
+
+}  // namespace steward::server

@@ -1,0 +1,94 @@
+// Who is calling, and may they? Every RPC starts here: the bearer API key is
+// looked up (by SHA-256, in constant time, in the store's in-memory key
+// index), its service role checked against what the RPC needs, and for
+// admin mutations a fresh TOTP code required and burned (replay refused).
+// Repeated failed second factors with one key lock that key out for a while
+// (RESOURCE_EXHAUSTED), so a stolen admin key cannot be used to guess TOTP
+// codes. Unknown keys are not locked out by source: guessing a 256-bit key
+// is hopeless, and locking an address out would let anyone deny service to
+// everyone behind it; they are counted and audited.
+#ifndef STEWARD_SERVER_AUTH_AUTHENTICATOR_H_
+#define STEWARD_SERVER_AUTH_AUTHENTICATOR_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/metrics/metrics.h"
+#include "server/store/clock.h"
+#include "server/store/key_repository.h"
+
+namespace steward::server {
+
+// What an RPC needs from its caller.
+enum class Permission {
+  kCheck,        // client
+  kAudit,        // auditor or admin
+  kAdminRead,    // admin
+  kAdminMutate,  // admin + TOTP (except in --dev)
+};
+
+// The authenticated caller of one RPC.
+struct Caller {
+  std::string key_name;
+  store::ServiceRole role = store::ServiceRole::kClient;
+  bool totp_verified = false;
+};
+
+// Failed authentications are reported here (the server records them in the
+// audit trail). Arguments: peer address, key name if known, reason.
+using AuthFailureSink =
+    std::function<void(const std::string& peer, const std::string& key_name,
+                       const std::string& reason)>;
+
+// Thread-safe. Borrows the store, clock and metrics, which must outlive it.
+class Authenticator {
+ public:
+  struct Options {
+    bool require_totp = true;  // false only in --dev
+    // After this many failed second factors within `failure_window`, a key
+    // is refused for `lockout`.
+    int max_failures = 10;
+    absl::Duration failure_window = absl::Minutes(1);
+    absl::Duration lockout = absl::Minutes(1);
+  };
+
+  Authenticator(store::KeyRepository* keys, const store::Clock* clock,
+                Metrics* metrics, Options options, AuthFailureSink on_failure);
+
+  // OK with the caller, or: kUnauthenticated (no, unknown or revoked key;
+  // missing, wrong or replayed TOTP code), kPermissionDenied naming the
+  // service role the RPC needs, kResourceExhausted for a locked-out key.
+  absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context,
+                                   Permission permission);
+
+ private:
+  // Counts and audits a refusal; `lock` counts it towards the key's
+  // lockout.
+  absl::Status Fail(const std::string& peer, const std::string& key_name,
+                    absl::Status status, bool lock = false);
+
+  store::KeyRepository* keys_;
+  const store::Clock* clock_;
+  Metrics* metrics_;
+  Options options_;
+  AuthFailureSink on_failure_;
+
+  struct FailureWindow {
+    absl::Time window_start;
+    int failures = 0;
+    absl::Time locked_until = absl::InfinitePast();
+  };
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, FailureWindow> failures_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace steward::server
+
+#endif  // STEWARD_SERVER_AUTH_AUTHENTICATOR_H_

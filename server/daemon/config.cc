@@ -1,0 +1,244 @@
+#include "server/daemon/config.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace steward::server {
+namespace {
+
+absl::Status CheckListenAddress(absl::string_view flag,
+                                absl::string_view address) {
+  size_t colon = address.rfind(':');
+  uint32_t port = 0;
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, ": expected HOST:PORT (for example 127.0.0.1:7070), got \"",
+        address, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateServe(const ServeConfig& config) {
+  if (config.data_dir.empty()) {
+    return absl::InvalidArgumentError("--data-dir is required");
+  }
+  if (absl::Status s = CheckListenAddress("--listen", config.listen); !s.ok()) {
+    return s;
+  }
+  if (!config.metrics_listen.empty()) {
+    if (absl::Status s =
+            CheckListenAddress("--metrics-listen", config.metrics_listen);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key must be given together");
+  }
+  if (!config.tls_client_ca.empty() && config.tls_cert.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (config.audit_durability == AuditDurability::kOff && !config.dev) {
+    return absl::InvalidArgumentError(
+        "--audit-durability off leaves decisions unrecorded; it is for "
+        "benchmarks and needs --dev");
+  }
+  if (config.dev && config.tls()) {
+    return absl::InvalidArgumentError(
+        "--dev runs without TLS on loopback; drop --tls-cert/--tls-key");
+  }
+  // Without TLS, credentials and decisions would cross the network in clear:
+  // refuse anything but loopback.
+  if (!config.tls() && !IsLoopbackAddress(config.listen)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen ", config.listen,
+                     " is not a loopback address; serving without TLS is "
+                     "only allowed on loopback (give --tls-cert and "
+                     "--tls-key)"));
+  }
+  if (!config.dev && !config.policy_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--policy is only for --dev; use `stewardctl policy apply`");
+  }
+  if (config.tls_reload_seconds < 1) {
+    return absl::InvalidArgumentError(
+        "--tls-reload-interval must be at least 1 second");
+  }
+  if (config.max_in_flight < 1) {
+    return absl::InvalidArgumentError("--max-in-flight must be at least 1");
+  }
+  if (config.audit_queue_capacity < 1 ||
+      config.audit_queue_capacity > 10'000'000) {
+    return absl::InvalidArgumentError(
+        "--audit-queue-capacity must be between 1 and 10000000");
+  }
+  if (config.threads < 0 || config.threads > 256) {
+    return absl::InvalidArgumentError("--threads must be between 0 and 256");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text) {
+  if (text.size() < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid duration \"", text,
+                     "\": expected a number and a unit (d, h, m, s)"));
+  }
+  int64_t amount = 0;
+  if (!absl::SimpleAtoi(text.substr(0, text.size() - 1), &amount) ||
+      amount <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid duration \"", text,
+                     "\": expected a positive whole number and a unit"));
+  }
+  switch (text.back()) {
+    case 'd':
+      return absl::Hours(24) * amount;
+    case 'h':
+      return absl::Hours(amount);
+    case 'm':
+      return absl::Minutes(amount);
+    case 's':
+      return absl::Seconds(amount);
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid duration \"", text, "\": unit must be one of d, h, m, s"));
+  }
+}
+
+bool IsLoopbackAddress(absl::string_view listen) {
+  size_t colon = listen.rfind(':');
+  absl::string_view host =
+      colon == absl::string_view::npos ? listen : listen.substr(0, colon);
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  if (host == "::1" || absl::AsciiStrToLower(host) == "localhost") return true;
+  // 127.0.0.0/8: four dotted decimal octets starting with 127.
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= host.size(); ++i) {
+    if (i == host.size() || host[i] == '.') {
+      parts.emplace_back(host.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (parts.size() != 4 || parts[0] != "127") return false;
+  for (const std::string& part : parts) {
+    uint32_t octet = 0;
+    if (!absl::SimpleAtoi(part, &octet) || octet > 255) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
+  CLI::App app{"stewardd: Steward policy decision service"};
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "print the version and exit");
+
+  InitConfig init;
+  CLI::App* init_cmd =
+      app.add_subcommand("init", "create a new store and the first admin key");
+  init_cmd->add_option("--data-dir", init.data_dir, "data directory")
+      ->required();
+  init_cmd->add_option("--policy", init.policy_file,
+                       "policy file applied as version 1");
+  init_cmd->add_option("--admin-key-out", init.admin_key_out,
+                       "write the admin key to this file (mode 0600)");
+  init_cmd->add_option("--totp-secret-out", init.totp_secret_out,
+                       "write the TOTP otpauth:// URI to this file (0600)");
+
+  ServeConfig serve;
+  std::string durability = "sync";
+  std::string retention = "400d";
+  CLI::App* serve_cmd = app.add_subcommand("serve", "serve the gRPC API");
+  serve_cmd->add_option("--data-dir", serve.data_dir, "data directory");
+  serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")
+      ->capture_default_str();
+  serve_cmd->add_option("--tls-cert", serve.tls_cert, "PEM certificate chain");
+  serve_cmd->add_option("--tls-key", serve.tls_key, "PEM private key");
+  serve_cmd->add_option("--tls-client-ca", serve.tls_client_ca,
+                        "require client certificates signed by this CA");
+  serve_cmd->add_option("--metrics-listen", serve.metrics_listen,
+                        "Prometheus /metrics address (HOST:PORT)");
+  serve_cmd
+      ->add_option("--audit-durability", durability,
+                   "sync or async (off: --dev benchmarks only)")
+      ->check(CLI::IsMember({"sync", "async", "off"}))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--audit-retention", retention,
+                   "purge audit records older than this (e.g. 400d)")
+      ->capture_default_str();
+  serve_cmd->add_option("--audit-key-file", serve.audit_key_file,
+                        "AES-256 key file for PII values in the audit trail");
+  serve_cmd->add_flag("--dev", serve.dev,
+                      "development mode: loopback only, no TLS, no TOTP");
+  serve_cmd->add_option("--policy", serve.policy_file,
+                        "--dev only: policy applied when none is active");
+  serve_cmd->add_option("--threads", serve.threads,
+                        "gRPC worker threads (0: one per core)");
+  serve_cmd
+      ->add_option("--tls-reload-interval", serve.tls_reload_seconds,
+                   "seconds between re-reads of the TLS files")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-in-flight", serve.max_in_flight,
+                   "checks in flight before RESOURCE_EXHAUSTED")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--audit-queue-capacity", serve.audit_queue_capacity,
+                   "audit records queued before RESOURCE_EXHAUSTED (async)")
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    Command command;
+    command.help = app.help();
+    if (*init_cmd) command.help = init_cmd->help();
+    if (*serve_cmd) command.help = serve_cmd->help();
+    return command;
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+
+  Command command;
+  command.version = version;
+  if (version) return command;
+  if (*init_cmd) {
+    command.init = init;
+    return command;
+  }
+  if (!*serve_cmd) {
+    return absl::InvalidArgumentError(
+        "a subcommand is required: init or serve (see --help)");
+  }
+  serve.audit_durability = durability == "async" ? AuditDurability::kAsync
+                           : durability == "off" ? AuditDurability::kOff
+                                                 : AuditDurability::kSync;
+  absl::StatusOr<absl::Duration> parsed_retention =
+      ParseDurationFlag(retention);
+  if (!parsed_retention.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--audit-retention: ", parsed_retention.status().message()));
+  }
+  serve.audit_retention = *parsed_retention;
+  if (absl::Status s = ValidateServe(serve); !s.ok()) return s;
+  command.serve = serve;
+  return command;
+}
+
+}  // namespace steward::server

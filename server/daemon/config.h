@@ -1,0 +1,74 @@
+// Command-line configuration of `stewardd`: the `init` and `serve`
+// subcommands of docs/INTERFACES (shared/design/INTERFACES.md), parsed and
+// validated into plain structs before anything starts. Wiring in main.cc
+// turns a parse failure into one clear line on stderr and exit code 2.
+#ifndef STEWARD_SERVER_DAEMON_CONFIG_H_
+#define STEWARD_SERVER_DAEMON_CONFIG_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/grpc/audit_durability.h"
+
+namespace steward::server {
+
+// `stewardd init`: create a new store and bootstrap the first admin key.
+struct InitConfig {
+  std::string data_dir;
+  std::string policy_file;      // optional: applied as version 1
+  std::string admin_key_out;    // optional: write the key here (0600)
+  std::string totp_secret_out;  // optional: write the otpauth URI here
+};
+
+// `stewardd serve`.
+struct ServeConfig {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:7070";
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  std::string metrics_listen;  // empty: no metrics endpoint
+  AuditDurability audit_durability = AuditDurability::kSync;
+  absl::Duration audit_retention = absl::Hours(24 * 400);
+  std::string audit_key_file;
+  bool dev = false;
+  std::string policy_file;  // --dev only: applied when none is active
+  int threads = 0;          // 0: one per core
+  // Checks waiting for their audit commit beyond which new ones are refused
+  // with RESOURCE_EXHAUSTED rather than queued without bound.
+  int max_in_flight = 20000;
+  // Audit records accepted but not yet committed. With async durability a
+  // full queue answers RESOURCE_EXHAUSTED (back-pressure, nothing dropped);
+  // it bounds the memory that a slow disk can make the queue take.
+  int audit_queue_capacity = 65536;
+  // How often TLS certificate and key files are re-read (seconds).
+  int tls_reload_seconds = 10;
+  bool tls() const { return !tls_cert.empty(); }
+};
+
+// Exactly one of the members is set after a successful parse; `help` holds
+// the text to print when the user asked for --help.
+struct Command {
+  std::optional<InitConfig> init;
+  std::optional<ServeConfig> serve;
+  std::string help;
+  bool version = false;
+};
+
+// Parses argv. InvalidArgument carries a one-line message naming the flag.
+absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv);
+
+// Parses "400d", "24h", "90m", "30s" (one unit, positive integer).
+absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text);
+
+// True when `listen` ("host:port") names a loopback address: 127.0.0.0/8,
+// [::1] or localhost.
+bool IsLoopbackAddress(absl::string_view listen);
+
+}  // namespace steward::server
+
+#endif  // STEWARD_SERVER_DAEMON_CONFIG_H_

@@ -1,0 +1,522 @@
+#include "server/daemon/daemon.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/audit/reader.h"
+#include "server/audit/retention.h"
+#include "server/audit/usage.h"
+#include "server/audit/writer.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/secret_file.h"
+#include "server/auth/tls_reloader.h"
+#include "server/daemon/data_dir_lock.h"
+#include "server/daemon/protobuf_log.h"
+#include "server/daemon/retention_job.h"
+#include "server/daemon/shutdown_signal.h"
+#include "server/grpc/admin_service.h"
+#include "server/grpc/audit_service.h"
+#include "server/grpc/authorization_service.h"
+#include "server/grpc/trail_audit_sink.h"
+#include "server/metrics/metrics.h"
+#include "server/metrics/metrics_http.h"
+#include "server/store/clock.h"
+#include "server/store/store.h"
+
+namespace steward::server {
+namespace {
+
+// How long in-flight calls may take to finish after SIGTERM.
+constexpr auto kDrainTimeout = std::chrono::seconds(10);
+// How often the main loop refreshes health and metrics between signals.
+constexpr absl::Duration kHousekeepingPeriod = absl::Seconds(1);
+
+absl::Status EnsureDataDir(const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("cannot create data dir ", dir, ": ", error.message()));
+  }
+  // The directory holds the store and key files: owner only.
+  ::chmod(dir.c_str(), 0700);
+  return absl::OkStatus();
+}
+
+// A configuration error: the operator must fix the command line or files.
+absl::Status ConfigError(const absl::Status& status) {
+  return absl::InvalidArgumentError(status.message());
+}
+
+// A runtime failure while opening `what`; never kInvalidArgument, which
+// Daemon::Open reserves for configuration errors.
+absl::Status OpenError(absl::string_view what, const absl::Status& status) {
+  absl::StatusCode code = status.code() == absl::StatusCode::kInvalidArgument
+                              ? absl::StatusCode::kInternal
+                              : status.code();
+  return absl::Status(code, absl::StrCat(what, ": ", status.ToString()));
+}
+
+// Lets tests and scripts started with `--listen HOST:0` find the port.
+void WriteAddressFile(const std::string& data_dir, const std::string& address) {
+  std::string path = absl::StrCat(data_dir, "/stewardd.addr");
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << address << "\n";
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+std::string HostOf(const std::string& listen) {
+  return listen.substr(0, listen.rfind(':'));
+}
+
+absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// --dev: one key per service role in DIR/dev-<role>.key, reused across
+// restarts while the file still authenticates.
+absl::Status EnsureDevKeys(store::KeyRepository& store,
+                           const std::string& data_dir) {
+  absl::StatusOr<std::vector<store::ApiKeyInfo>> existing = store.ListApiKeys();
+  if (!existing.ok()) return existing.status();
+  for (store::ServiceRole role :
+       {store::ServiceRole::kAdmin, store::ServiceRole::kAuditor,
+        store::ServiceRole::kClient}) {
+    std::string role_name(store::ServiceRoleName(role));
+    std::string path = absl::StrCat(data_dir, "/dev-", role_name, ".key");
+    if (absl::StatusOr<std::string> key = ReadSecretFile(path); key.ok()) {
+      absl::StatusOr<store::AuthenticatedKey> found =
+          store.AuthenticateApiKey(*key);
+      if (found.ok() && !found->revoked && found->role == role) continue;
+    }
+    std::string name = absl::StrCat("dev-", role_name);
+    for (int n = 2; std::any_of(existing->begin(), existing->end(),
+                                [&](const auto& k) { return k.name == name; });
+         ++n) {
+      name = absl::StrCat("dev-", role_name, "-", n);
+    }
+    absl::StatusOr<store::NewApiKey> created =
+        store.CreateApiKey(name, role, "stewardd --dev");
+    if (!created.ok()) return created.status();
+    if (absl::Status s = WriteSecretFile(path, created->key); !s.ok()) {
+      return s;
+    }
+    existing->push_back(created->info);
+    spdlog::warn("--dev: {} key \"{}\" written to {}", role_name, name, path);
+  }
+  return absl::OkStatus();
+}
+
+// Applies `file` unless a policy is already active; `*build_time` is how
+// long the store took to apply it and build the new snapshot.
+absl::Status ApplyDevPolicy(store::PolicyRepository& store,
+                            const store::SnapshotPublisher& snapshots,
+                            const std::string& file,
+                            std::optional<absl::Duration>* build_time) {
+  if (snapshots.snapshot()->program() != nullptr) {
+    spdlog::info(
+        "--dev: a policy is already active (version {}); {} not "
+        "applied",
+        snapshots.snapshot()->policy_version(), file);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> text = ReadTextFile(file);
+  if (!text.ok()) return text.status();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<store::ApplyPolicyResult> applied = store.ApplyPolicy(
+      {policy::SourceFile{file, *text}}, "stewardd --dev", "--dev --policy");
+  if (!applied.ok()) return applied.status();
+  *build_time = absl::Now() - start;
+  spdlog::info("--dev: applied {} as policy version {}", file,
+               applied->version.version);
+  return absl::OkStatus();
+}
+
+// gRPC watches the reloader's staged copy of the certificate files, which
+// only ever holds a validated pair (tls_reloader.h): a renewed certificate
+// is picked up by new handshakes without a restart and without dropping
+// connections, and a broken renewal cannot take the listener down.
+std::shared_ptr<grpc::ServerCredentials> Credentials(
+    const ServeConfig& config, const TlsReloader* reloader) {
+  if (reloader == nullptr) return grpc::InsecureServerCredentials();
+  const auto refresh = static_cast<unsigned int>(config.tls_reload_seconds);
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
+  if (config.tls_client_ca.empty()) {
+    provider =
+        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+            reloader->staged_key(), reloader->staged_cert(), refresh);
+  } else {
+    provider =
+        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+            reloader->staged_key(), reloader->staged_cert(),
+            reloader->staged_client_ca(), refresh);
+  }
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!config.tls_client_ca.empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
+// SIGHUP checks the files at once (rather than at the next poll) so the
+// operator learns whether the renewal will take, and when.
+void ReportTlsReload(const ServeConfig& config, TlsReloader* reloader) {
+  if (reloader == nullptr) {
+    spdlog::info("SIGHUP: TLS is off; nothing to reload");
+    return;
+  }
+  absl::StatusOr<std::string> files = reloader->CheckNow();
+  if (!files.ok()) {
+    spdlog::error("SIGHUP: {}; new handshakes keep the last good certificate",
+                  std::string(files.status().message()));
+    return;
+  }
+  spdlog::info(
+      "SIGHUP: TLS files are valid ({}); new handshakes use them within {} s, "
+      "open connections stay up",
+      *files, config.tls_reload_seconds);
+}
+
+}  // namespace
+
+// Everything Run() serves with, in construction order (destroyed in
+// reverse: services before what they borrow).
+struct Daemon::Parts {
+  std::unique_ptr<DataDirLock> lock;
+  std::unique_ptr<TlsReloader> tls;
+  store::RealClock clock;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<audit::AuditWriter> writer;
+  std::unique_ptr<RetentionJob> retention;
+  Metrics metrics;
+  std::unique_ptr<TrailAuditSink> audit_sink;
+  std::unique_ptr<Authenticator> authenticator;
+  std::unique_ptr<AuthorizationServiceImpl> authorization;
+  std::unique_ptr<AdminServiceImpl> admin;
+  std::unique_ptr<audit::AuditReader> reader;
+  std::unique_ptr<audit::UsageIndex> usage;
+  std::unique_ptr<AuditServiceImpl> audit_service;
+  std::unique_ptr<MetricsHttpServer> metrics_http;
+};
+
+Daemon::Daemon(const ServeConfig& config)
+    : config_(config), parts_(std::make_unique<Parts>()) {}
+
+Daemon::~Daemon() {
+  if (server_ != nullptr) server_->Shutdown();
+  if (warm_usage_.joinable()) warm_usage_.join();
+  if (parts_->retention != nullptr) parts_->retention->Stop();
+  if (parts_->metrics_http != nullptr) parts_->metrics_http->Stop();
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Open(
+    const ServeConfig& config) {
+  std::unique_ptr<Daemon> daemon(new Daemon(config));
+  if (absl::Status s = daemon->OpenParts(); !s.ok()) return s;
+  if (absl::Status s = daemon->StartListeners(); !s.ok()) return s;
+  return daemon;
+}
+
+absl::Status Daemon::OpenParts() {
+  const ServeConfig& config = config_;
+  Parts& p = *parts_;
+  // Before anything is logged: a refused second instance says one line.
+  if (absl::Status s = EnsureDataDir(config.data_dir); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<DataDirLock>> lock =
+      DataDirLock::Acquire(config.data_dir);
+  if (!lock.ok()) return ConfigError(lock.status());
+  p.lock = std::move(*lock);
+  if (config.dev) {
+    spdlog::warn(
+        "DEVELOPMENT MODE: no TLS, no TOTP second factor, loopback only; "
+        "never use --dev with real data");
+  } else if (!config.tls()) {
+    spdlog::warn("TLS is off: listening on loopback {} only", config.listen);
+  }
+  if (config.audit_durability == AuditDurability::kOff) {
+    spdlog::warn(
+        "--audit-durability off: decisions are NOT recorded (benchmarks "
+        "only); admin changes and authentication failures still are");
+  }
+
+  // TLS files are checked before anything else opens: a bad certificate is
+  // a configuration error, reported like the others.
+  if (config.tls()) {
+    TlsReloader::Options tls_options;
+    tls_options.cert_file = config.tls_cert;
+    tls_options.key_file = config.tls_key;
+    tls_options.client_ca_file = config.tls_client_ca;
+    tls_options.staging_dir = absl::StrCat(config.data_dir, "/tls");
+    tls_options.poll_interval = absl::Seconds(config.tls_reload_seconds);
+    absl::StatusOr<std::unique_ptr<TlsReloader>> started =
+        TlsReloader::Start(std::move(tls_options));
+    if (!started.ok()) return ConfigError(started.status());
+    p.tls = std::move(*started);
+    spdlog::info("TLS certificate: {}", p.tls->description());
+  }
+  std::optional<audit::AuditKey> audit_key;
+  if (!config.audit_key_file.empty()) {
+    absl::StatusOr<audit::AuditKey> key =
+        audit::AuditKey::LoadFile(config.audit_key_file);
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--audit-key-file: ", key.status().message()));
+    }
+    audit_key = std::move(*key);
+  }
+
+  const std::string db_path = absl::StrCat(config.data_dir, "/steward.db");
+  store::Store::Options store_options;
+  absl::StatusOr<std::unique_ptr<store::Store>> opened;
+  // Opening builds the first snapshot; the store does not time its builds,
+  // so the metric gets the time of the whole call that made it.
+  const absl::Time open_start = absl::Now();
+  if (config.dev) {
+    bool created = false;
+    opened = store::InitializeStore(db_path, p.clock, store_options, &created);
+  } else {
+    opened = store::OpenStore(db_path, p.clock, store_options);
+    if (!opened.ok() && opened.status().code() == absl::StatusCode::kNotFound) {
+      return absl::NotFoundError(absl::StrCat(
+          "no store in ", config.data_dir, ": run `stewardd init --data-dir ",
+          config.data_dir, "` first"));
+    }
+  }
+  if (!opened.ok()) {
+    return OpenError(absl::StrCat("cannot open the store ", db_path),
+                     opened.status());
+  }
+  p.store = std::move(*opened);
+  absl::Duration snapshot_build_time = absl::Now() - open_start;
+  if (config.dev) {
+    if (!config.policy_file.empty()) {
+      std::optional<absl::Duration> applied;
+      absl::Status s = ApplyDevPolicy(p.store->policies(), p.store->publisher(),
+                                      config.policy_file, &applied);
+      if (applied.has_value()) snapshot_build_time = *applied;
+      if (!s.ok())
+        return OpenError(absl::StrCat("--policy ", config.policy_file), s);
+    }
+    if (absl::Status s = EnsureDevKeys(p.store->keys(), config.data_dir);
+        !s.ok()) {
+      return OpenError("--dev keys", s);
+    }
+  }
+
+  audit::WriterOptions writer_options;
+  writer_options.queue_capacity =
+      static_cast<size_t>(config.audit_queue_capacity);
+  absl::StatusOr<std::unique_ptr<audit::AuditWriter>> writer =
+      audit::AuditWriter::Open(db_path, writer_options);
+  if (!writer.ok()) {
+    return OpenError("cannot open the audit trail", writer.status());
+  }
+  p.writer = std::move(*writer);
+  audit::RetentionOptions retention_options;
+  retention_options.retention = config.audit_retention;
+  absl::StatusOr<std::unique_ptr<audit::RetentionPurger>> purger =
+      audit::RetentionPurger::Open(db_path, p.clock, *p.writer,
+                                   retention_options);
+  if (!purger.ok()) {
+    return OpenError("cannot open the audit retention job", purger.status());
+  }
+  p.retention =
+      std::make_unique<RetentionJob>(std::move(*purger), absl::Hours(1));
+
+  p.metrics.RecordSnapshotBuild(snapshot_build_time);
+  p.metrics.SetAuditWriterProbe([w = p.writer.get()] { return w->metrics(); });
+  p.audit_sink = std::make_unique<TrailAuditSink>(
+      p.writer.get(), &p.clock, config.audit_durability, std::move(audit_key));
+  Authenticator::Options auth_options;
+  auth_options.require_totp = !config.dev;
+  p.authenticator = std::make_unique<Authenticator>(
+      &p.store->keys(), &p.clock, &p.metrics, auth_options,
+      [sink = p.audit_sink.get()](const std::string& peer,
+                                  const std::string& key,
+                                  const std::string& reason) {
+        sink->RecordAuthFailure(peer, key, reason);
+      });
+  AuthorizationServiceImpl::Options authorization_options;
+  authorization_options.max_in_flight = config.max_in_flight;
+  p.authorization = std::make_unique<AuthorizationServiceImpl>(
+      &p.store->publisher().snapshots(), p.authenticator.get(),
+      p.audit_sink.get(), &p.metrics, &p.clock, authorization_options);
+  p.admin = std::make_unique<AdminServiceImpl>(
+      &p.store->policies(), &p.store->principals(), &p.store->keys(),
+      &p.store->publisher(), p.authenticator.get(), p.audit_sink.get(),
+      &p.metrics);
+  absl::StatusOr<std::unique_ptr<audit::AuditReader>> reader =
+      audit::AuditReader::Open(db_path);
+  if (!reader.ok()) {
+    return OpenError("cannot open the audit trail for reading",
+                     reader.status());
+  }
+  p.reader = std::move(*reader);
+  absl::StatusOr<std::unique_ptr<audit::UsageIndex>> usage =
+      audit::UsageIndex::Open(db_path);
+  if (!usage.ok()) {
+    return OpenError("cannot open the audit trail for reports", usage.status());
+  }
+  p.usage = std::move(*usage);
+  p.audit_service = std::make_unique<AuditServiceImpl>(
+      &p.store->principals(), &p.store->publisher(), p.reader.get(),
+      p.authenticator.get(), &p.clock, p.usage.get());
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::StartListeners() {
+  const ServeConfig& config = config_;
+  Parts& p = *parts_;
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      Credentials(config, p.tls.get());
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(config.listen, credentials, &selected_port);
+  builder.RegisterService(p.authorization.get());
+  builder.RegisterService(p.admin.get());
+  builder.RegisterService(p.audit_service.get());
+  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024 + 64 * 1024);
+  if (config.threads > 0) {
+    grpc::ResourceQuota quota("stewardd");
+    quota.SetMaxThreads(config.threads + 2);
+    builder.SetResourceQuota(quota);
+  }
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || selected_port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen));
+  }
+  Housekeep();
+
+  if (!config.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
+        MetricsHttpServer::Start(config.metrics_listen, &p.metrics);
+    if (!started.ok()) return started.status();
+    p.metrics_http = std::move(*started);
+    spdlog::info("metrics on http://{}/metrics", p.metrics_http->address());
+  }
+
+  std::string address = absl::StrCat(HostOf(config.listen), ":", selected_port);
+  WriteAddressFile(config.data_dir, address);
+  spdlog::info("listening on {} ({}; data dir {}; policy version {})", address,
+               config.tls() ? "TLS" : "plaintext, loopback", config.data_dir,
+               p.store->publisher().snapshot()->policy_version());
+  return absl::OkStatus();
+}
+
+void Daemon::Housekeep() {
+  // Serving means decisions can be made: the store is open and a policy is
+  // active. Before that every Check would be a NO_ACTIVE_POLICY deny.
+  std::shared_ptr<const store::Snapshot> snapshot =
+      parts_->store->publisher().snapshot();
+  parts_->metrics.SetSnapshot(snapshot->policy_version(),
+                              snapshot->store_revision());
+  bool now_serving = snapshot->program() != nullptr;
+  if (now_serving == serving_) return;
+  serving_ = now_serving;
+  server_->GetHealthCheckService()->SetServingStatus(now_serving);
+  spdlog::info("health: {}",
+               now_serving ? "SERVING" : "NOT_SERVING (no active policy)");
+}
+
+absl::Status Daemon::Run() {
+  Parts& p = *parts_;
+  // The reports' usage aggregate is built by one read of the whole trail
+  // (seconds on millions of records); do it now rather than in the first
+  // auditor's UnusedGrants or DecisionSummary call. Reports asked
+  // meanwhile wait for it.
+  warm_usage_ = std::thread([index = p.usage.get()] {
+    const absl::Time start = absl::Now();
+    if (absl::Status s = index->Refresh(); !s.ok()) {
+      spdlog::warn("usage index for reports not built at start: {}",
+                   s.ToString());
+      return;
+    }
+    const audit::DecisionFoldSize size = index->FoldSize();
+    spdlog::info(
+        "usage index for reports built in {} ms ({} days, {} (day, "
+        "principal) deny counts, ~{} MiB)",
+        absl::ToInt64Milliseconds(absl::Now() - start), size.days,
+        size.deny_entries, size.approximate_bytes >> 20);
+  });
+
+  while (true) {
+    Signal signal = WaitForSignal(kHousekeepingPeriod);
+    if (signal == Signal::kShutdown) break;
+    if (signal == Signal::kReload) ReportTlsReload(config_, p.tls.get());
+    Housekeep();
+  }
+  spdlog::info("shutting down: draining in-flight calls");
+  server_->GetHealthCheckService()->Shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
+  server_->Wait();
+  warm_usage_.join();
+  p.retention->Stop();
+  absl::Status flushed = p.writer->Shutdown();
+  if (p.metrics_http) p.metrics_http->Stop();
+  if (!flushed.ok()) {
+    return absl::Status(flushed.code(), absl::StrCat("audit flush failed: ",
+                                                     flushed.ToString()));
+  }
+  spdlog::info("stopped");
+  return absl::OkStatus();
+}
+
+int RunServe(const ServeConfig& config) {
+  // Logs are diagnostics: stderr, so stdout stays free for scripts.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("stewardd"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l stewardd %v",
+                      spdlog::pattern_time_type::utc);
+  RouteProtobufLogs();
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Open(config);
+  if (!daemon.ok()) {
+    if (daemon.status().code() == absl::StatusCode::kInvalidArgument) {
+      std::fprintf(stderr, "stewardd: error: %s\n",
+                   std::string(daemon.status().message()).c_str());
+      return 2;
+    }
+    spdlog::error("{}", std::string(daemon.status().message()));
+    return 1;
+  }
+  if (absl::Status s = (*daemon)->Run(); !s.ok()) {
+    spdlog::error("{}", std::string(s.message()));
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace steward::server

@@ -1,0 +1,100 @@
+#include "server/daemon/init_command.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "server/auth/secret_file.h"
+#include "server/auth/totp.h"
+#include "server/store/clock.h"
+#include "server/store/store.h"
+
+namespace steward::server {
+namespace {
+
+constexpr char kFirstAdminKeyName[] = "admin";
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "stewardd: error: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int RunInit(const InitConfig& config) {
+  std::error_code error;
+  std::filesystem::create_directories(config.data_dir, error);
+  if (error) {
+    return Fail(
+        absl::StrCat("cannot create ", config.data_dir, ": ", error.message()));
+  }
+  ::chmod(config.data_dir.c_str(), 0700);
+  store::RealClock clock;
+  bool created = false;
+  absl::StatusOr<std::unique_ptr<store::Store>> store = store::InitializeStore(
+      absl::StrCat(config.data_dir, "/steward.db"), clock, {}, &created);
+  if (!store.ok()) return Fail(store.status().ToString());
+
+  absl::StatusOr<bool> has_admin = (*store)->keys().HasAnyAdminKey();
+  if (!has_admin.ok()) return Fail(has_admin.status().ToString());
+  if (!created || *has_admin) {
+    std::printf(
+        "store in %s already exists and has an admin key; nothing changed\n",
+        config.data_dir.c_str());
+    return 0;
+  }
+
+  if (!config.policy_file.empty()) {
+    std::ifstream in(config.policy_file);
+    if (!in) return Fail(absl::StrCat("cannot read ", config.policy_file));
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StatusOr<store::ApplyPolicyResult> applied =
+        (*store)->policies().ApplyPolicy(
+            {policy::SourceFile{config.policy_file, text.str()}},
+            "stewardd init", "initial policy");
+    if (!applied.ok()) return Fail(std::string(applied.status().message()));
+    std::printf("policy %s applied as version %lld\n",
+                config.policy_file.c_str(),
+                static_cast<long long>(applied->version.version));
+  }
+
+  absl::StatusOr<store::NewApiKey> key = (*store)->keys().CreateApiKey(
+      kFirstAdminKeyName, store::ServiceRole::kAdmin, "stewardd init");
+  if (!key.ok()) return Fail(key.status().ToString());
+  std::string uri = TotpUri(key->info.name, key->totp_secret);
+
+  if (!config.admin_key_out.empty()) {
+    if (absl::Status s = WriteSecretFile(config.admin_key_out, key->key);
+        !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+    std::printf("admin key written to %s (mode 0600)\n",
+                config.admin_key_out.c_str());
+  } else {
+    std::printf("admin API key (shown once, store it now): %s\n",
+                key->key.c_str());
+  }
+  if (!config.totp_secret_out.empty()) {
+    if (absl::Status s = WriteSecretFile(config.totp_secret_out, uri);
+        !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+    std::printf("TOTP secret written to %s (mode 0600)\n",
+                config.totp_secret_out.c_str());
+  } else {
+    std::printf(
+        "admin TOTP secret (shown once, add it to an authenticator "
+        "app): %s\n",
+        uri.c_str());
+  }
+  std::printf("store created in %s\n", config.data_dir.c_str());
+  return 0;
+}
+
+}  // namespace steward::server

@@ -1,0 +1,85 @@
+// AuditService: the trail for auditors (queries, subject access, chain
+// verification) and the access reports computed from the active policy,
+// the role store and the trail. Needs an auditor or admin key; read-only.
+#ifndef STEWARD_SERVER_GRPC_AUDIT_SERVICE_H_
+#define STEWARD_SERVER_GRPC_AUDIT_SERVICE_H_
+
+#include "server/audit/access_reports.h"
+#include "server/audit/reader.h"
+#include "server/audit/usage.h"
+#include "server/auth/authenticator.h"
+#include "server/store/clock.h"
+#include "server/store/principal_repository.h"
+#include "server/store/snapshot_publisher.h"
+#include "steward/v1/audit.grpc.pb.h"
+
+namespace steward::server {
+
+// Thread-safe; borrows everything it is given, which must outlive it.
+class AuditServiceImpl final : public v1::AuditService::CallbackService {
+ public:
+  // `usage` (may be null) speeds up UnusedGrants on large trails;
+  // DecisionSummary needs it (FAILED_PRECONDITION without).
+  AuditServiceImpl(store::PrincipalRepository* store,
+                   const store::SnapshotPublisher* snapshots,
+                   audit::AuditReader* reader, Authenticator* authenticator,
+                   const store::Clock* clock,
+                   audit::UsageIndex* usage = nullptr);
+
+  grpc::ServerUnaryReactor* QueryDecisions(
+      grpc::CallbackServerContext* context,
+      const v1::QueryDecisionsRequest* request,
+      v1::QueryDecisionsResponse* response) override;
+  grpc::ServerUnaryReactor* VerifyChain(
+      grpc::CallbackServerContext* context,
+      const v1::VerifyChainRequest* request,
+      v1::VerifyChainResponse* response) override;
+  grpc::ServerUnaryReactor* SubjectAccess(
+      grpc::CallbackServerContext* context,
+      const v1::SubjectAccessRequest* request,
+      v1::SubjectAccessResponse* response) override;
+  grpc::ServerUnaryReactor* WhoCan(grpc::CallbackServerContext* context,
+                                   const v1::WhoCanRequest* request,
+                                   v1::WhoCanResponse* response) override;
+  grpc::ServerUnaryReactor* EffectivePermissions(
+      grpc::CallbackServerContext* context,
+      const v1::EffectivePermissionsRequest* request,
+      v1::EffectivePermissionsResponse* response) override;
+  grpc::ServerUnaryReactor* UnusedGrants(
+      grpc::CallbackServerContext* context,
+      const v1::UnusedGrantsRequest* request,
+      v1::UnusedGrantsResponse* response) override;
+  grpc::ServerUnaryReactor* SeparationViolations(
+      grpc::CallbackServerContext* context,
+      const v1::SeparationViolationsRequest* request,
+      v1::SeparationViolationsResponse* response) override;
+  grpc::ServerUnaryReactor* ExpiringGrants(
+      grpc::CallbackServerContext* context,
+      const v1::ExpiringGrantsRequest* request,
+      v1::ExpiringGrantsResponse* response) override;
+  grpc::ServerUnaryReactor* DecisionSummary(
+      grpc::CallbackServerContext* context,
+      const v1::DecisionSummaryRequest* request,
+      v1::DecisionSummaryResponse* response) override;
+
+ private:
+  audit::AccessReports Reports() const;
+
+  // Authorizes, runs `fn` and finishes the reactor with its status.
+  template <typename Fn>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, Fn fn);
+
+  store::PrincipalRepository* store_;
+  const store::SnapshotPublisher* snapshots_;
+  audit::AuditReader* reader_;
+  Authenticator* authenticator_;
+  const store::Clock* clock_;
+  audit::UsageIndex* usage_;
+};
+
+// Wire form of a stored record.
+v1::AuditRecord ToProto(const audit::AuditRecord& record);
+
+}  // namespace steward::server
+
+#endif  // STEWARD_SERVER_GRPC_AUDIT_SERVICE_H_

@@ -1,0 +1,249 @@
+#include "server/grpc/check_request.h"
+
+#include <cmath>
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+
+namespace steward::server {
+namespace {
+
+using ::google::protobuf::Value;
+
+absl::Status Invalid(absl::string_view prefix, absl::string_view field,
+                     absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(prefix, field, ": ", problem));
+}
+
+// Identifiers are printable: control characters would let a caller forge
+// log lines and audit exports.
+bool HasControlCharacter(absl::string_view text) {
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+absl::Status CheckIdentifier(absl::string_view prefix, absl::string_view field,
+                             absl::string_view value, bool required,
+                             size_t max_bytes) {
+  if (required && value.empty()) return Invalid(prefix, field, "is required");
+  if (value.size() > max_bytes) {
+    return Invalid(prefix, field,
+                   absl::StrCat("is ", value.size(), " bytes; at most ",
+                                max_bytes, " allowed"));
+  }
+  if (HasControlCharacter(value)) {
+    return Invalid(prefix, field, "contains control characters");
+  }
+  return absl::OkStatus();
+}
+
+bool IsIntegral(double number) {
+  return std::isfinite(number) && std::trunc(number) == number &&
+         std::fabs(number) < 9.007199254740992e15;  // 2^53: exact in double
+}
+
+absl::Status CheckValue(absl::string_view prefix, const std::string& field,
+                        const Value& value, const CheckLimits& limits) {
+  switch (value.kind_case()) {
+    case Value::kNullValue:
+    case Value::kStringValue:
+    case Value::kBoolValue:
+      return absl::OkStatus();
+    case Value::kNumberValue:
+      if (!IsIntegral(value.number_value())) {
+        return Invalid(prefix, field, "numbers must be whole (policy ints)");
+      }
+      return absl::OkStatus();
+    case Value::kListValue: {
+      const auto& list = value.list_value().values();
+      if (static_cast<size_t>(list.size()) > limits.max_set_elements) {
+        return Invalid(prefix, field,
+                       absl::StrCat("list has more than ",
+                                    limits.max_set_elements, " elements"));
+      }
+      for (const Value& element : list) {
+        if (element.kind_case() != Value::kStringValue) {
+          return Invalid(prefix, field,
+                         "lists may only hold strings (set<string>)");
+        }
+      }
+      return absl::OkStatus();
+    }
+    case Value::kStructValue:
+      return Invalid(prefix, field, "nested objects are not supported");
+    default:
+      return Invalid(prefix, field, "value is not set");
+  }
+}
+
+template <typename Map>
+absl::Status CheckAttributes(absl::string_view prefix, absl::string_view field,
+                             const Map& attributes, const CheckLimits& limits) {
+  if (static_cast<size_t>(attributes.size()) > limits.max_attributes) {
+    return Invalid(prefix, field,
+                   absl::StrCat("has ", attributes.size(), " entries; at most ",
+                                limits.max_attributes, " allowed"));
+  }
+  for (const auto& [name, value] : attributes) {
+    std::string entry = absl::StrCat(field, "[", name, "]");
+    if (absl::Status s =
+            CheckIdentifier(prefix, entry, name, true, limits.max_id_bytes);
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = CheckValue(prefix, entry, value, limits); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+size_t CountSetElements(
+    const google::protobuf::Map<std::string, Value>& attributes) {
+  size_t count = 0;
+  for (const auto& [name, value] : attributes) {
+    if (value.kind_case() == Value::kListValue) {
+      count += value.list_value().values_size();
+    }
+  }
+  return count;
+}
+
+}  // namespace
+
+absl::Status ValidateCheckRequest(const v1::CheckRequest& request,
+                                  const CheckLimits& limits,
+                                  absl::string_view prefix) {
+  // The whole request first: one bound covers every long value (attribute
+  // strings, lists) however it is spread.
+  if (size_t bytes = request.ByteSizeLong(); bytes > limits.max_request_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, "request: ", bytes, " bytes; at most ",
+                     limits.max_request_bytes, " allowed"));
+  }
+  const size_t id = limits.max_id_bytes;
+  if (absl::Status s = CheckIdentifier(prefix, "principal_id",
+                                       request.principal_id(), true, id);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          CheckIdentifier(prefix, "action", request.action(), true, id);
+      !s.ok()) {
+    return s;
+  }
+  if (!request.has_resource())
+    return Invalid(prefix, "resource", "is required");
+  const v1::Resource& resource = request.resource();
+  if (absl::Status s =
+          CheckIdentifier(prefix, "resource.kind", resource.kind(), true, id);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          CheckIdentifier(prefix, "resource.id", resource.id(), false, id);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckIdentifier(prefix, "resource.scope",
+                                       resource.scope(), false, id);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckAttributes(prefix, "resource.attributes",
+                                       resource.attributes(), limits);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          CheckAttributes(prefix, "context", request.context(), limits);
+      !s.ok()) {
+    return s;
+  }
+  if (static_cast<size_t>(request.fields_size()) > limits.max_fields) {
+    return Invalid(
+        prefix, "fields",
+        absl::StrCat("has ", request.fields_size(), " entries; at most ",
+                     limits.max_fields, " allowed"));
+  }
+  for (int i = 0; i < request.fields_size(); ++i) {
+    if (absl::Status s =
+            CheckIdentifier(prefix, absl::StrCat("fields[", i, "]"),
+                            request.fields(i), true, id);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s =
+          CheckIdentifier(prefix, "purpose", request.purpose(), false, id);
+      !s.ok()) {
+    return s;
+  }
+  if (request.justification().size() > limits.max_justification_bytes) {
+    return Invalid(prefix, "justification",
+                   absl::StrCat("is longer than ",
+                                limits.max_justification_bytes, " bytes"));
+  }
+  if (absl::Status s = CheckIdentifier(prefix, "request_id",
+                                       request.request_id(), false, id);
+      !s.ok()) {
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+BoundCheck::BoundCheck(const v1::CheckRequest& request, absl::Time now)
+    : source_(request) {
+  const v1::Resource& resource = request.resource();
+  // Reserve up front: the set views handed to policy::Value must not move.
+  set_elements_.reserve(CountSetElements(resource.attributes()) +
+                        CountSetElements(request.context()));
+  auto bind = [this](const google::protobuf::Map<std::string, Value>& map,
+                     auto& out) {
+    for (const auto& [name, value] : map) {
+      policy::Value bound;
+      switch (value.kind_case()) {
+        case Value::kStringValue:
+          bound = policy::Value::String(value.string_value());
+          break;
+        case Value::kBoolValue:
+          bound = policy::Value::Bool(value.bool_value());
+          break;
+        case Value::kNumberValue:
+          bound =
+              policy::Value::Int(static_cast<int64_t>(value.number_value()));
+          break;
+        case Value::kListValue: {
+          size_t first = set_elements_.size();
+          for (const Value& element : value.list_value().values()) {
+            set_elements_.push_back(element.string_value());
+          }
+          bound = policy::Value::StringSet(absl::MakeConstSpan(
+              set_elements_.data() + first, set_elements_.size() - first));
+          break;
+        }
+        default:
+          break;  // null: absent, so comparisons on it are unknown
+      }
+      out.push_back(policy::NamedValue{name, bound});
+    }
+  };
+  bind(resource.attributes(), resource_attributes_);
+  bind(request.context(), context_);
+  for (const std::string& field : request.fields()) fields_.push_back(field);
+
+  request_.principal_id = request.principal_id();
+  request_.action = request.action();
+  request_.kind = resource.kind();
+  request_.resource_id = resource.id();
+  request_.scope = resource.scope();
+  request_.resource_attributes = resource_attributes_;
+  request_.context = context_;
+  request_.fields = fields_;
+  request_.purpose = request.purpose();
+  request_.now = now;
+}
+
+}  // namespace steward::server
