@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "policy/analysis.h"
+#include "proto/steward/v1/validation.h"
 #include "server/proto_convert.h"
 #include "server/store/scope.h"
 
@@ -338,8 +339,10 @@ absl::Status AccessReports::EffectivePermissions(
       return absl::OkStatus();
     }
     case v1::EffectivePermissionsRequest::kPrincipalId: {
-      if (request.principal_id().empty()) {
-        return absl::InvalidArgumentError("principal_id: must not be empty");
+      if (absl::Status s =
+              v1::ValidateId("principal_id", request.principal_id());
+          !s.ok()) {
+        return s;
       }
       if (snapshot->program() == nullptr) return NoPolicy();
       const Program& program = *snapshot->program();
@@ -625,23 +628,6 @@ absl::Status AccessReports::ExpiringGrants(
   return absl::OkStatus();
 }
 
-namespace {
-
-// A Timestamp the well-known type allows (0001-01-01 .. 9999-12-31, nanos
-// in range); the audit trail holds no time before 1970.
-absl::StatusOr<absl::Time> WindowBound(const google::protobuf::Timestamp& t,
-                                       absl::string_view field) {
-  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
-  if (t.seconds() < -62135596800 || t.seconds() > kMaxSeconds ||
-      t.nanos() < 0 || t.nanos() > 999999999) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": not a valid timestamp"));
-  }
-  return FromProtoTime(t);
-}
-
-}  // namespace
-
 absl::Status AccessReports::DecisionSummary(
     const v1::DecisionSummaryRequest& request,
     v1::DecisionSummaryResponse* response) {
@@ -654,12 +640,12 @@ absl::Status AccessReports::DecisionSummary(
                           ? kDefaultTopDenied
                           : static_cast<size_t>(request.top_denied());
   if (request.has_since()) {
-    absl::StatusOr<absl::Time> since = WindowBound(request.since(), "since");
+    absl::StatusOr<absl::Time> since = FromProtoTime(request.since(), "since");
     if (!since.ok()) return since.status();
     window.since = *since;
   }
   if (request.has_until()) {
-    absl::StatusOr<absl::Time> until = WindowBound(request.until(), "until");
+    absl::StatusOr<absl::Time> until = FromProtoTime(request.until(), "until");
     if (!until.ok()) return until.status();
     window.until = *until;
   }

@@ -1,6 +1,7 @@
 #include "server/audit_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "proto/steward/v1/validation.h"
 #include "server/access_reports.h"
 #include "server/grpc_status.h"
 #include "server/proto_convert.h"
@@ -32,6 +33,13 @@ v1::RecordKind ToProto(audit::RecordKind kind) {
 
 absl::StatusOr<audit::QueryFilter> FromProto(const v1::RecordFilter& filter) {
   audit::QueryFilter out;
+  if (!filter.principal_id().empty()) {
+    if (absl::Status s =
+            v1::ValidateId("filter.principal_id", filter.principal_id());
+        !s.ok()) {
+      return s;
+    }
+  }
   out.principal = filter.principal_id();
   out.action = filter.action();
   out.resource_kind = filter.resource_kind();
@@ -50,8 +58,18 @@ absl::StatusOr<audit::QueryFilter> FromProto(const v1::RecordFilter& filter) {
   }
   out.rule_id = filter.rule_id();
   out.purpose = filter.purpose();
-  if (filter.has_since()) out.since = FromProtoTime(filter.since());
-  if (filter.has_until()) out.until = FromProtoTime(filter.until());
+  if (filter.has_since()) {
+    absl::StatusOr<absl::Time> since =
+        FromProtoTime(filter.since(), "filter.since");
+    if (!since.ok()) return since.status();
+    out.since = *since;
+  }
+  if (filter.has_until()) {
+    absl::StatusOr<absl::Time> until =
+        FromProtoTime(filter.until(), "filter.until");
+    if (!until.ok()) return until.status();
+    out.until = *until;
+  }
   switch (filter.kind()) {
     case v1::DECISION:
       out.kinds = {audit::RecordKind::kDecision};
@@ -190,8 +208,16 @@ grpc::ServerUnaryReactor* AuditServiceImpl::SubjectAccess(
     absl::StatusOr<int> page_size = AuditPageSize(request->page_size());
     if (!page_size.ok()) return page_size.status();
     std::optional<absl::Time> since, until;
-    if (request->has_since()) since = FromProtoTime(request->since());
-    if (request->has_until()) until = FromProtoTime(request->until());
+    if (request->has_since()) {
+      absl::StatusOr<absl::Time> t = FromProtoTime(request->since(), "since");
+      if (!t.ok()) return t.status();
+      since = *t;
+    }
+    if (request->has_until()) {
+      absl::StatusOr<absl::Time> t = FromProtoTime(request->until(), "until");
+      if (!t.ok()) return t.status();
+      until = *t;
+    }
     absl::StatusOr<audit::QueryPage> page =
         reader_->SubjectAccess(request->resource_kind(), request->resource_id(),
                                since, until, *page_size, request->page_token());
