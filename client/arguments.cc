@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "proto/steward/v1/validation.h"
 
 namespace steward::client {
 namespace {
@@ -57,6 +58,16 @@ absl::Status BadDuration(absl::string_view text) {
   return absl::InvalidArgumentError(absl::StrCat(
       "invalid duration \"", text,
       "\": expected a number with a unit s, m, h, d or w (e.g. 30d, 24h)"));
+}
+
+// `time`, parsed from `text`, unless a Timestamp cannot carry it.
+absl::StatusOr<absl::Time> InTimestampRange(absl::string_view text,
+                                            absl::Time time) {
+  if (!v1::ValidateTime("time", time).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "time \"", text, "\" is outside 0001-01-01..9999-12-31 (UTC)"));
+  }
+  return time;
 }
 
 }  // namespace
@@ -136,13 +147,24 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
   return total;
 }
 
+absl::Status CheckPrincipalId(absl::string_view what, absl::string_view id) {
+  return v1::ValidateId(what, id);
+}
+
+absl::Status CheckStoredPrincipalId(absl::string_view what,
+                                    absl::string_view id) {
+  return v1::ValidateStoredId(what, id);
+}
+
 absl::StatusOr<absl::Time> ParseTimestamp(absl::string_view text) {
   const std::string input(absl::StripAsciiWhitespace(text));
   absl::Time time;
   std::string error;
-  if (absl::ParseTime(absl::RFC3339_full, input, &time, &error)) return time;
+  if (absl::ParseTime(absl::RFC3339_full, input, &time, &error)) {
+    return InTimestampRange(text, time);
+  }
   if (absl::ParseTime("%Y-%m-%d", input, absl::UTCTimeZone(), &time, &error)) {
-    return time;
+    return InTimestampRange(text, time);
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "invalid time \"", text,
@@ -153,7 +175,7 @@ absl::StatusOr<absl::Time> ParseTimestamp(absl::string_view text) {
 absl::StatusOr<absl::Time> ParsePastTime(absl::string_view text,
                                          absl::Time now) {
   absl::StatusOr<absl::Duration> age = ParseDuration(text);
-  if (age.ok()) return now - *age;
+  if (age.ok()) return InTimestampRange(text, now - *age);
   return ParseTimestamp(text);
 }
 
@@ -161,8 +183,7 @@ absl::StatusOr<absl::Time> ParseFutureTime(absl::string_view text,
                                            absl::Time now) {
   absl::StatusOr<absl::Duration> ahead = ParseDuration(text);
   absl::StatusOr<absl::Time> time =
-      ahead.ok() ? absl::StatusOr<absl::Time>(now + *ahead)
-                 : ParseTimestamp(text);
+      ahead.ok() ? InTimestampRange(text, now + *ahead) : ParseTimestamp(text);
   if (!time.ok()) return time.status();
   if (*time <= now) {
     return absl::InvalidArgumentError(

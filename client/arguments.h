@@ -36,7 +36,9 @@ absl::Status ParseKeyValues(
 absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
 
 // RFC 3339 (`2026-12-31T23:00:00Z`, fractional seconds and offsets allowed)
-// or a bare date (`2026-12-31`, midnight UTC).
+// or a bare date (`2026-12-31`, midnight UTC). Like every time below, it
+// must lie in google.protobuf.Timestamp's range, 0001-01-01..9999-12-31
+// (v1::ValidateTime).
 absl::StatusOr<absl::Time> ParseTimestamp(absl::string_view text);
 
 // A point in the past: a duration means that long before `now` (`--since
@@ -49,6 +51,17 @@ absl::StatusOr<absl::Time> ParsePastTime(absl::string_view text,
 // `now` are refused: a grant that is already expired is a typing mistake.
 absl::StatusOr<absl::Time> ParseFutureTime(absl::string_view text,
                                            absl::Time now);
+
+// A principal id typed on the command line (`what` names the argument:
+// "PRINCIPAL", "--principal"), held to the contract's rule
+// (v1::ValidateId: 1..256 bytes of [A-Za-z0-9_.@:-]) so a bad one is
+// refused before any call. InvalidArgument otherwise.
+absl::Status CheckPrincipalId(absl::string_view what, absl::string_view id);
+// The weaker rule for naming a principal that may have been stored before
+// ids were restricted (v1::ValidateStoredId): `principal get` and
+// `principal delete` must still reach it.
+absl::Status CheckStoredPrincipalId(absl::string_view what,
+                                    absl::string_view id);
 
 // `customer/c-1042` -> {"customer", "c-1042"}; `customer` -> {"customer",
 // ""} unless `require_id`. The kind ends at the first `/` (ids may contain

@@ -66,7 +66,7 @@ absl::Status RunQuery(CommandContext& context, const AuditOptions& options) {
   } while (more && all.records_size() < options.limit);
   if (context.output == OutputFormat::kJson) {
     all.clear_next_page_token();
-    PrintJson(all);
+    if (absl::Status s = PrintJson(all); !s.ok()) return s;
   } else if (context.output == OutputFormat::kCsv) {
     Table table(RecordExportHeaders());
     for (const v1::AuditRecord& record : all.records()) {
@@ -105,7 +105,7 @@ absl::Status RunVerify(CommandContext& context) {
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
+    if (absl::Status s = PrintJson(response); !s.ok()) return s;
   } else {
     std::vector<std::pair<std::string, std::string>> details = {
         {"ok", response.ok() ? "yes" : "no"},
@@ -161,7 +161,14 @@ absl::Status RunExport(CommandContext& context, const AuditOptions& options) {
       if (csv) {
         chunk += CsvRow(RecordExportCells(record));
       } else {
-        absl::StrAppend(&chunk, ToJson(record, /*pretty=*/false), "\n");
+        absl::StatusOr<std::string> line = ToJson(record, /*pretty=*/false);
+        if (!line.ok()) {
+          // What came before this page is out already; stop here, loudly.
+          PrintOut(chunk);
+          if (progress) std::fprintf(stderr, "\n");
+          return line.status();
+        }
+        absl::StrAppend(&chunk, *line, "\n");
       }
     }
     PrintOut(chunk);

@@ -32,7 +32,8 @@ struct RecordFilterOptions {
 // --since --until --record-kind, bound to `options`.
 void AddRecordFilterOptions(CLI::App& command, RecordFilterOptions& options);
 
-// InvalidArgument (a usage error) for a bad time or enum value.
+// InvalidArgument (a usage error) for a bad principal id (v1::ValidateId),
+// time or enum value.
 absl::StatusOr<steward::v1::RecordFilter> BuildRecordFilter(
     const RecordFilterOptions& options, absl::Time now);
 

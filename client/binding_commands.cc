@@ -37,6 +37,10 @@ std::vector<std::pair<std::string, std::string>> BindingDetails(
 }
 
 absl::Status RunGrant(CommandContext& context, const BindingOptions& options) {
+  if (absl::Status s = CheckPrincipalId("PRINCIPAL", options.principal);
+      !s.ok()) {
+    return UsageError(s.message());
+  }
   v1::GrantRequest request;
   request.set_principal_id(options.principal);
   request.set_role(options.role);
@@ -64,8 +68,7 @@ absl::Status RunGrant(CommandContext& context, const BindingOptions& options) {
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   auto details = BindingDetails(response.binding());
   details.emplace_back("store_revision",
@@ -75,6 +78,10 @@ absl::Status RunGrant(CommandContext& context, const BindingOptions& options) {
 }
 
 absl::Status RunRevoke(CommandContext& context, const BindingOptions& options) {
+  if (absl::Status s = CheckPrincipalId("PRINCIPAL", options.principal);
+      !s.ok()) {
+    return UsageError(s.message());
+  }
   absl::StatusOr<Connection> connection = Connect(context);
   if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
@@ -92,8 +99,7 @@ absl::Status RunRevoke(CommandContext& context, const BindingOptions& options) {
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   PrintOut(RenderDetails(
       {{"revoked", absl::StrCat(options.role, " from ", options.principal)},
@@ -105,6 +111,12 @@ absl::Status RunRevoke(CommandContext& context, const BindingOptions& options) {
 
 absl::Status RunBindings(CommandContext& context,
                          const BindingOptions& options) {
+  if (!options.principal.empty()) {
+    if (absl::Status s = CheckPrincipalId("--principal", options.principal);
+        !s.ok()) {
+      return UsageError(s.message());
+    }
+  }
   absl::StatusOr<Connection> connection = Connect(context);
   if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
@@ -128,8 +140,7 @@ absl::Status RunBindings(CommandContext& context,
       });
   if (!fetched.ok()) return fetched;
   if (context.output == OutputFormat::kJson) {
-    PrintJson(all);
-    return absl::OkStatus();
+    return PrintJson(all);
   }
   PrintOut(BindingTable(all.bindings(), absl::Now()).Render(context.output));
   return absl::OkStatus();

@@ -33,6 +33,10 @@ struct CheckOptions {
 };
 
 absl::Status RunCheck(CommandContext& context, const CheckOptions& options) {
+  if (absl::Status s = CheckPrincipalId("PRINCIPAL", options.principal);
+      !s.ok()) {
+    return UsageError(s.message());
+  }
   v1::CheckRequest request;
   request.set_principal_id(options.principal);
   request.set_action(options.action);
@@ -75,7 +79,7 @@ absl::Status RunCheck(CommandContext& context, const CheckOptions& options) {
   // EFFECT_UNSPECIFIED must be treated as DENY (authorization.proto).
   const bool allowed = response.effect() == v1::ALLOW;
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
+    if (absl::Status s = PrintJson(response); !s.ok()) return s;
   } else {
     std::string effect = allowed ? "ALLOW" : "DENY";
     if (context.output == OutputFormat::kTable) {

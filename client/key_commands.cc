@@ -114,7 +114,7 @@ absl::Status RunCreate(CommandContext& context, const KeyOptions& options) {
     details.emplace_back("totp_uri", response.totp_uri());
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
+    if (absl::Status s = PrintJson(response); !s.ok()) return s;
   } else {
     PrintOut(RenderDetails(details, context.output));
     if (!response.totp_uri().empty() &&
@@ -145,8 +145,7 @@ absl::Status RunList(CommandContext& context) {
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   Table table(KeyHeaders());
   for (const v1::ApiKey& key : response.keys()) table.AddRow(KeyCells(key));
@@ -170,8 +169,7 @@ absl::Status RunRevoke(CommandContext& context, const KeyOptions& options) {
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   std::vector<std::pair<std::string, std::string>> details;
   std::vector<std::string> headers = KeyHeaders();

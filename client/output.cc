@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
+#include "proto/steward/v1/validation.h"
 
 namespace steward::client {
 namespace {
@@ -158,7 +159,8 @@ std::string RenderDetails(
   return AlignedRows(lines);
 }
 
-std::string ToJson(const google::protobuf::Message& message, bool pretty) {
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
+                                   bool pretty) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;
@@ -167,10 +169,12 @@ std::string ToJson(const google::protobuf::Message& message, bool pretty) {
   google::protobuf::util::Status status =
       google::protobuf::util::MessageToJsonString(message, &out, options);
   if (!status.ok()) {
-    // Only reachable with malformed well-known types from a broken server;
-    // keep the output valid JSON.
-    nlohmann::json error = {{"error", std::string(status.message())}};
-    return error.dump();
+    // Only reachable with malformed well-known types from a broken server
+    // or store. An error object on stdout with exit 0 would pass for a
+    // result in a script; fail instead.
+    return absl::InternalError(absl::StrCat(
+        "the response cannot be printed as JSON: ",
+        absl::string_view(status.message().data(), status.message().size())));
   }
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
@@ -180,8 +184,11 @@ void PrintOut(absl::string_view text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
-void PrintJson(const google::protobuf::Message& message) {
-  PrintOut(ToJson(message, true) + "\n");
+absl::Status PrintJson(const google::protobuf::Message& message) {
+  absl::StatusOr<std::string> json = ToJson(message, true);
+  if (!json.ok()) return json.status();
+  PrintOut(*json + "\n");
+  return absl::OkStatus();
 }
 
 absl::Time FromProtoTime(const google::protobuf::Timestamp& timestamp) {
@@ -203,6 +210,10 @@ google::protobuf::Timestamp ToProtoTime(absl::Time time) {
 
 std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp) {
   if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "";
+  if (!v1::ValidateTimestamp("time", timestamp.seconds(), timestamp.nanos())
+           .ok()) {
+    return "(invalid)";
+  }
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProtoTime(timestamp),
                           absl::UTCTimeZone());
 }

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "client/command.h"
@@ -59,15 +61,22 @@ std::string RenderDetails(
 
 // The message as JSON with proto field names (snake_case), enums by name,
 // default-valued fields included so the shape is stable. `pretty` adds
-// indentation; otherwise one line (JSON Lines).
-std::string ToJson(const google::protobuf::Message& message, bool pretty);
+// indentation; otherwise one line (JSON Lines). kInternal when the message
+// holds what JSON cannot carry (a Timestamp outside 0001..9999 from a
+// broken server or store): the caller fails with it rather than print an
+// error as if it were the result.
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
+                                   bool pretty);
 
 // Writes `text` to stdout as is.
 void PrintOut(absl::string_view text);
-// Writes ToJson(message, true) and a newline to stdout.
-void PrintJson(const google::protobuf::Message& message);
+// Writes ToJson(message, true) and a newline to stdout, or nothing and
+// returns ToJson's error: a command returns it, so stewardctl prints
+// `error: …` and exits 1, never 0.
+absl::Status PrintJson(const google::protobuf::Message& message);
 
-// Timestamps: "" for an unset one (the epoch), else RFC 3339 UTC.
+// Timestamps: "" for an unset one (the epoch), "(invalid)" for one outside
+// google.protobuf.Timestamp's range, else RFC 3339 UTC.
 std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp);
 absl::Time FromProtoTime(const google::protobuf::Timestamp& timestamp);
 google::protobuf::Timestamp ToProtoTime(absl::Time time);

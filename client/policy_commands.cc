@@ -204,8 +204,7 @@ absl::Status RunApply(CommandContext& context, const PolicyOptions& options) {
     std::fprintf(stderr, "%s\n", warning.formatted().c_str());
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   auto details = VersionDetails(response.version());
   details.emplace_back("tests",
@@ -240,8 +239,7 @@ absl::Status RunList(CommandContext& context) {
   if (!fetched.ok()) return fetched;
   if (context.output == OutputFormat::kJson) {
     all.clear_next_page_token();
-    PrintJson(all);
-    return absl::OkStatus();
+    return PrintJson(all);
   }
   Table table({"version", "active", "created_at", "author", "policy", "sha256",
                "message"});
@@ -290,8 +288,7 @@ absl::Status RunShow(CommandContext& context, const PolicyOptions& options) {
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   if (context.output == OutputFormat::kCsv) {
     Table table({"path", "text"});
@@ -338,8 +335,7 @@ absl::Status RunActivate(CommandContext& context,
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   auto details = VersionDetails(response.version());
   details.emplace_back("store_revision",
@@ -399,7 +395,7 @@ absl::Status RunDiff(CommandContext& context, const PolicyOptions& options) {
   int added = 0;
   int removed = 0;
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
+    if (absl::Status s = PrintJson(response); !s.ok()) return s;
   } else {
     Table table({"change", "role", "kind", "action", "effect", "purposes",
                  "condition", "fields"});

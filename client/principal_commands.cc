@@ -36,6 +36,9 @@ std::vector<std::pair<std::string, std::string>> PrincipalDetails(
 }
 
 absl::Status RunAdd(CommandContext& context, const PrincipalOptions& options) {
+  if (absl::Status s = CheckPrincipalId("ID", options.id); !s.ok()) {
+    return UsageError(s.message());
+  }
   v1::UpsertPrincipalRequest request;
   request.mutable_principal()->set_id(options.id);
   request.mutable_principal()->set_display_name(options.name);
@@ -78,8 +81,7 @@ absl::Status RunAdd(CommandContext& context, const PrincipalOptions& options) {
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   auto details = PrincipalDetails(response.principal());
   details.emplace_back("created", response.created() ? "yes" : "no (updated)");
@@ -90,6 +92,11 @@ absl::Status RunAdd(CommandContext& context, const PrincipalOptions& options) {
 }
 
 absl::Status RunGet(CommandContext& context, const PrincipalOptions& options) {
+  // The weaker rule: principals stored before ids were restricted must
+  // stay readable.
+  if (absl::Status s = CheckStoredPrincipalId("ID", options.id); !s.ok()) {
+    return UsageError(s.message());
+  }
   absl::StatusOr<Connection> connection = Connect(context);
   if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
@@ -105,8 +112,7 @@ absl::Status RunGet(CommandContext& context, const PrincipalOptions& options) {
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   PrintOut(
       RenderDetails(PrincipalDetails(response.principal()), context.output));
@@ -140,8 +146,7 @@ absl::Status RunList(CommandContext& context) {
       });
   if (!fetched.ok()) return fetched;
   if (context.output == OutputFormat::kJson) {
-    PrintJson(all);
-    return absl::OkStatus();
+    return PrintJson(all);
   }
   Table table({"id", "name", "disabled", "attributes", "created_at"});
   for (const v1::Principal& principal : all.principals()) {
@@ -156,6 +161,9 @@ absl::Status RunList(CommandContext& context) {
 
 absl::Status RunSetDisabled(CommandContext& context,
                             const PrincipalOptions& options, bool disabled) {
+  if (absl::Status s = CheckPrincipalId("ID", options.id); !s.ok()) {
+    return UsageError(s.message());
+  }
   absl::StatusOr<Connection> connection = Connect(context);
   if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
@@ -172,8 +180,7 @@ absl::Status RunSetDisabled(CommandContext& context,
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   auto details = PrincipalDetails(response.principal());
   details.emplace_back("store_revision",
@@ -184,6 +191,10 @@ absl::Status RunSetDisabled(CommandContext& context,
 
 absl::Status RunDelete(CommandContext& context,
                        const PrincipalOptions& options) {
+  // As for `get`: old principals with ids outside the rule stay deletable.
+  if (absl::Status s = CheckStoredPrincipalId("ID", options.id); !s.ok()) {
+    return UsageError(s.message());
+  }
   absl::StatusOr<Connection> connection = Connect(context);
   if (!connection.ok()) return connection.status();
   auto stub = v1::AdminService::NewStub(connection->channel());
@@ -199,8 +210,7 @@ absl::Status RunDelete(CommandContext& context,
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   PrintOut(RenderDetails(
       {{"deleted", options.id},

@@ -99,8 +99,7 @@ absl::Status RunSubjectAccess(CommandContext& context,
       });
   if (!fetched.ok()) return fetched;
   if (context.output == OutputFormat::kJson) {
-    PrintJson(all);
-    return absl::OkStatus();
+    return PrintJson(all);
   }
   Table table({"time", "principal", "action", "fields", "purpose",
                "justification", "effect", "reason", "rule", "caller"});
@@ -133,8 +132,7 @@ absl::Status RunWhoCan(CommandContext& context, const ReportOptions& options) {
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   Table table({"principal", "role", "scope", "expires_at", "via_role", "rule",
                "condition", "purposes", "pii_fields"});
@@ -168,6 +166,12 @@ absl::Status RunPermissions(CommandContext& context,
     return UsageError(
         "report permissions needs exactly one of --principal or --role");
   }
+  if (!options.principal.empty()) {
+    if (absl::Status s = CheckPrincipalId("--principal", options.principal);
+        !s.ok()) {
+      return UsageError(s.message());
+    }
+  }
   absl::StatusOr<Connection> connection = Connect(context);
   if (!connection.ok()) return connection.status();
   auto stub = v1::AuditService::NewStub(connection->channel());
@@ -183,8 +187,7 @@ absl::Status RunPermissions(CommandContext& context,
     return s;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   Table table({"kind", "action", "effect", "rule", "source_role",
                "inherited_via", "scope", "condition", "purposes", "fields",
@@ -223,8 +226,7 @@ absl::Status RunUnused(CommandContext& context, const ReportOptions& options) {
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   std::vector<std::string> headers = BindingHeaders();
   headers.push_back("last_used");
@@ -255,8 +257,7 @@ absl::Status RunSod(CommandContext& context) {
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   Table table({"principal", "role_a", "scope_a", "role_b", "scope_b"});
   for (const v1::SeparationViolation& v : response.violations()) {
@@ -288,8 +289,7 @@ absl::Status RunExpiring(CommandContext& context,
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   std::vector<std::string> headers = BindingHeaders();
   headers.push_back("flag");
@@ -322,8 +322,7 @@ absl::Status RunDecisions(CommandContext& context,
     return called;
   }
   if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-    return absl::OkStatus();
+    return PrintJson(response);
   }
   Table days({"day", "allow", "deny"});
   for (const v1::DayDecisions& day : response.days()) {

@@ -11,6 +11,7 @@
 #include "policy/analysis.h"
 #include "policy/compiler.h"
 #include "policy/test_runner.h"
+#include "proto/steward/v1/validation.h"
 #include "server/auth/totp.h"
 #include "server/grpc/grpc_status.h"
 #include "server/grpc/proto_convert.h"
@@ -367,7 +368,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::UpsertPrincipal(
   return Mutate(
       context, "UpsertPrincipal", [&](const Caller&) -> absl::StatusOr<Change> {
         const v1::Principal& principal = request->principal();
-        if (absl::Status s = Required("principal.id", principal.id());
+        if (absl::Status s = v1::ValidateId("principal.id", principal.id());
             !s.ok()) {
           return s;
         }
@@ -403,7 +404,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetPrincipal(
     const v1::GetPrincipalRequest* request,
     v1::GetPrincipalResponse* response) {
   return Read(context, [&](const Caller&) -> absl::Status {
-    if (absl::Status s = Required("id", request->id()); !s.ok()) return s;
+    // Any id the store may hold: principals stored before ids were held to
+    // v1::ValidateId must stay readable.
+    if (absl::Status s = v1::ValidateStoredId("id", request->id()); !s.ok()) {
+      return s;
+    }
     absl::StatusOr<store::Principal> principal =
         principals_->GetPrincipal(request->id());
     if (!principal.ok()) return principal.status();
@@ -444,24 +449,24 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetPrincipalDisabled(
     grpc::CallbackServerContext* context,
     const v1::SetPrincipalDisabledRequest* request,
     v1::SetPrincipalDisabledResponse* response) {
-  return Mutate(context, "SetPrincipalDisabled",
-                [&](const Caller&) -> absl::StatusOr<Change> {
-                  if (absl::Status s = Required("id", request->id()); !s.ok()) {
-                    return s;
-                  }
-                  absl::StatusOr<int64_t> revision =
-                      principals_->SetPrincipalDisabled(request->id(),
-                                                        request->disabled());
-                  if (!revision.ok()) return revision.status();
-                  absl::StatusOr<store::Principal> principal =
-                      principals_->GetPrincipal(request->id());
-                  if (principal.ok()) {
-                    *response->mutable_principal() = ToProto(*principal);
-                  }
-                  response->set_store_revision(*revision);
-                  Json details = {{"disabled", request->disabled()}};
-                  return Change{request->id(), details.dump(), *revision};
-                });
+  return Mutate(
+      context, "SetPrincipalDisabled",
+      [&](const Caller&) -> absl::StatusOr<Change> {
+        if (absl::Status s = v1::ValidateId("id", request->id()); !s.ok()) {
+          return s;
+        }
+        absl::StatusOr<int64_t> revision = principals_->SetPrincipalDisabled(
+            request->id(), request->disabled());
+        if (!revision.ok()) return revision.status();
+        absl::StatusOr<store::Principal> principal =
+            principals_->GetPrincipal(request->id());
+        if (principal.ok()) {
+          *response->mutable_principal() = ToProto(*principal);
+        }
+        response->set_store_revision(*revision);
+        Json details = {{"disabled", request->disabled()}};
+        return Change{request->id(), details.dump(), *revision};
+      });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::DeletePrincipal(
@@ -470,7 +475,12 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeletePrincipal(
     v1::DeletePrincipalResponse* response) {
   return Mutate(
       context, "DeletePrincipal", [&](const Caller&) -> absl::StatusOr<Change> {
-        if (absl::Status s = Required("id", request->id()); !s.ok()) return s;
+        // Like GetPrincipal: principals stored before ids were held to
+        // v1::ValidateId must stay deletable.
+        if (absl::Status s = v1::ValidateStoredId("id", request->id());
+            !s.ok()) {
+          return s;
+        }
         absl::StatusOr<store::BindingPage> bindings = principals_->ListBindings(
             {request->id(), ""}, store::kMaxPageSize, "");
         Json removed = Json::array();
@@ -494,7 +504,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Grant(
     v1::GrantResponse* response) {
   return Mutate(
       context, "Grant", [&](const Caller& caller) -> absl::StatusOr<Change> {
-        if (absl::Status s = Required("principal_id", request->principal_id());
+        if (absl::Status s =
+                v1::ValidateId("principal_id", request->principal_id());
             !s.ok()) {
           return s;
         }
@@ -512,7 +523,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Grant(
         grant.role = request->role();
         grant.scope = request->scope();
         if (request->has_expires_at()) {
-          grant.expires_at = FromProtoTime(request->expires_at());
+          absl::StatusOr<absl::Time> expires_at =
+              FromProtoTime(request->expires_at(), "expires_at");
+          if (!expires_at.ok()) return expires_at.status();
+          grant.expires_at = *expires_at;
         }
         grant.reason = request->reason();
         grant.granted_by = caller.key_name;
@@ -530,7 +544,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Revoke(
     v1::RevokeResponse* response) {
   return Mutate(
       context, "Revoke", [&](const Caller&) -> absl::StatusOr<Change> {
-        if (absl::Status s = Required("principal_id", request->principal_id());
+        if (absl::Status s =
+                v1::ValidateId("principal_id", request->principal_id());
             !s.ok()) {
           return s;
         }
@@ -552,6 +567,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListBindings(
   return Read(context, [&](const Caller&) -> absl::Status {
     absl::StatusOr<int> page_size = PageSize(request->page_size());
     if (!page_size.ok()) return page_size.status();
+    if (!request->principal_id().empty()) {
+      if (absl::Status s =
+              v1::ValidateId("principal_id", request->principal_id());
+          !s.ok()) {
+        return s;
+      }
+    }
     absl::StatusOr<store::BindingPage> page =
         principals_->ListBindings({request->principal_id(), request->role()},
                                   *page_size, request->page_token());

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "proto/steward/v1/validation.h"
 #include "server/audit/access_reports.h"
 #include "server/grpc/grpc_status.h"
 #include "server/grpc/proto_convert.h"
@@ -33,19 +34,6 @@ v1::PermissionEntry ToProto(const audit::PermissionEntry& entry) {
   return out;
 }
 
-// A Timestamp the well-known type allows (0001-01-01 .. 9999-12-31, nanos
-// in range); the audit trail holds no time before 1970.
-absl::StatusOr<absl::Time> WindowBound(const google::protobuf::Timestamp& t,
-                                       absl::string_view field) {
-  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
-  if (t.seconds() < -62135596800 || t.seconds() > kMaxSeconds ||
-      t.nanos() < 0 || t.nanos() > 999999999) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": not a valid timestamp"));
-  }
-  return FromProtoTime(t);
-}
-
 absl::StatusOr<int> AuditPageSize(int requested) {
   if (requested < 0 || requested > audit::kMaxPageSize) {
     return absl::InvalidArgumentError(
@@ -70,6 +58,13 @@ v1::RecordKind ToProto(audit::RecordKind kind) {
 
 absl::StatusOr<audit::QueryFilter> FromProto(const v1::RecordFilter& filter) {
   audit::QueryFilter out;
+  if (!filter.principal_id().empty()) {
+    if (absl::Status s =
+            v1::ValidateId("filter.principal_id", filter.principal_id());
+        !s.ok()) {
+      return s;
+    }
+  }
   out.principal = filter.principal_id();
   out.action = filter.action();
   out.resource_kind = filter.resource_kind();
@@ -88,8 +83,18 @@ absl::StatusOr<audit::QueryFilter> FromProto(const v1::RecordFilter& filter) {
   }
   out.rule_id = filter.rule_id();
   out.purpose = filter.purpose();
-  if (filter.has_since()) out.since = FromProtoTime(filter.since());
-  if (filter.has_until()) out.until = FromProtoTime(filter.until());
+  if (filter.has_since()) {
+    absl::StatusOr<absl::Time> since =
+        FromProtoTime(filter.since(), "filter.since");
+    if (!since.ok()) return since.status();
+    out.since = *since;
+  }
+  if (filter.has_until()) {
+    absl::StatusOr<absl::Time> until =
+        FromProtoTime(filter.until(), "filter.until");
+    if (!until.ok()) return until.status();
+    out.until = *until;
+  }
   switch (filter.kind()) {
     case v1::DECISION:
       out.kinds = {audit::RecordKind::kDecision};
@@ -228,8 +233,16 @@ grpc::ServerUnaryReactor* AuditServiceImpl::SubjectAccess(
     absl::StatusOr<int> page_size = AuditPageSize(request->page_size());
     if (!page_size.ok()) return page_size.status();
     std::optional<absl::Time> since, until;
-    if (request->has_since()) since = FromProtoTime(request->since());
-    if (request->has_until()) until = FromProtoTime(request->until());
+    if (request->has_since()) {
+      absl::StatusOr<absl::Time> t = FromProtoTime(request->since(), "since");
+      if (!t.ok()) return t.status();
+      since = *t;
+    }
+    if (request->has_until()) {
+      absl::StatusOr<absl::Time> t = FromProtoTime(request->until(), "until");
+      if (!t.ok()) return t.status();
+      until = *t;
+    }
     absl::StatusOr<audit::QueryPage> page =
         reader_->SubjectAccess(request->resource_kind(), request->resource_id(),
                                since, until, *page_size, request->page_token());
@@ -283,6 +296,11 @@ grpc::ServerUnaryReactor* AuditServiceImpl::EffectivePermissions(
         entries = Reports().RolePermissions(request->role());
         break;
       case v1::EffectivePermissionsRequest::kPrincipalId:
+        if (absl::Status s =
+                v1::ValidateId("principal_id", request->principal_id());
+            !s.ok()) {
+          return s;
+        }
         entries = Reports().PrincipalPermissions(request->principal_id());
         break;
       case v1::EffectivePermissionsRequest::SUBJECT_NOT_SET:
@@ -381,12 +399,14 @@ grpc::ServerUnaryReactor* AuditServiceImpl::DecisionSummary(
                             ? audit::kDefaultTopDenied
                             : static_cast<size_t>(request->top_denied());
     if (request->has_since()) {
-      absl::StatusOr<absl::Time> since = WindowBound(request->since(), "since");
+      absl::StatusOr<absl::Time> since =
+          FromProtoTime(request->since(), "since");
       if (!since.ok()) return since.status();
       window.since = *since;
     }
     if (request->has_until()) {
-      absl::StatusOr<absl::Time> until = WindowBound(request->until(), "until");
+      absl::StatusOr<absl::Time> until =
+          FromProtoTime(request->until(), "until");
       if (!until.ok()) return until.status();
       window.until = *until;
     }

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "proto/steward/v1/validation.h"
 
 namespace steward::server {
 namespace {
@@ -124,10 +125,13 @@ absl::Status ValidateCheckRequest(const v1::CheckRequest& request,
                      limits.max_request_bytes, " allowed"));
   }
   const size_t id = limits.max_id_bytes;
-  if (absl::Status s = CheckIdentifier(prefix, "principal_id",
-                                       request.principal_id(), true, id);
+  // Principal ids follow the contract's rule (proto/steward/v1/
+  // validation.h); the other names here are only bounded and printable.
+  // The prefix is added only on failure: no allocation per valid check.
+  if (absl::Status s =
+          v1::ValidateId("principal_id", request.principal_id(), id);
       !s.ok()) {
-    return s;
+    return absl::InvalidArgumentError(absl::StrCat(prefix, s.message()));
   }
   if (absl::Status s =
           CheckIdentifier(prefix, "action", request.action(), true, id);

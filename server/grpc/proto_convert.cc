@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "proto/steward/v1/validation.h"
 
 namespace steward::server {
 
@@ -25,6 +26,11 @@ google::protobuf::Timestamp ToProtoTime(absl::Time time) {
 absl::Time FromProtoTime(const google::protobuf::Timestamp& timestamp) {
   return absl::FromUnixSeconds(timestamp.seconds()) +
          absl::Nanoseconds(timestamp.nanos());
+}
+
+absl::StatusOr<absl::Time> FromProtoTime(
+    const google::protobuf::Timestamp& timestamp, absl::string_view field) {
+  return v1::TimeFromTimestamp(field, timestamp.seconds(), timestamp.nanos());
 }
 
 absl::StatusOr<store::AttributeMap> FromProtoAttributes(

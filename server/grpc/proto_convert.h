@@ -20,7 +20,16 @@
 namespace steward::server {
 
 google::protobuf::Timestamp ToProtoTime(absl::Time time);
+// The time of a Timestamp the server made itself.
+// REQUIRES: `timestamp` is valid (v1::ValidateTimestamp); absl saturates
+// what is not. Request fields go through the checked overload below.
 absl::Time FromProtoTime(const google::protobuf::Timestamp& timestamp);
+// The time of a request's Timestamp. kInvalidArgument naming `field`
+// ("expires_at", "filter.since") when it is outside google.protobuf.
+// Timestamp's range (v1::ValidateTimestamp). Every RPC that takes a
+// Timestamp converts it with this.
+absl::StatusOr<absl::Time> FromProtoTime(
+    const google::protobuf::Timestamp& timestamp, absl::string_view field);
 
 // `field` names the map in errors ("principal.attributes").
 absl::StatusOr<store::AttributeMap> FromProtoAttributes(

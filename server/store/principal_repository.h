@@ -33,14 +33,17 @@ class PrincipalRepository {
 
   // ---- Principals.
   // Creates or replaces (display name and the whole attribute map; the
-  // disabled flag is kept). kInvalidArgument: bad id (empty, > 256 bytes,
-  // control characters), display name > 1024 bytes, an undeclared
+  // disabled flag is kept). kInvalidArgument: bad id (not
+  // v1::ValidateId: 1..256 bytes of [A-Za-z0-9_.@:-]), display name > 1024
+  // bytes, an undeclared
   // attribute or wrong type (the message names it). kFailedPrecondition:
   // attributes given but no policy is active.
   virtual absl::StatusOr<UpsertPrincipalResult> UpsertPrincipal(
       absl::string_view id, absl::string_view display_name,
       const AttributeMap& attributes) = 0;
-  // kNotFound when absent.
+  // kNotFound when absent. Reads, disables and deletes take any id the
+  // store may hold, including ids stored before v1::ValidateId was
+  // enforced.
   virtual absl::StatusOr<Principal> GetPrincipal(absl::string_view id) = 0;
   // Keyset paging by id. page_size 0 = 100; at most 1000.
   // kInvalidArgument: malformed page token.
@@ -54,8 +57,10 @@ class PrincipalRepository {
   virtual absl::StatusOr<int64_t> DeletePrincipal(absl::string_view id) = 0;
 
   // ---- Role bindings.
-  // kNotFound: unknown principal. kInvalidArgument: role not in the active
-  // policy (named), bad scope, expires_at not after now, empty granted_by,
+  // kNotFound: unknown principal. kInvalidArgument: principal id not
+  // v1::ValidateId, role not in the active policy (named), bad scope,
+  // expires_at not after now or past 9999-12-31 (v1::ValidateTime), empty
+  // granted_by,
   // reason > 1024 bytes. kFailedPrecondition: no active policy, or the
   // grant would break a `separate` constraint with another unexpired
   // binding of the principal in an overlapping scope (both roles named).

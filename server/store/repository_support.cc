@@ -15,37 +15,11 @@ namespace steward::store::internal {
 
 absl::Status ValidateIdentifier(absl::string_view what,
                                 absl::string_view value) {
-  if (value.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " must not be empty"));
-  }
-  if (value.size() > kMaxIdBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is longer than ", kMaxIdBytes, " bytes"));
-  }
-  for (unsigned char c : value) {
-    if (c < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " must not contain control characters"));
-    }
-  }
-  return absl::OkStatus();
+  return v1::ValidateStoredId(what, value);
 }
 
 absl::Status ValidateKeyName(absl::string_view name) {
-  if (name.empty() || name.size() > 128) {
-    return absl::InvalidArgumentError(
-        "API key name must be 1 to 128 characters");
-  }
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-                    c == ':' || c == '@' || c == '-';
-    if (!ok) {
-      return absl::InvalidArgumentError(
-          "API key name may hold only letters, digits and _ . : @ -");
-    }
-  }
-  return absl::OkStatus();
+  return v1::ValidateId("API key name", name, kMaxKeyNameBytes);
 }
 
 int ClampPageSize(int page_size) {

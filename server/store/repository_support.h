@@ -21,19 +21,24 @@
 #include "policy/compiler.h"
 #include "policy/diagnostic.h"
 #include "policy/program.h"
+#include "proto/steward/v1/validation.h"
 #include "server/store/limits.h"
 
 namespace steward::store::internal {
 
 using store::kDefaultPageSize;
 using store::kMaxPageSize;
-inline constexpr size_t kMaxIdBytes = 256;
+using v1::kMaxIdBytes;
 
 // kInvalidArgument naming `what` when `value` is empty, longer than
-// kMaxIdBytes or holds control characters.
+// kMaxIdBytes or holds control characters: v1::ValidateStoredId, the rule
+// for names the store records but does not mint (authors, granters, which
+// may come from mTLS identities). Principal ids are held to v1::ValidateId.
 absl::Status ValidateIdentifier(absl::string_view what,
                                 absl::string_view value);
-// kInvalidArgument unless `name` is [A-Za-z0-9_.:@-]{1,128}.
+// kInvalidArgument unless `name` is 1..kMaxKeyNameBytes bytes of
+// v1::IsIdChar (v1::ValidateId with the key name length).
+inline constexpr size_t kMaxKeyNameBytes = 128;
 absl::Status ValidateKeyName(absl::string_view name);
 // 0 or less = kDefaultPageSize; at most kMaxPageSize.
 int ClampPageSize(int page_size);

@@ -132,6 +132,36 @@ TEST(TimeTest, PastAndFutureRelativeToNow) {
   EXPECT_FALSE(ParseFutureTime("soon", now).ok());
 }
 
+// Times a google.protobuf.Timestamp cannot carry are refused on the
+// command line, before any call (issue #17 item 11).
+TEST(TimeTest, RefusesTimesOutsideTheTimestampRange) {
+  const absl::Time now = absl::FromUnixSeconds(1800000000);
+  EXPECT_TRUE(ParseTimestamp("9999-12-31T23:59:59Z").ok());
+  EXPECT_TRUE(ParseTimestamp("0001-01-01").ok());
+  absl::StatusOr<absl::Time> t = ParseTimestamp("10000-01-01T00:00:00Z");
+  EXPECT_FALSE(t.ok());
+  EXPECT_FALSE(ParseTimestamp("+294247-01-10T04:00:54Z").ok());
+  EXPECT_FALSE(ParseFutureTime("999999999w", now).ok());
+  EXPECT_FALSE(ParsePastTime("999999999w", now).ok());
+  t = ParseFutureTime("99999999w", now);  // ~1.9 million years
+  ASSERT_FALSE(t.ok());
+  EXPECT_THAT(std::string(t.status().message()),
+              ::testing::HasSubstr("outside 0001-01-01..9999-12-31"));
+}
+
+TEST(PrincipalIdTest, OnlyTheContractCharset) {
+  EXPECT_TRUE(CheckPrincipalId("PRINCIPAL", "u7").ok());
+  EXPECT_TRUE(CheckPrincipalId("PRINCIPAL", "svc:crm@eu.example-1_a").ok());
+  for (const char* bad : {"a b/c", "\xc3\xa9", "<script>", "*", "", "a/b"}) {
+    absl::Status s = CheckPrincipalId("PRINCIPAL", bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(s.message()), ::testing::StartsWith("PRINCIPAL: "));
+  }
+  // `principal get|delete` still reach ids stored before the rule.
+  EXPECT_TRUE(CheckStoredPrincipalId("ID", "a b/c").ok());
+  EXPECT_FALSE(CheckStoredPrincipalId("ID", "a\nb").ok());
+}
+
 TEST(ResourceRefTest, SplitsAtFirstSlash) {
   auto ref = ParseResourceRef("customer/c-1042", true);
   ASSERT_TRUE(ref.ok());

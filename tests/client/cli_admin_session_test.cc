@@ -3,12 +3,14 @@
 // with scope and expiry, check allow (exit 0) and deny (exit 3), revoke,
 // diff and roll back a policy version, manage API keys, and the documented
 // error paths (unknown principal, bad policy, wrong key).
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -364,6 +366,111 @@ TEST_F(AdminSessionTest, ClientKeyCannotAdminister) {
   CommandResult r = Ctl(As::kClient, {"principal", "add", "u9"});
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_THAT(r.err, StartsWith("error: PERMISSION_DENIED: "));
+}
+
+// Principal ids outside [A-Za-z0-9_.@:-]{1,256} are refused locally, as
+// usage errors, by every command that takes one (issue #17 item 10).
+TEST_F(AdminSessionTest, PrincipalIdsOutsideTheCharsetAreUsageErrors) {
+  ApplyAndPopulate();
+  for (const std::string id : {"a b/c", "\xc3\xa9", "<script>", "*"}) {
+    SCOPED_TRACE(id);
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{
+             {"principal", "add", id},
+             {"principal", "disable", id},
+             {"grant", id, "support_agent"},
+             {"revoke", id, "support_agent"},
+             {"bindings", "--principal", id},
+             {"audit", "query", "--principal", id},
+             {"report", "permissions", "--principal", id}}) {
+      CommandResult r = Ctl(As::kAdmin, args);
+      EXPECT_EQ(r.exit_code, 2) << args[0] << "\n" << Describe(r);
+      EXPECT_THAT(r.err, StartsWith("error: ")) << args[0];
+      EXPECT_THAT(r.err, HasSubstr("ids are letters, digits and _ . @ : -"));
+      EXPECT_EQ(r.out, "");
+    }
+    CommandResult r = Ctl(As::kClient, {"check", id, "read", "customer/c1"});
+    EXPECT_EQ(r.exit_code, 2) << Describe(r);
+    EXPECT_THAT(r.err, StartsWith("error: PRINCIPAL: "));
+  }
+  CommandResult r = Ctl(As::kAdmin, {"-o", "csv", "principal", "list"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, Not(HasSubstr("a b/c")));
+  EXPECT_THAT(r.out, Not(HasSubstr("script")));
+}
+
+// Times a google.protobuf.Timestamp cannot carry are refused before the
+// call; they used to be clamped into a grant expiring in 2262 or a query
+// from 1677 (issue #17 item 11).
+TEST_F(AdminSessionTest, OutOfRangeTimesAreUsageErrors) {
+  ApplyAndPopulate();
+  CommandResult r = Ctl(
+      As::kAdmin, {"grant", "u8", "support_agent", "--expires", "99999999w"});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_THAT(r.err, StartsWith("error: --expires: "));
+  EXPECT_THAT(r.err, HasSubstr("outside 0001-01-01..9999-12-31"));
+  r = Ctl(As::kAdmin, {"audit", "query", "--since", "99999999w"});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_THAT(r.err, StartsWith("error: "));
+  r = Ctl(As::kAdmin, {"-o", "csv", "bindings", "--principal", "u8"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, Not(HasSubstr("support_agent")));
+}
+
+// Runs `sql` on the server's store, as an older stewardd or a repair would
+// have written it.
+void ExecSql(const std::string& data_dir, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((data_dir + "/steward.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  const std::string message = error == nullptr ? "" : error;
+  sqlite3_free(error);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+}
+
+// A binding whose expiry an older stewardd saturated to year 294247: JSON
+// cannot carry it. `bindings -o json` used to print {"error": …} on stdout
+// and exit 0; it must fail (issue #17 item 11).
+TEST_F(AdminSessionTest, BindingsJsonWithAnUnprintableTimeFailsLoudly) {
+  ApplyAndPopulate();
+  ASSERT_NO_FATAL_FAILURE(
+      ExecSql(data_dir_,
+              "UPDATE role_bindings SET expires_at = 9223372036854775807 "
+              "WHERE principal = 'u8'"));
+  CommandResult r = Ctl(As::kAdmin, {"-o", "json", "bindings"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, StartsWith("error: "));
+  EXPECT_THAT(r.err, HasSubstr("cannot be printed as JSON"));
+  r = Ctl(As::kAdmin, {"-o", "json", "principal", "get", "u8"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.out, "");
+  // Tables still show every binding, the broken time as such.
+  r = Ctl(As::kAdmin, {"bindings"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("(invalid)"));
+  EXPECT_THAT(r.out, HasSubstr("u7"));
+}
+
+// Principals stored before the id rule stay readable and deletable from
+// the CLI (issue #17 item 10: reads must not break).
+TEST_F(AdminSessionTest, PrincipalsStoredBeforeTheIdRuleCanBeReadAndDeleted) {
+  ApplyAndPopulate();
+  ASSERT_NO_FATAL_FAILURE(
+      ExecSql(data_dir_,
+              "INSERT INTO principals (id, created_at, updated_at) "
+              "VALUES ('a b/c', 1, 1)"));
+  CommandResult r = Ctl(As::kAdmin, {"principal", "get", "a b/c"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("a b/c"));
+  r = Ctl(As::kAdmin, {"principal", "delete", "a b/c"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  r = Ctl(As::kAdmin, {"principal", "get", "a b/c"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, StartsWith("error: NOT_FOUND: "));
 }
 
 }  // namespace

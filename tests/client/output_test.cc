@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "steward/v1/admin.pb.h"
 #include "steward/v1/authorization.pb.h"
 #include "tests/testing/csv_cases.h"
 
@@ -71,12 +72,39 @@ TEST(JsonTest, UsesProtoFieldNamesAndPrintsDefaults) {
   steward::v1::CheckResponse response;
   response.set_effect(steward::v1::DENY);
   response.set_decision_id("d-1");
-  const std::string json = ToJson(response, /*pretty=*/false);
+  const absl::StatusOr<std::string> printed = ToJson(response, false);
+  ASSERT_TRUE(printed.ok()) << printed.status();
+  const std::string& json = *printed;
   EXPECT_THAT(json, HasSubstr("\"decision_id\":\"d-1\""));
   EXPECT_THAT(json, HasSubstr("\"effect\":\"DENY\""));
   // Unset fields are present so scripts see a stable shape.
   EXPECT_THAT(json, HasSubstr("\"rule_id\":\"\""));
   EXPECT_THAT(json, ::testing::Not(HasSubstr("\n")));
+}
+
+// A Timestamp JSON cannot carry (here from a store written before
+// timestamps were checked) is an error the command returns, never an
+// {"error": …} object printed as if it were the result.
+TEST(JsonTest, OutOfRangeTimestampIsAnErrorNotAnErrorObject) {
+  steward::v1::Binding binding;
+  binding.set_principal_id("u1");
+  binding.mutable_expires_at()->set_seconds(9223372036854);  // year 294247
+  const absl::StatusOr<std::string> json = ToJson(binding, true);
+  ASSERT_FALSE(json.ok()) << *json;
+  EXPECT_EQ(json.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(json.status().message(), HasSubstr("cannot be printed as JSON"));
+  binding.mutable_expires_at()->set_seconds(0);
+  binding.mutable_expires_at()->set_nanos(-1);
+  EXPECT_FALSE(ToJson(binding, false).ok());
+}
+
+TEST(TimestampTest, OutOfRangeIsShownAsInvalid) {
+  google::protobuf::Timestamp t;
+  t.set_seconds(int64_t{1} << 62);
+  EXPECT_EQ(FormatTimestamp(t), "(invalid)");
+  t.set_seconds(1800000000);
+  t.set_nanos(1000000000);
+  EXPECT_EQ(FormatTimestamp(t), "(invalid)");
 }
 
 TEST(TimestampTest, UnsetIsEmptyAndRoundTrips) {

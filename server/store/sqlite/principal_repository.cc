@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "proto/steward/v1/validation.h"
 #include "server/store/attributes.h"
 #include "server/store/repository_support.h"
 #include "server/store/scope.h"
@@ -53,10 +54,7 @@ absl::StatusOr<UpsertPrincipalResult>
 SqlitePrincipalRepository::UpsertPrincipal(absl::string_view id,
                                            absl::string_view display_name,
                                            const AttributeMap& attributes) {
-  if (absl::Status s = internal::ValidateIdentifier("principal id", id);
-      !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = v1::ValidateId("principal id", id); !s.ok()) return s;
   if (display_name.size() > 1024) {
     return absl::InvalidArgumentError("display name is longer than 1024 bytes");
   }
@@ -257,10 +255,15 @@ absl::StatusOr<int64_t> SqlitePrincipalRepository::DeletePrincipal(
 
 absl::StatusOr<GrantResult> SqlitePrincipalRepository::Grant(
     const GrantRequest& request) {
-  if (absl::Status s =
-          internal::ValidateIdentifier("principal id", request.principal);
+  if (absl::Status s = v1::ValidateId("principal id", request.principal);
       !s.ok()) {
     return s;
+  }
+  if (request.expires_at.has_value()) {
+    if (absl::Status s = v1::ValidateTime("expires_at", *request.expires_at);
+        !s.ok()) {
+      return s;
+    }
   }
   if (absl::Status s = ValidateScope(request.scope); !s.ok()) return s;
   if (absl::Status s =
