@@ -1,6 +1,6 @@
 // Tests of the v1 contract's value rules (proto/steward/v1/validation.h):
 // principal ids of [A-Za-z0-9_.@:-]{1,256}, the older rule stored ids may
-// follow, and google.protobuf.Timestamp's range (issue #17 items 10, 11).
+// follow, and google.protobuf.Timestamp's range.
 #include "proto/steward/v1/validation.h"
 
 #include <cstdint>

@@ -1,8 +1,7 @@
-// The v1 contract's value rules on a real stewardd (issue #17 items 10,
-// 11): principal ids outside [A-Za-z0-9_.@:-]{1,256} and Timestamps
-// outside 0001-01-01..9999-12-31 are INVALID_ARGUMENT naming the field at
-// every RPC that takes them, while principals stored before the id rule
-// stay readable and deletable.
+// The v1 contract's value rules on a real stewardd: principal ids outside
+// [A-Za-z0-9_.@:-]{1,256} and Timestamps outside 0001-01-01..9999-12-31 are
+// INVALID_ARGUMENT naming the field at every RPC that takes them, while
+// principals stored before the id rule stay readable and deletable.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
