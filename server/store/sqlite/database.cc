@@ -27,6 +27,14 @@ absl::StatusOr<int64_t> CommitWithNewRevision(Connection& connection,
   return revision;
 }
 
+absl::StatusOr<int64_t> CommitChange(Connection& connection,
+                                     absl::FunctionRef<absl::Status()> change) {
+  absl::StatusOr<Transaction> txn = Transaction::Begin(connection);
+  if (!txn.ok()) return txn.status();
+  if (absl::Status s = change(); !s.ok()) return s;
+  return CommitWithNewRevision(connection, *txn);
+}
+
 absl::StatusOr<int64_t> ReadRevision(Connection& connection) {
   absl::StatusOr<Statement> stmt =
       connection.Prepare("SELECT revision FROM store_meta WHERE singleton = 1");

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/store/clock.h"
@@ -45,6 +46,12 @@ absl::StatusOr<int64_t> ReadRevision(Connection& connection);
 // revision.
 absl::StatusOr<int64_t> CommitWithNewRevision(Connection& connection,
                                               Transaction& txn);
+
+// Runs `change` in one write transaction and commits it with
+// CommitWithNewRevision; an error from `change` rolls all of it back.
+// Returns the new revision.
+absl::StatusOr<int64_t> CommitChange(Connection& connection,
+                                     absl::FunctionRef<absl::Status()> change);
 
 }  // namespace steward::store::sqlite
 

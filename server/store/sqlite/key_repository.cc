@@ -158,40 +158,31 @@ absl::StatusOr<int64_t> SqliteKeyRepository::RevokeApiKey(
     absl::string_view name) {
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  int64_t new_revision = 0;
-  {
-    absl::StatusOr<Transaction> txn = Transaction::Begin(c);
-    if (!txn.ok()) return txn.status();
-    {
-      absl::StatusOr<Statement> stmt = c.Prepare(
-          "SELECT revoked_at IS NOT NULL FROM api_keys WHERE name = ?");
-      if (!stmt.ok()) return stmt.status();
-      stmt->BindText(1, name);
-      absl::StatusOr<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) {
-        return absl::NotFoundError(absl::StrCat("no API key \"", name, "\""));
-      }
-      if (stmt->Int(0) != 0) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("API key \"", name, "\" is already revoked"));
-      }
+  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
+    absl::StatusOr<int64_t> changed =
+        RunWrite(c,
+                 "UPDATE api_keys SET revoked_at = max(?, created_at) "
+                 "WHERE name = ? AND revoked_at IS NULL",
+                 [&](Statement& stmt) {
+                   stmt.BindTime(1, db_->clock.Now());
+                   stmt.BindText(2, name);
+                 });
+    if (!changed.ok()) return changed.status();
+    if (*changed == 1) return absl::OkStatus();
+    absl::StatusOr<bool> exists =
+        HasRow(c, "SELECT 1 FROM api_keys WHERE name = ?",
+               [&](Statement& stmt) { stmt.BindText(1, name); });
+    if (!exists.ok()) return exists.status();
+    if (!*exists) {
+      return absl::NotFoundError(absl::StrCat("no API key \"", name, "\""));
     }
-    {
-      absl::StatusOr<Statement> stmt = c.Prepare(
-          "UPDATE api_keys SET revoked_at = max(?, created_at) WHERE name = ?");
-      if (!stmt.ok()) return stmt.status();
-      stmt->BindTime(1, db_->clock.Now());
-      stmt->BindText(2, name);
-      if (absl::Status s = stmt->Run(); !s.ok()) return s;
-    }
-    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
-    if (!revision.ok()) return revision.status();
-    new_revision = *revision;
-  }
-  publisher_->PublishRevisionLocked(new_revision);
+    return absl::FailedPreconditionError(
+        absl::StrCat("API key \"", name, "\" is already revoked"));
+  });
+  if (!revision.ok()) return revision.status();
+  publisher_->PublishRevisionLocked(*revision);
   if (absl::Status s = ReloadKeysLocked(); !s.ok()) return s;
-  return new_revision;
+  return revision;
 }
 
 absl::StatusOr<AuthenticatedKey> SqliteKeyRepository::AuthenticateApiKey(

@@ -176,35 +176,26 @@ absl::StatusOr<int64_t> SqlitePolicyRepository::ActivatePolicyVersion(
 
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  int64_t new_revision = 0;
-  {
-    absl::StatusOr<Transaction> txn = Transaction::Begin(c);
-    if (!txn.ok()) return txn.status();
-    {
-      absl::StatusOr<Statement> stmt =
-          c.Prepare("UPDATE policy_versions SET active = 0 WHERE active = 1");
-      if (!stmt.ok()) return stmt.status();
-      if (absl::Status s = stmt->Run(); !s.ok()) return s;
+  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
+    absl::StatusOr<int64_t> changed =
+        RunWrite(c, "UPDATE policy_versions SET active = 0 WHERE active = 1",
+                 [](Statement&) {});
+    if (!changed.ok()) return changed.status();
+    changed =
+        RunWrite(c, "UPDATE policy_versions SET active = 1 WHERE version = ?",
+                 [&](Statement& stmt) { stmt.BindInt(1, version); });
+    if (!changed.ok()) return changed.status();
+    if (*changed != 1) {
+      return absl::NotFoundError(absl::StrCat("no policy version ", version));
     }
-    {
-      absl::StatusOr<Statement> stmt =
-          c.Prepare("UPDATE policy_versions SET active = 1 WHERE version = ?");
-      if (!stmt.ok()) return stmt.status();
-      stmt->BindInt(1, version);
-      if (absl::Status s = stmt->Run(); !s.ok()) return s;
-      if (c.changes() != 1) {
-        return absl::NotFoundError(absl::StrCat("no policy version ", version));
-      }
-    }
-    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
-    if (!revision.ok()) return revision.status();
-    new_revision = *revision;
-  }
+    return absl::OkStatus();
+  });
+  if (!revision.ok()) return revision.status();
   if (absl::Status s = publisher_->RebuildLocked(*std::move(program), version);
       !s.ok()) {
     return s;
   }
-  return new_revision;
+  return revision;
 }
 
 absl::StatusOr<SqlitePolicyRepository::Active>

@@ -48,7 +48,27 @@ Binding ReadBinding(const Statement& stmt) {
   return b;
 }
 
+// The outcome of a write that must change exactly principal `id`'s row.
+absl::Status ChangedOnePrincipal(const absl::StatusOr<int64_t>& changed,
+                                 absl::string_view id) {
+  if (!changed.ok()) return changed.status();
+  if (*changed == 0) {
+    return absl::NotFoundError(absl::StrCat("no principal \"", id, "\""));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::StatusOr<int64_t> SqlitePrincipalRepository::PublishedLocked(
+    absl::string_view principal, absl::StatusOr<int64_t> revision) {
+  if (!revision.ok()) return revision.status();
+  if (absl::Status s = publisher_->PublishPrincipalLocked(principal, *revision);
+      !s.ok()) {
+    return s;
+  }
+  return revision;
+}
 
 absl::StatusOr<UpsertPrincipalResult>
 SqlitePrincipalRepository::UpsertPrincipal(absl::string_view id,
@@ -192,62 +212,33 @@ absl::StatusOr<int64_t> SqlitePrincipalRepository::SetPrincipalDisabled(
     absl::string_view id, bool disabled) {
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  int64_t new_revision = 0;
-  {
-    absl::StatusOr<Transaction> txn = Transaction::Begin(c);
-    if (!txn.ok()) return txn.status();
-    {
-      absl::StatusOr<Statement> stmt = c.Prepare(
-          "UPDATE principals SET disabled = ?, "
-          "updated_at = max(?, created_at) WHERE id = ?");
-      if (!stmt.ok()) return stmt.status();
-      stmt->BindInt(1, disabled ? 1 : 0);
-      stmt->BindTime(2, db_->clock.Now());
-      stmt->BindText(3, id);
-      if (absl::Status s = stmt->Run(); !s.ok()) return s;
-      if (c.changes() == 0) {
-        return absl::NotFoundError(absl::StrCat("no principal \"", id, "\""));
-      }
-    }
-    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
-    if (!revision.ok()) return revision.status();
-    new_revision = *revision;
-  }
-  if (absl::Status s = publisher_->PublishPrincipalLocked(id, new_revision);
-      !s.ok()) {
-    return s;
-  }
-  return new_revision;
+  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
+    absl::StatusOr<int64_t> changed =
+        RunWrite(c,
+                 "UPDATE principals SET disabled = ?, "
+                 "updated_at = max(?, created_at) WHERE id = ?",
+                 [&](Statement& stmt) {
+                   stmt.BindInt(1, disabled ? 1 : 0);
+                   stmt.BindTime(2, db_->clock.Now());
+                   stmt.BindText(3, id);
+                 });
+    return ChangedOnePrincipal(changed, id);
+  });
+  return PublishedLocked(id, revision);
 }
 
 absl::StatusOr<int64_t> SqlitePrincipalRepository::DeletePrincipal(
     absl::string_view id) {
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  int64_t new_revision = 0;
-  {
-    absl::StatusOr<Transaction> txn = Transaction::Begin(c);
-    if (!txn.ok()) return txn.status();
-    {
-      // Bindings go with it (ON DELETE CASCADE); audit_log rows stay.
-      absl::StatusOr<Statement> stmt =
-          c.Prepare("DELETE FROM principals WHERE id = ?");
-      if (!stmt.ok()) return stmt.status();
-      stmt->BindText(1, id);
-      if (absl::Status s = stmt->Run(); !s.ok()) return s;
-      if (c.changes() == 0) {
-        return absl::NotFoundError(absl::StrCat("no principal \"", id, "\""));
-      }
-    }
-    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
-    if (!revision.ok()) return revision.status();
-    new_revision = *revision;
-  }
-  if (absl::Status s = publisher_->PublishPrincipalLocked(id, new_revision);
-      !s.ok()) {
-    return s;
-  }
-  return new_revision;
+  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
+    // Bindings go with it (ON DELETE CASCADE); audit_log rows stay.
+    absl::StatusOr<int64_t> changed =
+        RunWrite(c, "DELETE FROM principals WHERE id = ?",
+                 [&](Statement& stmt) { stmt.BindText(1, id); });
+    return ChangedOnePrincipal(changed, id);
+  });
+  return PublishedLocked(id, revision);
 }
 
 // ---- Role bindings.
@@ -383,35 +374,25 @@ absl::StatusOr<int64_t> SqlitePrincipalRepository::Revoke(
     absl::string_view scope) {
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  int64_t new_revision = 0;
-  {
-    absl::StatusOr<Transaction> txn = Transaction::Begin(c);
-    if (!txn.ok()) return txn.status();
-    {
-      absl::StatusOr<Statement> stmt = c.Prepare(
-          "DELETE FROM role_bindings "
-          "WHERE principal = ? AND role = ? AND scope = ?");
-      if (!stmt.ok()) return stmt.status();
-      stmt->BindText(1, principal);
-      stmt->BindText(2, role);
-      stmt->BindText(3, scope);
-      if (absl::Status s = stmt->Run(); !s.ok()) return s;
-      if (c.changes() == 0) {
-        return absl::NotFoundError(absl::StrCat("principal \"", principal,
-                                                "\" holds no role \"", role,
-                                                "\" in scope \"", scope, "\""));
-      }
+  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
+    absl::StatusOr<int64_t> changed =
+        RunWrite(c,
+                 "DELETE FROM role_bindings "
+                 "WHERE principal = ? AND role = ? AND scope = ?",
+                 [&](Statement& stmt) {
+                   stmt.BindText(1, principal);
+                   stmt.BindText(2, role);
+                   stmt.BindText(3, scope);
+                 });
+    if (!changed.ok()) return changed.status();
+    if (*changed == 0) {
+      return absl::NotFoundError(absl::StrCat("principal \"", principal,
+                                              "\" holds no role \"", role,
+                                              "\" in scope \"", scope, "\""));
     }
-    absl::StatusOr<int64_t> revision = CommitWithNewRevision(c, *txn);
-    if (!revision.ok()) return revision.status();
-    new_revision = *revision;
-  }
-  if (absl::Status s =
-          publisher_->PublishPrincipalLocked(principal, new_revision);
-      !s.ok()) {
-    return s;
-  }
-  return new_revision;
+    return absl::OkStatus();
+  });
+  return PublishedLocked(principal, revision);
 }
 
 absl::StatusOr<BindingPage> SqlitePrincipalRepository::ListBindings(

@@ -39,6 +39,12 @@ class SqlitePrincipalRepository : public PrincipalRepository {
       absl::string_view page_token) override;
 
  private:
+  // After a committed change to `principal`: publishes its new snapshot
+  // entry at `revision` and returns the revision, or the first error.
+  absl::StatusOr<int64_t> PublishedLocked(absl::string_view principal,
+                                          absl::StatusOr<int64_t> revision)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_->mu);
+
   Database* db_;
   SqlitePublisher* publisher_;
 };

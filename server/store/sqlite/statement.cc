@@ -173,4 +173,21 @@ absl::Status ForEachRowWhile(
   }
 }
 
+absl::StatusOr<int64_t> RunWrite(Connection& connection, absl::string_view sql,
+                                 absl::FunctionRef<void(Statement&)> bind) {
+  absl::StatusOr<Statement> stmt = connection.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  bind(*stmt);
+  if (absl::Status s = stmt->Run(); !s.ok()) return s;
+  return connection.changes();
+}
+
+absl::StatusOr<bool> HasRow(Connection& connection, absl::string_view sql,
+                            absl::FunctionRef<void(Statement&)> bind) {
+  absl::StatusOr<Statement> stmt = connection.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  bind(*stmt);
+  return stmt->Step();
+}
+
 }  // namespace steward::store::sqlite

@@ -96,6 +96,15 @@ absl::Status ForEachRowWhile(
     Statement& stmt,
     absl::FunctionRef<absl::StatusOr<bool>(const Statement&)> on_row);
 
+// Prepares `sql` on `connection`, lets `bind` bind its parameters and runs
+// it to completion. Returns how many rows it inserted, updated or deleted.
+absl::StatusOr<int64_t> RunWrite(Connection& connection, absl::string_view sql,
+                                 absl::FunctionRef<void(Statement&)> bind);
+
+// Whether `sql`, with parameters bound by `bind`, returns a row.
+absl::StatusOr<bool> HasRow(Connection& connection, absl::string_view sql,
+                            absl::FunctionRef<void(Statement&)> bind);
+
 }  // namespace steward::store::sqlite
 
 #endif  // STEWARD_SERVER_STORE_SQLITE_STATEMENT_H_
