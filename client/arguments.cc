@@ -151,6 +151,11 @@ absl::Status CheckPrincipalId(absl::string_view what, absl::string_view id) {
   return v1::ValidateId(what, id);
 }
 
+absl::Status CheckPrincipalFilter(absl::string_view what,
+                                  absl::string_view id) {
+  return id.empty() ? absl::OkStatus() : CheckPrincipalId(what, id);
+}
+
 absl::Status CheckStoredPrincipalId(absl::string_view what,
                                     absl::string_view id) {
   return v1::ValidateStoredId(what, id);

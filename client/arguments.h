@@ -57,6 +57,8 @@ absl::StatusOr<absl::Time> ParseFutureTime(absl::string_view text,
 // (v1::ValidateId: 1..256 bytes of [A-Za-z0-9_.@:-]) so a bad one is
 // refused before any call. InvalidArgument otherwise.
 absl::Status CheckPrincipalId(absl::string_view what, absl::string_view id);
+// The same for an optional filter such as `--principal`: empty is OK.
+absl::Status CheckPrincipalFilter(absl::string_view what, absl::string_view id);
 // The weaker rule for naming a principal that may have been stored before
 // ids were restricted (v1::ValidateStoredId): `principal get` and
 // `principal delete` must still reach it.

@@ -36,11 +36,9 @@ void AddRecordFilterOptions(CLI::App& command, RecordFilterOptions& options) {
 absl::StatusOr<v1::RecordFilter> BuildRecordFilter(
     const RecordFilterOptions& options, absl::Time now) {
   v1::RecordFilter filter;
-  if (!options.principal.empty()) {
-    if (absl::Status s = CheckPrincipalId("--principal", options.principal);
-        !s.ok()) {
-      return s;
-    }
+  if (absl::Status s = CheckPrincipalFilter("--principal", options.principal);
+      !s.ok()) {
+    return s;
   }
   filter.set_principal_id(options.principal);
   filter.set_action(options.action);

@@ -111,11 +111,9 @@ absl::Status RunRevoke(CommandContext& context, const BindingOptions& options) {
 
 absl::Status RunBindings(CommandContext& context,
                          const BindingOptions& options) {
-  if (!options.principal.empty()) {
-    if (absl::Status s = CheckPrincipalId("--principal", options.principal);
-        !s.ok()) {
-      return UsageError(s.message());
-    }
+  if (absl::Status s = CheckPrincipalFilter("--principal", options.principal);
+      !s.ok()) {
+    return UsageError(s.message());
   }
   absl::StatusOr<Connection> connection = Connect(context);
   if (!connection.ok()) return connection.status();

@@ -64,15 +64,9 @@ absl::Status RunCheck(CommandContext& context, const CheckOptions& options) {
   request.set_request_id(options.request_id);
   request.set_explain(options.explain);
 
-  absl::StatusOr<Connection> connection = Connect(context);
-  if (!connection.ok()) return connection.status();
-  auto stub = v1::AuthorizationService::NewStub(connection->channel());
   v1::CheckResponse response;
-  if (absl::Status called = CallRpc(*connection,
-                                    [&](grpc::ClientContext* rpc) {
-                                      return stub->Check(rpc, request,
-                                                         &response);
-                                    });
+  if (absl::Status called = ConnectAndCall<v1::AuthorizationService>(
+          context, &v1::AuthorizationService::Stub::Check, request, &response);
       !called.ok()) {
     return called;
   }

@@ -73,6 +73,20 @@ absl::Status CallRpc(const Connection& connection, Call&& call) {
   return RpcError(status, connection.server());
 }
 
+// Connects and makes one unary call: `method` is a member of
+// `Service::Stub` such as &v1::AdminService::Stub::Grant.
+template <typename Service, typename Method, typename Request,
+          typename Response>
+absl::Status ConnectAndCall(const CommandContext& context, Method method,
+                            const Request& request, Response* response) {
+  absl::StatusOr<Connection> connection = Connect(context);
+  if (!connection.ok()) return connection.status();
+  auto stub = Service::NewStub(connection->channel());
+  return CallRpc(*connection, [&](grpc::ClientContext* rpc) {
+    return ((*stub).*method)(rpc, request, response);
+  });
+}
+
 // Pages through a list RPC: `call` is `(grpc::ClientContext*, const
 // std::string& page_token, Response*) -> grpc::Status`, `on_page` is
 // `(Response&) -> bool` (false stops early). Ends when the server returns no

@@ -9,16 +9,10 @@ namespace steward::client {
 namespace {
 
 absl::Status RunHealth(const CommandContext& context) {
-  absl::StatusOr<Connection> connection = Connect(context);
-  if (!connection.ok()) return connection.status();
-  auto stub = grpc::health::v1::Health::NewStub(connection->channel());
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
-  if (absl::Status called = CallRpc(*connection,
-                                    [&](grpc::ClientContext* rpc) {
-                                      return stub->Check(rpc, request,
-                                                         &response);
-                                    });
+  if (absl::Status called = ConnectAndCall<grpc::health::v1::Health>(
+          context, &grpc::health::v1::Health::Stub::Check, request, &response);
       !called.ok()) {
     return called;
   }

@@ -166,11 +166,9 @@ absl::Status RunPermissions(CommandContext& context,
     return UsageError(
         "report permissions needs exactly one of --principal or --role");
   }
-  if (!options.principal.empty()) {
-    if (absl::Status s = CheckPrincipalId("--principal", options.principal);
-        !s.ok()) {
-      return UsageError(s.message());
-    }
+  if (absl::Status s = CheckPrincipalFilter("--principal", options.principal);
+      !s.ok()) {
+    return UsageError(s.message());
   }
   absl::StatusOr<Connection> connection = Connect(context);
   if (!connection.ok()) return connection.status();

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "policy/compiler.h"
 #include "policy/evaluator.h"
+#include "tests/policy/compiled_policy_test.h"
 
 namespace steward::policy {
 namespace {
@@ -57,24 +58,13 @@ role clerk {
 }
 )";
 
-class AnalysisTest : public ::testing::Test {
+struct AnalysisPolicy {
+  static constexpr absl::string_view kFile = "analysis.policy";
+  static constexpr absl::string_view kText = kPolicy;
+};
+
+class AnalysisTest : public CompiledPolicyTest<AnalysisPolicy> {
  protected:
-  static void SetUpTestSuite() {
-    const SourceFile f{"analysis.policy", std::string(kPolicy)};
-    CompileOptions options;
-    options.lint = false;
-    CompileResult r = Compile({&f, 1}, options);
-    for (const Diagnostic& d : r.diagnostics) ADD_FAILURE() << d.ToString();
-    program_ = r.program;
-  }
-  static void TearDownTestSuite() { program_.reset(); }
-  static const Program& program() { return *program_; }
-  static RoleId Role(absl::string_view name) {
-    return *program_->FindRole(name);
-  }
-  static KindId Kind(absl::string_view name) {
-    return *program_->FindKind(name);
-  }
   // The names of the roles set in `roles`.
   static std::vector<std::string> Names(const std::vector<uint64_t>& roles) {
     std::vector<std::string> out;
@@ -95,10 +85,7 @@ class AnalysisTest : public ::testing::Test {
                                       absl::MakeSpan(roles)));
     return Names(roles);
   }
-
-  static std::shared_ptr<const Program> program_;
 };
-std::shared_ptr<const Program> AnalysisTest::program_;
 
 const absl::Time kNow = absl::FromUnixSeconds(1700000000);
 

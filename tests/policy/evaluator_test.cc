@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "policy/compiler.h"
 #include "policy/program_internal.h"
+#include "tests/policy/compiled_policy_test.h"
 
 namespace steward::policy {
 namespace {
@@ -74,25 +75,12 @@ role guarded {
 role scope_ref { allow read on order as "scoped" when resource.scope == "acme/eu" }
 )";
 
-class EvaluatorTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    const SourceFile f{"eval.policy", std::string(kPolicy)};
-    CompileOptions options;
-    options.lint = false;
-    CompileResult r = Compile({&f, 1}, options);
-    for (const Diagnostic& d : r.diagnostics) ADD_FAILURE() << d.ToString();
-    program_ = r.program;
-  }
-  static void TearDownTestSuite() { program_.reset(); }
-  static const Program& program() { return *program_; }
-  static RoleId Role(absl::string_view name) {
-    return *program_->FindRole(name);
-  }
-
-  static std::shared_ptr<const Program> program_;
+struct EvaluatorPolicy {
+  static constexpr absl::string_view kFile = "eval.policy";
+  static constexpr absl::string_view kText = kPolicy;
 };
-std::shared_ptr<const Program> EvaluatorTest::program_;
+
+class EvaluatorTest : public CompiledPolicyTest<EvaluatorPolicy> {};
 
 // A request under construction; owns its storage.
 struct Req {

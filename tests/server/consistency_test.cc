@@ -16,6 +16,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "tests/server/dev_server_test.h"
 #include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
@@ -47,17 +48,10 @@ role editor {
 }
 )";
 
-class ConsistencyTest : public ::testing::Test {
+class ConsistencyTest : public DevServerTest {
  protected:
   void SetUp() override {
-    data_ = dir_.path() + "/data";
-    ASSERT_THAT(server_.Start(STEWARDD_PATH, data_, {"--dev"}), IsOk());
-    channel_ = grpc::CreateChannel(server_.address(),
-                                   grpc::InsecureChannelCredentials());
-    admin_ = v1::AdminService::NewStub(channel_);
-    authz_ = v1::AuthorizationService::NewStub(channel_);
-    admin_key_ = ReadKey(data_, "admin");
-    client_key_ = ReadKey(data_, "client");
+    ASSERT_NO_FATAL_FAILURE(StartDevServer());
     ASSERT_EQ(Apply(kPolicyV1), 1);
     for (const char* id : {"alice", "bob"}) {
       v1::UpsertPrincipalRequest upsert;
@@ -108,13 +102,6 @@ class ConsistencyTest : public ::testing::Test {
                      v1::CheckResponse* response) {
     return authz_->Check(Context(client_key_).get(), request, response);
   }
-
-  TempDir dir_;
-  ServerProcess server_;
-  std::string data_, admin_key_, client_key_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::AdminService::Stub> admin_;
-  std::unique_ptr<v1::AuthorizationService::Stub> authz_;
 };
 
 TEST_F(ConsistencyTest, PolicyApplyAndGrantUnderLoad) {

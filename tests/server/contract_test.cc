@@ -10,6 +10,7 @@
 #include <string>
 
 #include "server/store/sqlite/connection.h"
+#include "tests/server/dev_server_test.h"
 #include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
@@ -32,19 +33,10 @@ role editor {
 const char* const kBadIds[] = {"a b/c", "\xc3\xa9", "<script>",
                                "*",     "a/b",      "tab\there"};
 
-class ContractTest : public ::testing::Test {
+class ContractTest : public DevServerTest {
  protected:
   void SetUp() override {
-    data_ = dir_.path() + "/data";
-    ASSERT_THAT(server_.Start(STEWARDD_PATH, data_, {"--dev"}), IsOk());
-    channel_ = grpc::CreateChannel(server_.address(),
-                                   grpc::InsecureChannelCredentials());
-    admin_ = v1::AdminService::NewStub(channel_);
-    authz_ = v1::AuthorizationService::NewStub(channel_);
-    audit_ = v1::AuditService::NewStub(channel_);
-    admin_key_ = ReadKey(data_, "admin");
-    client_key_ = ReadKey(data_, "client");
-    auditor_key_ = ReadKey(data_, "auditor");
+    ASSERT_NO_FATAL_FAILURE(StartDevServer());
     v1::ApplyPolicyRequest apply;
     v1::PolicySource* source = apply.add_sources();
     source->set_path("doc.policy");
@@ -92,14 +84,6 @@ class ContractTest : public ::testing::Test {
     for (const v1::Principal& p : response.principals()) ids.push_back(p.id());
     return ids;
   }
-
-  TempDir dir_;
-  ServerProcess server_;
-  std::string data_, admin_key_, client_key_, auditor_key_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::AdminService::Stub> admin_;
-  std::unique_ptr<v1::AuthorizationService::Stub> authz_;
-  std::unique_ptr<v1::AuditService::Stub> audit_;
 };
 
 // INVALID_ARGUMENT with a message that starts with `field` and a colon.
