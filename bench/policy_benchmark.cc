@@ -299,20 +299,28 @@ BENCHMARK(BM_CompileChain)
     ->Arg(10000)
     ->Unit(benchmark::kMillisecond);
 
-// Lint() (a public entry point of its own) on the compiled chain.
-void BM_LintChain(benchmark::State& state) {
-  const int roles = static_cast<int>(state.range(0));
-  const SourceFile file{"chain.policy", GenerateChainPolicy(roles)};
+// `text` compiled without lint; null (and the benchmark skipped) when it
+// does not compile.
+std::shared_ptr<const Program> CompileWithoutLint(benchmark::State& state,
+                                                  const std::string& path,
+                                                  std::string text) {
+  const SourceFile file{path, std::move(text)};
   CompileOptions options;
   options.lint = false;
   CompileResult r = Compile({&file, 1}, options);
-  if (!r.ok()) {
-    state.SkipWithError("compile failed");
-    return;
-  }
+  if (!r.ok()) state.SkipWithError("compile failed");
+  return r.ok() ? r.program : nullptr;
+}
+
+// Lint() (a public entry point of its own) on the compiled chain.
+void BM_LintChain(benchmark::State& state) {
+  const int roles = static_cast<int>(state.range(0));
+  std::shared_ptr<const Program> program =
+      CompileWithoutLint(state, "chain.policy", GenerateChainPolicy(roles));
+  if (program == nullptr) return;
   size_t findings = 0;
   for (auto _ : state) {
-    std::vector<Diagnostic> d = Lint(*r.program);
+    std::vector<Diagnostic> d = Lint(*program);
     findings = d.size();
     benchmark::DoNotOptimize(d);
   }
@@ -322,15 +330,10 @@ void BM_LintChain(benchmark::State& state) {
 BENCHMARK(BM_LintChain)->Arg(5000)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 void BM_GeneratedPolicyCheck(benchmark::State& state) {
-  const SourceFile file{"generated.policy", GeneratePolicy(1000)};
-  CompileOptions options;
-  options.lint = false;
-  CompileResult r = Compile({&file, 1}, options);
-  if (!r.ok()) {
-    state.SkipWithError("compile failed");
-    return;
-  }
-  const Program& program = *r.program;
+  std::shared_ptr<const Program> compiled =
+      CompileWithoutLint(state, "generated.policy", GeneratePolicy(1000));
+  if (compiled == nullptr) return;
+  const Program& program = *compiled;
   // 256 requests: 3 random bindings each, random kind/action/attributes.
   std::mt19937 rng(7);
   struct Owned {
