@@ -94,18 +94,31 @@ std::map<std::string, double> ParseSamples(const std::string& text) {
   return samples;
 }
 
+// Starts a --dev stewardd with `extra_args` and /metrics on an ephemeral
+// port; returns the metrics address, or "" after a test failure.
+std::string StartWithMetrics(ServerProcess& server, const std::string& data,
+                             std::vector<std::string> extra_args) {
+  std::vector<std::string> args = {"--dev", "--metrics-listen", "127.0.0.1:0"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  if (absl::Status started = server.Start(STEWARDD_PATH, data, args);
+      !started.ok()) {
+    ADD_FAILURE() << started;
+    return "";
+  }
+  std::string address = MetricsAddress(server);
+  if (address.empty()) ADD_FAILURE() << "no metrics address\n" << server.Log();
+  return address;
+}
+
 TEST(MetricsEndpointTest, AuditSeriesCountTheWritersBatchesAndCommits) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
   ServerProcess server;
-  ASSERT_THAT(server.Start(STEWARDD_PATH, data,
-                           {"--dev", "--policy",
-                            std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy",
-                            "--audit-durability", "sync", "--metrics-listen",
-                            "127.0.0.1:0"}),
-              IsOk());
-  const std::string metrics_address = MetricsAddress(server);
-  ASSERT_FALSE(metrics_address.empty()) << server.Log();
+  const std::string metrics_address = StartWithMetrics(
+      server, data,
+      {"--policy", std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy",
+       "--audit-durability", "sync"});
+  ASSERT_FALSE(metrics_address.empty());
 
   const std::vector<WorkloadRequest> requests =
       LoadWorkloadRequests(STEWARD_WORKLOAD_DIR);
@@ -158,11 +171,8 @@ TEST(MetricsEndpointTest, CountsNoActivePolicyDenialsUnderTheirOwnReason) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
   ServerProcess server;
-  ASSERT_THAT(server.Start(STEWARDD_PATH, data,
-                           {"--dev", "--metrics-listen", "127.0.0.1:0"}),
-              IsOk());
-  const std::string metrics_address = MetricsAddress(server);
-  ASSERT_FALSE(metrics_address.empty()) << server.Log();
+  const std::string metrics_address = StartWithMetrics(server, data, {});
+  ASSERT_FALSE(metrics_address.empty());
 
   auto stub = AuthorizationService::NewStub(grpc::CreateChannel(
       server.address(), grpc::InsecureChannelCredentials()));
@@ -194,13 +204,10 @@ TEST(MetricsEndpointTest, SnapshotBuildSecondsIsTheBuildTime) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
   ServerProcess server;
-  ASSERT_THAT(server.Start(STEWARDD_PATH, data,
-                           {"--dev", "--policy",
-                            std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy",
-                            "--metrics-listen", "127.0.0.1:0"}),
-              IsOk());
-  const std::string metrics_address = MetricsAddress(server);
-  ASSERT_FALSE(metrics_address.empty()) << server.Log();
+  const std::string metrics_address = StartWithMetrics(
+      server, data,
+      {"--policy", std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy"});
+  ASSERT_FALSE(metrics_address.empty());
   // Wait for the housekeeping round that publishes the policy version (it
   // used to reset the build time to 0 as well).
   std::map<std::string, double> samples;
@@ -222,11 +229,9 @@ TEST(MetricsEndpointTest, SnapshotBuildSecondsIsTheBuildTime) {
 TEST(MetricsEndpointTest, SlowClientsDoNotBlockScrapes) {
   TempDir dir;
   ServerProcess server;
-  ASSERT_THAT(server.Start(STEWARDD_PATH, dir.path() + "/data",
-                           {"--dev", "--metrics-listen", "127.0.0.1:0"}),
-              IsOk());
-  const std::string metrics_address = MetricsAddress(server);
-  ASSERT_FALSE(metrics_address.empty()) << server.Log();
+  const std::string metrics_address =
+      StartWithMetrics(server, dir.path() + "/data", {});
+  ASSERT_FALSE(metrics_address.empty());
   const size_t colon = metrics_address.rfind(':');
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
