@@ -128,7 +128,10 @@ class Scratch {
   // unconditional.
   uint8_t RawCondition(const BucketRule& br) {
     if (br.condition < 0) return kT;
-    if (!bound_ && !Bind()) return kU;
+    // A failed Bind leaves slots unset (context_ is not even cleared): every
+    // later condition must be unknown too, not read them.
+    if (!bound_) bind_ok_ = Bind();
+    if (!bind_ok_) return kU;
     return Run(x_.conditions[br.condition]);
   }
 
@@ -377,6 +380,7 @@ class Scratch {
   FieldSet requested_;
   const Bucket* bucket_ = nullptr;
   bool bound_ = false;
+  bool bind_ok_ = false;
   bool invalid_ = false;
   bool internal_error_ = false;
   uint64_t roles_[kMaxRoles / 64];

@@ -500,6 +500,31 @@ TEST_F(EvaluatorTest, WrongTypedAttributeIsInvalidRequest) {
   ExpectDecision(program(), p, {Effect::kDeny, Reason::kInvalidRequest});
 }
 
+// Found by the request fuzzer: once an attribute fails to bind, the slots
+// after it (and the whole context) were left unset, and the second
+// condition evaluated read them — stale pointers from an earlier request on
+// the same stack. Every condition must stay unknown instead.
+TEST_F(EvaluatorTest, ConditionsAfterAFailedBindStayUnknown) {
+  Req r;
+  r.bindings = {{Role("regional"), ""}};
+  r.action = "update";
+  r.principal_attrs = Principal(Value::String("eu"));
+  r.attrs = {{"owner", Value::String("u1")},
+             {"region", Value::String("eu")},
+             {"score", Value::String("not a number")}};
+  ExpectDecision(program(), r, {Effect::kDeny, Reason::kInvalidRequest});
+  Explanation ex;
+  Evaluate(program(), r.Build(), &ex);
+  int conditional = 0;
+  for (const RuleTrace& t : ex.rules) {
+    if (t.condition.empty() || !t.role_effective) continue;
+    ++conditional;
+    EXPECT_EQ(t.condition_result, TriBool::kUnknown) << t.rule_id;
+    EXPECT_FALSE(t.matched) << t.rule_id;
+  }
+  EXPECT_GE(conditional, 2) << ex.ToString();
+}
+
 TEST_F(EvaluatorTest, OutOfRangeRoleIsEvaluationError) {
   Req r;
   r.bindings = {{RoleId{9999}, ""}};
