@@ -147,7 +147,8 @@ std::vector<std::string> RecordSummaryCells(const v1::AuditRecord& record) {
           resource,
           record.resource_scope(),
           has_effect ? v1::Effect_Name(record.effect()) : "",
-          record.reason() != v1::REASON_UNSPECIFIED
+          !record.failure_reason().empty() ? record.failure_reason()
+          : record.reason() != v1::REASON_UNSPECIFIED
               ? v1::Reason_Name(record.reason())
               : "",
           record.rule_id()};

@@ -53,6 +53,23 @@ bool IsRecordError(const absl::Status& s) {
          s.code() == absl::StatusCode::kFailedPrecondition;
 }
 
+// journal_size_limit and max_page_count (WriterOptions). PRAGMAs take no
+// bound parameters; the values are integers we format, not user text.
+absl::Status ApplySpaceOptions(Connection& connection,
+                               const WriterOptions& options) {
+  if (options.wal_size_limit_bytes > 0) {
+    const std::string pragma = absl::StrCat("PRAGMA journal_size_limit = ",
+                                            options.wal_size_limit_bytes);
+    if (absl::Status s = connection.Exec(pragma.c_str()); !s.ok()) return s;
+  }
+  if (options.max_page_count > 0) {
+    const std::string pragma =
+        absl::StrCat("PRAGMA max_page_count = ", options.max_page_count);
+    if (absl::Status s = connection.Exec(pragma.c_str()); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 size_t HistogramBucket(size_t n) {
   for (size_t i = 0; i < kBatchSizeBounds.size(); ++i) {
     if (n <= kBatchSizeBounds[i]) return i;
@@ -86,6 +103,12 @@ absl::StatusOr<std::unique_ptr<AuditWriter>> AuditWriter::Open(
       return s;
     }
   }
+  if (absl::Status s = ApplySpaceOptions(**connection, options); !s.ok()) {
+    return s;
+  }
+  // A WAL left large by a previous run (a full volume, a crash) is given
+  // back before anything else needs the space.
+  (void)(*connection)->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
   absl::StatusOr<internal::ChainTail> tail =
       internal::LoadChainTail(**connection);
   if (!tail.ok()) return tail.status();
@@ -97,6 +120,12 @@ absl::StatusOr<std::unique_ptr<AuditWriter>> AuditWriter::Open(
     absl::StatusOr<std::unique_ptr<Connection>> c =
         Connection::Open(db_path, copts);
     if (!c.ok()) return c.status();
+    if (absl::Status s = ApplySpaceOptions(
+            **c, WriterOptions{.wal_size_limit_bytes =
+                                   options.wal_size_limit_bytes});
+        !s.ok()) {
+      return s;
+    }
     checkpoint_connection = *std::move(c);
   }
   WriterOptions effective = options;
@@ -118,7 +147,8 @@ AuditWriter::AuditWriter(std::unique_ptr<Connection> connection,
       last_seq_(last_seq),
       last_hash_(last_hash),
       next_seq_(next_seq),
-      indexed_through_(indexed_through) {
+      indexed_through_(indexed_through),
+      failure_log_({.log_interval = options.failure_log_interval}) {
   metrics_.queue_capacity = options_.queue_capacity;
   metrics_.last_seq = last_seq_;
   metrics_.indexed_through = indexed_through_;
@@ -236,6 +266,16 @@ WriterMetrics AuditWriter::metrics() const {
   WriterMetrics m = metrics_;
   m.queue_depth = queue_.size();
   return m;
+}
+
+void AuditWriter::SetMaxPageCount(int64_t pages) {
+  pending_max_page_count_.store(pages);
+}
+
+void AuditWriter::TruncateWal() {
+  // Fails (BUSY) while a reader still needs the WAL; the next attempt, or
+  // the automatic checkpoints with journal_size_limit, catch up.
+  (void)connection_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 void AuditWriter::RunCheckpointer(std::unique_ptr<Connection> connection) {
@@ -363,6 +403,10 @@ absl::Status AuditWriter::WriteTransaction(std::vector<Item>& batch,
 }
 
 void AuditWriter::CommitBatch(std::vector<Item>& batch) {
+  if (const int64_t pages = pending_max_page_count_.exchange(0); pages > 0) {
+    (void)ApplySpaceOptions(*connection_,
+                            WriterOptions{.max_page_count = pages});
+  }
   const absl::Time start = absl::Now();
   std::vector<int64_t> seqs(batch.size(), 0);
   std::vector<absl::Status> statuses(batch.size());
@@ -386,6 +430,14 @@ void AuditWriter::CommitBatch(std::vector<Item>& batch) {
     }
   }
   const absl::Duration elapsed = absl::Now() - start;
+  // Before the callbacks, so a Flush that returns sees the WAL truncated.
+  if (!status.ok() && !IsRecordError(status)) {
+    if (failure_log_.OnFailure(status, batch.size(), absl::Now())) {
+      TruncateWal();
+    }
+  } else if (status.ok() && failure_log_.OnSuccess(absl::Now())) {
+    TruncateWal();
+  }
 
   size_t committed = 0;
   for (size_t i = 0; i < batch.size(); ++i) {

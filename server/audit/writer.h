@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/audit/commit_failure_log.h"
 #include "server/audit/record.h"
 
 namespace steward::store::sqlite {
@@ -90,6 +91,19 @@ struct WriterOptions {
   int64_t index_pass_rows = 8192;
   absl::Duration index_idle_delay = absl::Milliseconds(200);
   bool index_on_shutdown = true;
+  // Space (commit_failure_log.h). PRAGMA journal_size_limit of the
+  // writer's connections: whenever the WAL restarts from its beginning it
+  // is truncated to this size, so a burst does not keep its space. The
+  // writer also truncates the WAL to nothing at Open, after failed commits
+  // (at most every 5 s) and once commits succeed again, so that freeing
+  // space on a full volume is enough to recover. 0: no limit.
+  int64_t wal_size_limit_bytes = int64_t{64} << 20;
+  // At most one log line per interval while commits keep failing.
+  absl::Duration failure_log_interval = absl::Seconds(30);
+  // PRAGMA max_page_count of the writer's connection, 0 for SQLite's
+  // default: a cap on the database's size. Tests simulate a full volume
+  // with it (SetMaxPageCount raises it).
+  int64_t max_page_count = 0;
 };
 
 // Upper bounds of the batch-size histogram buckets; the last bucket is
@@ -177,6 +191,10 @@ class AuditWriter {
 
   WriterMetrics metrics() const;
 
+  // Sets PRAGMA max_page_count (WriterOptions::max_page_count) before the
+  // next batch.
+  void SetMaxPageCount(int64_t pages);
+
  private:
   // A queued record, already converted to its stored form and encoded
   // (except the seq) on the submitting thread, which keeps that work off
@@ -209,6 +227,10 @@ class AuditWriter {
   // trigger retries.
   bool IndexTail();
 
+  // PRAGMA wal_checkpoint(TRUNCATE) on the writer's connection (between
+  // transactions): gives the WAL's space back. Best effort.
+  void TruncateWal();
+
   // The background checkpoint thread (WriterOptions::background_checkpoint).
   void RunCheckpointer(std::unique_ptr<store::sqlite::Connection> connection);
 
@@ -221,6 +243,8 @@ class AuditWriter {
   Hash last_hash_;
   int64_t next_seq_;
   int64_t indexed_through_;
+  internal::CommitFailureLog failure_log_;
+  std::atomic<int64_t> pending_max_page_count_{0};
 
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);

@@ -49,6 +49,32 @@ absl::string_view NeededRole(Permission permission) {
 
 }  // namespace
 
+std::string RpcName::FullName() const {
+  return absl::StrCat("/", service, "/", method);
+}
+
+absl::string_view AuthFailureReasonName(AuthFailureReason reason) {
+  switch (reason) {
+    case AuthFailureReason::kMissingKey:
+      return "missing_key";
+    case AuthFailureReason::kUnknownKey:
+      return "unknown_key";
+    case AuthFailureReason::kRevokedKey:
+      return "revoked_key";
+    case AuthFailureReason::kWrongRole:
+      return "wrong_role";
+    case AuthFailureReason::kLockedOut:
+      return "locked_out";
+    case AuthFailureReason::kMissingTotp:
+      return "missing_totp";
+    case AuthFailureReason::kBadTotp:
+      return "bad_totp";
+    case AuthFailureReason::kReplayedTotp:
+      return "replayed_totp";
+  }
+  return "unknown";
+}
+
 Authenticator::Authenticator(store::KeyRepository* keys,
                              const store::Clock* clock, Metrics* metrics,
                              Options options, AuthFailureSink on_failure)
@@ -58,9 +84,11 @@ Authenticator::Authenticator(store::KeyRepository* keys,
       options_(options),
       on_failure_(std::move(on_failure)) {}
 
-absl::Status Authenticator::Fail(const std::string& peer,
+absl::Status Authenticator::Fail(const grpc::ServerContextBase& context,
+                                 const RpcName& rpc,
                                  const std::string& key_name,
-                                 absl::Status status, bool lock_out) {
+                                 AuthFailureReason reason, absl::Status status,
+                                 bool lock_out) {
   metrics_->RecordAuthFailure();
   absl::Time now = clock_->Now();
   if (lock_out) {
@@ -81,16 +109,20 @@ absl::Status Authenticator::Fail(const std::string& peer,
       });
     }
   }
-  if (on_failure_) on_failure_(peer, key_name, std::string(status.message()));
+  if (on_failure_) {
+    on_failure_(AuthFailure{context.peer(), rpc.FullName(), key_name, reason,
+                            std::string(status.message())});
+  }
   return status;
 }
 
 absl::StatusOr<Caller> Authenticator::Authorize(
-    const grpc::ServerContextBase& context, Permission permission) {
+    const grpc::ServerContextBase& context, Permission permission,
+    const RpcName& rpc) {
   std::string header = Metadata(context, "authorization");
   absl::string_view key = header;
   if (!absl::ConsumePrefix(&key, "Bearer ") || key.empty()) {
-    return Fail(context.peer(), "",
+    return Fail(context, rpc, "", AuthFailureReason::kMissingKey,
                 absl::UnauthenticatedError(
                     "missing API key: send `authorization: Bearer <key>`"));
   }
@@ -99,17 +131,17 @@ absl::StatusOr<Caller> Authenticator::Authorize(
   if (!found.ok()) {
     if (found.status().code() == absl::StatusCode::kNotFound ||
         found.status().code() == absl::StatusCode::kUnauthenticated) {
-      return Fail(context.peer(), "",
+      return Fail(context, rpc, "", AuthFailureReason::kUnknownKey,
                   absl::UnauthenticatedError("unknown API key"));
     }
     return found.status();
   }
   if (found->revoked) {
-    return Fail(context.peer(), found->name,
+    return Fail(context, rpc, found->name, AuthFailureReason::kRevokedKey,
                 absl::UnauthenticatedError("API key has been revoked"));
   }
   if (!RoleAllows(found->role, permission)) {
-    return Fail(context.peer(), found->name,
+    return Fail(context, rpc, found->name, AuthFailureReason::kWrongRole,
                 absl::PermissionDeniedError(absl::StrCat(
                     "this call needs an API key with service role ",
                     NeededRole(permission), "; key \"", found->name,
@@ -121,7 +153,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
       absl::MutexLock lock(&mu_);
       auto it = failures_.find(found->name);
       if (it != failures_.end() && clock_->Now() < it->second.locked_until) {
-        return Fail(context.peer(), found->name,
+        return Fail(context, rpc, found->name, AuthFailureReason::kLockedOut,
                     absl::ResourceExhaustedError(absl::StrCat(
                         "too many failed second factors with key \"",
                         found->name, "\"; retry after ",
@@ -130,7 +162,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
     }
     std::string code = Metadata(context, "x-steward-otp");
     if (code.empty()) {
-      return Fail(context.peer(), found->name,
+      return Fail(context, rpc, found->name, AuthFailureReason::kMissingTotp,
                   absl::UnauthenticatedError(
                       "admin changes need a TOTP code in x-steward-otp "
                       "(stewardctl --otp)"),
@@ -140,7 +172,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
     std::optional<int64_t> step;
     if (secret.ok()) step = VerifyTotp(*secret, code, clock_->Now());
     if (!step.has_value()) {
-      return Fail(context.peer(), found->name,
+      return Fail(context, rpc, found->name, AuthFailureReason::kBadTotp,
                   absl::UnauthenticatedError("TOTP code is wrong or stale"),
                   /*lock_out=*/true);
     }
@@ -148,7 +180,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
         !burned.ok()) {
       if (burned.code() == absl::StatusCode::kFailedPrecondition ||
           burned.code() == absl::StatusCode::kAlreadyExists) {
-        return Fail(context.peer(), found->name,
+        return Fail(context, rpc, found->name, AuthFailureReason::kReplayedTotp,
                     absl::UnauthenticatedError(
                         "TOTP code was already used; wait for the next one"),
                     /*lock_out=*/true);

@@ -6,7 +6,9 @@
 // (RESOURCE_EXHAUSTED), so a stolen admin key cannot be used to guess TOTP
 // codes. Unknown keys are not locked out by source: guessing a 256-bit key
 // is hopeless, and locking an address out would let anyone deny service to
-// everyone behind it; they are counted and audited.
+// everyone behind it; they are counted and audited. Every refusal names
+// the RPC and a short reason code, so the trail can aggregate a flood of
+// them per peer instead of writing one record each (trail_audit_sink.h).
 #ifndef STEWARD_SERVER_AUTH_AUTHENTICATOR_H_
 #define STEWARD_SERVER_AUTH_AUTHENTICATOR_H_
 
@@ -17,6 +19,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/metrics/metrics.h"
@@ -40,11 +43,46 @@ struct Caller {
   bool totp_verified = false;
 };
 
+// The RPC being authorized: the gRPC service's full name
+// ("steward.v1.AdminService") and the method ("Grant"). Both must outlive
+// the Authorize call (string literals and generated names do).
+struct RpcName {
+  absl::string_view service;
+  absl::string_view method;
+  // "/steward.v1.AdminService/Grant", as gRPC names it on the wire.
+  std::string FullName() const;
+};
+
+// Why an authentication was refused, as a stable code for the audit trail
+// and metrics (the caller is told a longer message).
+enum class AuthFailureReason {
+  kMissingKey,    // no `authorization: Bearer` header
+  kUnknownKey,    // no such key
+  kRevokedKey,    // the key was revoked
+  kWrongRole,     // the key's service role may not call this RPC
+  kLockedOut,     // too many failed second factors with this key
+  kMissingTotp,   // admin mutation without x-steward-otp
+  kBadTotp,       // wrong or stale TOTP code
+  kReplayedTotp,  // TOTP code already used
+};
+
+// "missing_key", "unknown_key", "revoked_key", "wrong_role", "locked_out",
+// "missing_totp", "bad_totp", "replayed_totp".
+absl::string_view AuthFailureReasonName(AuthFailureReason reason);
+
+// One refused authentication, as reported to the AuthFailureSink.
+struct AuthFailure {
+  std::string peer;      // gRPC peer, "ipv4:127.0.0.1:51234"
+  std::string rpc;       // full method name, RpcName::FullName()
+  std::string key_name;  // "" unless a key was found
+  AuthFailureReason reason = AuthFailureReason::kMissingKey;
+  std::string message;  // what the caller was told
+};
+
 // Failed authentications are reported here (the server records them in the
-// audit trail). Arguments: peer address, key name if known, reason.
-using AuthFailureSink =
-    std::function<void(const std::string& peer, const std::string& key_name,
-                       const std::string& reason)>;
+// audit trail). Called on the RPC's thread after the refusal is decided; it
+// must not block.
+using AuthFailureSink = std::function<void(const AuthFailure& failure)>;
 
 // Thread-safe. Borrows the store, clock and metrics, which must outlive it.
 class Authenticator {
@@ -64,13 +102,15 @@ class Authenticator {
   // OK with the caller, or: kUnauthenticated (no, unknown or revoked key;
   // missing, wrong or replayed TOTP code), kPermissionDenied naming the
   // service role the RPC needs, kResourceExhausted for a locked-out key.
+  // `rpc` names the call in failure reports.
   absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context,
-                                   Permission permission);
+                                   Permission permission, const RpcName& rpc);
 
  private:
   // Counts and audits a refusal; `lock` counts it towards the key's
   // lockout.
-  absl::Status Fail(const std::string& peer, const std::string& key_name,
+  absl::Status Fail(const grpc::ServerContextBase& context, const RpcName& rpc,
+                    const std::string& key_name, AuthFailureReason reason,
                     absl::Status status, bool lock = false);
 
   store::KeyRepository* keys_;

@@ -357,16 +357,17 @@ absl::Status Daemon::OpenParts() {
 
   p.metrics.RecordSnapshotBuild(snapshot_build_time);
   p.metrics.SetAuditWriterProbe([w = p.writer.get()] { return w->metrics(); });
+  // Defaults: one minute per summary, 4096 peers tracked (docs/operations.md).
+  AuthFailureAggregator::Options auth_failure_options;
   p.audit_sink = std::make_unique<TrailAuditSink>(
-      p.writer.get(), &p.clock, config.audit_durability, std::move(audit_key));
+      p.writer.get(), &p.clock, &p.metrics, config.audit_durability,
+      std::move(audit_key), auth_failure_options);
   Authenticator::Options auth_options;
   auth_options.require_totp = !config.dev;
   p.authenticator = std::make_unique<Authenticator>(
       &p.store->keys(), &p.clock, &p.metrics, auth_options,
-      [sink = p.audit_sink.get()](const std::string& peer,
-                                  const std::string& key,
-                                  const std::string& reason) {
-        sink->RecordAuthFailure(peer, key, reason);
+      [sink = p.audit_sink.get()](const AuthFailure& failure) {
+        sink->RecordAuthFailure(failure);
       });
   AuthorizationServiceImpl::Options authorization_options;
   authorization_options.max_in_flight = config.max_in_flight;
@@ -486,6 +487,7 @@ absl::Status Daemon::Run() {
   server_->Wait();
   warm_usage_.join();
   p.retention->Stop();
+  p.audit_sink->Shutdown();
   absl::Status flushed = p.writer->Shutdown();
   if (p.metrics_http) p.metrics_http->Stop();
   if (!flushed.ok()) {

@@ -103,10 +103,11 @@ AdminServiceImpl::AdminServiceImpl(store::PolicyRepository* policies,
 
 template <typename Fn>
 grpc::ServerUnaryReactor* AdminServiceImpl::Read(
-    grpc::CallbackServerContext* context, Fn fn) {
+    grpc::CallbackServerContext* context, absl::string_view method, Fn fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller =
-      authenticator_->Authorize(*context, Permission::kAdminRead);
+  absl::StatusOr<Caller> caller = authenticator_->Authorize(
+      *context, Permission::kAdminRead,
+      RpcName{v1::AdminService::service_full_name(), method});
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -119,8 +120,9 @@ template <typename Fn>
 grpc::ServerUnaryReactor* AdminServiceImpl::Mutate(
     grpc::CallbackServerContext* context, absl::string_view method, Fn fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller =
-      authenticator_->Authorize(*context, Permission::kAdminMutate);
+  absl::StatusOr<Caller> caller = authenticator_->Authorize(
+      *context, Permission::kAdminMutate,
+      RpcName{v1::AdminService::service_full_name(), method});
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -154,7 +156,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ValidatePolicy(
     grpc::CallbackServerContext* context,
     const v1::ValidatePolicyRequest* request,
     v1::ValidatePolicyResponse* response) {
-  return Read(context, [&](const Caller&) -> absl::Status {
+  return Read(context, "ValidatePolicy", [&](const Caller&) -> absl::Status {
     absl::StatusOr<std::vector<policy::SourceFile>> sources =
         FromProtoSources(request->sources(), "sources");
     if (!sources.ok()) return sources.status();
@@ -213,38 +215,40 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListPolicyVersions(
     grpc::CallbackServerContext* context,
     const v1::ListPolicyVersionsRequest* request,
     v1::ListPolicyVersionsResponse* response) {
-  return Read(context, [&](const Caller&) -> absl::Status {
-    absl::StatusOr<int> page_size = PageSize(request->page_size());
-    if (!page_size.ok()) return page_size.status();
-    int64_t before = INT64_MAX;
-    if (!request->page_token().empty() &&
-        !absl::SimpleAtoi(request->page_token(), &before)) {
-      return absl::InvalidArgumentError("page_token: not a token we issued");
-    }
-    absl::StatusOr<std::vector<store::PolicyVersionInfo>> versions =
-        policies_->ListPolicyVersions();
-    if (!versions.ok()) return versions.status();
-    std::sort(
-        versions->begin(), versions->end(),
-        [](const auto& a, const auto& b) { return a.version > b.version; });
-    for (const store::PolicyVersionInfo& v : *versions) {
-      if (v.version >= before) continue;
-      if (response->versions_size() == *page_size) {
-        response->set_next_page_token(
-            absl::StrCat(response->versions(*page_size - 1).version()));
-        break;
-      }
-      *response->add_versions() =
-          ToProto(v, PolicyNameOf(*snapshots_, v.version));
-    }
-    return absl::OkStatus();
-  });
+  return Read(
+      context, "ListPolicyVersions", [&](const Caller&) -> absl::Status {
+        absl::StatusOr<int> page_size = PageSize(request->page_size());
+        if (!page_size.ok()) return page_size.status();
+        int64_t before = INT64_MAX;
+        if (!request->page_token().empty() &&
+            !absl::SimpleAtoi(request->page_token(), &before)) {
+          return absl::InvalidArgumentError(
+              "page_token: not a token we issued");
+        }
+        absl::StatusOr<std::vector<store::PolicyVersionInfo>> versions =
+            policies_->ListPolicyVersions();
+        if (!versions.ok()) return versions.status();
+        std::sort(
+            versions->begin(), versions->end(),
+            [](const auto& a, const auto& b) { return a.version > b.version; });
+        for (const store::PolicyVersionInfo& v : *versions) {
+          if (v.version >= before) continue;
+          if (response->versions_size() == *page_size) {
+            response->set_next_page_token(
+                absl::StrCat(response->versions(*page_size - 1).version()));
+            break;
+          }
+          *response->add_versions() =
+              ToProto(v, PolicyNameOf(*snapshots_, v.version));
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetPolicy(
     grpc::CallbackServerContext* context, const v1::GetPolicyRequest* request,
     v1::GetPolicyResponse* response) {
-  return Read(context, [&](const Caller&) -> absl::Status {
+  return Read(context, "GetPolicy", [&](const Caller&) -> absl::Status {
     std::optional<int64_t> version;
     if (request->version() != 0) version = request->version();
     absl::StatusOr<store::PolicyVersion> policy = policies_->GetPolicy(version);
@@ -297,68 +301,80 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DiffPolicyVersions(
     grpc::CallbackServerContext* context,
     const v1::DiffPolicyVersionsRequest* request,
     v1::DiffPolicyVersionsResponse* response) {
-  return Read(context, [&](const Caller&) -> absl::Status {
-    auto load = [&](std::optional<int64_t> version)
-        -> absl::StatusOr<std::shared_ptr<const policy::Program>> {
-      absl::StatusOr<store::PolicyVersion> policy =
-          policies_->GetPolicy(version);
-      if (!policy.ok()) return policy.status();
-      return CompileOrError(policy->sources);
-    };
-    std::optional<int64_t> from;
-    if (request->from_version() != 0) from = request->from_version();
-    absl::StatusOr<std::shared_ptr<const policy::Program>> before = load(from);
-    if (!before.ok()) return before.status();
-    absl::StatusOr<std::shared_ptr<const policy::Program>> after;
-    switch (request->to_case()) {
-      case v1::DiffPolicyVersionsRequest::kToVersion:
-        after = load(request->to_version());
-        break;
-      case v1::DiffPolicyVersionsRequest::kToSources: {
-        absl::StatusOr<std::vector<policy::SourceFile>> sources =
-            FromProtoSources(request->to_sources().sources(),
-                             "to_sources.sources");
-        if (!sources.ok()) return sources.status();
-        after = CompileOrError(*sources);
-        break;
-      }
-      default:
-        return absl::InvalidArgumentError("to: give to_version or to_sources");
-    }
-    if (!after.ok()) return after.status();
-    std::vector<PermissionRow> old_rows = ExpandAll(**before);
-    std::vector<PermissionRow> new_rows = ExpandAll(**after);
-    absl::flat_hash_set<std::string> old_keys, new_keys;
-    for (const PermissionRow& row : old_rows) old_keys.insert(row.Key());
-    for (const PermissionRow& row : new_rows) new_keys.insert(row.Key());
-    auto emit = [&](const PermissionRow& row, v1::PermissionChange::Change c) {
-      v1::PermissionChange* change = response->add_changes();
-      change->set_change(c);
-      change->set_role(row.role);
-      change->set_kind(row.kind);
-      change->set_action(row.action);
-      change->set_effect(row.allow ? "allow" : "deny");
-      for (const std::string& p : row.purposes) change->add_purposes(p);
-      change->set_condition(row.condition);
-      for (const std::string& f : row.fields) change->add_fields(f);
-      for (const std::string& f : row.pii_fields) change->add_pii_fields(f);
-    };
-    absl::flat_hash_set<std::string> emitted;
-    for (const PermissionRow& row : old_rows) {
-      if (!new_keys.contains(row.Key()) && emitted.insert(row.Key()).second) {
-        emit(row, v1::PermissionChange::REMOVED);
-        // Losing a deny can open access as surely as gaining an allow.
-        if (!row.allow) response->set_new_access(true);
-      }
-    }
-    for (const PermissionRow& row : new_rows) {
-      if (!old_keys.contains(row.Key()) && emitted.insert(row.Key()).second) {
-        emit(row, v1::PermissionChange::ADDED);
-        if (row.allow) response->set_new_access(true);
-      }
-    }
-    return absl::OkStatus();
-  });
+  return Read(context, "DiffPolicyVersions",
+              [&](const Caller&) -> absl::Status {
+                auto load = [&](std::optional<int64_t> version)
+                    -> absl::StatusOr<std::shared_ptr<const policy::Program>> {
+                  absl::StatusOr<store::PolicyVersion> policy =
+                      policies_->GetPolicy(version);
+                  if (!policy.ok()) return policy.status();
+                  return CompileOrError(policy->sources);
+                };
+                std::optional<int64_t> from;
+                if (request->from_version() != 0)
+                  from = request->from_version();
+                absl::StatusOr<std::shared_ptr<const policy::Program>> before =
+                    load(from);
+                if (!before.ok()) return before.status();
+                absl::StatusOr<std::shared_ptr<const policy::Program>> after;
+                switch (request->to_case()) {
+                  case v1::DiffPolicyVersionsRequest::kToVersion:
+                    after = load(request->to_version());
+                    break;
+                  case v1::DiffPolicyVersionsRequest::kToSources: {
+                    absl::StatusOr<std::vector<policy::SourceFile>> sources =
+                        FromProtoSources(request->to_sources().sources(),
+                                         "to_sources.sources");
+                    if (!sources.ok()) return sources.status();
+                    after = CompileOrError(*sources);
+                    break;
+                  }
+                  default:
+                    return absl::InvalidArgumentError(
+                        "to: give to_version or to_sources");
+                }
+                if (!after.ok()) return after.status();
+                std::vector<PermissionRow> old_rows = ExpandAll(**before);
+                std::vector<PermissionRow> new_rows = ExpandAll(**after);
+                absl::flat_hash_set<std::string> old_keys, new_keys;
+                for (const PermissionRow& row : old_rows)
+                  old_keys.insert(row.Key());
+                for (const PermissionRow& row : new_rows)
+                  new_keys.insert(row.Key());
+                auto emit = [&](const PermissionRow& row,
+                                v1::PermissionChange::Change c) {
+                  v1::PermissionChange* change = response->add_changes();
+                  change->set_change(c);
+                  change->set_role(row.role);
+                  change->set_kind(row.kind);
+                  change->set_action(row.action);
+                  change->set_effect(row.allow ? "allow" : "deny");
+                  for (const std::string& p : row.purposes)
+                    change->add_purposes(p);
+                  change->set_condition(row.condition);
+                  for (const std::string& f : row.fields) change->add_fields(f);
+                  for (const std::string& f : row.pii_fields)
+                    change->add_pii_fields(f);
+                };
+                absl::flat_hash_set<std::string> emitted;
+                for (const PermissionRow& row : old_rows) {
+                  if (!new_keys.contains(row.Key()) &&
+                      emitted.insert(row.Key()).second) {
+                    emit(row, v1::PermissionChange::REMOVED);
+                    // Losing a deny can open access as surely as gaining an
+                    // allow.
+                    if (!row.allow) response->set_new_access(true);
+                  }
+                }
+                for (const PermissionRow& row : new_rows) {
+                  if (!old_keys.contains(row.Key()) &&
+                      emitted.insert(row.Key()).second) {
+                    emit(row, v1::PermissionChange::ADDED);
+                    if (row.allow) response->set_new_access(true);
+                  }
+                }
+                return absl::OkStatus();
+              });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::UpsertPrincipal(
@@ -403,7 +419,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetPrincipal(
     grpc::CallbackServerContext* context,
     const v1::GetPrincipalRequest* request,
     v1::GetPrincipalResponse* response) {
-  return Read(context, [&](const Caller&) -> absl::Status {
+  return Read(context, "GetPrincipal", [&](const Caller&) -> absl::Status {
     // Any id the store may hold: principals stored before ids were held to
     // v1::ValidateId must stay readable.
     if (absl::Status s = v1::ValidateStoredId("id", request->id()); !s.ok()) {
@@ -431,7 +447,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListPrincipals(
     grpc::CallbackServerContext* context,
     const v1::ListPrincipalsRequest* request,
     v1::ListPrincipalsResponse* response) {
-  return Read(context, [&](const Caller&) -> absl::Status {
+  return Read(context, "ListPrincipals", [&](const Caller&) -> absl::Status {
     absl::StatusOr<int> page_size = PageSize(request->page_size());
     if (!page_size.ok()) return page_size.status();
     absl::StatusOr<store::PrincipalPage> page =
@@ -564,7 +580,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListBindings(
     grpc::CallbackServerContext* context,
     const v1::ListBindingsRequest* request,
     v1::ListBindingsResponse* response) {
-  return Read(context, [&](const Caller&) -> absl::Status {
+  return Read(context, "ListBindings", [&](const Caller&) -> absl::Status {
     absl::StatusOr<int> page_size = PageSize(request->page_size());
     if (!page_size.ok()) return page_size.status();
     if (!request->principal_id().empty()) {
@@ -618,7 +634,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateApiKey(
 grpc::ServerUnaryReactor* AdminServiceImpl::ListApiKeys(
     grpc::CallbackServerContext* context, const v1::ListApiKeysRequest*,
     v1::ListApiKeysResponse* response) {
-  return Read(context, [&](const Caller&) -> absl::Status {
+  return Read(context, "ListApiKeys", [&](const Caller&) -> absl::Status {
     absl::StatusOr<std::vector<store::ApiKeyInfo>> keys = keys_->ListApiKeys();
     if (!keys.ok()) return keys.status();
     for (const store::ApiKeyInfo& key : *keys) {

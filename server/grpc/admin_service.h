@@ -101,9 +101,10 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   };
 
  private:
-  // Runs a read-only handler.
+  // Runs a read-only handler; `method` names the RPC ("GetPolicy").
   template <typename Fn>
-  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context, Fn fn);
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context,
+                                 absl::string_view method, Fn fn);
   // Runs a mutation and records it in the audit trail before finishing.
   template <typename Fn>
   grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* context,

@@ -141,7 +141,11 @@ v1::AuditRecord ToProto(const audit::AuditRecord& record) {
       break;  // admin and system records have no decision effect
   }
   v1::Reason reason;
-  if (v1::Reason_Parse(record.reason, &reason)) out.set_reason(reason);
+  if (record.kind == audit::RecordKind::kAuthFailure) {
+    out.set_failure_reason(record.reason);
+  } else if (v1::Reason_Parse(record.reason, &reason)) {
+    out.set_reason(reason);
+  }
   out.set_rule_id(record.rule_id);
   out.set_policy_version(record.policy_version.value_or(0));
   out.set_store_revision(record.store_revision.value_or(0));
@@ -174,10 +178,11 @@ AuditServiceImpl::AuditServiceImpl(store::PrincipalRepository* store,
 
 template <typename Fn>
 grpc::ServerUnaryReactor* AuditServiceImpl::Run(
-    grpc::CallbackServerContext* context, Fn fn) {
+    grpc::CallbackServerContext* context, absl::string_view method, Fn fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller =
-      authenticator_->Authorize(*context, Permission::kAudit);
+  absl::StatusOr<Caller> caller = authenticator_->Authorize(
+      *context, Permission::kAudit,
+      RpcName{v1::AuditService::service_full_name(), method});
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -190,7 +195,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryDecisions(
     grpc::CallbackServerContext* context,
     const v1::QueryDecisionsRequest* request,
     v1::QueryDecisionsResponse* response) {
-  return Run(context, [&]() -> absl::Status {
+  return Run(context, "QueryDecisions", [&]() -> absl::Status {
     absl::StatusOr<int> page_size = AuditPageSize(request->page_size());
     if (!page_size.ok()) return page_size.status();
     absl::StatusOr<audit::QueryFilter> filter = FromProto(request->filter());
@@ -209,7 +214,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryDecisions(
 grpc::ServerUnaryReactor* AuditServiceImpl::VerifyChain(
     grpc::CallbackServerContext* context, const v1::VerifyChainRequest*,
     v1::VerifyChainResponse* response) {
-  return Run(context, [&]() -> absl::Status {
+  return Run(context, "VerifyChain", [&]() -> absl::Status {
     absl::StatusOr<audit::VerifyResult> result = reader_->VerifyChain();
     if (!result.ok()) return result.status();
     response->set_ok(result->ok);
@@ -225,7 +230,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::SubjectAccess(
     grpc::CallbackServerContext* context,
     const v1::SubjectAccessRequest* request,
     v1::SubjectAccessResponse* response) {
-  return Run(context, [&]() -> absl::Status {
+  return Run(context, "SubjectAccess", [&]() -> absl::Status {
     if (request->resource_kind().empty() || request->resource_id().empty()) {
       return absl::InvalidArgumentError(
           "resource_kind and resource_id: both are required");
@@ -266,7 +271,7 @@ audit::AccessReports AuditServiceImpl::Reports() const {
 grpc::ServerUnaryReactor* AuditServiceImpl::WhoCan(
     grpc::CallbackServerContext* context, const v1::WhoCanRequest* request,
     v1::WhoCanResponse* response) {
-  return Run(context, [&]() -> absl::Status {
+  return Run(context, "WhoCan", [&]() -> absl::Status {
     absl::StatusOr<std::vector<audit::WhoCanEntry>> entries = Reports().WhoCan(
         {request->action(), request->resource_kind(), request->scope()});
     if (!entries.ok()) return entries.status();
@@ -289,7 +294,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::EffectivePermissions(
     grpc::CallbackServerContext* context,
     const v1::EffectivePermissionsRequest* request,
     v1::EffectivePermissionsResponse* response) {
-  return Run(context, [&]() -> absl::Status {
+  return Run(context, "EffectivePermissions", [&]() -> absl::Status {
     absl::StatusOr<std::vector<audit::PermissionEntry>> entries;
     switch (request->subject_case()) {
       case v1::EffectivePermissionsRequest::kRole:
@@ -319,7 +324,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::UnusedGrants(
     grpc::CallbackServerContext* context,
     const v1::UnusedGrantsRequest* request,
     v1::UnusedGrantsResponse* response) {
-  return Run(context, [&]() -> absl::Status {
+  return Run(context, "UnusedGrants", [&]() -> absl::Status {
     if (request->days() < 0 || request->days() > audit::kMaxUnusedDays) {
       return absl::InvalidArgumentError(
           absl::StrCat("days: must be between 0 and ", audit::kMaxUnusedDays));
@@ -343,7 +348,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::SeparationViolations(
     grpc::CallbackServerContext* context,
     const v1::SeparationViolationsRequest* /*request*/,
     v1::SeparationViolationsResponse* response) {
-  return Run(context, [&]() -> absl::Status {
+  return Run(context, "SeparationViolations", [&]() -> absl::Status {
     absl::StatusOr<std::vector<audit::SeparationViolation>> violations =
         Reports().SeparationViolations();
     if (!violations.ok()) return violations.status();
@@ -363,7 +368,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ExpiringGrants(
     grpc::CallbackServerContext* context,
     const v1::ExpiringGrantsRequest* request,
     v1::ExpiringGrantsResponse* response) {
-  return Run(context, [&]() -> absl::Status {
+  return Run(context, "ExpiringGrants", [&]() -> absl::Status {
     absl::Duration within = audit::kDefaultExpiringWithin;
     if (request->has_within()) {
       const google::protobuf::Duration& d = request->within();
@@ -388,7 +393,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::DecisionSummary(
     grpc::CallbackServerContext* context,
     const v1::DecisionSummaryRequest* request,
     v1::DecisionSummaryResponse* response) {
-  return Run(context, [&]() -> absl::Status {
+  return Run(context, "DecisionSummary", [&]() -> absl::Status {
     if (request->top_denied() < 0 ||
         request->top_denied() > audit::kMaxTopDenied) {
       return absl::InvalidArgumentError(

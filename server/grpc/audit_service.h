@@ -65,9 +65,11 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
  private:
   audit::AccessReports Reports() const;
 
-  // Authorizes, runs `fn` and finishes the reactor with its status.
+  // Authorizes, runs `fn` and finishes the reactor with its status;
+  // `method` names the RPC ("QueryDecisions").
   template <typename Fn>
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, Fn fn);
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
+                                absl::string_view method, Fn fn);
 
   store::PrincipalRepository* store_;
   const store::SnapshotPublisher* snapshots_;

@@ -56,10 +56,8 @@ class AuditSink {
                                          AuditDone done) = 0;
 
   // Records a refused authentication (fire and forget: the caller is
-  // already being refused).
-  virtual void RecordAuthFailure(absl::string_view peer,
-                                 absl::string_view key_name,
-                                 absl::string_view reason) = 0;
+  // already being refused; must not block).
+  virtual void RecordAuthFailure(const AuthFailure& failure) = 0;
 };
 
 }  // namespace steward::server

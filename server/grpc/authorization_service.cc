@@ -164,10 +164,11 @@ std::string AuthorizationServiceImpl::NextDecisionId() {
 }
 
 absl::StatusOr<Caller> AuthorizationServiceImpl::Begin(
-    const grpc::CallbackServerContext& context, const grpc::ByteBuffer& bytes,
-    google::protobuf::Message* request) {
-  absl::StatusOr<Caller> caller =
-      authenticator_->Authorize(context, Permission::kCheck);
+    const grpc::CallbackServerContext& context, absl::string_view method,
+    const grpc::ByteBuffer& bytes, google::protobuf::Message* request) {
+  absl::StatusOr<Caller> caller = authenticator_->Authorize(
+      context, Permission::kCheck,
+      RpcName{v1::AuthorizationService::service_full_name(), method});
   if (!caller.ok()) return caller.status();
   if (absl::Status decoded = DecodeRequest(bytes, request); !decoded.ok()) {
     return decoded;
@@ -192,7 +193,8 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto state =
       std::make_shared<CallState<v1::CheckRequest, v1::CheckResponse>>();
-  absl::StatusOr<Caller> caller = Begin(*context, *bytes, state->request());
+  absl::StatusOr<Caller> caller =
+      Begin(*context, "Check", *bytes, state->request());
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -236,7 +238,8 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto state = std::make_shared<
       CallState<v1::BatchCheckRequest, v1::BatchCheckResponse>>();
-  absl::StatusOr<Caller> caller = Begin(*context, *bytes, state->request());
+  absl::StatusOr<Caller> caller =
+      Begin(*context, "BatchCheck", *bytes, state->request());
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;

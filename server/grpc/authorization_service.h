@@ -51,8 +51,10 @@ class AuthorizationServiceImpl final
                                        grpc::ByteBuffer* response) override;
 
  private:
-  // Authenticates the caller for Check and decodes `bytes` into `request`.
+  // Authenticates the caller of `method` (Check, BatchCheck) and decodes
+  // `bytes` into `request`.
   absl::StatusOr<Caller> Begin(const grpc::CallbackServerContext& context,
+                               absl::string_view method,
                                const grpc::ByteBuffer& bytes,
                                google::protobuf::Message* request);
   // Counts the call in flight, or RESOURCE_EXHAUSTED when too many are.

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -9,13 +10,23 @@
 
 namespace steward::server {
 TrailAuditSink::TrailAuditSink(audit::AuditWriter* writer,
-                               const store::Clock* clock,
+                               const store::Clock* clock, Metrics* metrics,
                                AuditDurability durability,
-                               std::optional<audit::AuditKey> key)
+                               std::optional<audit::AuditKey> key,
+                               AuthFailureAggregator::Options auth_failures)
     : writer_(writer),
       clock_(clock),
+      metrics_(metrics),
       durability_(durability),
-      key_(std::move(key)) {}
+      key_(std::move(key)),
+      auth_failures_(auth_failures),
+      // Often enough that a summary is late by a small part of its
+      // interval; rarely enough to cost nothing.
+      auth_failure_tick_(std::clamp(auth_failures.interval / 10,
+                                    absl::Milliseconds(10), absl::Seconds(1))),
+      ticker_([this] { RunAuthFailureTicker(); }) {}
+
+TrailAuditSink::~TrailAuditSink() { Shutdown(); }
 
 std::shared_ptr<const TrailAuditSink::Plan> TrailAuditSink::PlanFor(
     const std::shared_ptr<const policy::Program>& program) {
@@ -105,20 +116,71 @@ absl::Status TrailAuditSink::RecordAdminChange(
       });
 }
 
-void TrailAuditSink::RecordAuthFailure(absl::string_view peer,
-                                       absl::string_view key_name,
-                                       absl::string_view reason) {
+void TrailAuditSink::RecordAuthFailure(const AuthFailure& failure) {
+  std::optional<AuthFailureSummary> now =
+      auth_failures_.Add(failure, clock_->Now());
+  if (now.has_value()) WriteAuthFailure(*now, /*wait=*/false);
+}
+
+void TrailAuditSink::WriteAuthFailure(const AuthFailureSummary& summary,
+                                      bool wait) {
   audit::AuditRecord record;
-  record.time = clock_->Now();
+  record.time = summary.last;
   record.kind = audit::RecordKind::kAuthFailure;
-  record.caller = std::string(key_name);
+  record.caller = summary.key_name;
+  record.action = summary.rpc;
   record.effect = audit::RecordEffect::kFailed;
-  record.reason = std::string(reason);
-  nlohmann::json details = {{"peer", std::string(peer)}};
-  record.details = details.dump();
-  absl::Status queued = writer_->TrySubmit(std::move(record));
+  record.reason = summary.reason;
+  nlohmann::json details = {
+      {"peer", summary.peer},
+      {"reason", summary.reason},
+      {"count", summary.count},
+      {"first", absl::FormatTime(absl::RFC3339_full, summary.first,
+                                 absl::UTCTimeZone())},
+      {"last",
+       absl::FormatTime(absl::RFC3339_full, summary.last, absl::UTCTimeZone())},
+      {"message", summary.message}};
+  // Peers and messages are not ours: never throw on their bytes.
+  record.details =
+      details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  absl::Status queued = wait ? writer_->Submit(std::move(record))
+                             : writer_->TrySubmit(std::move(record));
   if (!queued.ok()) {
-    spdlog::warn("audit queue full: authentication failure not recorded");
+    spdlog::warn(
+        "audit queue refused an authentication failure record ({}): "
+        "{} failures not recorded",
+        queued.ToString(), summary.count);
+    return;
+  }
+  if (metrics_ != nullptr) metrics_->RecordAuthFailureRecord();
+}
+
+void TrailAuditSink::RunAuthFailureTicker() {
+  while (true) {
+    {
+      absl::MutexLock lock(&ticker_mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ticker_mu_) {
+        return ticker_stopping_;
+      };
+      ticker_mu_.AwaitWithTimeout(absl::Condition(&stopping),
+                                  auth_failure_tick_);
+      if (ticker_stopping_) return;
+    }
+    for (const AuthFailureSummary& summary :
+         auth_failures_.Tick(clock_->Now())) {
+      WriteAuthFailure(summary, /*wait=*/true);
+    }
+  }
+}
+
+void TrailAuditSink::Shutdown() {
+  {
+    absl::MutexLock lock(&ticker_mu_);
+    ticker_stopping_ = true;
+  }
+  if (ticker_.joinable()) ticker_.join();
+  for (const AuthFailureSummary& summary : auth_failures_.FlushAll()) {
+    WriteAuthFailure(summary, /*wait=*/true);
   }
 }
 

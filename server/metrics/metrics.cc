@@ -165,6 +165,13 @@ std::string Metrics::Render() const {
                   auth_failures_.load(std::memory_order_relaxed), "\n");
   absl::StrAppend(
       &out,
+      "# HELP steward_auth_failure_records_total AUTH_FAILURE audit records "
+      "queued; each counts one or more failed authentications.\n"
+      "# TYPE steward_auth_failure_records_total counter\n",
+      "steward_auth_failure_records_total ",
+      auth_failure_records_.load(std::memory_order_relaxed), "\n");
+  absl::StrAppend(
+      &out,
       "# HELP steward_snapshot_policy_version Active policy version.\n"
       "# TYPE steward_snapshot_policy_version gauge\n",
       "steward_snapshot_policy_version ",

@@ -53,6 +53,11 @@ class Metrics {
   void RecordAuthFailure() {
     auth_failures_.fetch_add(1, std::memory_order_relaxed);
   }
+  // One AUTH_FAILURE record queued; failures are aggregated, so this grows
+  // far slower than the failures under a flood.
+  void RecordAuthFailureRecord() {
+    auth_failure_records_.fetch_add(1, std::memory_order_relaxed);
+  }
   void SetSnapshot(int64_t policy_version, int64_t store_revision);
   // How long building the last published snapshot took.
   void RecordSnapshotBuild(absl::Duration build_time);
@@ -74,6 +79,7 @@ class Metrics {
   Histogram batch_size_;
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> auth_failures_{0};
+  std::atomic<uint64_t> auth_failure_records_{0};
   std::atomic<int64_t> policy_version_{0};
   std::atomic<int64_t> store_revision_{0};
   std::atomic<uint64_t> snapshot_build_micros_{0};

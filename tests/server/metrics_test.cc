@@ -1,6 +1,7 @@
 // The Prometheus endpoint of a real stewardd (metrics show queue depth,
 // batch size, commit time): after sync-audited Checks the audit
-// series must count what the writer actually committed.
+// series must count what the writer actually committed, and a flood of
+// refused calls must be counted without costing a record each.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 #include "tests/server/grpc_client.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
@@ -271,6 +273,94 @@ TEST(MetricsEndpointTest, SlowClientsDoNotBlockScrapes) {
   }
   done = true;
   for (std::thread& t : slow) t.join();
+}
+
+// Refused calls cost their sender nothing, so they must cost the trail
+// little: thousands of keyless Checks and unknown-key BatchChecks from a few
+// threads become a few AUTH_FAILURE records (the first of each peer, RPC and
+// reason at once, the rest as one count at shutdown) whose counts add up to
+// every refused call, each naming the RPC and the reason.
+TEST(AuthFailureFloodTest, RefusedCallsAreCountedInAFewRecords) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ServerProcess server;
+  ASSERT_THAT(server.Start(STEWARDD_PATH, data,
+                           {"--dev", "--metrics-listen", "127.0.0.1:0"}),
+              IsOk());
+  const std::string metrics_address = MetricsAddress(server);
+  ASSERT_FALSE(metrics_address.empty()) << server.Log();
+
+  constexpr int kThreads = 4;
+  constexpr int kKeylessPerThread = 500;
+  constexpr int kUnknownKey = 200;
+  std::atomic<int> unexpected{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      auto stub = AuthorizationService::NewStub(grpc::CreateChannel(
+          server.address(), grpc::InsecureChannelCredentials()));
+      for (int i = 0; i < kKeylessPerThread; ++i) {
+        v1::CheckRequest request;
+        v1::CheckResponse response;
+        if (stub->Check(Context("").get(), request, &response).error_code() !=
+            grpc::StatusCode::UNAUTHENTICATED) {
+          ++unexpected;
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    auto stub = AuthorizationService::NewStub(grpc::CreateChannel(
+        server.address(), grpc::InsecureChannelCredentials()));
+    for (int i = 0; i < kUnknownKey; ++i) {
+      v1::BatchCheckRequest request;
+      v1::BatchCheckResponse response;
+      if (stub->BatchCheck(Context("stw_not_a_key").get(), request, &response)
+              .error_code() != grpc::StatusCode::UNAUTHENTICATED) {
+        ++unexpected;
+      }
+    }
+  });
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(unexpected.load(), 0);
+  const int total = kThreads * kKeylessPerThread + kUnknownKey;
+
+  std::map<std::string, double> samples = ParseSamples(Scrape(metrics_address));
+  EXPECT_EQ(samples["steward_auth_failures_total"], total);
+  // The first failure of each (peer, RPC, reason) only, so far.
+  EXPECT_GE(samples["steward_auth_failure_records_total"], 1);
+  EXPECT_LE(samples["steward_auth_failure_records_total"], 2);
+  ASSERT_EQ(server.Stop(), 0) << server.Log();
+
+  // The counts reach the trail at shutdown; read them back.
+  ServerProcess again;
+  ASSERT_THAT(again.Start(STEWARDD_PATH, data, {"--dev"}), IsOk());
+  auto audit = v1::AuditService::NewStub(
+      grpc::CreateChannel(again.address(), grpc::InsecureChannelCredentials()));
+  v1::QueryDecisionsRequest query;
+  query.mutable_filter()->set_kind(v1::AUTH_FAILURE);
+  query.set_page_size(1000);
+  v1::QueryDecisionsResponse found;
+  grpc::Status queried = audit->QueryDecisions(
+      Context(ReadKey(data, "auditor")).get(), query, &found);
+  ASSERT_TRUE(queried.ok()) << queried.error_message();
+  EXPECT_LE(found.records_size(), 6);
+  std::map<std::pair<std::string, std::string>, int64_t> counts;
+  for (const v1::AuditRecord& record : found.records()) {
+    nlohmann::json details =
+        nlohmann::json::parse(record.details_json(), nullptr, false);
+    ASSERT_TRUE(details.is_object()) << record.details_json();
+    EXPECT_EQ(details.value("reason", ""), record.failure_reason());
+    EXPECT_THAT(details.value("peer", ""), ::testing::StartsWith("ipv"));
+    counts[{record.action(), record.failure_reason()}] +=
+        details.value("count", int64_t{0});
+  }
+  std::map<std::pair<std::string, std::string>, int64_t> expected = {
+      {{"/steward.v1.AuthorizationService/Check", "missing_key"},
+       kThreads * kKeylessPerThread},
+      {{"/steward.v1.AuthorizationService/BatchCheck", "unknown_key"},
+       kUnknownKey}};
+  EXPECT_EQ(counts, expected);
 }
 
 }  // namespace
