@@ -50,6 +50,9 @@ namespace {
 constexpr auto kDrainTimeout = std::chrono::seconds(10);
 // How often the main loop refreshes health and metrics between signals.
 constexpr absl::Duration kHousekeepingPeriod = absl::Seconds(1);
+// The most HTTP/2 header bytes (HPACK-decoded, 32 bytes of overhead per
+// entry) one request may carry; advertised as SETTINGS_MAX_HEADER_LIST_SIZE.
+constexpr int kMaxMetadataBytes = 8 * 1024;
 
 absl::Status EnsureDataDir(const std::string& dir) {
   std::error_code error;
@@ -411,6 +414,17 @@ absl::Status Daemon::StartListeners() {
   builder.RegisterService(p.admin.get());
   builder.RegisterService(p.audit_service.get());
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024 + 64 * 1024);
+  // Our own metadata (an API key, a TOTP code, gRPC's headers) is well under
+  // 1 KiB. Stated here rather than left to the library's default, so the
+  // limit we advertise and document cannot change under us. gRPC 1.51
+  // enforces it only once a client has acknowledged our SETTINGS, and only
+  // after reading each header whole; releases with the absolute limit check
+  // it while reading (docs/operations.md, "HTTP/2 header limits").
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, kMaxMetadataBytes);
+#ifdef GRPC_ARG_ABSOLUTE_MAX_METADATA_SIZE
+  builder.AddChannelArgument(GRPC_ARG_ABSOLUTE_MAX_METADATA_SIZE,
+                             2 * kMaxMetadataBytes);
+#endif
   if (config.threads > 0) {
     grpc::ResourceQuota quota("stewardd");
     quota.SetMaxThreads(config.threads + 2);

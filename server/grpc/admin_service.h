@@ -8,6 +8,7 @@
 
 #include "server/auth/authenticator.h"
 #include "server/grpc/audit_sink.h"
+#include "server/grpc/decoded_service.h"
 #include "server/metrics/metrics.h"
 #include "server/store/key_repository.h"
 #include "server/store/policy_repository.h"
@@ -18,7 +19,7 @@
 namespace steward::server {
 
 // Thread-safe; borrows everything it is given, which must outlive it.
-class AdminServiceImpl final : public v1::AdminService::CallbackService {
+class AdminServiceImpl final : public DecodedService<v1::AdminService> {
  public:
   AdminServiceImpl(store::PolicyRepository* policies,
                    store::PrincipalRepository* principals,
@@ -26,72 +27,6 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                    const store::SnapshotPublisher* snapshots,
                    Authenticator* authenticator, AuditSink* audit,
                    Metrics* metrics);
-
-  grpc::ServerUnaryReactor* ValidatePolicy(
-      grpc::CallbackServerContext* context,
-      const v1::ValidatePolicyRequest* request,
-      v1::ValidatePolicyResponse* response) override;
-  grpc::ServerUnaryReactor* ApplyPolicy(
-      grpc::CallbackServerContext* context,
-      const v1::ApplyPolicyRequest* request,
-      v1::ApplyPolicyResponse* response) override;
-  grpc::ServerUnaryReactor* ListPolicyVersions(
-      grpc::CallbackServerContext* context,
-      const v1::ListPolicyVersionsRequest* request,
-      v1::ListPolicyVersionsResponse* response) override;
-  grpc::ServerUnaryReactor* GetPolicy(grpc::CallbackServerContext* context,
-                                      const v1::GetPolicyRequest* request,
-                                      v1::GetPolicyResponse* response) override;
-  grpc::ServerUnaryReactor* ActivatePolicyVersion(
-      grpc::CallbackServerContext* context,
-      const v1::ActivatePolicyVersionRequest* request,
-      v1::ActivatePolicyVersionResponse* response) override;
-  grpc::ServerUnaryReactor* DiffPolicyVersions(
-      grpc::CallbackServerContext* context,
-      const v1::DiffPolicyVersionsRequest* request,
-      v1::DiffPolicyVersionsResponse* response) override;
-  grpc::ServerUnaryReactor* UpsertPrincipal(
-      grpc::CallbackServerContext* context,
-      const v1::UpsertPrincipalRequest* request,
-      v1::UpsertPrincipalResponse* response) override;
-  grpc::ServerUnaryReactor* GetPrincipal(
-      grpc::CallbackServerContext* context,
-      const v1::GetPrincipalRequest* request,
-      v1::GetPrincipalResponse* response) override;
-  grpc::ServerUnaryReactor* ListPrincipals(
-      grpc::CallbackServerContext* context,
-      const v1::ListPrincipalsRequest* request,
-      v1::ListPrincipalsResponse* response) override;
-  grpc::ServerUnaryReactor* SetPrincipalDisabled(
-      grpc::CallbackServerContext* context,
-      const v1::SetPrincipalDisabledRequest* request,
-      v1::SetPrincipalDisabledResponse* response) override;
-  grpc::ServerUnaryReactor* DeletePrincipal(
-      grpc::CallbackServerContext* context,
-      const v1::DeletePrincipalRequest* request,
-      v1::DeletePrincipalResponse* response) override;
-  grpc::ServerUnaryReactor* Grant(grpc::CallbackServerContext* context,
-                                  const v1::GrantRequest* request,
-                                  v1::GrantResponse* response) override;
-  grpc::ServerUnaryReactor* Revoke(grpc::CallbackServerContext* context,
-                                   const v1::RevokeRequest* request,
-                                   v1::RevokeResponse* response) override;
-  grpc::ServerUnaryReactor* ListBindings(
-      grpc::CallbackServerContext* context,
-      const v1::ListBindingsRequest* request,
-      v1::ListBindingsResponse* response) override;
-  grpc::ServerUnaryReactor* CreateApiKey(
-      grpc::CallbackServerContext* context,
-      const v1::CreateApiKeyRequest* request,
-      v1::CreateApiKeyResponse* response) override;
-  grpc::ServerUnaryReactor* ListApiKeys(
-      grpc::CallbackServerContext* context,
-      const v1::ListApiKeysRequest* request,
-      v1::ListApiKeysResponse* response) override;
-  grpc::ServerUnaryReactor* RevokeApiKey(
-      grpc::CallbackServerContext* context,
-      const v1::RevokeApiKeyRequest* request,
-      v1::RevokeApiKeyResponse* response) override;
 
   // What a committed mutation tells the audit trail.
   struct Change {
@@ -101,14 +36,64 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   };
 
  private:
-  // Runs a read-only handler; `method` names the RPC ("GetPolicy").
+  // The RPCs, served by DecodedService (see the constructor).
+  void ValidatePolicy(const std::shared_ptr<UnaryCall>& call,
+                      const v1::ValidatePolicyRequest* request,
+                      v1::ValidatePolicyResponse* response);
+  void ApplyPolicy(const std::shared_ptr<UnaryCall>& call,
+                   const v1::ApplyPolicyRequest* request,
+                   v1::ApplyPolicyResponse* response);
+  void ListPolicyVersions(const std::shared_ptr<UnaryCall>& call,
+                          const v1::ListPolicyVersionsRequest* request,
+                          v1::ListPolicyVersionsResponse* response);
+  void GetPolicy(const std::shared_ptr<UnaryCall>& call,
+                 const v1::GetPolicyRequest* request,
+                 v1::GetPolicyResponse* response);
+  void ActivatePolicyVersion(const std::shared_ptr<UnaryCall>& call,
+                             const v1::ActivatePolicyVersionRequest* request,
+                             v1::ActivatePolicyVersionResponse* response);
+  void DiffPolicyVersions(const std::shared_ptr<UnaryCall>& call,
+                          const v1::DiffPolicyVersionsRequest* request,
+                          v1::DiffPolicyVersionsResponse* response);
+  void UpsertPrincipal(const std::shared_ptr<UnaryCall>& call,
+                       const v1::UpsertPrincipalRequest* request,
+                       v1::UpsertPrincipalResponse* response);
+  void GetPrincipal(const std::shared_ptr<UnaryCall>& call,
+                    const v1::GetPrincipalRequest* request,
+                    v1::GetPrincipalResponse* response);
+  void ListPrincipals(const std::shared_ptr<UnaryCall>& call,
+                      const v1::ListPrincipalsRequest* request,
+                      v1::ListPrincipalsResponse* response);
+  void SetPrincipalDisabled(const std::shared_ptr<UnaryCall>& call,
+                            const v1::SetPrincipalDisabledRequest* request,
+                            v1::SetPrincipalDisabledResponse* response);
+  void DeletePrincipal(const std::shared_ptr<UnaryCall>& call,
+                       const v1::DeletePrincipalRequest* request,
+                       v1::DeletePrincipalResponse* response);
+  void Grant(const std::shared_ptr<UnaryCall>& call,
+             const v1::GrantRequest* request, v1::GrantResponse* response);
+  void Revoke(const std::shared_ptr<UnaryCall>& call,
+              const v1::RevokeRequest* request, v1::RevokeResponse* response);
+  void ListBindings(const std::shared_ptr<UnaryCall>& call,
+                    const v1::ListBindingsRequest* request,
+                    v1::ListBindingsResponse* response);
+  void CreateApiKey(const std::shared_ptr<UnaryCall>& call,
+                    const v1::CreateApiKeyRequest* request,
+                    v1::CreateApiKeyResponse* response);
+  void ListApiKeys(const std::shared_ptr<UnaryCall>& call,
+                   const v1::ListApiKeysRequest* request,
+                   v1::ListApiKeysResponse* response);
+  void RevokeApiKey(const std::shared_ptr<UnaryCall>& call,
+                    const v1::RevokeApiKeyRequest* request,
+                    v1::RevokeApiKeyResponse* response);
+
+  // Runs a read-only handler.
   template <typename Fn>
-  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context,
-                                 absl::string_view method, Fn fn);
+  void Read(const std::shared_ptr<UnaryCall>& call, Fn fn);
   // Runs a mutation and records it in the audit trail before finishing.
   template <typename Fn>
-  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* context,
-                                   absl::string_view method, Fn fn);
+  void Mutate(const std::shared_ptr<UnaryCall>& call, absl::string_view method,
+              Fn fn);
 
   store::PolicyRepository* policies_;
   store::PrincipalRepository* principals_;

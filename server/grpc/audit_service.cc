@@ -174,28 +174,33 @@ AuditServiceImpl::AuditServiceImpl(store::PrincipalRepository* store,
       reader_(reader),
       authenticator_(authenticator),
       clock_(clock),
-      usage_(usage) {}
-
-template <typename Fn>
-grpc::ServerUnaryReactor* AuditServiceImpl::Run(
-    grpc::CallbackServerContext* context, absl::string_view method, Fn fn) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller = authenticator_->Authorize(
-      *context, Permission::kAudit,
-      RpcName{v1::AuditService::service_full_name(), method});
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  reactor->Finish(ToGrpcStatus(fn()));
-  return reactor;
+      usage_(usage) {
+  Serve("QueryDecisions", &AuditServiceImpl::QueryDecisions);
+  Serve("VerifyChain", &AuditServiceImpl::VerifyChain);
+  Serve("SubjectAccess", &AuditServiceImpl::SubjectAccess);
+  Serve("WhoCan", &AuditServiceImpl::WhoCan);
+  Serve("EffectivePermissions", &AuditServiceImpl::EffectivePermissions);
+  Serve("UnusedGrants", &AuditServiceImpl::UnusedGrants);
+  Serve("SeparationViolations", &AuditServiceImpl::SeparationViolations);
+  Serve("ExpiringGrants", &AuditServiceImpl::ExpiringGrants);
+  Serve("DecisionSummary", &AuditServiceImpl::DecisionSummary);
 }
 
-grpc::ServerUnaryReactor* AuditServiceImpl::QueryDecisions(
-    grpc::CallbackServerContext* context,
-    const v1::QueryDecisionsRequest* request,
-    v1::QueryDecisionsResponse* response) {
-  return Run(context, "QueryDecisions", [&]() -> absl::Status {
+template <typename Fn>
+void AuditServiceImpl::Run(const std::shared_ptr<UnaryCall>& call, Fn fn) {
+  absl::StatusOr<Caller> caller =
+      call->Authorize(*authenticator_, Permission::kAudit);
+  if (!caller.ok()) {
+    call->Finish(caller.status());
+    return;
+  }
+  call->Finish(fn());
+}
+
+void AuditServiceImpl::QueryDecisions(const std::shared_ptr<UnaryCall>& call,
+                                      const v1::QueryDecisionsRequest* request,
+                                      v1::QueryDecisionsResponse* response) {
+  Run(call, [&]() -> absl::Status {
     absl::StatusOr<int> page_size = AuditPageSize(request->page_size());
     if (!page_size.ok()) return page_size.status();
     absl::StatusOr<audit::QueryFilter> filter = FromProto(request->filter());
@@ -211,10 +216,10 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryDecisions(
   });
 }
 
-grpc::ServerUnaryReactor* AuditServiceImpl::VerifyChain(
-    grpc::CallbackServerContext* context, const v1::VerifyChainRequest*,
-    v1::VerifyChainResponse* response) {
-  return Run(context, "VerifyChain", [&]() -> absl::Status {
+void AuditServiceImpl::VerifyChain(const std::shared_ptr<UnaryCall>& call,
+                                   const v1::VerifyChainRequest*,
+                                   v1::VerifyChainResponse* response) {
+  Run(call, [&]() -> absl::Status {
     absl::StatusOr<audit::VerifyResult> result = reader_->VerifyChain();
     if (!result.ok()) return result.status();
     response->set_ok(result->ok);
@@ -226,11 +231,10 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyChain(
   });
 }
 
-grpc::ServerUnaryReactor* AuditServiceImpl::SubjectAccess(
-    grpc::CallbackServerContext* context,
-    const v1::SubjectAccessRequest* request,
-    v1::SubjectAccessResponse* response) {
-  return Run(context, "SubjectAccess", [&]() -> absl::Status {
+void AuditServiceImpl::SubjectAccess(const std::shared_ptr<UnaryCall>& call,
+                                     const v1::SubjectAccessRequest* request,
+                                     v1::SubjectAccessResponse* response) {
+  Run(call, [&]() -> absl::Status {
     if (request->resource_kind().empty() || request->resource_id().empty()) {
       return absl::InvalidArgumentError(
           "resource_kind and resource_id: both are required");
@@ -268,10 +272,10 @@ audit::AccessReports AuditServiceImpl::Reports() const {
   return audit::AccessReports(store_, snapshots_, reader_, clock_, usage_);
 }
 
-grpc::ServerUnaryReactor* AuditServiceImpl::WhoCan(
-    grpc::CallbackServerContext* context, const v1::WhoCanRequest* request,
-    v1::WhoCanResponse* response) {
-  return Run(context, "WhoCan", [&]() -> absl::Status {
+void AuditServiceImpl::WhoCan(const std::shared_ptr<UnaryCall>& call,
+                              const v1::WhoCanRequest* request,
+                              v1::WhoCanResponse* response) {
+  Run(call, [&]() -> absl::Status {
     absl::StatusOr<std::vector<audit::WhoCanEntry>> entries = Reports().WhoCan(
         {request->action(), request->resource_kind(), request->scope()});
     if (!entries.ok()) return entries.status();
@@ -290,11 +294,11 @@ grpc::ServerUnaryReactor* AuditServiceImpl::WhoCan(
   });
 }
 
-grpc::ServerUnaryReactor* AuditServiceImpl::EffectivePermissions(
-    grpc::CallbackServerContext* context,
+void AuditServiceImpl::EffectivePermissions(
+    const std::shared_ptr<UnaryCall>& call,
     const v1::EffectivePermissionsRequest* request,
     v1::EffectivePermissionsResponse* response) {
-  return Run(context, "EffectivePermissions", [&]() -> absl::Status {
+  Run(call, [&]() -> absl::Status {
     absl::StatusOr<std::vector<audit::PermissionEntry>> entries;
     switch (request->subject_case()) {
       case v1::EffectivePermissionsRequest::kRole:
@@ -320,11 +324,10 @@ grpc::ServerUnaryReactor* AuditServiceImpl::EffectivePermissions(
   });
 }
 
-grpc::ServerUnaryReactor* AuditServiceImpl::UnusedGrants(
-    grpc::CallbackServerContext* context,
-    const v1::UnusedGrantsRequest* request,
-    v1::UnusedGrantsResponse* response) {
-  return Run(context, "UnusedGrants", [&]() -> absl::Status {
+void AuditServiceImpl::UnusedGrants(const std::shared_ptr<UnaryCall>& call,
+                                    const v1::UnusedGrantsRequest* request,
+                                    v1::UnusedGrantsResponse* response) {
+  Run(call, [&]() -> absl::Status {
     if (request->days() < 0 || request->days() > audit::kMaxUnusedDays) {
       return absl::InvalidArgumentError(
           absl::StrCat("days: must be between 0 and ", audit::kMaxUnusedDays));
@@ -344,11 +347,11 @@ grpc::ServerUnaryReactor* AuditServiceImpl::UnusedGrants(
   });
 }
 
-grpc::ServerUnaryReactor* AuditServiceImpl::SeparationViolations(
-    grpc::CallbackServerContext* context,
-    const v1::SeparationViolationsRequest* /*request*/,
+void AuditServiceImpl::SeparationViolations(
+    const std::shared_ptr<UnaryCall>& call,
+    const v1::SeparationViolationsRequest*,
     v1::SeparationViolationsResponse* response) {
-  return Run(context, "SeparationViolations", [&]() -> absl::Status {
+  Run(call, [&]() -> absl::Status {
     absl::StatusOr<std::vector<audit::SeparationViolation>> violations =
         Reports().SeparationViolations();
     if (!violations.ok()) return violations.status();
@@ -364,11 +367,10 @@ grpc::ServerUnaryReactor* AuditServiceImpl::SeparationViolations(
   });
 }
 
-grpc::ServerUnaryReactor* AuditServiceImpl::ExpiringGrants(
-    grpc::CallbackServerContext* context,
-    const v1::ExpiringGrantsRequest* request,
-    v1::ExpiringGrantsResponse* response) {
-  return Run(context, "ExpiringGrants", [&]() -> absl::Status {
+void AuditServiceImpl::ExpiringGrants(const std::shared_ptr<UnaryCall>& call,
+                                      const v1::ExpiringGrantsRequest* request,
+                                      v1::ExpiringGrantsResponse* response) {
+  Run(call, [&]() -> absl::Status {
     absl::Duration within = audit::kDefaultExpiringWithin;
     if (request->has_within()) {
       const google::protobuf::Duration& d = request->within();
@@ -389,11 +391,11 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ExpiringGrants(
   });
 }
 
-grpc::ServerUnaryReactor* AuditServiceImpl::DecisionSummary(
-    grpc::CallbackServerContext* context,
+void AuditServiceImpl::DecisionSummary(
+    const std::shared_ptr<UnaryCall>& call,
     const v1::DecisionSummaryRequest* request,
     v1::DecisionSummaryResponse* response) {
-  return Run(context, "DecisionSummary", [&]() -> absl::Status {
+  Run(call, [&]() -> absl::Status {
     if (request->top_denied() < 0 ||
         request->top_denied() > audit::kMaxTopDenied) {
       return absl::InvalidArgumentError(

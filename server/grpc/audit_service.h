@@ -8,6 +8,7 @@
 #include "server/audit/reader.h"
 #include "server/audit/usage.h"
 #include "server/auth/authenticator.h"
+#include "server/grpc/decoded_service.h"
 #include "server/store/clock.h"
 #include "server/store/principal_repository.h"
 #include "server/store/snapshot_publisher.h"
@@ -16,7 +17,7 @@
 namespace steward::server {
 
 // Thread-safe; borrows everything it is given, which must outlive it.
-class AuditServiceImpl final : public v1::AuditService::CallbackService {
+class AuditServiceImpl final : public DecodedService<v1::AuditService> {
  public:
   // `usage` (may be null) speeds up UnusedGrants on large trails;
   // DecisionSummary needs it (FAILED_PRECONDITION without).
@@ -26,50 +27,40 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
                    const store::Clock* clock,
                    audit::UsageIndex* usage = nullptr);
 
-  grpc::ServerUnaryReactor* QueryDecisions(
-      grpc::CallbackServerContext* context,
-      const v1::QueryDecisionsRequest* request,
-      v1::QueryDecisionsResponse* response) override;
-  grpc::ServerUnaryReactor* VerifyChain(
-      grpc::CallbackServerContext* context,
-      const v1::VerifyChainRequest* request,
-      v1::VerifyChainResponse* response) override;
-  grpc::ServerUnaryReactor* SubjectAccess(
-      grpc::CallbackServerContext* context,
-      const v1::SubjectAccessRequest* request,
-      v1::SubjectAccessResponse* response) override;
-  grpc::ServerUnaryReactor* WhoCan(grpc::CallbackServerContext* context,
-                                   const v1::WhoCanRequest* request,
-                                   v1::WhoCanResponse* response) override;
-  grpc::ServerUnaryReactor* EffectivePermissions(
-      grpc::CallbackServerContext* context,
-      const v1::EffectivePermissionsRequest* request,
-      v1::EffectivePermissionsResponse* response) override;
-  grpc::ServerUnaryReactor* UnusedGrants(
-      grpc::CallbackServerContext* context,
-      const v1::UnusedGrantsRequest* request,
-      v1::UnusedGrantsResponse* response) override;
-  grpc::ServerUnaryReactor* SeparationViolations(
-      grpc::CallbackServerContext* context,
-      const v1::SeparationViolationsRequest* request,
-      v1::SeparationViolationsResponse* response) override;
-  grpc::ServerUnaryReactor* ExpiringGrants(
-      grpc::CallbackServerContext* context,
-      const v1::ExpiringGrantsRequest* request,
-      v1::ExpiringGrantsResponse* response) override;
-  grpc::ServerUnaryReactor* DecisionSummary(
-      grpc::CallbackServerContext* context,
-      const v1::DecisionSummaryRequest* request,
-      v1::DecisionSummaryResponse* response) override;
-
  private:
+  // The RPCs, served by DecodedService (see the constructor).
+  void QueryDecisions(const std::shared_ptr<UnaryCall>& call,
+                      const v1::QueryDecisionsRequest* request,
+                      v1::QueryDecisionsResponse* response);
+  void VerifyChain(const std::shared_ptr<UnaryCall>& call,
+                   const v1::VerifyChainRequest* request,
+                   v1::VerifyChainResponse* response);
+  void SubjectAccess(const std::shared_ptr<UnaryCall>& call,
+                     const v1::SubjectAccessRequest* request,
+                     v1::SubjectAccessResponse* response);
+  void WhoCan(const std::shared_ptr<UnaryCall>& call,
+              const v1::WhoCanRequest* request, v1::WhoCanResponse* response);
+  void EffectivePermissions(const std::shared_ptr<UnaryCall>& call,
+                            const v1::EffectivePermissionsRequest* request,
+                            v1::EffectivePermissionsResponse* response);
+  void UnusedGrants(const std::shared_ptr<UnaryCall>& call,
+                    const v1::UnusedGrantsRequest* request,
+                    v1::UnusedGrantsResponse* response);
+  void SeparationViolations(const std::shared_ptr<UnaryCall>& call,
+                            const v1::SeparationViolationsRequest* request,
+                            v1::SeparationViolationsResponse* response);
+  void ExpiringGrants(const std::shared_ptr<UnaryCall>& call,
+                      const v1::ExpiringGrantsRequest* request,
+                      v1::ExpiringGrantsResponse* response);
+  void DecisionSummary(const std::shared_ptr<UnaryCall>& call,
+                       const v1::DecisionSummaryRequest* request,
+                       v1::DecisionSummaryResponse* response);
+
   audit::AccessReports Reports() const;
 
-  // Authorizes, runs `fn` and finishes the reactor with its status;
-  // `method` names the RPC ("QueryDecisions").
+  // Authorizes, runs `fn` and finishes the reactor with its status.
   template <typename Fn>
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
-                                absl::string_view method, Fn fn);
+  void Run(const std::shared_ptr<UnaryCall>& call, Fn fn);
 
   store::PrincipalRepository* store_;
   const store::SnapshotPublisher* snapshots_;
