@@ -108,6 +108,12 @@ absl::StatusOr<std::unique_ptr<AuditWriter>> AuditWriter::Open(
         internal::LastSignedCheckpoint(**connection);
     if (!loaded.ok()) return loaded.status();
     last_signed = *std::move(loaded);
+    // Like a deleted tail's seqs (sqlite_sequence), a seq a signed
+    // checkpoint names is never reused: a record appended after a cut
+    // (a new segment) must not take the place the signature vouches for.
+    if (last_signed.has_value()) {
+      tail->next_seq = std::max(tail->next_seq, last_signed->seq + 1);
+    }
   }
   WriterOptions effective = options;
   if (effective.queue_capacity == 0) effective.queue_capacity = 1;
