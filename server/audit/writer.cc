@@ -115,6 +115,7 @@ absl::StatusOr<std::unique_ptr<AuditWriter>> AuditWriter::Open(
       tail->next_seq = std::max(tail->next_seq, last_signed->seq + 1);
     }
   }
+  tail->next_seq = std::max(tail->next_seq, options.min_next_seq);
   WriterOptions effective = options;
   if (effective.queue_capacity == 0) effective.queue_capacity = 1;
   if (effective.max_batch_records == 0) effective.max_batch_records = 1;

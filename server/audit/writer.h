@@ -107,6 +107,10 @@ struct WriterOptions {
   // Runs on the writer thread after a signed checkpoint is stored (the
   // daemon logs it and appends it to the witness file). Must be quick.
   std::function<void(const SignedCheckpoint&)> on_signed_checkpoint;
+  // The writer assigns no seq below this: the daemon passes one past the
+  // newest witnessed checkpoint, so records appended after a cut (a new
+  // segment) never take seqs a witness line vouches for elsewhere.
+  int64_t min_next_seq = 0;
 };
 
 // Upper bounds of the batch-size histogram buckets; the last bucket is

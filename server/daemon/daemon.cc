@@ -341,6 +341,7 @@ absl::Status Daemon::OpenParts() {
   // a rewritten or cut trail would bless it with fresh signatures.
   std::shared_ptr<const audit::CheckpointSigningKey> signing_key;
   std::string new_segment_failure;
+  int64_t writer_min_next_seq = 0;
   const std::string witness_path =
       absl::StrCat(config.data_dir, "/audit-witness.log");
   if (!config.audit_signing_key.empty()) {
@@ -361,6 +362,9 @@ absl::Status Daemon::OpenParts() {
         audit::VerifySignedTail(db_path, signing_key->public_key(), *witness);
     if (!tail.ok()) {
       return OpenError("cannot check the audit trail", tail.status());
+    }
+    if (witness->has_value()) {
+      writer_min_next_seq = (*witness)->seq + 1;
     }
     if (!tail->ok && !config.audit_start_new_segment) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -390,6 +394,7 @@ absl::Status Daemon::OpenParts() {
   writer_options.queue_capacity =
       static_cast<size_t>(config.audit_queue_capacity);
   writer_options.signing_key = signing_key;
+  writer_options.min_next_seq = writer_min_next_seq;
   writer_options.signed_checkpoint_records = config.audit_checkpoint_records;
   writer_options.signed_checkpoint_interval = config.audit_checkpoint_interval;
   writer_options.on_signed_checkpoint =

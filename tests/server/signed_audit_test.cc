@@ -220,6 +220,17 @@ TEST_F(SignedAuditTest, CutWithItsCheckpointsIsCaughtByTheWitness) {
   CommandResult refused = StartSigned();
   EXPECT_EQ(refused.exit_code, 1) << Describe(refused);
   EXPECT_THAT(refused.err, HasSubstr("witness"));
+  // A new segment continues past the witnessed seq, so the next start
+  // finds the newest witness line in the trail again.
+  ServerProcess segment;
+  ASSERT_THAT(segment.Start(STEWARDD_PATH, data_,
+                            Signed({"--audit-start-new-segment"})),
+              IsOk());
+  EXPECT_THAT(segment.Log(),
+              HasSubstr("new audit segment starts at record 11"));
+  ASSERT_EQ(segment.Stop(), 0) << segment.Log();
+  ServerProcess next;
+  EXPECT_THAT(next.Start(STEWARDD_PATH, data_, Signed()), IsOk()) << next.Log();
 }
 
 }  // namespace
