@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/audit_records.h"
+#include "client/checkpoint_signature.h"
 #include "client/command.h"
 #include "client/output.h"
 #include "steward/v1/audit.grpc.pb.h"
@@ -89,7 +90,100 @@ absl::Status RunQuery(CommandContext& context, const AuditOptions& options) {
   return absl::OkStatus();
 }
 
-absl::Status RunVerify(CommandContext& context) {
+struct VerifyOptions {
+  std::vector<std::string> public_keys;
+  std::string witness;
+};
+
+std::string SeqOf(const v1::SignedCheckpoint& c) {
+  return absl::StrCat("record ", c.seq());
+}
+
+// Checks the signed checkpoints the server reported against the auditor's
+// public keys and the newest witnessed checkpoint. Returns what is wrong
+// (empty: nothing) and sets `summary` to the one-line signature status.
+absl::StatusOr<std::vector<std::string>> CheckSignatures(
+    const v1::VerifyChainResponse& response, const VerifyOptions& options,
+    std::string& summary) {
+  std::vector<std::string> problems;
+  const auto& checkpoints = response.checkpoints();
+  std::vector<CheckpointVerifier> keys;
+  for (const std::string& path : options.public_keys) {
+    absl::StatusOr<CheckpointVerifier> key = CheckpointVerifier::LoadFile(path);
+    if (!key.ok()) {
+      return UsageError(absl::StrCat("--public-key: ", key.status().message()));
+    }
+    keys.push_back(*std::move(key));
+  }
+  auto verify = [&keys](const v1::SignedCheckpoint& c) -> std::string {
+    for (const CheckpointVerifier& key : keys) {
+      if (key.key_id() == c.key_id()) {
+        return key.Verify(c) ? ""
+                             : absl::StrCat("the checkpoint at ", SeqOf(c),
+                                            " has an invalid signature "
+                                            "(forged or altered)");
+      }
+    }
+    return absl::StrCat("the checkpoint at ", SeqOf(c), " is signed by key ",
+                        c.key_id(), ", which no --public-key names");
+  };
+  if (keys.empty()) {
+    summary = checkpoints.empty()
+                  ? "unsigned: no signed checkpoints; history can be "
+                    "rewritten by anyone who can write the database"
+                  : absl::StrCat("not checked: ", checkpoints.size(),
+                                 " signed checkpoints (pass --public-key)");
+  } else if (checkpoints.empty()) {
+    problems.push_back(
+        "no signed checkpoint: the trail was never signed, or its "
+        "checkpoints were removed");
+    summary = "missing";
+  } else {
+    for (const v1::SignedCheckpoint& c : checkpoints) {
+      if (std::string bad = verify(c); !bad.empty()) problems.push_back(bad);
+    }
+    const int64_t signed_through = checkpoints.rbegin()->seq();
+    summary = absl::StrCat(
+        problems.empty() ? "valid: " : "INVALID: ", checkpoints.size(),
+        " signed checkpoints, newest at record ", signed_through,
+        response.last_seq() > signed_through
+            ? absl::StrCat("; records ", signed_through + 1, "..",
+                           response.last_seq(), " not signed yet")
+            : "");
+  }
+  if (!options.witness.empty()) {
+    absl::StatusOr<std::optional<v1::SignedCheckpoint>> witness =
+        LatestWitness(options.witness);
+    if (!witness.ok()) {
+      return UsageError(
+          absl::StrCat("--witness: ", witness.status().message()));
+    }
+    if (!witness->has_value()) {
+      return UsageError(absl::StrCat("--witness: ", options.witness,
+                                     " holds no audit checkpoint line"));
+    }
+    const v1::SignedCheckpoint& w = **witness;
+    if (keys.empty()) {
+      return UsageError("--witness needs --public-key");
+    }
+    if (std::string bad = verify(w); !bad.empty()) {
+      problems.push_back(absl::StrCat("witness: ", bad));
+    }
+    bool present = false;
+    for (const v1::SignedCheckpoint& c : checkpoints) {
+      present = present || (c.seq() == w.seq() && c.head() == w.head());
+    }
+    if (!present) {
+      problems.push_back(absl::StrCat(
+          "the witnessed checkpoint at ", SeqOf(w),
+          " is not in the trail: records or checkpoints were removed (the "
+          "trail was cut or emptied) or rewritten"));
+    }
+  }
+  return problems;
+}
+
+absl::Status RunVerify(CommandContext& context, const VerifyOptions& options) {
   context.connection.timeout = kLongCallTimeout;
   absl::StatusOr<Connection> connection = Connect(context);
   if (!connection.ok()) return connection.status();
@@ -104,17 +198,25 @@ absl::Status RunVerify(CommandContext& context) {
       !called.ok()) {
     return called;
   }
+  std::string signatures;
+  absl::StatusOr<std::vector<std::string>> problems =
+      CheckSignatures(response, options, signatures);
+  if (!problems.ok()) return problems.status();
   if (context.output == OutputFormat::kJson) {
     if (absl::Status s = PrintJson(response); !s.ok()) return s;
   } else {
     std::vector<std::pair<std::string, std::string>> details = {
-        {"ok", response.ok() ? "yes" : "no"},
+        {"ok", response.ok() && problems->empty() ? "yes" : "no"},
         {"records_checked", absl::StrCat(response.records_checked())},
-        {"first_seq", absl::StrCat(response.first_seq())}};
+        {"first_seq", absl::StrCat(response.first_seq())},
+        {"signatures", signatures}};
     if (!response.ok()) {
       details.emplace_back("first_bad_seq",
                            absl::StrCat(response.first_bad_seq()));
       details.emplace_back("message", response.message());
+    }
+    for (const std::string& problem : *problems) {
+      details.emplace_back("problem", problem);
     }
     PrintOut(RenderDetails(details, context.output));
   }
@@ -122,6 +224,10 @@ absl::Status RunVerify(CommandContext& context) {
     return absl::DataLossError(absl::StrCat("audit chain broken at seq ",
                                             response.first_bad_seq(), ": ",
                                             response.message()));
+  }
+  if (!problems->empty()) {
+    return absl::DataLossError(
+        absl::StrCat("audit trail signatures: ", problems->front()));
   }
   return absl::OkStatus();
 }
@@ -206,11 +312,22 @@ void RegisterAuditCommands(CLI::App& app, CommandContext& context) {
   query->callback(
       [&context, options] { context.result = RunQuery(context, *options); });
 
+  auto verify_options = std::make_shared<VerifyOptions>();
   CLI::App* verify = audit->add_subcommand(
       "verify",
-      "recompute the hash chain; exit 1 naming the first bad record\n"
-      "  example: stewardctl audit verify");
-  verify->callback([&context] { context.result = RunVerify(context); });
+      "recompute the hash chain and check its signed checkpoints; exit 1 "
+      "naming the first bad record\n"
+      "  example: stewardctl audit verify --public-key audit-signing.pub "
+      "--witness audit-witness.log");
+  verify->add_option("--public-key", verify_options->public_keys,
+                     "PEM Ed25519 public key that signs the checkpoints "
+                     "(repeat for keys used before a rotation)");
+  verify->add_option("--witness", verify_options->witness,
+                     "witness file or server log: its newest checkpoint must "
+                     "still be in the trail");
+  verify->callback([&context, verify_options] {
+    context.result = RunVerify(context, *verify_options);
+  });
 
   CLI::App* exporter = audit->add_subcommand(
       "export",

@@ -66,10 +66,12 @@ namespace steward::audit {
 
 // What a record is evidence of.
 enum class RecordKind {
-  kDecision,        // one Check / BatchCheck item ("decision")
-  kAdminChange,     // one admin mutation, applied or refused ("admin")
-  kAuthFailure,     // a refused credential or TOTP code ("auth")
-  kRetentionPurge,  // the retention job removed old records ("system")
+  kDecision,     // one Check / BatchCheck item ("decision")
+  kAdminChange,  // one admin mutation, applied or refused ("admin")
+  kAuthFailure,  // a refused credential or TOTP code ("auth")
+  // A system event ("system"): the retention job removed old records, or
+  // stewardd started a new signed segment (signed_checkpoint.h).
+  kRetentionPurge,
 };
 
 // The outcome a record states. Decisions are kAllow/kDeny; other kinds

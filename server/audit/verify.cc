@@ -1,15 +1,18 @@
 // See verify.h.
 #include "server/audit/verify.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/audit/rows.h"
+#include "server/audit/signed_checkpoint.h"
 
-namespace steward::audit::internal {
+namespace steward::audit {
 namespace {
 
 using store::sqlite::Connection;
@@ -25,6 +28,8 @@ VerifyResult Broken(VerifyResult result, int64_t seq, std::string message) {
 }
 
 }  // namespace
+
+namespace internal {
 
 absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
   absl::StatusOr<Transaction> txn = Transaction::BeginRead(connection);
@@ -52,6 +57,35 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
   }
 
   VerifyResult result;
+  {
+    absl::StatusOr<std::vector<SignedCheckpoint>> signed_checkpoints =
+        LoadSignedCheckpoints(connection);
+    if (!signed_checkpoints.ok()) return signed_checkpoints.status();
+    for (SignedCheckpoint& c : *signed_checkpoints) {
+      result.checkpoints.push_back(CheckpointCheck{std::move(c)});
+    }
+  }
+  // Signed checkpoints at or before the retention checkpoint: their
+  // records are gone, except that the retention checkpoint (or the empty
+  // trail, seq 0) keeps the hash at its own seq.
+  size_t next_signed = 0;
+  int64_t last_matched = checkpoint_seq;
+  for (; next_signed < result.checkpoints.size() &&
+         result.checkpoints[next_signed].checkpoint.seq <= checkpoint_seq;
+       ++next_signed) {
+    CheckpointCheck& check = result.checkpoints[next_signed];
+    if (check.checkpoint.seq < checkpoint_seq) {
+      check.state = CheckpointState::kPurged;
+    } else if (check.checkpoint.head == running) {
+      check.state = CheckpointState::kMatches;
+    } else {
+      check.state = CheckpointState::kMismatch;
+      return Broken(result, checkpoint_seq + 1,
+                    absl::StrCat("the chain start (record ", checkpoint_seq,
+                                 ") does not match its signed checkpoint: "
+                                 "history was rewritten"));
+    }
+  }
   int64_t expected = checkpoint_seq + 1;
   // Anyone can copy a row's prev_hash into a forged checkpoint after
   // deleting the rows before it; a real purge is also recorded in the chain
@@ -114,6 +148,21 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
                                     " does not match its hash (its content or "
                                     "hash was altered)")));
           }
+          if (next_signed < result.checkpoints.size() &&
+              result.checkpoints[next_signed].checkpoint.seq == seq) {
+            CheckpointCheck& check = result.checkpoints[next_signed++];
+            if (check.checkpoint.head != computed) {
+              check.state = CheckpointState::kMismatch;
+              return stop(Broken(
+                  result, last_matched + 1,
+                  absl::StrCat("records ", last_matched + 1, "..", seq,
+                               " were rewritten: the chain no longer reaches "
+                               "the head signed at record ",
+                               seq, " (history edited and rehashed)")));
+            }
+            check.state = CheckpointState::kMatches;
+            last_matched = seq;
+          }
           if (checkpoint_seq > 0 && !checkpoint_confirmed &&
               row->row.kind == "system" &&
               row->row.action == "retention_purge" &&
@@ -133,6 +182,26 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
         });
     if (!scanned.ok()) return scanned;
     if (broken.has_value()) return *std::move(broken);
+  }
+  if (next_signed < result.checkpoints.size()) {
+    // A signed checkpoint names records the trail no longer holds: the
+    // tail was cut, whatever sqlite_sequence says now.
+    const int64_t last =
+        result.records_checked > 0 ? result.last_seq : checkpoint_seq;
+    const int64_t covered = result.checkpoints.back().checkpoint.seq;
+    for (size_t i = next_signed; i < result.checkpoints.size(); ++i) {
+      result.checkpoints[i].state = CheckpointState::kBeyondTrail;
+    }
+    return Broken(
+        result, last + 1,
+        result.records_checked == 0
+            ? absl::StrCat("the trail is empty but a signed checkpoint "
+                           "covers records up to ",
+                           covered, ": every record was removed")
+            : absl::StrCat("the trail ends at record ", last,
+                           " but a signed checkpoint covers records up to ",
+                           covered, ": records ", last + 1, "..", covered,
+                           " were removed from the end"));
   }
   {
     // The tail: AUTOINCREMENT remembers the highest seq ever used, so
@@ -170,4 +239,171 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
   return result;
 }
 
-}  // namespace steward::audit::internal
+}  // namespace internal
+
+absl::StatusOr<VerifyResult> VerifySignedTail(
+    const std::string& db_path, const CheckpointPublicKey& key,
+    const std::optional<SignedCheckpoint>& witness) {
+  store::sqlite::ConnectionOptions options;
+  options.create_if_missing = false;
+  absl::StatusOr<std::unique_ptr<Connection>> opened =
+      Connection::Open(db_path, options);
+  if (!opened.ok()) return opened.status();
+  Connection& connection = **opened;
+  absl::StatusOr<Transaction> txn = Transaction::BeginRead(connection);
+  if (!txn.ok()) return txn.status();
+
+  VerifyResult result;
+  absl::StatusOr<std::vector<SignedCheckpoint>> checkpoints =
+      internal::LoadSignedCheckpoints(connection);
+  if (!checkpoints.ok()) return checkpoints.status();
+  if (witness.has_value()) {
+    const SignedCheckpoint* stored = nullptr;
+    for (const SignedCheckpoint& c : *checkpoints) {
+      if (c.seq == witness->seq) stored = &c;
+    }
+    if (stored == nullptr || stored->head != witness->head) {
+      return Broken(
+          result, witness->seq,
+          absl::StrCat(
+              "the witness names a signed checkpoint at record ", witness->seq,
+              " that the trail ",
+              stored == nullptr ? "no longer holds" : "holds with another head",
+              ": records or checkpoints were removed or rewritten"));
+    }
+  }
+  if (checkpoints->empty()) {
+    result.message = "no signed checkpoint yet: the trail was never signed";
+    return result;
+  }
+  const SignedCheckpoint& last = checkpoints->back();
+  if (last.key_id != key.key_id()) {
+    return Broken(result, last.seq,
+                  absl::StrCat("the newest signed checkpoint (record ",
+                               last.seq, ") was made with key ", last.key_id,
+                               ", not the configured key ", key.key_id()));
+  }
+  if (!key.Verify(last)) {
+    return Broken(
+        result, last.seq,
+        absl::StrCat("the newest signed checkpoint (record ", last.seq,
+                     ") has an invalid signature (forged or "
+                     "altered)"));
+  }
+
+  // Where the scan starts: the record the checkpoint names must still hash
+  // to its head. A checkpoint older than a retention purge can no longer
+  // be checked; the scan then starts at the purge's checkpoint.
+  int64_t retention_seq = 0;
+  Hash running = kZeroHash;
+  {
+    absl::StatusOr<Statement> stmt = connection.Prepare(
+        "SELECT seq, hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1");
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      absl::StatusOr<Hash> h = internal::ToHash(stmt->Blob(1));
+      if (!h.ok()) return h.status();
+      retention_seq = stmt->Int(0);
+      running = *h;
+    }
+  }
+  int64_t start = retention_seq;
+  if (last.seq > retention_seq) {
+    absl::StatusOr<Statement> stmt = connection.Prepare(absl::StrCat(
+        "SELECT ", internal::kRowColumns, " FROM audit_log WHERE seq = ?"));
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindInt(1, last.seq);
+    absl::StatusOr<bool> found = stmt->Step();
+    if (!found.ok()) return found.status();
+    if (!*found) {
+      return Broken(result, last.seq,
+                    absl::StrCat("record ", last.seq,
+                                 ", named by the newest signed checkpoint, "
+                                 "is missing: the trail was cut or emptied"));
+    }
+    absl::StatusOr<internal::ChainedRow> row = internal::ReadRow(*stmt);
+    if (!row.ok()) {
+      return Broken(result, last.seq, std::string(row.status().message()));
+    }
+    if (row->hash != last.head ||
+        audit::ChainHash(row->prev_hash, CanonicalEncoding(row->row)) !=
+            last.head) {
+      return Broken(result, last.seq,
+                    absl::StrCat("record ", last.seq,
+                                 " no longer matches the head signed for it: "
+                                 "history was rewritten"));
+    }
+    start = last.seq;
+    running = last.head;
+    result.first_seq = last.seq;
+    result.last_seq = last.seq;
+  } else if (last.seq == retention_seq && last.head != running) {
+    return Broken(result, last.seq,
+                  absl::StrCat("the chain start (record ", last.seq,
+                               ") does not match its signed checkpoint"));
+  }
+
+  int64_t expected = start + 1;
+  std::optional<VerifyResult> broken;
+  {
+    absl::StatusOr<Statement> stmt = connection.Prepare(
+        absl::StrCat("SELECT ", internal::kRowColumns,
+                     " FROM audit_log WHERE seq > ? ORDER BY seq"));
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindInt(1, start);
+    absl::Status scanned = ForEachRowWhile(
+        *stmt, [&](const Statement& record) -> absl::StatusOr<bool> {
+          const int64_t seq = record.Int(0);
+          absl::StatusOr<internal::ChainedRow> row = internal::ReadRow(record);
+          if (!row.ok()) {
+            broken = Broken(result, seq, std::string(row.status().message()));
+            return false;
+          }
+          if (seq != expected) {
+            broken = Broken(result, expected,
+                            absl::StrCat("records ", expected, "..", seq - 1,
+                                         " are missing (removed)"));
+            return false;
+          }
+          const Hash computed =
+              audit::ChainHash(running, CanonicalEncoding(row->row));
+          if (row->prev_hash != running || computed != row->hash) {
+            broken = Broken(result, seq,
+                            absl::StrCat("record ", seq,
+                                         " does not follow the chain (its "
+                                         "content or hash was altered)"));
+            return false;
+          }
+          ++result.records_checked;
+          if (result.first_seq == 0) result.first_seq = seq;
+          result.last_seq = seq;
+          running = computed;
+          ++expected;
+          return true;
+        });
+    if (!scanned.ok()) return scanned;
+  }
+  if (broken.has_value()) return *std::move(broken);
+  {
+    absl::StatusOr<Statement> stmt = connection.Prepare(
+        "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'");
+    if (stmt.ok()) {
+      absl::StatusOr<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (*row && stmt->Int(0) >= expected) {
+        return Broken(result, expected,
+                      absl::StrCat("records ", expected, "..", stmt->Int(0),
+                                   " are missing (removed from the end)"));
+      }
+    }
+  }
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  result.message =
+      absl::StrCat("tail verified from the checkpoint signed at record ",
+                   last.seq, ": ", result.records_checked, " later records");
+  return result;
+}
+
+}  // namespace steward::audit

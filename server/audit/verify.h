@@ -12,19 +12,39 @@
 // removed prefix hidden behind a forged checkpoint (the newest checkpoint
 // must be named by a retained retention_purge record).
 //
-// Limits: a local chain cannot detect a wholesale rewrite of the file by
-// someone who recomputes every hash (and sqlite_sequence); publishing the
-// latest hash elsewhere from time to time (an anchor) closes that gap.
+// Signed checkpoints (signed_checkpoint.h) close the gap a chain alone
+// leaves, a wholesale rewrite by someone who recomputes every hash (and
+// sqlite_sequence): the chain must reach each checkpoint's signed head, and
+// a trail that ends before the newest checkpoint was cut. The signatures
+// themselves are checked by the holder of the public key (stewardctl), or
+// by VerifySignedTail at start.
 #ifndef STEWARD_SERVER_AUDIT_VERIFY_H_
 #define STEWARD_SERVER_AUDIT_VERIFY_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/audit/signed_checkpoint.h"
 #include "server/store/sqlite/connection.h"
 
 namespace steward::audit {
+
+// What the chain says about one signed checkpoint.
+enum class CheckpointState {
+  kNotReached,   // the scan stopped at an earlier break
+  kMatches,      // the chain's hash at its seq is its head
+  kMismatch,     // it is not: history up to it was rewritten
+  kPurged,       // its records were purged by retention; not checkable
+  kBeyondTrail,  // it covers records the trail no longer holds (cut)
+};
+
+struct CheckpointCheck {
+  SignedCheckpoint checkpoint;
+  CheckpointState state = CheckpointState::kNotReached;
+};
 
 struct VerifyResult {
   bool ok = true;
@@ -37,7 +57,24 @@ struct VerifyResult {
   int64_t first_bad_seq = 0;
   // Human-readable: "chain verified: 120 records (1..120)" or what broke.
   std::string message;
+  // Every stored signed checkpoint, by seq, with what the chain says
+  // about it. Empty: the trail is unsigned.
+  std::vector<CheckpointCheck> checkpoints;
 };
+
+// The check stewardd runs before it appends: the newest signed checkpoint
+// is signed by `key` and the chain from it to the end verifies (the
+// record it names exists and hashes to its head; every later record
+// follows; nothing is missing at the end); with a `witness` (the newest
+// checkpoint from the witness file), the trail still holds that checkpoint
+// with the same head. Reads only the tail, so it costs the records since
+// the last checkpoint, not the whole trail. A trail without any signed
+// checkpoint (and no witness) is ok: it was never signed. Tampering is a
+// value (ok = false, message says what); non-OK only when the database
+// cannot be read.
+absl::StatusOr<VerifyResult> VerifySignedTail(
+    const std::string& db_path, const CheckpointPublicKey& key,
+    const std::optional<SignedCheckpoint>& witness);
 
 namespace internal {
 

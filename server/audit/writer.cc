@@ -1,6 +1,8 @@
 // See writer.h.
 #include "server/audit/writer.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +10,7 @@
 #include "nlohmann/json.hpp"
 #include "server/audit/indexer.h"
 #include "server/audit/rows.h"
+#include "server/audit/signed_checkpoint.h"
 #include "server/store/sqlite/connection.h"
 
 namespace steward::audit {
@@ -120,36 +123,55 @@ absl::StatusOr<std::unique_ptr<AuditWriter>> AuditWriter::Open(
     absl::StatusOr<std::unique_ptr<Connection>> c =
         Connection::Open(db_path, copts);
     if (!c.ok()) return c.status();
-    if (absl::Status s = ApplySpaceOptions(
-            **c, WriterOptions{.wal_size_limit_bytes =
-                                   options.wal_size_limit_bytes});
-        !s.ok()) {
-      return s;
-    }
+    WriterOptions wal_only;
+    wal_only.wal_size_limit_bytes = options.wal_size_limit_bytes;
+    if (absl::Status s = ApplySpaceOptions(**c, wal_only); !s.ok()) return s;
     checkpoint_connection = *std::move(c);
   }
+  std::optional<SignedCheckpoint> last_signed;
+  if (options.signing_key != nullptr) {
+    absl::StatusOr<std::optional<SignedCheckpoint>> loaded =
+        internal::LastSignedCheckpoint(**connection);
+    if (!loaded.ok()) return loaded.status();
+    last_signed = *std::move(loaded);
+    // Like a deleted tail's seqs (sqlite_sequence), a seq a signed
+    // checkpoint names is never reused: a record appended after a cut
+    // (a new segment) must not take the place the signature vouches for.
+    if (last_signed.has_value()) {
+      tail->next_seq = std::max(tail->next_seq, last_signed->seq + 1);
+    }
+  }
+  tail->next_seq = std::max(tail->next_seq, options.min_next_seq);
   WriterOptions effective = options;
   if (effective.queue_capacity == 0) effective.queue_capacity = 1;
   if (effective.max_batch_records == 0) effective.max_batch_records = 1;
   // The constructor is private; make_unique cannot reach it.
-  return std::unique_ptr<AuditWriter>(new AuditWriter(
+  std::unique_ptr<AuditWriter> writer(new AuditWriter(
       *std::move(connection), std::move(checkpoint_connection), effective,
-      tail->last_seq, tail->last_hash, tail->next_seq, *indexed_through));
+      tail->last_seq, tail->last_hash, tail->next_seq, *indexed_through,
+      last_signed.has_value() ? last_signed->seq : -1,
+      last_signed.has_value() ? absl::FromUnixMicros(last_signed->time_micros)
+                              : absl::InfinitePast()));
+  return writer;
 }
 
 AuditWriter::AuditWriter(std::unique_ptr<Connection> connection,
                          std::unique_ptr<Connection> checkpoint_connection,
                          const WriterOptions& options, int64_t last_seq,
                          Hash last_hash, int64_t next_seq,
-                         int64_t indexed_through)
+                         int64_t indexed_through, int64_t signed_seq,
+                         absl::Time signed_time)
     : options_(options),
       connection_(std::move(connection)),
       last_seq_(last_seq),
       last_hash_(last_hash),
       next_seq_(next_seq),
       indexed_through_(indexed_through),
-      failure_log_({.log_interval = options.failure_log_interval}) {
+      failure_log_({.log_interval = options.failure_log_interval}),
+      signed_seq_(signed_seq),
+      signed_time_(signed_time) {
   metrics_.queue_capacity = options_.queue_capacity;
+  metrics_.last_signed_seq = signed_seq_;
   metrics_.last_seq = last_seq_;
   metrics_.indexed_through = indexed_through_;
   thread_ = std::thread([this] { Run(); });
@@ -261,6 +283,44 @@ absl::Status AuditWriter::Shutdown() {
   return flushed;
 }
 
+void AuditWriter::RequestSignedCheckpoint() {
+  absl::MutexLock lock(&mu_);
+  sign_requested_ = true;
+}
+
+bool AuditWriter::SigningDue(absl::Time now) const {
+  if (options_.signing_key == nullptr) return false;
+  if (signed_seq_ < 0) return true;  // never signed: sign the start
+  if (last_seq_ <= signed_seq_) return false;
+  return last_seq_ - signed_seq_ >= options_.signed_checkpoint_records ||
+         now - signed_time_ >= options_.signed_checkpoint_interval;
+}
+
+void AuditWriter::SignTail() {
+  if (options_.signing_key == nullptr) return;
+  if (signed_seq_ >= 0 && last_seq_ <= signed_seq_) return;
+  const absl::Time now = absl::Now();
+  absl::StatusOr<SignedCheckpoint> checkpoint =
+      options_.signing_key->Sign(last_seq_, last_hash_, now);
+  absl::Status stored = checkpoint.status();
+  if (stored.ok()) {
+    stored = internal::InsertSignedCheckpoint(*connection_, *checkpoint);
+  }
+  if (!stored.ok()) {
+    // Retried at the next trigger; the interval restarts so a failing
+    // disk is not hammered once per batch.
+    signed_time_ = now;
+    absl::MutexLock lock(&mu_);
+    ++metrics_.signed_checkpoints_failed;
+    return;
+  }
+  signed_seq_ = last_seq_;
+  signed_time_ = now;
+  if (options_.on_signed_checkpoint) options_.on_signed_checkpoint(*checkpoint);
+  absl::MutexLock lock(&mu_);
+  metrics_.last_signed_seq = signed_seq_;
+}
+
 WriterMetrics AuditWriter::metrics() const {
   absl::MutexLock lock(&mu_);
   WriterMetrics m = metrics_;
@@ -312,21 +372,37 @@ void AuditWriter::Run() {
   std::vector<Item> batch;
   batch.reserve(options_.max_batch_records);
   const bool index_when_idle = options_.index_idle_delay > absl::ZeroDuration();
+  // A chain that moved past its newest checkpoint while the server was
+  // down (or was never signed) is signed before anything is appended.
+  if (SigningDue(absl::InfiniteFuture())) SignTail();
   while (true) {
     bool idle = false;
+    bool sign_requested = false;
+    const absl::Time wait_start = absl::Now();
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !queue_.empty();
+        return stopping_ || !queue_.empty() || sign_requested_;
       };
+      absl::Duration timeout = absl::InfiniteDuration();
       if (index_when_idle && last_seq_ > indexed_through_) {
-        idle = !mu_.AwaitWithTimeout(absl::Condition(&ready),
-                                     options_.index_idle_delay);
+        timeout = options_.index_idle_delay;
+      }
+      if (options_.signing_key != nullptr && last_seq_ > signed_seq_) {
+        timeout =
+            std::min(timeout, std::max(absl::ZeroDuration(),
+                                       signed_time_ +
+                                           options_.signed_checkpoint_interval -
+                                           wait_start));
+      }
+      if (timeout != absl::InfiniteDuration()) {
+        idle = !mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
       } else {
         mu_.Await(absl::Condition(&ready));
       }
+      sign_requested = std::exchange(sign_requested_, false);
       if (!idle) {
-        if (queue_.empty()) break;  // stopping_ and drained
+        if (queue_.empty() && stopping_) break;  // drained
         const size_t n = std::min(queue_.size(), options_.max_batch_records);
         for (size_t i = 0; i < n; ++i) {
           batch.push_back(std::move(queue_.front()));
@@ -334,17 +410,25 @@ void AuditWriter::Run() {
         }
       }
     }
+    const absl::Time now = absl::Now();
+    if (!batch.empty()) {
+      CommitBatch(batch);
+      batch.clear();
+    }
+    if (sign_requested || SigningDue(now)) SignTail();
     if (idle) {
-      IndexTail();
+      if (index_when_idle && last_seq_ > indexed_through_ &&
+          now - wait_start >= options_.index_idle_delay) {
+        IndexTail();
+      }
       continue;
     }
-    CommitBatch(batch);
-    batch.clear();
     if (options_.index_batch_rows > 0 &&
         last_seq_ - indexed_through_ >= options_.index_batch_rows) {
       IndexTail();
     }
   }
+  SignTail();
   if (options_.index_on_shutdown) {
     while (last_seq_ > indexed_through_) {
       if (!IndexTail()) break;
@@ -404,8 +488,10 @@ absl::Status AuditWriter::WriteTransaction(std::vector<Item>& batch,
 
 void AuditWriter::CommitBatch(std::vector<Item>& batch) {
   if (const int64_t pages = pending_max_page_count_.exchange(0); pages > 0) {
-    (void)ApplySpaceOptions(*connection_,
-                            WriterOptions{.max_page_count = pages});
+    WriterOptions pages_only;
+    pages_only.wal_size_limit_bytes = 0;  // already set at Open
+    pages_only.max_page_count = pages;
+    (void)ApplySpaceOptions(*connection_, pages_only);
   }
   const absl::Time start = absl::Now();
   std::vector<int64_t> seqs(batch.size(), 0);

@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -37,6 +38,7 @@
 #include "absl/time/time.h"
 #include "server/audit/commit_failure_log.h"
 #include "server/audit/record.h"
+#include "server/audit/signed_checkpoint.h"
 
 namespace steward::store::sqlite {
 class Connection;
@@ -104,6 +106,25 @@ struct WriterOptions {
   // default: a cap on the database's size. Tests simulate a full volume
   // with it (SetMaxPageCount raises it).
   int64_t max_page_count = 0;
+  // Signed checkpoints (signed_checkpoint.h). With a key, the writer signs
+  // (seq, head, time) of the chain tail once signed_checkpoint_records
+  // records were committed since the last checkpoint, once
+  // signed_checkpoint_interval has passed with records still unsigned, at
+  // start when the chain has moved past the newest checkpoint (or none
+  // exists: seq 0 for an empty trail), on RequestSignedCheckpoint(), and
+  // at Shutdown. The records after the newest checkpoint are the only ones
+  // a cut can remove unnoticed, so these bound that window. Null: the
+  // trail is unsigned, as before signing existed.
+  std::shared_ptr<const CheckpointSigningKey> signing_key;
+  int64_t signed_checkpoint_records = 1000;
+  absl::Duration signed_checkpoint_interval = absl::Seconds(10);
+  // Runs on the writer thread after a signed checkpoint is stored (the
+  // daemon logs it and appends it to the witness file). Must be quick.
+  std::function<void(const SignedCheckpoint&)> on_signed_checkpoint;
+  // The writer assigns no seq below this: the daemon passes one past the
+  // newest witnessed checkpoint, so records appended after a cut (a new
+  // segment) never take seqs a witness line vouches for elsewhere.
+  int64_t min_next_seq = 0;
 };
 
 // Upper bounds of the batch-size histogram buckets; the last bucket is
@@ -134,6 +155,9 @@ struct WriterMetrics {
   uint64_t index_passes = 0;
   uint64_t index_passes_failed = 0;
   absl::Duration total_index_time;
+  // Newest signed checkpoint's seq; -1 when none (or signing is off).
+  int64_t last_signed_seq = -1;
+  uint64_t signed_checkpoints_failed = 0;
 };
 
 // Thread-safe. Owns its own SQLite connection to the database file (WAL,
@@ -189,6 +213,11 @@ class AuditWriter {
   // thread. Idempotent. kFailedPrecondition from a commit callback.
   absl::Status Shutdown();
 
+  // Asks the writer thread to sign a checkpoint of the current tail soon
+  // (after the records accepted so far), without waiting. No effect
+  // without a signing key or when the tail is already signed.
+  void RequestSignedCheckpoint();
+
   WriterMetrics metrics() const;
 
   // Sets PRAGMA max_page_count (WriterOptions::max_page_count) before the
@@ -208,7 +237,8 @@ class AuditWriter {
   AuditWriter(std::unique_ptr<store::sqlite::Connection> connection,
               std::unique_ptr<store::sqlite::Connection> checkpoint_connection,
               const WriterOptions& options, int64_t last_seq, Hash last_hash,
-              int64_t next_seq, int64_t indexed_through);
+              int64_t next_seq, int64_t indexed_through, int64_t signed_seq,
+              absl::Time signed_time);
 
   absl::Status Enqueue(AuditRecord record, CommitCallback callback, bool wait);
   bool OnWriterThread() const;
@@ -230,6 +260,11 @@ class AuditWriter {
   // PRAGMA wal_checkpoint(TRUNCATE) on the writer's connection (between
   // transactions): gives the WAL's space back. Best effort.
   void TruncateWal();
+  // Signs and stores a checkpoint of (last_seq_, last_hash_) when signing
+  // is on and the tail is not signed yet. A failure is counted and logged
+  // through the metrics; the next trigger retries.
+  void SignTail();
+  bool SigningDue(absl::Time now) const;
 
   // The background checkpoint thread (WriterOptions::background_checkpoint).
   void RunCheckpointer(std::unique_ptr<store::sqlite::Connection> connection);
@@ -245,10 +280,14 @@ class AuditWriter {
   int64_t indexed_through_;
   internal::CommitFailureLog failure_log_;
   std::atomic<int64_t> pending_max_page_count_{0};
+  // Newest signed checkpoint (-1: none) and when it was made.
+  int64_t signed_seq_ = -1;
+  absl::Time signed_time_ = absl::InfinitePast();
 
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool sign_requested_ ABSL_GUARDED_BY(mu_) = false;
   // Tickets: records accepted so far, and records whose callback has run.
   uint64_t accepted_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t completed_ ABSL_GUARDED_BY(mu_) = 0;

@@ -159,10 +159,15 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
                        "write the admin key to this file (mode 0600)");
   init_cmd->add_option("--totp-secret-out", init.totp_secret_out,
                        "write the TOTP otpauth:// URI to this file (0600)");
+  init_cmd->add_option(
+      "--create-audit-signing-key", init.create_audit_signing_key,
+      "create an Ed25519 audit signing key in this file (0600) and print "
+      "its public key");
 
   ServeConfig serve;
   std::string durability = "sync";
   std::string retention = "400d";
+  std::string checkpoint_interval = "10s";
   CLI::App* serve_cmd = app.add_subcommand("serve", "serve the gRPC API");
   serve_cmd->add_option("--data-dir", serve.data_dir, "data directory");
   serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")
@@ -184,6 +189,21 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
       ->capture_default_str();
   serve_cmd->add_option("--audit-key-file", serve.audit_key_file,
                         "AES-256 key file for PII values in the audit trail");
+  serve_cmd->add_option(
+      "--audit-signing-key", serve.audit_signing_key,
+      "Ed25519 PEM key (0600) that signs audit chain checkpoints");
+  serve_cmd
+      ->add_option("--audit-checkpoint-records", serve.audit_checkpoint_records,
+                   "sign a checkpoint after this many records")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--audit-checkpoint-interval", checkpoint_interval,
+                   "sign a checkpoint this often while records arrive")
+      ->capture_default_str();
+  serve_cmd->add_flag(
+      "--audit-start-new-segment", serve.audit_start_new_segment,
+      "append to an audit trail that fails its start-up check, recording "
+      "why in a new, linked segment");
   serve_cmd->add_flag("--dev", serve.dev,
                       "development mode: loopback only, no TLS, no TOTP");
   serve_cmd->add_option("--policy", serve.policy_file,
@@ -236,6 +256,21 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
         "--audit-retention: ", parsed_retention.status().message()));
   }
   serve.audit_retention = *parsed_retention;
+  absl::StatusOr<absl::Duration> parsed_interval =
+      ParseDurationFlag(checkpoint_interval);
+  if (!parsed_interval.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--audit-checkpoint-interval: ", parsed_interval.status().message()));
+  }
+  serve.audit_checkpoint_interval = *parsed_interval;
+  if (serve.audit_checkpoint_records < 1) {
+    return absl::InvalidArgumentError(
+        "--audit-checkpoint-records: must be at least 1");
+  }
+  if (serve.audit_start_new_segment && serve.audit_signing_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--audit-start-new-segment needs --audit-signing-key");
+  }
   if (absl::Status s = ValidateServe(serve); !s.ok()) return s;
   command.serve = serve;
   return command;

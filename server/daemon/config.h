@@ -22,6 +22,9 @@ struct InitConfig {
   std::string policy_file;      // optional: applied as version 1
   std::string admin_key_out;    // optional: write the key here (0600)
   std::string totp_secret_out;  // optional: write the otpauth URI here
+  // Optional: create an Ed25519 audit signing key here (0600) and print
+  // its public key. Works on an existing store too: a key is not part of it.
+  std::string create_audit_signing_key;
 };
 
 // `stewardd serve`.
@@ -35,6 +38,13 @@ struct ServeConfig {
   AuditDurability audit_durability = AuditDurability::kSync;
   absl::Duration audit_retention = absl::Hours(24 * 400);
   std::string audit_key_file;
+  // Signed checkpoints (server/audit/signed_checkpoint.h); empty: unsigned.
+  std::string audit_signing_key;
+  int audit_checkpoint_records = 1000;
+  absl::Duration audit_checkpoint_interval = absl::Seconds(10);
+  // Append even though the start-up check of the signed tail failed; the
+  // failure is recorded in the trail as the start of a new segment.
+  bool audit_start_new_segment = false;
   bool dev = false;
   std::string policy_file;  // --dev only: applied when none is active
   int threads = 0;          // 0: one per core

@@ -25,7 +25,9 @@
 #include "absl/time/clock.h"
 #include "server/audit/reader.h"
 #include "server/audit/retention.h"
+#include "server/audit/signed_checkpoint.h"
 #include "server/audit/usage.h"
+#include "server/audit/verify.h"
 #include "server/audit/writer.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/secret_file.h"
@@ -338,15 +340,93 @@ absl::Status Daemon::OpenParts() {
     }
   }
 
+  // The signed tail is checked before anything is appended: appending to
+  // a rewritten or cut trail would bless it with fresh signatures.
+  std::shared_ptr<const audit::CheckpointSigningKey> signing_key;
+  std::string new_segment_failure;
+  int64_t writer_min_next_seq = 0;
+  const std::string witness_path =
+      absl::StrCat(config.data_dir, "/audit-witness.log");
+  if (!config.audit_signing_key.empty()) {
+    absl::StatusOr<audit::CheckpointSigningKey> key =
+        audit::CheckpointSigningKey::LoadFile(config.audit_signing_key);
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--audit-signing-key: ", key.status().message()));
+    }
+    signing_key =
+        std::make_shared<const audit::CheckpointSigningKey>(*std::move(key));
+    absl::StatusOr<std::optional<audit::SignedCheckpoint>> witness =
+        audit::LatestWitness(witness_path);
+    if (!witness.ok()) {
+      return OpenError("cannot read the audit witness file", witness.status());
+    }
+    absl::StatusOr<audit::VerifyResult> tail =
+        audit::VerifySignedTail(db_path, signing_key->public_key(), *witness);
+    if (!tail.ok()) {
+      return OpenError("cannot check the audit trail", tail.status());
+    }
+    if (witness->has_value()) {
+      writer_min_next_seq = (*witness)->seq + 1;
+    }
+    if (!tail->ok && !config.audit_start_new_segment) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the audit trail does not verify: ", tail->message,
+          ". Refusing to append to it. Investigate with `stewardctl audit "
+          "verify --public-key`, restore a good copy, or start with "
+          "--audit-start-new-segment to continue in a new segment that "
+          "records this failure"));
+    }
+    if (!tail->ok) {
+      spdlog::warn(
+          "the audit trail does not verify: {}; starting a new segment "
+          "(--audit-start-new-segment)",
+          tail->message);
+      new_segment_failure = tail->message;
+    } else {
+      spdlog::info("audit trail signed with key {}: {}", signing_key->key_id(),
+                   tail->message);
+    }
+  } else {
+    spdlog::info(
+        "audit trail is unsigned (no --audit-signing-key): its history can be "
+        "rewritten by anyone who can write the database");
+  }
+
   audit::WriterOptions writer_options;
   writer_options.queue_capacity =
       static_cast<size_t>(config.audit_queue_capacity);
+  writer_options.signing_key = signing_key;
+  writer_options.min_next_seq = writer_min_next_seq;
+  writer_options.signed_checkpoint_records = config.audit_checkpoint_records;
+  writer_options.signed_checkpoint_interval = config.audit_checkpoint_interval;
+  writer_options.on_signed_checkpoint =
+      [witness_path](const audit::SignedCheckpoint& checkpoint) {
+        // The log line is the witness that leaves the machine with the
+        // logs; the file is the one stewardd checks at its next start.
+        const std::string line = audit::WitnessLine(checkpoint);
+        spdlog::info("{}", line);
+        if (absl::Status s = audit::AppendWitness(witness_path, checkpoint);
+            !s.ok()) {
+          spdlog::error("{}", std::string(s.message()));
+        }
+      };
   absl::StatusOr<std::unique_ptr<audit::AuditWriter>> writer =
       audit::AuditWriter::Open(db_path, writer_options);
   if (!writer.ok()) {
     return OpenError("cannot open the audit trail", writer.status());
   }
   p.writer = std::move(*writer);
+  if (!new_segment_failure.empty()) {
+    absl::StatusOr<int64_t> seq =
+        p.writer->SubmitAndWait(audit::NewSegmentRecord(
+            p.clock.Now(), new_segment_failure, signing_key->key_id()));
+    if (!seq.ok()) {
+      return OpenError("cannot record the new audit segment", seq.status());
+    }
+    p.writer->RequestSignedCheckpoint();
+    spdlog::warn("new audit segment starts at record {}", *seq);
+  }
   audit::RetentionOptions retention_options;
   retention_options.retention = config.audit_retention;
   absl::StatusOr<std::unique_ptr<audit::RetentionPurger>> purger =

@@ -1,5 +1,6 @@
 #include "server/daemon/init_command.h"
 
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -8,7 +9,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "server/audit/signed_checkpoint.h"
 #include "server/auth/secret_file.h"
 #include "server/auth/totp.h"
 #include "server/store/clock.h"
@@ -24,6 +27,40 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// Creates the Ed25519 key that signs audit checkpoints, never replacing an
+// existing file (a lost signing key cannot be recovered, and a replaced one
+// would orphan the checkpoints it signed). The public half is printed and
+// written next to it, for the auditors who verify with it.
+int CreateSigningKey(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::exists(path, error)) {
+    return Fail(absl::StrCat(path, " already exists; not overwritten"));
+  }
+  absl::StatusOr<audit::CheckpointSigningKey> key =
+      audit::CheckpointSigningKey::Generate();
+  if (!key.ok()) return Fail(std::string(key.status().message()));
+  std::string pem = key->PrivatePem();
+  absl::Cleanup wipe = [&pem] { OPENSSL_cleanse(pem.data(), pem.size()); };
+  while (!pem.empty() && pem.back() == '\n') pem.pop_back();
+  if (absl::Status s = WriteSecretFile(path, pem); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  const std::string public_pem = key->public_key().Pem();
+  const std::string public_path = absl::StrCat(path, ".pub");
+  {
+    std::ofstream out(public_path, std::ios::trunc);
+    out << public_pem;
+    if (!out) return Fail(absl::StrCat("cannot write ", public_path));
+  }
+  std::printf(
+      "audit signing key written to %s (mode 0600); key id %s\n"
+      "public key (also in %s; give it to auditors for `stewardctl audit "
+      "verify --public-key`):\n%s",
+      path.c_str(), key->key_id().c_str(), public_path.c_str(),
+      public_pem.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int RunInit(const InitConfig& config) {
@@ -34,6 +71,11 @@ int RunInit(const InitConfig& config) {
         absl::StrCat("cannot create ", config.data_dir, ": ", error.message()));
   }
   ::chmod(config.data_dir.c_str(), 0700);
+  if (!config.create_audit_signing_key.empty()) {
+    if (int rc = CreateSigningKey(config.create_audit_signing_key); rc != 0) {
+      return rc;
+    }
+  }
   store::RealClock clock;
   bool created = false;
   absl::StatusOr<std::unique_ptr<store::Store>> store = store::InitializeStore(

@@ -116,6 +116,22 @@ absl::StatusOr<audit::QueryFilter> FromProto(const v1::RecordFilter& filter) {
   return out;
 }
 
+v1::CheckpointState ToProtoCheckpointState(audit::CheckpointState state) {
+  switch (state) {
+    case audit::CheckpointState::kNotReached:
+      return v1::CHECKPOINT_STATE_NOT_REACHED;
+    case audit::CheckpointState::kMatches:
+      return v1::CHECKPOINT_STATE_MATCHES;
+    case audit::CheckpointState::kMismatch:
+      return v1::CHECKPOINT_STATE_MISMATCH;
+    case audit::CheckpointState::kPurged:
+      return v1::CHECKPOINT_STATE_PURGED;
+    case audit::CheckpointState::kBeyondTrail:
+      return v1::CHECKPOINT_STATE_BEYOND_TRAIL;
+  }
+  return v1::CHECKPOINT_STATE_UNSPECIFIED;
+}
+
 }  // namespace
 
 v1::AuditRecord ToProto(const audit::AuditRecord& record) {
@@ -227,6 +243,18 @@ void AuditServiceImpl::VerifyChain(const std::shared_ptr<UnaryCall>& call,
     response->set_first_bad_seq(result->first_bad_seq);
     response->set_message(result->message);
     response->set_first_seq(result->first_seq);
+    response->set_last_seq(result->last_seq);
+    for (const audit::CheckpointCheck& check : result->checkpoints) {
+      const audit::SignedCheckpoint& c = check.checkpoint;
+      v1::SignedCheckpoint* out = response->add_checkpoints();
+      out->set_seq(c.seq);
+      out->set_head(std::string(reinterpret_cast<const char*>(c.head.data()),
+                                c.head.size()));
+      *out->mutable_time() = ToProtoTime(absl::FromUnixMicros(c.time_micros));
+      out->set_key_id(c.key_id);
+      out->set_signature(c.signature);
+      out->set_state(ToProtoCheckpointState(check.state));
+    }
     return absl::OkStatus();
   });
 }

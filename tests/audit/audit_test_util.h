@@ -14,6 +14,7 @@
 #include "migrations/migrations.h"
 #include "server/audit/reader.h"
 #include "server/audit/record.h"
+#include "server/audit/rows.h"
 #include "server/store/sqlite/connection.h"
 #include "server/store/sqlite/migration_runner.h"
 #include "tests/testing/subprocess.h"
@@ -88,6 +89,90 @@ inline std::vector<AuditRecord> QueryAllPages(AuditReader& reader,
     token = page->next_page_token;
   } while (!token.empty() && ++pages < 10000);
   return out;
+}
+
+// What an insider with write access to the file does after editing,
+// deleting or renumbering rows: recomputes every prev_hash and hash in seq
+// order from the chain start, so the chain verifies again on its own.
+inline void RehashChain(store::sqlite::Connection& connection) {
+  std::vector<std::pair<int64_t, std::string>> rows;  // seq, canonical
+  {
+    auto stmt = connection.Prepare(absl::StrCat(
+        "SELECT ", internal::kRowColumns, " FROM audit_log ORDER BY seq"));
+    ASSERT_TRUE(stmt.ok()) << stmt.status();
+    while (true) {
+      auto more = stmt->Step();
+      ASSERT_TRUE(more.ok()) << more.status();
+      if (!*more) break;
+      auto row = internal::ReadRow(*stmt);
+      ASSERT_TRUE(row.ok()) << row.status();
+      rows.emplace_back(row->row.seq, internal::CanonicalEncoding(row->row));
+    }
+  }
+  Hash prev = kZeroHash;
+  for (const auto& [seq, canonical] : rows) {
+    const Hash hash = ChainHash(prev, canonical);
+    auto update = connection.Prepare(
+        "UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = ?");
+    ASSERT_TRUE(update.ok()) << update.status();
+    update->BindBlob(1, absl::Span<const uint8_t>(prev.data(), prev.size()));
+    update->BindBlob(2, absl::Span<const uint8_t>(hash.data(), hash.size()));
+    update->BindInt(3, seq);
+    ASSERT_TRUE(update->Run().ok());
+    prev = hash;
+  }
+}
+
+// The tampering modes an insider with write access can use to rewrite a
+// 10-record trail so that the chain alone still verifies.
+enum class Tamper {
+  kEditAndRehash,      // change record 6, recompute every later hash
+  kDeleteAndRenumber,  // delete record 4, renumber 5..10 down, rehash
+  kCutTail,            // delete records 7..10, lower sqlite_sequence
+  kDeleteEveryRow,     // delete every record, reset sqlite_sequence
+};
+
+inline const char* TamperName(Tamper tamper) {
+  switch (tamper) {
+    case Tamper::kEditAndRehash:
+      return "EditAndRehash";
+    case Tamper::kDeleteAndRenumber:
+      return "DeleteAndRenumber";
+    case Tamper::kCutTail:
+      return "CutTail";
+    case Tamper::kDeleteEveryRow:
+      return "DeleteEveryRow";
+  }
+  return "";
+}
+
+// Applies `tamper` to the trail in `connection` (which holds seqs 1..10).
+inline void ApplyTamper(store::sqlite::Connection& connection, Tamper tamper) {
+  auto exec = [&connection](const char* sql) {
+    absl::Status s = connection.Exec(sql);
+    ASSERT_TRUE(s.ok()) << sql << ": " << s;
+  };
+  switch (tamper) {
+    case Tamper::kEditAndRehash:
+      exec("UPDATE audit_log SET principal = 'someone-else' WHERE seq = 6");
+      RehashChain(connection);
+      break;
+    case Tamper::kDeleteAndRenumber:
+      exec("DELETE FROM audit_log WHERE seq = 4");
+      exec("UPDATE audit_log SET seq = seq + 1000 WHERE seq > 4");
+      exec("UPDATE audit_log SET seq = seq - 1001 WHERE seq > 1000");
+      exec("UPDATE sqlite_sequence SET seq = 9 WHERE name = 'audit_log'");
+      RehashChain(connection);
+      break;
+    case Tamper::kCutTail:
+      exec("DELETE FROM audit_log WHERE seq >= 7");
+      exec("UPDATE sqlite_sequence SET seq = 6 WHERE name = 'audit_log'");
+      break;
+    case Tamper::kDeleteEveryRow:
+      exec("DELETE FROM audit_log");
+      exec("DELETE FROM sqlite_sequence WHERE name = 'audit_log'");
+      break;
+  }
 }
 
 }  // namespace steward::audit::testing

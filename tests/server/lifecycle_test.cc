@@ -153,7 +153,14 @@ INSTANTIATE_TEST_SUITE_P(
                      "loopback"},
         BadFlagsCase{"BadRetention",
                      {"serve", "--data-dir", "d", "--audit-retention", "1y"},
-                     "--audit-retention"}),
+                     "--audit-retention"},
+        BadFlagsCase{"NewSegmentWithoutSigningKey",
+                     {"serve", "--data-dir", "d", "--audit-start-new-segment"},
+                     "--audit-start-new-segment needs --audit-signing-key"},
+        BadFlagsCase{"BadCheckpointInterval",
+                     {"serve", "--data-dir", "d", "--audit-signing-key", "k",
+                      "--audit-checkpoint-interval", "soon"},
+                     "--audit-checkpoint-interval"}),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace
