@@ -22,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "server/audit/key_file.h"
 #include "server/audit/rows.h"
 #include "server/store/sqlite/connection.h"
 
@@ -54,52 +55,13 @@ absl::StatusOr<std::string> KeyIdOf(EVP_PKEY* key) {
 
 bool IsEd25519(EVP_PKEY* key) { return EVP_PKEY_id(key) == EVP_PKEY_ED25519; }
 
-// Reads a small file; kNotFound when absent. With `private_key`, refuses
-// a file that group or others can access, like the audit key file.
+// Reads a PEM key file; a private key must be readable by its owner only,
+// like the audit key file.
 absl::StatusOr<std::string> ReadKeyFile(const std::string& path,
                                         bool private_key) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) {
-      return absl::NotFoundError(
-          absl::StrCat("key file ", path, " does not exist"));
-    }
-    return absl::InternalError(
-        absl::StrCat("cannot open key file ", path, ": ", std::strerror(err)));
-  }
-  absl::Cleanup close_fd = [fd] { ::close(fd); };
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("key file ", path, " is not a regular file"));
-  }
-  if (private_key && (st.st_mode & 077) != 0) {
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "signing key file %s is accessible by group or others (mode %04o); "
-        "run chmod 600 on it",
-        path, st.st_mode & 07777));
-  }
-  std::string contents(kMaxKeyFileBytes + 1, '\0');
-  size_t size = 0;
-  while (size < contents.size()) {
-    const ssize_t n =
-        ::read(fd, contents.data() + size, contents.size() - size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      OPENSSL_cleanse(contents.data(), contents.size());
-      return absl::InternalError(absl::StrCat("cannot read key file ", path));
-    }
-    if (n == 0) break;
-    size += static_cast<size_t>(n);
-  }
-  if (size > kMaxKeyFileBytes) {
-    OPENSSL_cleanse(contents.data(), contents.size());
-    return absl::InvalidArgumentError(
-        absl::StrCat("key file ", path, " is too large for a PEM key"));
-  }
-  contents.resize(size);
-  return contents;
+  return internal::ReadKeyFile(path,
+                               private_key ? "signing key file" : "key file",
+                               private_key, kMaxKeyFileBytes);
 }
 
 std::string PemOf(EVP_PKEY* key, bool private_key) {

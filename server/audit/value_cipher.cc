@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/audit/key_file.h"
 
 namespace steward::audit {
 namespace {
@@ -107,54 +108,17 @@ absl::StatusOr<AuditKey> AuditKey::Parse(absl::string_view contents) {
 }
 
 absl::StatusOr<AuditKey> AuditKey::LoadFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) {
-      return absl::NotFoundError(
-          absl::StrCat("audit key file ", path, " does not exist"));
+  absl::StatusOr<std::string> contents = internal::ReadKeyFile(
+      path, "audit key file", /*owner_only=*/true, kMaxKeyFileBytes);
+  if (!contents.ok()) {
+    if (contents.status().code() != absl::StatusCode::kInvalidArgument) {
+      return contents.status();
     }
-    return absl::InternalError(absl::StrCat("cannot open audit key file ", path,
-                                            ": ", std::strerror(err)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": audit key file must hold 32 raw bytes or 64 hex characters"));
   }
-  absl::Cleanup close_fd = [fd] { ::close(fd); };
-  // fstat on the open descriptor: the mode checked is the mode of the file
-  // actually read, even if the path is swapped meanwhile.
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    return absl::InternalError(
-        absl::StrCat("cannot stat audit key file ", path));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("audit key file ", path, " is not a regular file"));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "audit key file %s is accessible by group or others (mode %04o); "
-        "run chmod 600 on it",
-        path, st.st_mode & 07777));
-  }
-  std::string contents(kMaxKeyFileBytes + 1, '\0');
-  size_t size = 0;
-  while (size < contents.size()) {
-    const ssize_t n =
-        ::read(fd, contents.data() + size, contents.size() - size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      OPENSSL_cleanse(contents.data(), contents.size());
-      return absl::InternalError(
-          absl::StrCat("cannot read audit key file ", path));
-    }
-    if (n == 0) break;
-    size += static_cast<size_t>(n);
-  }
-  absl::StatusOr<AuditKey> key =
-      size > kMaxKeyFileBytes
-          ? absl::InvalidArgumentError(
-                "audit key file must hold 32 raw bytes or 64 hex characters")
-          : Parse(absl::string_view(contents.data(), size));
-  OPENSSL_cleanse(contents.data(), contents.size());
+  absl::StatusOr<AuditKey> key = Parse(*contents);
+  OPENSSL_cleanse(contents->data(), contents->size());
   if (!key.ok()) {
     return absl::Status(key.status().code(),
                         absl::StrCat(path, ": ", key.status().message()));
