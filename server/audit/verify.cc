@@ -31,6 +31,19 @@ VerifyResult Broken(VerifyResult result, int64_t seq, std::string message) {
 
 namespace internal {
 
+absl::StatusOr<std::optional<CheckpointRow>> NewestRetentionCheckpoint(
+    Connection& connection) {
+  absl::StatusOr<Statement> stmt = connection.Prepare(
+      "SELECT seq, hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1");
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<CheckpointRow>();
+  absl::Span<const uint8_t> hash = stmt->Blob(1);
+  return std::optional<CheckpointRow>(
+      CheckpointRow{stmt->Int(0), {hash.begin(), hash.end()}});
+}
+
 absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
   absl::StatusOr<Transaction> txn = Transaction::BeginRead(connection);
   if (!txn.ok()) return txn.status();
@@ -38,14 +51,12 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
   int64_t checkpoint_seq = 0;
   Hash running = kZeroHash;
   {
-    absl::StatusOr<Statement> stmt = connection.Prepare(
-        "SELECT seq, hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1");
-    if (!stmt.ok()) return stmt.status();
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (*row) {
-      checkpoint_seq = stmt->Int(0);
-      absl::StatusOr<Hash> h = ToHash(stmt->Blob(1));
+    absl::StatusOr<std::optional<CheckpointRow>> newest =
+        NewestRetentionCheckpoint(connection);
+    if (!newest.ok()) return newest.status();
+    if (newest->has_value()) {
+      checkpoint_seq = (*newest)->seq;
+      absl::StatusOr<Hash> h = ToHash((*newest)->hash);
       if (!h.ok()) {
         VerifyResult r;
         return Broken(r, checkpoint_seq + 1,
@@ -297,15 +308,13 @@ absl::StatusOr<VerifyResult> VerifySignedTail(
   int64_t retention_seq = 0;
   Hash running = kZeroHash;
   {
-    absl::StatusOr<Statement> stmt = connection.Prepare(
-        "SELECT seq, hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1");
-    if (!stmt.ok()) return stmt.status();
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (*row) {
-      absl::StatusOr<Hash> h = internal::ToHash(stmt->Blob(1));
+    absl::StatusOr<std::optional<internal::CheckpointRow>> newest =
+        internal::NewestRetentionCheckpoint(connection);
+    if (!newest.ok()) return newest.status();
+    if (newest->has_value()) {
+      absl::StatusOr<Hash> h = internal::ToHash((*newest)->hash);
       if (!h.ok()) return h.status();
-      retention_seq = stmt->Int(0);
+      retention_seq = (*newest)->seq;
       running = *h;
     }
   }

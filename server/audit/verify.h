@@ -78,6 +78,15 @@ absl::StatusOr<VerifyResult> VerifySignedTail(
 
 namespace internal {
 
+// The newest retention checkpoint (audit_checkpoints): where the retained
+// chain starts. The hash is as stored, not yet checked.
+struct CheckpointRow {
+  int64_t seq = 0;
+  std::vector<uint8_t> hash;
+};
+absl::StatusOr<std::optional<CheckpointRow>> NewestRetentionCheckpoint(
+    store::sqlite::Connection& connection);
+
 // Runs the verification inside one read transaction on `connection`.
 // Tampering is a value (ok = false), not an error; non-OK only when the
 // database cannot be read.
