@@ -246,21 +246,6 @@ TEST_F(ConsistencyTest, InvalidRequestsNameTheField) {
   EXPECT_EQ(response.effect(), v1::DENY);
 }
 
-// Sends `wire` as the body of `method`, bypassing the client's encoder the
-// way a hostile or buggy client would.
-grpc::Status SendRaw(const std::shared_ptr<grpc::Channel>& channel,
-                     const std::string& key, const std::string& method,
-                     const std::string& wire) {
-  grpc::GenericStub stub(channel);
-  grpc::Slice slice(wire);
-  grpc::ByteBuffer request(&slice, 1), response;
-  std::unique_ptr<grpc::ClientContext> context = Context(key);
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(context.get(), method, grpc::StubOptions(), &request,
-                 &response, [&done](grpc::Status s) { done.set_value(s); });
-  return done.get_future().get();
-}
-
 TEST_F(ConsistencyTest, InvalidUtf8IsRefusedNamingTheField) {
   v1::CheckRequest request = Update("alice");
   (*request.mutable_resource()->mutable_attributes())["owner"].set_string_value(

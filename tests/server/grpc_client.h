@@ -4,12 +4,14 @@
 #ifndef STEWARD_TESTS_SERVER_GRPC_CLIENT_H_
 #define STEWARD_TESTS_SERVER_GRPC_CLIENT_H_
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -47,6 +49,21 @@ inline std::unique_ptr<grpc::ClientContext> Context(const std::string& key) {
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::seconds(30));
   return context;
+}
+
+// Sends `wire` as the body of `method` ("/steward.v1.AdminService/Grant"),
+// bypassing the client's encoder the way a hostile or buggy client would.
+inline grpc::Status SendRaw(const std::shared_ptr<grpc::Channel>& channel,
+                            const std::string& key, const std::string& method,
+                            const std::string& wire) {
+  grpc::GenericStub stub(channel);
+  grpc::Slice slice(wire);
+  grpc::ByteBuffer request(&slice, 1), response;
+  std::unique_ptr<grpc::ClientContext> context = Context(key);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(context.get(), method, grpc::StubOptions(), &request,
+                 &response, [&done](grpc::Status s) { done.set_value(s); });
+  return done.get_future().get();
 }
 
 // Every workload check as a CheckRequest with its known answer; a test
