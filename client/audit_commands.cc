@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/audit_records.h"
 #include "client/checkpoint_signature.h"
@@ -210,6 +211,14 @@ absl::Status RunVerify(CommandContext& context, const VerifyOptions& options) {
         {"records_checked", absl::StrCat(response.records_checked())},
         {"first_seq", absl::StrCat(response.first_seq())},
         {"signatures", signatures}};
+    if (response.possible_gap_seqs_size() > 0) {
+      details.emplace_back(
+          "possible_gaps",
+          absl::StrCat(response.possible_gap_seqs_size(),
+                       " unclean stop(s) of an async run: answered decisions "
+                       "may be missing before record(s) ",
+                       absl::StrJoin(response.possible_gap_seqs(), ", ")));
+    }
     if (!response.ok()) {
       details.emplace_back("first_bad_seq",
                            absl::StrCat(response.first_bad_seq()));

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "server/audit/rows.h"
+#include "server/audit/run_marker.h"
 #include "server/audit/signed_checkpoint.h"
 
 namespace steward::audit {
@@ -186,6 +188,11 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
                                    it->is_number_integer() &&
                                    it->get<int64_t>() == checkpoint_seq;
           }
+          if (row->row.kind == "system" &&
+              row->row.action == kUncleanStopAction &&
+              UncleanStopMayHaveLostRecords(row->row.details.value_or(""))) {
+            result.possible_gaps.push_back(seq);
+          }
           running = computed;
           result.last_seq = seq;
           ++expected;
@@ -247,6 +254,12 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
           : absl::StrCat("chain verified: ", result.records_checked,
                          " records (", result.first_seq, "..", result.last_seq,
                          ")");
+  if (!result.possible_gaps.empty()) {
+    absl::StrAppend(&result.message, "; ", result.possible_gaps.size(),
+                    " unclean stop(s) of an async run: answered decisions "
+                    "may be missing before record(s) ",
+                    absl::StrJoin(result.possible_gaps, ", "));
+  }
   return result;
 }
 

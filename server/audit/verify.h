@@ -60,6 +60,10 @@ struct VerifyResult {
   // Every stored signed checkpoint, by seq, with what the chain says
   // about it. Empty: the trail is unsigned.
   std::vector<CheckpointCheck> checkpoints;
+  // Seqs of audit_unclean_stop records after runs that answered Checks
+  // before writing them (async): decisions answered just before each may
+  // be missing, up to the bound the record states (run_marker.h).
+  std::vector<int64_t> possible_gaps;
 };
 
 // The check stewardd runs before it appends: the newest signed checkpoint

@@ -325,6 +325,8 @@ WriterMetrics AuditWriter::metrics() const {
   absl::MutexLock lock(&mu_);
   WriterMetrics m = metrics_;
   m.queue_depth = queue_.size();
+  m.uncommitted = accepted_ - m.records_committed - m.records_failed;
+  m.failing = failing();
   return m;
 }
 
@@ -518,11 +520,13 @@ void AuditWriter::CommitBatch(std::vector<Item>& batch) {
   const absl::Duration elapsed = absl::Now() - start;
   // Before the callbacks, so a Flush that returns sees the WAL truncated.
   if (!status.ok() && !IsRecordError(status)) {
+    failing_.store(true, std::memory_order_relaxed);
     if (failure_log_.OnFailure(status, batch.size(), absl::Now())) {
       TruncateWal();
     }
-  } else if (status.ok() && failure_log_.OnSuccess(absl::Now())) {
-    TruncateWal();
+  } else if (status.ok()) {
+    failing_.store(false, std::memory_order_relaxed);
+    if (failure_log_.OnSuccess(absl::Now())) TruncateWal();
   }
 
   size_t committed = 0;

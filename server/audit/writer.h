@@ -158,6 +158,10 @@ struct WriterMetrics {
   // Newest signed checkpoint's seq; -1 when none (or signing is off).
   int64_t last_signed_seq = -1;
   uint64_t signed_checkpoints_failed = 0;
+  // Accepted but not yet committed or failed: what a crash now would lose
+  // of the records whose callers did not wait (async decisions).
+  uint64_t uncommitted = 0;
+  bool failing = false;
 };
 
 // Thread-safe. Owns its own SQLite connection to the database file (WAL,
@@ -220,6 +224,10 @@ class AuditWriter {
 
   WriterMetrics metrics() const;
 
+  // True from a commit that failed for lack of space or I/O until one
+  // succeeds. Async callers answer only after a commit while it is true.
+  bool failing() const { return failing_.load(std::memory_order_relaxed); }
+
   // Sets PRAGMA max_page_count (WriterOptions::max_page_count) before the
   // next batch.
   void SetMaxPageCount(int64_t pages);
@@ -280,6 +288,7 @@ class AuditWriter {
   int64_t indexed_through_;
   internal::CommitFailureLog failure_log_;
   std::atomic<int64_t> pending_max_page_count_{0};
+  std::atomic<bool> failing_{false};
   // Newest signed checkpoint (-1: none) and when it was made.
   int64_t signed_seq_ = -1;
   absl::Time signed_time_ = absl::InfinitePast();

@@ -9,6 +9,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include "absl/time/clock.h"
 #include "server/audit/reader.h"
 #include "server/audit/retention.h"
+#include "server/audit/run_marker.h"
 #include "server/audit/signed_checkpoint.h"
 #include "server/audit/usage.h"
 #include "server/audit/verify.h"
@@ -55,6 +57,18 @@ constexpr absl::Duration kHousekeepingPeriod = absl::Seconds(1);
 // The most HTTP/2 header bytes (HPACK-decoded, 32 bytes of overhead per
 // entry) one request may carry; advertised as SETTINGS_MAX_HEADER_LIST_SIZE.
 constexpr int kMaxMetadataBytes = 8 * 1024;
+
+const char* DurabilityName(AuditDurability durability) {
+  switch (durability) {
+    case AuditDurability::kSync:
+      return "sync";
+    case AuditDurability::kAsync:
+      return "async";
+    case AuditDurability::kOff:
+      return "off";
+  }
+  return "unknown";
+}
 
 absl::Status EnsureDataDir(const std::string& dir) {
   std::error_code error;
@@ -241,6 +255,10 @@ Daemon::Daemon(const ServeConfig& config)
 
 Daemon::~Daemon() {
   if (server_ != nullptr) server_->Shutdown();
+  // Opened but never run: nothing was answered, so this is no unclean stop.
+  if (!ran_ && parts_->writer != nullptr) {
+    (void)audit::RemoveRunMarker(config_.data_dir);
+  }
   if (warm_usage_.joinable()) warm_usage_.join();
   if (parts_->retention != nullptr) parts_->retention->Stop();
   if (parts_->metrics_http != nullptr) parts_->metrics_http->Stop();
@@ -252,6 +270,41 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Open(
   if (absl::Status s = daemon->OpenParts(); !s.ok()) return s;
   if (absl::Status s = daemon->StartListeners(); !s.ok()) return s;
   return daemon;
+}
+
+// Says in the trail when the previous run on this data dir did not stop
+// cleanly (in async mode it may have answered decisions it never wrote),
+// then marks this run as in progress.
+absl::Status Daemon::RecordPreviousRun(const ServeConfig& config, Parts& p) {
+  absl::StatusOr<std::optional<audit::RunMarker>> previous =
+      audit::ReadRunMarker(config.data_dir);
+  if (!previous.ok()) return OpenError("run marker", previous.status());
+  if (previous->has_value()) {
+    const audit::RunMarker& run = **previous;
+    absl::StatusOr<int64_t> seq =
+        p.writer->SubmitAndWait(audit::UncleanStopRecord(p.clock.Now(), run));
+    if (!seq.ok()) {
+      return OpenError("cannot record the previous unclean stop", seq.status());
+    }
+    spdlog::warn(
+        "the previous stewardd (pid {}, audit durability {}) did not stop "
+        "cleanly; recorded as audit record {}{}",
+        run.pid, run.durability, *seq,
+        run.durability == "sync"
+            ? ""
+            : absl::StrCat(": up to ", run.at_risk_bound,
+                           " answered decisions may be missing before it"));
+  }
+  audit::RunMarker marker;
+  marker.pid = ::getpid();
+  marker.durability = DurabilityName(config.audit_durability);
+  // Queued records plus a batch being committed (a batch is at most what
+  // the queue held).
+  marker.at_risk_bound =
+      config.audit_durability == AuditDurability::kSync
+          ? 0
+          : 2 * static_cast<int64_t>(config.audit_queue_capacity);
+  return audit::WriteRunMarker(config.data_dir, marker);
 }
 
 absl::Status Daemon::OpenParts() {
@@ -427,6 +480,7 @@ absl::Status Daemon::OpenParts() {
     p.writer->RequestSignedCheckpoint();
     spdlog::warn("new audit segment starts at record {}", *seq);
   }
+  if (absl::Status s = RecordPreviousRun(config, p); !s.ok()) return s;
   audit::RetentionOptions retention_options;
   retention_options.retention = config.audit_retention;
   absl::StatusOr<std::unique_ptr<audit::RetentionPurger>> purger =
@@ -550,6 +604,7 @@ void Daemon::Housekeep() {
 
 absl::Status Daemon::Run() {
   Parts& p = *parts_;
+  ran_ = true;
   // The reports' usage aggregate is built by one read of the whole trail
   // (seconds on millions of records); do it now rather than in the first
   // auditor's UnusedGrants or DecisionSummary call. Reports asked
@@ -583,6 +638,12 @@ absl::Status Daemon::Run() {
   p.retention->Stop();
   p.audit_sink->Shutdown();
   absl::Status flushed = p.writer->Shutdown();
+  // Only a flushed trail makes this a clean stop (run_marker.h).
+  if (flushed.ok()) {
+    if (absl::Status s = audit::RemoveRunMarker(config_.data_dir); !s.ok()) {
+      spdlog::error("{}", std::string(s.message()));
+    }
+  }
   if (p.metrics_http) p.metrics_http->Stop();
   if (!flushed.ok()) {
     return absl::Status(flushed.code(), absl::StrCat("audit flush failed: ",

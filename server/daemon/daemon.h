@@ -50,6 +50,7 @@ class Daemon {
 
   explicit Daemon(const ServeConfig& config);
   absl::Status OpenParts();
+  absl::Status RecordPreviousRun(const ServeConfig& config, Parts& parts);
   absl::Status StartListeners();
   // Keeps health and the snapshot metrics in step with the store.
   void Housekeep();
@@ -58,6 +59,7 @@ class Daemon {
   std::unique_ptr<Parts> parts_;
   std::unique_ptr<grpc::Server> server_;
   bool serving_ = true;
+  bool ran_ = false;
   std::thread warm_usage_;
 };
 

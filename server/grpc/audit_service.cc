@@ -244,6 +244,9 @@ void AuditServiceImpl::VerifyChain(const std::shared_ptr<UnaryCall>& call,
     response->set_message(result->message);
     response->set_first_seq(result->first_seq);
     response->set_last_seq(result->last_seq);
+    for (int64_t seq : result->possible_gaps) {
+      response->add_possible_gap_seqs(seq);
+    }
     for (const audit::CheckpointCheck& check : result->checkpoints) {
       const audit::SignedCheckpoint& c = check.checkpoint;
       v1::SignedCheckpoint* out = response->add_checkpoints();

@@ -81,7 +81,13 @@ absl::Status TrailAuditSink::Record(
     record.attributes = std::move(minimized->json);
     record.key_id = std::move(minimized->key_id);
   }
-  if (durability_ == AuditDurability::kAsync) {
+  // Async answers before the commit, but only while commits succeed: once
+  // the writer fails (a full disk), answers wait for their commit as in
+  // sync mode, so no decision is answered that the trail then cannot hold.
+  // A crash loses at most the records still uncommitted
+  // (steward_audit_uncommitted_records), and the next start says so in the
+  // trail (server/audit/run_marker.h).
+  if (durability_ == AuditDurability::kAsync && !writer_->failing()) {
     absl::Status queued = writer_->TrySubmit(std::move(record));
     if (queued.ok()) done(absl::OkStatus());
     return queued;

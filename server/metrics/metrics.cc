@@ -80,6 +80,14 @@ void RenderAuditWriter(const audit::WriterMetrics& m, std::string* out) {
       "failed (their callers were told).\n"
       "# TYPE steward_audit_records_failed_total counter\n",
       "steward_audit_records_failed_total ", m.records_failed, "\n",
+      "# HELP steward_audit_uncommitted_records Records accepted and not "
+      "yet committed: what a crash now would lose of async decisions.\n"
+      "# TYPE steward_audit_uncommitted_records gauge\n",
+      "steward_audit_uncommitted_records ", m.uncommitted, "\n",
+      "# HELP steward_audit_commits_failing 1 while audit commits fail (a "
+      "full disk); async Checks then wait for their commit.\n"
+      "# TYPE steward_audit_commits_failing gauge\n",
+      "steward_audit_commits_failing ", m.failing ? 1 : 0, "\n",
       "# HELP steward_audit_rejected_full_total Records refused because the "
       "audit queue was full.\n"
       "# TYPE steward_audit_rejected_full_total counter\n",

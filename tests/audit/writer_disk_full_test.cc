@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/audit/writer.h"
 #include "tests/audit/audit_test_util.h"
+#include "tests/testing/wait.h"
 
 namespace steward::audit {
 namespace {
@@ -86,6 +87,34 @@ TEST(AuditWriterDiskFullTest, LogsOnceRecoversAndTruncatesTheWal) {
   EXPECT_EQ(std::filesystem::file_size(db.path() + "-wal"), 0u);
   ASSERT_TRUE((*writer)->SubmitAndWait(Decision(2001)).ok());
   EXPECT_EQ(CountOf(log->str(), "commits succeed again"), 1);
+}
+
+// What async Checks rely on: the writer says it is failing from the first
+// failed commit until one succeeds, and counts what it holds uncommitted.
+TEST(AuditWriterDiskFullTest, FailingFromTheFirstFailedCommitUntilOneSucceeds) {
+  TestDb db;
+  WriterOptions options;
+  options.background_checkpoint = false;
+  options.index_batch_rows = 0;
+  options.index_idle_delay = absl::ZeroDuration();
+  const int64_t pages =
+      static_cast<int64_t>(std::filesystem::file_size(db.path()) / 4096);
+  options.max_page_count = pages + 4;
+  auto writer = AuditWriter::Open(db.path(), options);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  EXPECT_FALSE((*writer)->failing());
+  int i = 0;
+  while ((*writer)->SubmitAndWait(Big(i)).ok()) ASSERT_LT(++i, 500);
+  EXPECT_TRUE((*writer)->failing());
+  EXPECT_TRUE((*writer)->metrics().failing);
+  // The counters are updated just after the callbacks run.
+  steward::testing::WaitUntil(
+      [&] { return (*writer)->metrics().uncommitted == 0; }, absl::Seconds(5),
+      "the refused records to be counted");
+  (*writer)->SetMaxPageCount(1'000'000);
+  ASSERT_TRUE((*writer)->SubmitAndWait(Big(1000)).ok());
+  EXPECT_FALSE((*writer)->failing());
+  EXPECT_FALSE((*writer)->metrics().failing);
 }
 
 }  // namespace

@@ -31,6 +31,8 @@ namespace {
 
 using ::steward::v1::AdminService;
 using ::steward::v1::AuthorizationService;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int kClientThreads = 6;
 constexpr int kPrincipals = 5;
@@ -270,6 +272,50 @@ TEST(AuditDurabilityTest, AsyncAnsweredDecisionsAreFlushedOnSigterm) {
   RecordProperty("answered_before_sigterm",
                  static_cast<int>(load.answered.size()));
   ASSERT_NO_FATAL_FAILURE(ExpectAllInVerifiedTrail(db_path, load.answered));
+}
+
+// What a crash of an async stewardd may lose is not silent: the next start
+// records the unclean stop in the trail (with the bound on what may be
+// missing), and `audit verify` reports it. A clean stop records nothing.
+TEST(AuditDurabilityTest, AsyncCrashLeavesAPossibleGapThatVerifyReports) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  auto verify = [&](const ServerProcess& server) {
+    return RunCommand(
+        {STEWARDCTL_PATH, "--server", server.address(), "--api-key-file",
+         data + "/dev-auditor.key", "audit", "verify"},
+        {"STEWARD_SERVER=", "STEWARD_API_KEY=", "NO_COLOR=1"});
+  };
+  {
+    ServerProcess server;
+    ASSERT_NO_FATAL_FAILURE(StartWithPrincipals(server, data, "async"));
+    EXPECT_EQ(server.Stop(SIGTERM), 0);
+  }
+  {
+    ServerProcess server;
+    ASSERT_THAT(server.Start(STEWARDD_PATH, data, ServerArgs("async")), IsOk());
+    EXPECT_THAT(server.Log(), Not(HasSubstr("did not stop cleanly")));
+    CommandResult clean = verify(server);
+    EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+    EXPECT_THAT(clean.out, Not(HasSubstr("unclean stop")));
+    server.Kill();
+  }
+  ServerProcess server;
+  ASSERT_THAT(server.Start(STEWARDD_PATH, data, ServerArgs("sync")), IsOk());
+  EXPECT_THAT(server.Log(),
+              HasSubstr("did not stop cleanly; recorded as audit record"));
+  EXPECT_THAT(server.Log(), HasSubstr("answered decisions may be missing"));
+  CommandResult after_crash = verify(server);
+  EXPECT_EQ(after_crash.exit_code, 0) << after_crash.out << after_crash.err;
+  EXPECT_THAT(
+      after_crash.out,
+      HasSubstr("possible_gaps    1 unclean stop(s) of an async run: answered "
+                "decisions may be missing before record(s)"));
+  EXPECT_EQ(server.Stop(SIGTERM), 0);
+  // Stopped cleanly: the next start records nothing more.
+  ServerProcess again;
+  ASSERT_THAT(again.Start(STEWARDD_PATH, data, ServerArgs("sync")), IsOk());
+  EXPECT_THAT(again.Log(), Not(HasSubstr("did not stop cleanly")));
 }
 
 // Async back-pressure: with the writer unable to commit (the test holds
