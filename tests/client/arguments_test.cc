@@ -133,7 +133,7 @@ TEST(TimeTest, PastAndFutureRelativeToNow) {
 }
 
 // Times a google.protobuf.Timestamp cannot carry are refused on the
-// command line, before any call (issue #17 item 11).
+// command line, before any call.
 TEST(TimeTest, RefusesTimesOutsideTheTimestampRange) {
   const absl::Time now = absl::FromUnixSeconds(1800000000);
   EXPECT_TRUE(ParseTimestamp("9999-12-31T23:59:59Z").ok());

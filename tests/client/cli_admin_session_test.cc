@@ -369,7 +369,7 @@ TEST_F(AdminSessionTest, ClientKeyCannotAdminister) {
 }
 
 // Principal ids outside [A-Za-z0-9_.@:-]{1,256} are refused locally, as
-// usage errors, by every command that takes one (issue #17 item 10).
+// usage errors, by every command that takes one.
 TEST_F(AdminSessionTest, PrincipalIdsOutsideTheCharsetAreUsageErrors) {
   ApplyAndPopulate();
   for (const std::string id : {"a b/c", "\xc3\xa9", "<script>", "*"}) {
@@ -401,7 +401,7 @@ TEST_F(AdminSessionTest, PrincipalIdsOutsideTheCharsetAreUsageErrors) {
 
 // Times a google.protobuf.Timestamp cannot carry are refused before the
 // call; they used to be clamped into a grant expiring in 2262 or a query
-// from 1677 (issue #17 item 11).
+// from 1677.
 TEST_F(AdminSessionTest, OutOfRangeTimesAreUsageErrors) {
   ApplyAndPopulate();
   CommandResult r = Ctl(
@@ -433,7 +433,7 @@ void ExecSql(const std::string& data_dir, const std::string& sql) {
 
 // A binding whose expiry an older stewardd saturated to year 294247: JSON
 // cannot carry it. `bindings -o json` used to print {"error": …} on stdout
-// and exit 0; it must fail (issue #17 item 11).
+// and exit 0; it must fail.
 TEST_F(AdminSessionTest, BindingsJsonWithAnUnprintableTimeFailsLoudly) {
   ApplyAndPopulate();
   ASSERT_NO_FATAL_FAILURE(
@@ -456,7 +456,7 @@ TEST_F(AdminSessionTest, BindingsJsonWithAnUnprintableTimeFailsLoudly) {
 }
 
 // Principals stored before the id rule stay readable and deletable from
-// the CLI (issue #17 item 10: reads must not break).
+// the CLI (reads must not break).
 TEST_F(AdminSessionTest, PrincipalsStoredBeforeTheIdRuleCanBeReadAndDeleted) {
   ApplyAndPopulate();
   ASSERT_NO_FATAL_FAILURE(
