@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -431,6 +432,10 @@ TEST_F(TlsTest, AKeyThatDoesNotMatchTheCertificateIsAStartupError) {
                   "--listen", "127.0.0.1:0", "--tls-cert", d_ + "/server.pem",
                   "--tls-key", d_ + "/client.key"});
   EXPECT_EQ(result.exit_code, 2);
+  // One `stewardd: error:` line, as every configuration error.
+  EXPECT_EQ(result.err.rfind("stewardd: error: ", 0), 0u) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
+      << result.err;
   EXPECT_THAT(result.err, HasSubstr("--tls-key"));
   EXPECT_THAT(result.err, HasSubstr("does not match the certificate"));
   // Key material never reaches the log.
