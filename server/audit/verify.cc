@@ -29,6 +29,17 @@ VerifyResult Broken(VerifyResult result, int64_t seq, std::string message) {
   return result;
 }
 
+// The highest seq audit_log ever handed out (AUTOINCREMENT keeps it in
+// sqlite_sequence even when the newest rows are deleted); 0 when unknown.
+absl::StatusOr<int64_t> HighestSeqEverUsed(Connection& connection) {
+  absl::StatusOr<Statement> stmt = connection.Prepare(
+      "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'");
+  if (!stmt.ok()) return 0;
+  absl::StatusOr<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row ? stmt->Int(0) : 0;
+}
+
 }  // namespace
 
 namespace internal {
@@ -224,17 +235,12 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
   {
     // The tail: AUTOINCREMENT remembers the highest seq ever used, so
     // deleting the newest records leaves a trace.
-    absl::StatusOr<Statement> stmt = connection.Prepare(
-        "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'");
-    if (stmt.ok()) {
-      absl::StatusOr<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (*row && stmt->Int(0) >= expected) {
-        const int64_t high = stmt->Int(0);
-        return Broken(result, expected,
-                      absl::StrCat("records ", expected, "..", high,
-                                   " are missing (removed from the end)"));
-      }
+    absl::StatusOr<int64_t> high = HighestSeqEverUsed(connection);
+    if (!high.ok()) return high.status();
+    if (*high >= expected) {
+      return Broken(result, expected,
+                    absl::StrCat("records ", expected, "..", *high,
+                                 " are missing (removed from the end)"));
     }
   }
   if (checkpoint_seq > 0 && !checkpoint_confirmed) {
@@ -409,16 +415,12 @@ absl::StatusOr<VerifyResult> VerifySignedTail(
   }
   if (broken.has_value()) return *std::move(broken);
   {
-    absl::StatusOr<Statement> stmt = connection.Prepare(
-        "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'");
-    if (stmt.ok()) {
-      absl::StatusOr<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (*row && stmt->Int(0) >= expected) {
-        return Broken(result, expected,
-                      absl::StrCat("records ", expected, "..", stmt->Int(0),
-                                   " are missing (removed from the end)"));
-      }
+    absl::StatusOr<int64_t> high = HighestSeqEverUsed(connection);
+    if (!high.ok()) return high.status();
+    if (*high >= expected) {
+      return Broken(result, expected,
+                    absl::StrCat("records ", expected, "..", *high,
+                                 " are missing (removed from the end)"));
     }
   }
   if (absl::Status s = txn->Commit(); !s.ok()) return s;

@@ -40,6 +40,20 @@ AuditRecord Big(int i) {
   return record;
 }
 
+// A writer on `db` with room for a few records beyond the migrated schema
+// (the file holds every page: the last connection checkpointed it when it
+// closed).
+WriterOptions NearlyFullVolume(const TestDb& db) {
+  WriterOptions options;
+  options.background_checkpoint = false;
+  options.index_batch_rows = 0;
+  options.index_idle_delay = absl::ZeroDuration();
+  const int64_t pages =
+      static_cast<int64_t>(std::filesystem::file_size(db.path()) / 4096);
+  options.max_page_count = pages + 4;
+  return options;
+}
+
 TEST(AuditWriterDiskFullTest, LogsOnceRecoversAndTruncatesTheWal) {
   TestDb db;
   auto log = std::make_shared<std::ostringstream>();
@@ -48,16 +62,7 @@ TEST(AuditWriterDiskFullTest, LogsOnceRecoversAndTruncatesTheWal) {
       "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(*log)));
   absl::Cleanup restore = [&] { spdlog::set_default_logger(previous); };
 
-  WriterOptions options;
-  options.background_checkpoint = false;
-  options.index_batch_rows = 0;
-  options.index_idle_delay = absl::ZeroDuration();
-  // Room for a few records beyond the migrated schema (the file holds every
-  // page: the last connection checkpointed it when it closed).
-  const int64_t pages =
-      static_cast<int64_t>(std::filesystem::file_size(db.path()) / 4096);
-  options.max_page_count = pages + 4;
-  auto writer = AuditWriter::Open(db.path(), options);
+  auto writer = AuditWriter::Open(db.path(), NearlyFullVolume(db));
   ASSERT_TRUE(writer.ok()) << writer.status();
 
   absl::Status refused;
@@ -93,14 +98,7 @@ TEST(AuditWriterDiskFullTest, LogsOnceRecoversAndTruncatesTheWal) {
 // failed commit until one succeeds, and counts what it holds uncommitted.
 TEST(AuditWriterDiskFullTest, FailingFromTheFirstFailedCommitUntilOneSucceeds) {
   TestDb db;
-  WriterOptions options;
-  options.background_checkpoint = false;
-  options.index_batch_rows = 0;
-  options.index_idle_delay = absl::ZeroDuration();
-  const int64_t pages =
-      static_cast<int64_t>(std::filesystem::file_size(db.path()) / 4096);
-  options.max_page_count = pages + 4;
-  auto writer = AuditWriter::Open(db.path(), options);
+  auto writer = AuditWriter::Open(db.path(), NearlyFullVolume(db));
   ASSERT_TRUE(writer.ok()) << writer.status();
   EXPECT_FALSE((*writer)->failing());
   int i = 0;
