@@ -127,7 +127,24 @@ void RenderAuditWriter(const audit::WriterMetrics& m, std::string* out) {
       "the audit lookup tables.\n"
       "# TYPE steward_audit_index_lag_records gauge\n",
       "steward_audit_index_lag_records ",
-      std::max<int64_t>(0, m.last_seq - m.indexed_through), "\n");
+      std::max<int64_t>(0, m.last_seq - m.indexed_through), "\n",
+      "# HELP steward_audit_last_signed_seq Seq of the newest signed audit "
+      "checkpoint; -1 when none (or signing is off).\n"
+      "# TYPE steward_audit_last_signed_seq gauge\n",
+      "steward_audit_last_signed_seq ", m.last_signed_seq, "\n",
+      "# HELP steward_audit_unsigned_records Committed records after the "
+      "newest signed checkpoint: what a rewrite could still change "
+      "unnoticed.\n# TYPE steward_audit_unsigned_records gauge\n",
+      "steward_audit_unsigned_records ",
+      m.last_signed_seq < 0
+          ? m.last_seq
+          : std::max<int64_t>(0, m.last_seq - m.last_signed_seq),
+      "\n",
+      "# HELP steward_audit_signed_checkpoints_failed_total Signed "
+      "checkpoints that could not be made (retried at the next trigger).\n"
+      "# TYPE steward_audit_signed_checkpoints_failed_total counter\n",
+      "steward_audit_signed_checkpoints_failed_total ",
+      m.signed_checkpoints_failed, "\n");
 }
 
 }  // namespace

@@ -158,6 +158,14 @@ TEST(MetricsEndpointTest, AuditSeriesCountTheWritersBatchesAndCommits) {
             samples["steward_audit_commit_seconds_sum"]);
   EXPECT_EQ(samples["steward_audit_queue_depth"], 0);
   EXPECT_GT(samples["steward_audit_queue_capacity"], 0);
+  // Synced Checks leave nothing uncommitted; without a signing key nothing
+  // is signed, so every committed record is unsigned.
+  EXPECT_EQ(samples.at("steward_audit_uncommitted_records"), 0);
+  EXPECT_EQ(samples.at("steward_audit_commits_failing"), 0);
+  EXPECT_EQ(samples.at("steward_audit_last_signed_seq"), -1);
+  EXPECT_EQ(samples.at("steward_audit_unsigned_records"),
+            samples.at("steward_audit_records_committed_total"));
+  EXPECT_EQ(samples.at("steward_audit_signed_checkpoints_failed_total"), 0);
   EXPECT_TRUE(samples.count("steward_audit_index_lag_records"));
 
   double decisions = 0;
