@@ -20,6 +20,13 @@
 namespace steward::server {
 namespace {
 
+// Ends a call before evaluation: `status` is the answer.
+grpc::ServerUnaryReactor* Finished(grpc::ServerUnaryReactor* reactor,
+                                   const absl::Status& status) {
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
@@ -196,19 +203,16 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
   absl::StatusOr<Caller> caller =
       Begin(*context, "Check", *bytes, state->request());
   if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
+    return Finished(reactor, caller.status());
   }
   const v1::CheckRequest* request = state->request();
   v1::CheckResponse* response = state->response();
   if (absl::Status valid = ValidateCheckRequest(*request, options_.limits);
       !valid.ok()) {
-    reactor->Finish(ToGrpcStatus(valid));
-    return reactor;
+    return Finished(reactor, valid);
   }
   if (absl::Status admitted = Admit(); !admitted.ok()) {
-    reactor->Finish(ToGrpcStatus(admitted));
-    return reactor;
+    return Finished(reactor, admitted);
   }
   // One snapshot for the whole call: a concurrent swap never mixes states.
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
@@ -241,16 +245,14 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
   absl::StatusOr<Caller> caller =
       Begin(*context, "BatchCheck", *bytes, state->request());
   if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
+    return Finished(reactor, caller.status());
   }
   const v1::BatchCheckRequest* request = state->request();
   v1::BatchCheckResponse* response = state->response();
   const int items = request->items_size();
   if (items == 0) {
-    reactor->Finish(ToGrpcStatus(
-        absl::InvalidArgumentError("items: at least one item is required")));
-    return reactor;
+    return Finished(reactor, absl::InvalidArgumentError(
+                                 "items: at least one item is required"));
   }
   if (static_cast<size_t>(items) > options_.limits.max_batch_items) {
     reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError(
@@ -263,13 +265,11 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
             ValidateCheckRequest(request->items(i), options_.limits,
                                  absl::StrCat("items[", i, "]."));
         !valid.ok()) {
-      reactor->Finish(ToGrpcStatus(valid));
-      return reactor;
+      return Finished(reactor, valid);
     }
   }
   if (absl::Status admitted = Admit(); !admitted.ok()) {
-    reactor->Finish(ToGrpcStatus(admitted));
-    return reactor;
+    return Finished(reactor, admitted);
   }
   metrics_->RecordBatch(static_cast<size_t>(items));
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
