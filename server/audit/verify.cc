@@ -29,15 +29,19 @@ VerifyResult Broken(VerifyResult result, int64_t seq, std::string message) {
   return result;
 }
 
-// The highest seq audit_log ever handed out (AUTOINCREMENT keeps it in
-// sqlite_sequence even when the newest rows are deleted); 0 when unknown.
-absl::StatusOr<int64_t> HighestSeqEverUsed(Connection& connection) {
+// What is missing at the end when the chain ends just before `expected`:
+// AUTOINCREMENT keeps the highest seq ever handed out in sqlite_sequence,
+// so deleting the newest records leaves a trace. "" when nothing is.
+absl::StatusOr<std::string> CutFromTheEnd(Connection& connection,
+                                          int64_t expected) {
   absl::StatusOr<Statement> stmt = connection.Prepare(
       "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'");
-  if (!stmt.ok()) return 0;
+  if (!stmt.ok()) return std::string();
   absl::StatusOr<bool> row = stmt->Step();
   if (!row.ok()) return row.status();
-  return *row ? stmt->Int(0) : 0;
+  if (!*row || stmt->Int(0) < expected) return std::string();
+  return absl::StrCat("records ", expected, "..", stmt->Int(0),
+                      " are missing (removed from the end)");
 }
 
 }  // namespace
@@ -235,13 +239,9 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
   {
     // The tail: AUTOINCREMENT remembers the highest seq ever used, so
     // deleting the newest records leaves a trace.
-    absl::StatusOr<int64_t> high = HighestSeqEverUsed(connection);
-    if (!high.ok()) return high.status();
-    if (*high >= expected) {
-      return Broken(result, expected,
-                    absl::StrCat("records ", expected, "..", *high,
-                                 " are missing (removed from the end)"));
-    }
+    absl::StatusOr<std::string> cut = CutFromTheEnd(connection, expected);
+    if (!cut.ok()) return cut.status();
+    if (!cut->empty()) return Broken(result, expected, *cut);
   }
   if (checkpoint_seq > 0 && !checkpoint_confirmed) {
     return Broken(
@@ -415,13 +415,9 @@ absl::StatusOr<VerifyResult> VerifySignedTail(
   }
   if (broken.has_value()) return *std::move(broken);
   {
-    absl::StatusOr<int64_t> high = HighestSeqEverUsed(connection);
-    if (!high.ok()) return high.status();
-    if (*high >= expected) {
-      return Broken(result, expected,
-                    absl::StrCat("records ", expected, "..", *high,
-                                 " are missing (removed from the end)"));
-    }
+    absl::StatusOr<std::string> cut = CutFromTheEnd(connection, expected);
+    if (!cut.ok()) return cut.status();
+    if (!cut->empty()) return Broken(result, expected, *cut);
   }
   if (absl::Status s = txn->Commit(); !s.ok()) return s;
   result.message =
