@@ -50,6 +50,17 @@ class TestDb {
   std::string path_;
 };
 
+// VerifyChain of the trail at `path` through a fresh AuditReader; a test
+// failure (and an empty result) when it cannot be read.
+inline VerifyResult VerifyTrail(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<AuditReader>> reader = AuditReader::Open(path);
+  EXPECT_TRUE(reader.ok()) << reader.status();
+  if (!reader.ok()) return VerifyResult{};
+  absl::StatusOr<VerifyResult> result = (*reader)->VerifyChain();
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *result : VerifyResult{};
+}
+
 inline AuditRecord Decision(int i, absl::string_view principal = "u1") {
   AuditRecord r;
   r.time = kT0 + absl::Seconds(i);

@@ -29,6 +29,7 @@ using ::steward::audit::testing::OpenRaw;
 using ::steward::audit::testing::Tamper;
 using ::steward::audit::testing::TamperName;
 using ::steward::audit::testing::TestDb;
+using ::steward::audit::testing::VerifyTrail;
 using ::steward::testing::IsOk;
 using ::steward::testing::StatusIs;
 using ::testing::Contains;
@@ -121,13 +122,7 @@ class SignedTrailTest : public ::testing::Test {
     ASSERT_THAT((*writer)->Shutdown(), IsOk());
   }
 
-  VerifyResult Verify() {
-    auto reader = AuditReader::Open(db_.path());
-    EXPECT_THAT(reader, IsOk());
-    auto result = (*reader)->VerifyChain();
-    EXPECT_THAT(result, IsOk());
-    return result.ok() ? *result : VerifyResult{};
-  }
+  VerifyResult Verify() { return VerifyTrail(db_.path()); }
 
   VerifyResult VerifyTail(std::optional<SignedCheckpoint> witness) {
     auto result = VerifySignedTail(db_.path(), key_->public_key(), witness);

@@ -20,6 +20,7 @@ namespace {
 using ::steward::audit::testing::Decision;
 using ::steward::audit::testing::OpenRaw;
 using ::steward::audit::testing::TestDb;
+using ::steward::audit::testing::VerifyTrail;
 using ::steward::testing::IsOk;
 using ::testing::HasSubstr;
 
@@ -34,13 +35,7 @@ class VerifyTest : public ::testing::Test {
     raw_ = OpenRaw(db_.path());
   }
 
-  VerifyResult Verify() {
-    auto reader = AuditReader::Open(db_.path());
-    EXPECT_THAT(reader, IsOk());
-    auto result = (*reader)->VerifyChain();
-    EXPECT_THAT(result, IsOk());
-    return result.ok() ? *result : VerifyResult{};
-  }
+  VerifyResult Verify() { return VerifyTrail(db_.path()); }
 
   void Exec(const char* sql) { ASSERT_THAT(raw_->Exec(sql), IsOk()); }
 
