@@ -4,8 +4,6 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
-#include <grpcpp/security/tls_certificate_provider.h>
-#include <grpcpp/security/tls_credentials_options.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -17,7 +15,6 @@
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -35,9 +32,11 @@
 #include "server/auth/secret_file.h"
 #include "server/auth/tls_reloader.h"
 #include "server/daemon/data_dir_lock.h"
+#include "server/daemon/dev_mode.h"
 #include "server/daemon/protobuf_log.h"
 #include "server/daemon/retention_job.h"
 #include "server/daemon/shutdown_signal.h"
+#include "server/daemon/tls_credentials.h"
 #include "server/grpc/admin_service.h"
 #include "server/grpc/audit_service.h"
 #include "server/grpc/authorization_service.h"
@@ -111,128 +110,15 @@ std::string HostOf(const std::string& listen) {
   return listen.substr(0, listen.rfind(':'));
 }
 
-absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-// --dev: one key per service role in DIR/dev-<role>.key, reused across
-// restarts while the file still authenticates.
-absl::Status EnsureDevKeys(store::KeyRepository& store,
-                           const std::string& data_dir) {
-  absl::StatusOr<std::vector<store::ApiKeyInfo>> existing = store.ListApiKeys();
-  if (!existing.ok()) return existing.status();
-  for (store::ServiceRole role :
-       {store::ServiceRole::kAdmin, store::ServiceRole::kAuditor,
-        store::ServiceRole::kClient}) {
-    std::string role_name(store::ServiceRoleName(role));
-    std::string path = absl::StrCat(data_dir, "/dev-", role_name, ".key");
-    if (absl::StatusOr<std::string> key = ReadSecretFile(path); key.ok()) {
-      absl::StatusOr<store::AuthenticatedKey> found =
-          store.AuthenticateApiKey(*key);
-      if (found.ok() && !found->revoked && found->role == role) continue;
-    }
-    std::string name = absl::StrCat("dev-", role_name);
-    for (int n = 2; std::any_of(existing->begin(), existing->end(),
-                                [&](const auto& k) { return k.name == name; });
-         ++n) {
-      name = absl::StrCat("dev-", role_name, "-", n);
-    }
-    absl::StatusOr<store::NewApiKey> created =
-        store.CreateApiKey(name, role, "stewardd --dev");
-    if (!created.ok()) return created.status();
-    if (absl::Status s = WriteSecretFile(path, created->key); !s.ok()) {
-      return s;
-    }
-    existing->push_back(created->info);
-    spdlog::warn("--dev: {} key \"{}\" written to {}", role_name, name, path);
-  }
-  return absl::OkStatus();
-}
-
-// Applies `file` unless a policy is already active; `*build_time` is how
-// long the store took to apply it and build the new snapshot.
-absl::Status ApplyDevPolicy(store::PolicyRepository& store,
-                            const store::SnapshotPublisher& snapshots,
-                            const std::string& file,
-                            std::optional<absl::Duration>* build_time) {
-  if (snapshots.snapshot()->program() != nullptr) {
-    spdlog::info(
-        "--dev: a policy is already active (version {}); {} not "
-        "applied",
-        snapshots.snapshot()->policy_version(), file);
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::string> text = ReadTextFile(file);
-  if (!text.ok()) return text.status();
-  const absl::Time start = absl::Now();
-  absl::StatusOr<store::ApplyPolicyResult> applied = store.ApplyPolicy(
-      {policy::SourceFile{file, *text}}, "stewardd --dev", "--dev --policy");
-  if (!applied.ok()) return applied.status();
-  *build_time = absl::Now() - start;
-  spdlog::info("--dev: applied {} as policy version {}", file,
-               applied->version.version);
-  return absl::OkStatus();
-}
-
-// gRPC watches the reloader's staged copy of the certificate files, which
-// only ever holds a validated pair (tls_reloader.h): a renewed certificate
-// is picked up by new handshakes without a restart and without dropping
-// connections, and a broken renewal cannot take the listener down.
-std::shared_ptr<grpc::ServerCredentials> Credentials(
-    const ServeConfig& config, const TlsReloader* reloader) {
-  if (reloader == nullptr) return grpc::InsecureServerCredentials();
-  const auto refresh = static_cast<unsigned int>(config.tls_reload_seconds);
-  std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
-  if (config.tls_client_ca.empty()) {
-    provider =
-        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-            reloader->staged_key(), reloader->staged_cert(), refresh);
-  } else {
-    provider =
-        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-            reloader->staged_key(), reloader->staged_cert(),
-            reloader->staged_client_ca(), refresh);
-  }
-  grpc::experimental::TlsServerCredentialsOptions options(provider);
-  options.watch_identity_key_cert_pairs();
-  if (!config.tls_client_ca.empty()) {
-    options.watch_root_certs();
-    options.set_cert_request_type(
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  } else {
-    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  }
-  return grpc::experimental::TlsServerCredentials(options);
-}
-
-// SIGHUP checks the files at once (rather than at the next poll) so the
-// operator learns whether the renewal will take, and when.
-void ReportTlsReload(const ServeConfig& config, TlsReloader* reloader) {
-  if (reloader == nullptr) {
-    spdlog::info("SIGHUP: TLS is off; nothing to reload");
-    return;
-  }
-  absl::StatusOr<std::string> files = reloader->CheckNow();
-  if (!files.ok()) {
-    spdlog::error("SIGHUP: {}; new handshakes keep the last good certificate",
-                  std::string(files.status().message()));
-    return;
-  }
-  spdlog::info(
-      "SIGHUP: TLS files are valid ({}); new handshakes use them within {} s, "
-      "open connections stay up",
-      *files, config.tls_reload_seconds);
-}
-
 }  // namespace
 
 // Everything Run() serves with, in construction order (destroyed in
 // reverse: services before what they borrow).
 struct Daemon::Parts {
+  // Carried from OpenConfiguration and OpenRoleStore to OpenServices.
+  std::optional<audit::AuditKey> audit_key;
+  absl::Duration snapshot_build_time;
+
   std::unique_ptr<DataDirLock> lock;
   std::unique_ptr<TlsReloader> tls;
   store::RealClock clock;
@@ -308,6 +194,15 @@ absl::Status Daemon::RecordPreviousRun(const ServeConfig& config, Parts& p) {
 }
 
 absl::Status Daemon::OpenParts() {
+  if (absl::Status s = OpenConfiguration(); !s.ok()) return s;
+  if (absl::Status s = OpenRoleStore(); !s.ok()) return s;
+  if (absl::Status s = OpenTrail(); !s.ok()) return s;
+  return OpenServices();
+}
+
+// The data dir lock, then everything the operator configures in files
+// (TLS, the audit key): errors here are configuration errors.
+absl::Status Daemon::OpenConfiguration() {
   const ServeConfig& config = config_;
   Parts& p = *parts_;
   // Before anything is logged: a refused second instance says one line.
@@ -344,7 +239,6 @@ absl::Status Daemon::OpenParts() {
     p.tls = std::move(*started);
     spdlog::info("TLS certificate: {}", p.tls->description());
   }
-  std::optional<audit::AuditKey> audit_key;
   if (!config.audit_key_file.empty()) {
     absl::StatusOr<audit::AuditKey> key =
         audit::AuditKey::LoadFile(config.audit_key_file);
@@ -352,9 +246,16 @@ absl::Status Daemon::OpenParts() {
       return absl::InvalidArgumentError(
           absl::StrCat("--audit-key-file: ", key.status().message()));
     }
-    audit_key = std::move(*key);
+    p.audit_key = std::move(*key);
   }
 
+  return absl::OkStatus();
+}
+
+// The role store (and, in --dev, the example policy and the dev keys).
+absl::Status Daemon::OpenRoleStore() {
+  const ServeConfig& config = config_;
+  Parts& p = *parts_;
   const std::string db_path = absl::StrCat(config.data_dir, "/steward.db");
   store::Store::Options store_options;
   absl::StatusOr<std::unique_ptr<store::Store>> opened;
@@ -377,13 +278,13 @@ absl::Status Daemon::OpenParts() {
                      opened.status());
   }
   p.store = std::move(*opened);
-  absl::Duration snapshot_build_time = absl::Now() - open_start;
+  p.snapshot_build_time = absl::Now() - open_start;
   if (config.dev) {
     if (!config.policy_file.empty()) {
       std::optional<absl::Duration> applied;
       absl::Status s = ApplyDevPolicy(p.store->policies(), p.store->publisher(),
                                       config.policy_file, &applied);
-      if (applied.has_value()) snapshot_build_time = *applied;
+      if (applied.has_value()) p.snapshot_build_time = *applied;
       if (!s.ok())
         return OpenError(absl::StrCat("--policy ", config.policy_file), s);
     }
@@ -393,6 +294,15 @@ absl::Status Daemon::OpenParts() {
     }
   }
 
+  return absl::OkStatus();
+}
+
+// The audit trail: its signed tail checked, the writer, the records of a
+// new segment or of an unclean stop, and the retention job.
+absl::Status Daemon::OpenTrail() {
+  const ServeConfig& config = config_;
+  Parts& p = *parts_;
+  const std::string db_path = absl::StrCat(config.data_dir, "/steward.db");
   // The signed tail is checked before anything is appended: appending to
   // a rewritten or cut trail would bless it with fresh signatures.
   std::shared_ptr<const audit::CheckpointSigningKey> signing_key;
@@ -492,13 +402,21 @@ absl::Status Daemon::OpenParts() {
   p.retention =
       std::make_unique<RetentionJob>(std::move(*purger), absl::Hours(1));
 
-  p.metrics.RecordSnapshotBuild(snapshot_build_time);
+  return absl::OkStatus();
+}
+
+// Metrics, the audit sink, authentication and the three services.
+absl::Status Daemon::OpenServices() {
+  const ServeConfig& config = config_;
+  Parts& p = *parts_;
+  const std::string db_path = absl::StrCat(config.data_dir, "/steward.db");
+  p.metrics.RecordSnapshotBuild(p.snapshot_build_time);
   p.metrics.SetAuditWriterProbe([w = p.writer.get()] { return w->metrics(); });
   // Defaults: one minute per summary, 4096 peers tracked (docs/operations.md).
   AuthFailureAggregator::Options auth_failure_options;
   p.audit_sink = std::make_unique<TrailAuditSink>(
       p.writer.get(), &p.clock, &p.metrics, config.audit_durability,
-      std::move(audit_key), auth_failure_options);
+      std::move(p.audit_key), auth_failure_options);
   Authenticator::Options auth_options;
   auth_options.require_totp = !config.dev;
   p.authenticator = std::make_unique<Authenticator>(

@@ -50,6 +50,10 @@ class Daemon {
 
   explicit Daemon(const ServeConfig& config);
   absl::Status OpenParts();
+  absl::Status OpenConfiguration();
+  absl::Status OpenRoleStore();
+  absl::Status OpenTrail();
+  absl::Status OpenServices();
   absl::Status RecordPreviousRun(const ServeConfig& config, Parts& parts);
   absl::Status StartListeners();
   // Keeps health and the snapshot metrics in step with the store.

@@ -1,0 +1,85 @@
+#include "server/daemon/dev_mode.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/auth/secret_file.h"
+
+namespace steward::server {
+namespace {
+
+absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace
+
+// --dev keys (dev_mode.h).
+absl::Status EnsureDevKeys(store::KeyRepository& store,
+                           const std::string& data_dir) {
+  absl::StatusOr<std::vector<store::ApiKeyInfo>> existing = store.ListApiKeys();
+  if (!existing.ok()) return existing.status();
+  for (store::ServiceRole role :
+       {store::ServiceRole::kAdmin, store::ServiceRole::kAuditor,
+        store::ServiceRole::kClient}) {
+    std::string role_name(store::ServiceRoleName(role));
+    std::string path = absl::StrCat(data_dir, "/dev-", role_name, ".key");
+    if (absl::StatusOr<std::string> key = ReadSecretFile(path); key.ok()) {
+      absl::StatusOr<store::AuthenticatedKey> found =
+          store.AuthenticateApiKey(*key);
+      if (found.ok() && !found->revoked && found->role == role) continue;
+    }
+    std::string name = absl::StrCat("dev-", role_name);
+    for (int n = 2; std::any_of(existing->begin(), existing->end(),
+                                [&](const auto& k) { return k.name == name; });
+         ++n) {
+      name = absl::StrCat("dev-", role_name, "-", n);
+    }
+    absl::StatusOr<store::NewApiKey> created =
+        store.CreateApiKey(name, role, "stewardd --dev");
+    if (!created.ok()) return created.status();
+    if (absl::Status s = WriteSecretFile(path, created->key); !s.ok()) {
+      return s;
+    }
+    existing->push_back(created->info);
+    spdlog::warn("--dev: {} key \"{}\" written to {}", role_name, name, path);
+  }
+  return absl::OkStatus();
+}
+
+// Applies `file` unless a policy is already active; `*build_time` is how
+// long the store took to apply it and build the new snapshot.
+absl::Status ApplyDevPolicy(store::PolicyRepository& store,
+                            const store::SnapshotPublisher& snapshots,
+                            const std::string& file,
+                            std::optional<absl::Duration>* build_time) {
+  if (snapshots.snapshot()->program() != nullptr) {
+    spdlog::info(
+        "--dev: a policy is already active (version {}); {} not "
+        "applied",
+        snapshots.snapshot()->policy_version(), file);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> text = ReadTextFile(file);
+  if (!text.ok()) return text.status();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<store::ApplyPolicyResult> applied = store.ApplyPolicy(
+      {policy::SourceFile{file, *text}}, "stewardd --dev", "--dev --policy");
+  if (!applied.ok()) return applied.status();
+  *build_time = absl::Now() - start;
+  spdlog::info("--dev: applied {} as policy version {}", file,
+               applied->version.version);
+  return absl::OkStatus();
+}
+
+}  // namespace steward::server
