@@ -28,6 +28,15 @@
 
 namespace steward::server {
 
+// Metadata naming the HTTP client of a call that the HTTP/JSON gateway
+// (server/http/) makes over the in-process channel: "TOKEN PEER", PEER as
+// gRPC would write it ("ipv4:10.0.0.7:51234"). gRPC names every in-process
+// caller "unknown", so the gateway proves itself with a random token
+// made at start (Options::forwarded_peer_token) that never leaves the
+// process: a network caller cannot choose what the audit trail says about
+// its address.
+inline constexpr char kForwardedPeerMetadata[] = "x-steward-forwarded-peer";
+
 // What an RPC needs from its caller.
 enum class Permission {
   kCheck,        // client
@@ -72,7 +81,7 @@ absl::string_view AuthFailureReasonName(AuthFailureReason reason);
 
 // One refused authentication, as reported to the AuthFailureSink.
 struct AuthFailure {
-  std::string peer;      // gRPC peer, "ipv4:127.0.0.1:51234"
+  std::string peer;      // CallerPeer(): "ipv4:127.0.0.1:51234"
   std::string rpc;       // full method name, RpcName::FullName()
   std::string key_name;  // "" unless a key was found
   AuthFailureReason reason = AuthFailureReason::kMissingKey;
@@ -94,6 +103,8 @@ class Authenticator {
     int max_failures = 10;
     absl::Duration failure_window = absl::Minutes(1);
     absl::Duration lockout = absl::Minutes(1);
+    // The token of kForwardedPeerMetadata; "" trusts no forwarded peer.
+    std::string forwarded_peer_token;
   };
 
   Authenticator(store::KeyRepository* keys, const store::Clock* clock,
@@ -105,6 +116,10 @@ class Authenticator {
   // `rpc` names the call in failure reports.
   absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context,
                                    Permission permission, const RpcName& rpc);
+
+  // The caller's address for audit records: gRPC's peer, or the HTTP
+  // client that a kForwardedPeerMetadata with the right token names.
+  std::string CallerPeer(const grpc::ServerContextBase& context) const;
 
  private:
   // Counts and audits a refusal; `lock` counts it towards the key's

@@ -41,6 +41,17 @@ absl::Status ValidateServe(const ServeConfig& config) {
       return s;
     }
   }
+  if (!config.http_listen.empty()) {
+    if (absl::Status s =
+            CheckListenAddress("--http-listen", config.http_listen);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (config.http_threads < 1 || config.http_threads > 4096) {
+    return absl::InvalidArgumentError(
+        "--http-threads must be between 1 and 4096");
+  }
   if (config.tls_cert.empty() != config.tls_key.empty()) {
     return absl::InvalidArgumentError(
         "--tls-cert and --tls-key must be given together");
@@ -63,6 +74,14 @@ absl::Status ValidateServe(const ServeConfig& config) {
   if (!config.tls() && !IsLoopbackAddress(config.listen)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--listen ", config.listen,
+                     " is not a loopback address; serving without TLS is "
+                     "only allowed on loopback (give --tls-cert and "
+                     "--tls-key)"));
+  }
+  if (!config.http_listen.empty() && !config.tls() &&
+      !IsLoopbackAddress(config.http_listen)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http-listen ", config.http_listen,
                      " is not a loopback address; serving without TLS is "
                      "only allowed on loopback (give --tls-cert and "
                      "--tls-key)"));
@@ -178,6 +197,14 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
                         "require client certificates signed by this CA");
   serve_cmd->add_option("--metrics-listen", serve.metrics_listen,
                         "Prometheus /metrics address (HOST:PORT)");
+  serve_cmd->add_option(
+      "--http-listen", serve.http_listen,
+      "HTTP/JSON API address (HOST:PORT): POST /v1/check, /v1/batch-check, "
+      "/v1/plan-resources; GET /healthz. TLS and loopback rules as --listen");
+  serve_cmd
+      ->add_option("--http-threads", serve.http_threads,
+                   "HTTP connections served at once (one thread each)")
+      ->capture_default_str();
   serve_cmd
       ->add_option("--audit-durability", durability,
                    "sync or async (off: --dev benchmarks only)")

@@ -35,6 +35,10 @@ struct ServeConfig {
   std::string tls_key;
   std::string tls_client_ca;
   std::string metrics_listen;  // empty: no metrics endpoint
+  // The HTTP/JSON API (server/http/http_gateway.h); empty: none. Same TLS
+  // and loopback rule as --listen.
+  std::string http_listen;
+  int http_threads = 64;  // connections served at once
   AuditDurability audit_durability = AuditDurability::kSync;
   absl::Duration audit_retention = absl::Hours(24 * 400);
   std::string audit_key_file;

@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
+#include <openssl/rand.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/audit/reader.h"
@@ -41,6 +43,7 @@
 #include "server/grpc/audit_service.h"
 #include "server/grpc/authorization_service.h"
 #include "server/grpc/trail_audit_sink.h"
+#include "server/http/http_gateway.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/metrics_http.h"
 #include "server/store/clock.h"
@@ -56,6 +59,8 @@ constexpr absl::Duration kHousekeepingPeriod = absl::Seconds(1);
 // The most HTTP/2 header bytes (HPACK-decoded, 32 bytes of overhead per
 // entry) one request may carry; advertised as SETTINGS_MAX_HEADER_LIST_SIZE.
 constexpr int kMaxMetadataBytes = 8 * 1024;
+// The largest request message gRPC accepts: a BatchCheck of many items.
+constexpr int kMaxReceiveMessageBytes = 4 * 1024 * 1024 + 64 * 1024;
 
 const char* DurabilityName(AuditDurability durability) {
   switch (durability) {
@@ -96,14 +101,24 @@ absl::Status OpenError(absl::string_view what, const absl::Status& status) {
 }
 
 // Lets tests and scripts started with `--listen HOST:0` find the port.
-void WriteAddressFile(const std::string& data_dir, const std::string& address) {
-  std::string path = absl::StrCat(data_dir, "/stewardd.addr");
+void WriteAddressFile(const std::string& data_dir, const std::string& name,
+                      const std::string& address) {
+  std::string path = absl::StrCat(data_dir, "/", name);
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << address << "\n";
   }
   std::filesystem::rename(tmp, path);
+}
+
+// 128 random bits as hex; "" if the generator fails, which only makes the
+// audit trail name the HTTP gateway's calls "unknown".
+std::string RandomToken() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) return "";
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
 }
 
 std::string HostOf(const std::string& listen) {
@@ -134,12 +149,15 @@ struct Daemon::Parts {
   std::unique_ptr<audit::UsageIndex> usage;
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<MetricsHttpServer> metrics_http;
+  // Shared by the Authenticator and the HTTP gateway only (authenticator.h).
+  std::string forwarded_peer_token = RandomToken();
 };
 
 Daemon::Daemon(const ServeConfig& config)
     : config_(config), parts_(std::make_unique<Parts>()) {}
 
 Daemon::~Daemon() {
+  http_.reset();
   if (server_ != nullptr) server_->Shutdown();
   // Opened but never run: nothing was answered, so this is no unclean stop.
   if (!ran_ && parts_->writer != nullptr) {
@@ -419,6 +437,7 @@ absl::Status Daemon::OpenServices() {
       std::move(p.audit_key), auth_failure_options);
   Authenticator::Options auth_options;
   auth_options.require_totp = !config.dev;
+  auth_options.forwarded_peer_token = p.forwarded_peer_token;
   p.authenticator = std::make_unique<Authenticator>(
       &p.store->keys(), &p.clock, &p.metrics, auth_options,
       [sink = p.audit_sink.get()](const AuthFailure& failure) {
@@ -465,7 +484,7 @@ absl::Status Daemon::StartListeners() {
   builder.RegisterService(p.authorization.get());
   builder.RegisterService(p.admin.get());
   builder.RegisterService(p.audit_service.get());
-  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024 + 64 * 1024);
+  builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   // Our own metadata (an API key, a TOTP code, gRPC's headers) is well under
   // 1 KiB. Stated here rather than left to the library's default, so the
   // limit we advertise and document cannot change under us. gRPC 1.51
@@ -497,8 +516,36 @@ absl::Status Daemon::StartListeners() {
     spdlog::info("metrics on http://{}/metrics", p.metrics_http->address());
   }
 
+  if (!config.http_listen.empty()) {
+    HttpGatewayOptions http_options;
+    http_options.listen = config.http_listen;
+    http_options.threads = config.http_threads;
+    http_options.forwarded_peer_token = p.forwarded_peer_token;
+    if (p.tls != nullptr) {
+      http_options.tls_cert = p.tls->staged_cert();
+      http_options.tls_key = p.tls->staged_key();
+      http_options.tls_client_ca = p.tls->staged_client_ca();
+    }
+    // JSON spends up to a few bytes per byte of the wire form; the limits
+    // on the messages themselves are gRPC's and the service's.
+    http_options.max_message_bytes = kMaxReceiveMessageBytes;
+    http_options.max_body_bytes =
+        4 * AuthorizationServiceImpl::Options().limits.max_request_bytes;
+    http_options.max_batch_body_bytes = 4 * kMaxReceiveMessageBytes;
+    absl::StatusOr<std::unique_ptr<HttpGateway>> started =
+        HttpGateway::Start(http_options, server_.get());
+    if (!started.ok()) return started.status();
+    http_ = std::move(*started);
+    spdlog::info("HTTP/JSON API on {}://{}/v1/",
+                 config.tls() ? "https" : "http", http_->address());
+  }
+
   std::string address = absl::StrCat(HostOf(config.listen), ":", selected_port);
-  WriteAddressFile(config.data_dir, address);
+  // stewardd.addr last: whoever waits for it finds the HTTP address too.
+  if (http_ != nullptr) {
+    WriteAddressFile(config.data_dir, "stewardd.http-addr", http_->address());
+  }
+  WriteAddressFile(config.data_dir, "stewardd.addr", address);
   spdlog::info("listening on {} ({}; data dir {}; policy version {})", address,
                config.tls() ? "TLS" : "plaintext, loopback", config.data_dir,
                p.store->publisher().snapshot()->policy_version());
@@ -550,6 +597,9 @@ absl::Status Daemon::Run() {
   }
   spdlog::info("shutting down: draining in-flight calls");
   server_->GetHealthCheckService()->Shutdown();
+  // HTTP first: its requests in progress are gRPC calls, which finish
+  // while the server still runs.
+  if (http_ != nullptr) http_->Stop();
   server_->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
   server_->Wait();
   warm_usage_.join();

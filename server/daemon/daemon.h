@@ -26,6 +26,8 @@ class Server;
 
 namespace steward::server {
 
+class HttpGateway;
+
 class Daemon {
  public:
   // Errors: kInvalidArgument for configuration the operator must fix (TLS
@@ -62,6 +64,8 @@ class Daemon {
   const ServeConfig config_;
   std::unique_ptr<Parts> parts_;
   std::unique_ptr<grpc::Server> server_;
+  // Calls into server_ in process: stopped before it, destroyed before it.
+  std::unique_ptr<HttpGateway> http_;
   bool serving_ = true;
   bool ran_ = false;
   std::thread warm_usage_;
