@@ -234,6 +234,9 @@ void HttpGateway::Install() {
   // clients that keep one open for their lifetime should not pay a new
   // handshake every few calls.
   http.set_keep_alive_max_count(100000);
+  // httplib writes headers and body separately: with Nagle's algorithm
+  // the body waits for the client's delayed ACK (40 ms a request).
+  http.set_tcp_nodelay(true);
   // httplib reads the body before a handler runs: this bounds it for all
   // routes, and each route checks its own smaller limit.
   http.set_payload_max_length(
