@@ -187,7 +187,8 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
   std::string durability = "sync";
   std::string retention = "400d";
   std::string checkpoint_interval = "10s";
-  CLI::App* serve_cmd = app.add_subcommand("serve", "serve the gRPC API");
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "serve the gRPC API (and, with --http-listen, HTTP/JSON)");
   serve_cmd->add_option("--data-dir", serve.data_dir, "data directory");
   serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")
       ->capture_default_str();

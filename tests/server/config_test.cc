@@ -104,6 +104,29 @@ TEST(ParseCommandLineTest, AllowsNonLoopbackWithTls) {
   EXPECT_TRUE(command->serve->tls());
 }
 
+TEST(ParseCommandLineTest, HttpListenFollowsTheLoopbackRuleOfListen) {
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--http-listen", "0.0.0.0:8080"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("--http-listen 0.0.0.0:8080 is not a "
+                         "loopback address")));
+  absl::StatusOr<Command> tls =
+      Parse({"serve", "--data-dir", "d", "--http-listen", "0.0.0.0:8080",
+             "--tls-cert", "c.pem", "--tls-key", "k.pem"});
+  ASSERT_THAT(tls, IsOk());
+  EXPECT_EQ(tls->serve->http_listen, "0.0.0.0:8080");
+  absl::StatusOr<Command> loopback =
+      Parse({"serve", "--data-dir", "d", "--http-listen", "127.0.0.1:0"});
+  ASSERT_THAT(loopback, IsOk());
+  EXPECT_EQ(loopback->serve->http_threads, 64);
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--http-listen", "nocolon"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--http-listen")));
+  EXPECT_THAT(Parse({"serve", "--data-dir", "d", "--http-threads", "0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--http-threads")));
+}
+
 TEST(ParseCommandLineTest, NamesTheBadFlag) {
   EXPECT_THAT(Parse({"serve", "--data-dir", "d", "--audit-retention", "x"}),
               StatusIs(absl::StatusCode::kInvalidArgument,
