@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "server/auth/authenticator.h"
 #include "server/http/http_status.h"
@@ -329,10 +330,15 @@ void HttpGateway::Serve(const Route& route, const httplib::Request& request,
   if (auto parsed = google::protobuf::util::JsonStringToMessage(
           request.body, message.get(), parse);
       !parsed.ok()) {
+    // Protobuf's parser draws a caret under the input on lines of their
+    // own; one line reads better in a JSON error.
+    std::string detail = absl::StrReplaceAll(
+        absl::StripAsciiWhitespace(std::string(parsed.message())),
+        {{"\n\n^", ""}, {"\n", " "}});
     SendError(response, grpc::StatusCode::INVALID_ARGUMENT,
               absl::StrCat("request body is not a valid ",
                            message->GetDescriptor()->full_name(),
-                           " in JSON: ", std::string(parsed.message())));
+                           " in JSON: ", detail));
     return;
   }
   std::string wire;
