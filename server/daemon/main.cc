@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   // Before any thread exists, so every gRPC and audit thread inherits the
   // mask and only the main thread receives SIGTERM/SIGINT/SIGHUP.
   steward::server::BlockShutdownSignals();
+  steward::server::IgnoreBrokenPipes();
   // Debian builds Abseil with Mutex deadlock detection on: every lock takes
   // a global graph lock and every Mutex destruction updates the graph,
   // measurable on the check path. Lock order is covered by tests under

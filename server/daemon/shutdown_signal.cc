@@ -24,6 +24,8 @@ void BlockShutdownSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+void IgnoreBrokenPipes() { ::signal(SIGPIPE, SIG_IGN); }
+
 Signal WaitForSignal(absl::Duration timeout) {
   sigset_t set = HandledSignals();
   while (true) {

@@ -12,6 +12,11 @@ namespace steward::server {
 // it creates afterwards. REQUIRES: called from main before any thread starts.
 void BlockShutdownSignals();
 
+// Ignores SIGPIPE for the process. OpenSSL writes TLS records with plain
+// send(2), so an HTTPS client that hangs up while its answer is written
+// would otherwise kill stewardd; the write fails with EPIPE instead.
+void IgnoreBrokenPipes();
+
 enum class Signal { kShutdown, kReload, kTimeout };
 
 // Waits for the next blocked signal: SIGTERM/SIGINT → kShutdown, SIGHUP →

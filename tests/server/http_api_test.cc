@@ -8,6 +8,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <signal.h>
 
 #include <atomic>
 #include <filesystem>
@@ -470,52 +471,100 @@ TEST(HttpListenTest, HealthzIsNotServingWithoutAnActivePolicy) {
 // openssl CLI for this test only.
 class HttpsTest : public ::testing::Test {
  protected:
+  void SetUp() override {
+    // httplib's TLS client writes with plain send(2): a server that hangs
+    // up on a refused handshake must not kill the test with SIGPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
+    d_ = dir_.path();
+    ASSERT_NO_FATAL_FAILURE(MakeCa("ca"));
+    ASSERT_NO_FATAL_FAILURE(MakeCa("other-ca"));
+    ASSERT_NO_FATAL_FAILURE(
+        MakeCert("server", "ca", "subjectAltName=IP:127.0.0.1"));
+    CommandResult init = RunCommand(
+        {STEWARDD_PATH, "init", "--data-dir", d_ + "/data", "--policy",
+         std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy", "--admin-key-out",
+         d_ + "/admin.key", "--totp-secret-out", d_ + "/admin.totp"});
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+  }
+
   void Openssl(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"/usr/bin/openssl"};
     argv.insert(argv.end(), args.begin(), args.end());
     CommandResult result = RunCommand(argv);
     ASSERT_EQ(result.exit_code, 0) << result.err;
   }
+  void MakeCa(const std::string& name) {
+    Openssl({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=" + name, "-keyout", d_ + "/" + name + ".key",
+             "-out", d_ + "/" + name + ".pem"});
+  }
+  void MakeCert(const std::string& name, const std::string& ca,
+                const std::string& extension) {
+    Openssl({"req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name,
+             "-keyout", d_ + "/" + name + ".key", "-out",
+             d_ + "/" + name + ".csr"});
+    { std::ofstream(d_ + "/" + name + ".ext") << extension << "\n"; }
+    Openssl({"x509", "-req", "-in", d_ + "/" + name + ".csr", "-CA",
+             d_ + "/" + ca + ".pem", "-CAkey", d_ + "/" + ca + ".key",
+             "-CAcreateserial", "-days", "2", "-extfile",
+             d_ + "/" + name + ".ext", "-out", d_ + "/" + name + ".pem"});
+  }
+
+  // Starts stewardd with TLS on `cert`/`key` and --http-listen; returns
+  // the HTTP address.
+  std::string Start(ServerProcess& server, const std::string& cert,
+                    const std::string& key,
+                    std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {
+        "--tls-cert", cert, "--tls-key", key, "--http-listen", "127.0.0.1:0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    EXPECT_THAT(server.Start(STEWARDD_PATH, d_ + "/data", args), IsOk());
+    return std::string(
+        absl::StripAsciiWhitespace(ReadFile(d_ + "/data/stewardd.http-addr")));
+  }
+
+  // GET /healthz over HTTPS trusting `ca`, with a client certificate when
+  // `client` is not empty: the status, or -1 when no answer came.
+  int Health(const std::string& address, const std::string& ca,
+             const std::string& client = "") {
+    const size_t colon = address.rfind(':');
+    std::unique_ptr<httplib::SSLClient> tls;
+    if (client.empty()) {
+      tls = std::make_unique<httplib::SSLClient>(
+          address.substr(0, colon), std::stoi(address.substr(colon + 1)));
+    } else {
+      tls = std::make_unique<httplib::SSLClient>(
+          address.substr(0, colon), std::stoi(address.substr(colon + 1)),
+          d_ + "/" + client + ".pem", d_ + "/" + client + ".key");
+    }
+    tls->set_ca_cert_path((d_ + "/" + ca + ".pem").c_str());
+    tls->enable_server_certificate_verification(true);
+    tls->set_connection_timeout(5, 0);
+    tls->set_read_timeout(5, 0);
+    httplib::Result result = tls->Get("/healthz");
+    return result ? result->status : -1;
+  }
 
   TempDir dir_;
+  std::string d_;
 };
 
 TEST_F(HttpsTest, ServesTlsOnTheHttpListenerAndRefusesPlaintext) {
-  const std::string d = dir_.path();
-  ASSERT_NO_FATAL_FAILURE(Openssl(
-      {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-       "/CN=ca", "-keyout", d + "/ca.key", "-out", d + "/ca.pem"}));
-  ASSERT_NO_FATAL_FAILURE(
-      Openssl({"req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=server",
-               "-keyout", d + "/server.key", "-out", d + "/server.csr"}));
-  { std::ofstream(d + "/server.ext") << "subjectAltName=IP:127.0.0.1\n"; }
-  ASSERT_NO_FATAL_FAILURE(
-      Openssl({"x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.pem",
-               "-CAkey", d + "/ca.key", "-CAcreateserial", "-days", "2",
-               "-extfile", d + "/server.ext", "-out", d + "/server.pem"}));
-  CommandResult init = RunCommand(
-      {STEWARDD_PATH, "init", "--data-dir", d + "/data", "--policy",
-       std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy", "--admin-key-out",
-       d + "/admin.key", "--totp-secret-out", d + "/admin.totp"});
-  ASSERT_EQ(init.exit_code, 0) << init.err;
   ServerProcess server;
-  ASSERT_THAT(server.Start(STEWARDD_PATH, d + "/data",
-                           {"--tls-cert", d + "/server.pem", "--tls-key",
-                            d + "/server.key", "--http-listen", "127.0.0.1:0"}),
-              IsOk());
-  const std::string address = std::string(
-      absl::StripAsciiWhitespace(ReadFile(d + "/data/stewardd.http-addr")));
+  const std::string address =
+      Start(server, d_ + "/server.pem", d_ + "/server.key");
+  EXPECT_EQ(Health(address, "ca"), 200);
+  // Not trusted by a client of another CA.
+  EXPECT_EQ(Health(address, "other-ca"), -1);
 
-  httplib::SSLClient tls(address.substr(0, address.rfind(':')),
-                         std::stoi(address.substr(address.rfind(':') + 1)));
-  tls.set_ca_cert_path((d + "/ca.pem").c_str());
+  const size_t colon = address.rfind(':');
+  httplib::SSLClient tls(address.substr(0, colon),
+                         std::stoi(address.substr(colon + 1)));
+  tls.set_ca_cert_path((d_ + "/ca.pem").c_str());
   tls.enable_server_certificate_verification(true);
-  httplib::Result health = tls.Get("/healthz");
-  ASSERT_TRUE(health) << httplib::to_string(health.error());
-  EXPECT_EQ(health->status, 200);
   // The admin key is no client key: the answer comes from the service.
   const std::string admin_key =
-      std::string(absl::StripAsciiWhitespace(ReadFile(d + "/admin.key")));
+      std::string(absl::StripAsciiWhitespace(ReadFile(d_ + "/admin.key")));
   httplib::Result check =
       tls.Post("/v1/check", Bearer(admin_key), kValidCheck, kJson);
   ASSERT_TRUE(check);
@@ -525,6 +574,39 @@ TEST_F(HttpsTest, ServesTlsOnTheHttpListenerAndRefusesPlaintext) {
   plain.set_read_timeout(5, 0);
   httplib::Result refused = plain.Get("/healthz");
   EXPECT_FALSE(refused && refused->status == 200);
+}
+
+TEST_F(HttpsTest, MutualTlsNeedsAClientCertificateFromTheConfiguredCa) {
+  ASSERT_NO_FATAL_FAILURE(
+      MakeCert("client", "ca", "extendedKeyUsage=clientAuth"));
+  ASSERT_NO_FATAL_FAILURE(
+      MakeCert("intruder", "other-ca", "extendedKeyUsage=clientAuth"));
+  ServerProcess server;
+  const std::string address =
+      Start(server, d_ + "/server.pem", d_ + "/server.key",
+            {"--tls-client-ca", d_ + "/ca.pem"});
+  EXPECT_EQ(Health(address, "ca", "client"), 200);
+  EXPECT_EQ(Health(address, "ca"), -1);
+  EXPECT_EQ(Health(address, "ca", "intruder"), -1);
+}
+
+TEST_F(HttpsTest, RenewedCertificateFilesAreServedWithoutRestart) {
+  ASSERT_NO_FATAL_FAILURE(
+      MakeCert("renewed", "other-ca", "subjectAltName=IP:127.0.0.1"));
+  const std::string cert = d_ + "/live.pem", key = d_ + "/live.key";
+  std::filesystem::copy_file(d_ + "/server.pem", cert);
+  std::filesystem::copy_file(d_ + "/server.key", key);
+  ServerProcess server;
+  const std::string address =
+      Start(server, cert, key, {"--tls-reload-interval", "1"});
+  ASSERT_EQ(Health(address, "ca"), 200);
+  // Swap in a certificate from another CA, as a renewal would.
+  std::filesystem::copy_file(d_ + "/renewed.key", key,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(d_ + "/renewed.pem", cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  WaitUntil([&] { return Health(address, "other-ca") == 200; },
+            absl::Seconds(20), "HTTPS to serve the renewed certificate");
 }
 
 }  // namespace
