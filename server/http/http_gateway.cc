@@ -1,14 +1,14 @@
 #include "server/http/http_gateway.h"
 
-#include <google/protobuf/message.h>
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver_util.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <httplib.h>
 #include <openssl/ssl.h>
 
 #include <chrono>
-#include <future>
 #include <utility>
 #include <vector>
 
@@ -29,8 +29,10 @@ namespace steward::server {
 struct HttpGateway::Route {
   const char* path;
   const char* method;  // "/steward.v1.AuthorizationService/Check"
-  const google::protobuf::Message* request_prototype;
-  const google::protobuf::Message* response_prototype;
+  // Type URLs ("type.googleapis.com/steward.v1.CheckRequest") for
+  // protobuf's JSON <-> binary conversion.
+  const char* request_type;
+  const char* response_type;
   bool batch;  // the larger body limit applies
 };
 
@@ -38,21 +40,27 @@ namespace {
 
 constexpr char kJson[] = "application/json";
 constexpr char kHealthMethod[] = "/grpc.health.v1.Health/Check";
+constexpr char kTypeUrlPrefix[] = "type.googleapis.com";
 
 const HttpGateway::Route* Routes() {
-  static const HttpGateway::Route kRoutes[] = {
+  static constexpr HttpGateway::Route kRoutes[] = {
       {"/v1/check", "/steward.v1.AuthorizationService/Check",
-       &v1::CheckRequest::default_instance(),
-       &v1::CheckResponse::default_instance(), false},
+       "type.googleapis.com/steward.v1.CheckRequest",
+       "type.googleapis.com/steward.v1.CheckResponse", false},
       {"/v1/batch-check", "/steward.v1.AuthorizationService/BatchCheck",
-       &v1::BatchCheckRequest::default_instance(),
-       &v1::BatchCheckResponse::default_instance(), true},
+       "type.googleapis.com/steward.v1.BatchCheckRequest",
+       "type.googleapis.com/steward.v1.BatchCheckResponse", true},
       {"/v1/plan-resources", "/steward.v1.AuthorizationService/PlanResources",
-       &v1::PlanResourcesRequest::default_instance(),
-       &v1::PlanResourcesResponse::default_instance(), false},
+       "type.googleapis.com/steward.v1.PlanResourcesRequest",
+       "type.googleapis.com/steward.v1.PlanResourcesResponse", false},
       {nullptr, nullptr, nullptr, nullptr, false},
   };
   return kRoutes;
+}
+
+// "steward.v1.CheckRequest" of its type URL.
+absl::string_view TypeName(absl::string_view type_url) {
+  return type_url.substr(type_url.rfind('/') + 1);
 }
 
 void SendError(httplib::Response& response, grpc::StatusCode code,
@@ -128,6 +136,29 @@ int UseStagedPair(SSL* ssl, void* arg) {
   return 0;
 }
 
+// One unary call, waited for on the calling thread: a completion queue of
+// its own that this thread polls, as gRPC's generated blocking stubs do,
+// rather than a callback on one of gRPC's threads that wakes this one.
+grpc::Status CallUnary(grpc::GenericStub& stub, grpc::ClientContext& context,
+                       const std::string& method, const grpc::ByteBuffer& in,
+                       grpc::ByteBuffer* out) {
+  grpc::CompletionQueue queue;
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> call =
+      stub.PrepareUnaryCall(&context, method, in, &queue);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(out, &status, &queue);
+  void* tag = nullptr;
+  bool ok = false;
+  if (!queue.Next(&tag, &ok) || !ok) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
+  }
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
@@ -144,6 +175,18 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
   std::string bind_host = host;
   if (absl::StartsWith(bind_host, "[") && absl::EndsWith(bind_host, "]")) {
     bind_host = bind_host.substr(1, bind_host.size() - 2);
+  }
+
+  // The routes' type URLs name these messages: their descriptors must be
+  // in the generated pool the resolver reads (referenced here, they are
+  // linked in whatever else the binary uses).
+  for (const google::protobuf::Descriptor* descriptor :
+       {v1::CheckRequest::descriptor(), v1::CheckResponse::descriptor(),
+        v1::BatchCheckRequest::descriptor(),
+        v1::BatchCheckResponse::descriptor(),
+        v1::PlanResourcesRequest::descriptor(),
+        v1::PlanResourcesResponse::descriptor()}) {
+    (void)descriptor;
   }
 
   grpc::ChannelArguments arguments;
@@ -209,7 +252,10 @@ HttpGateway::HttpGateway(const HttpGatewayOptions& options,
                          std::shared_ptr<grpc::Channel> channel)
     : options_(options),
       channel_(std::move(channel)),
-      stub_(std::make_unique<grpc::GenericStub>(channel_)) {}
+      stub_(std::make_unique<grpc::GenericStub>(channel_)),
+      resolver_(google::protobuf::util::NewTypeResolverForDescriptorPool(
+          kTypeUrlPrefix, google::protobuf::DescriptorPool::generated_pool())) {
+}
 
 HttpGateway::~HttpGateway() { Stop(); }
 
@@ -323,12 +369,14 @@ void HttpGateway::Serve(const Route& route, const httplib::Request& request,
     response.status = 413;
     return;
   }
-  std::unique_ptr<google::protobuf::Message> message(
-      route.request_prototype->New());
+  // Straight to the wire form, which is what the RPC takes: what
+  // JsonStringToMessage does, without parsing the result into a message
+  // only to serialize it again.
   google::protobuf::util::JsonParseOptions parse;
   parse.ignore_unknown_fields = false;
-  if (auto parsed = google::protobuf::util::JsonStringToMessage(
-          request.body, message.get(), parse);
+  std::string wire;
+  if (auto parsed = google::protobuf::util::JsonToBinaryString(
+          resolver_.get(), route.request_type, request.body, &wire, parse);
       !parsed.ok()) {
     // Protobuf's parser draws a caret under the input on lines of their
     // own; one line reads better in a JSON error.
@@ -337,14 +385,7 @@ void HttpGateway::Serve(const Route& route, const httplib::Request& request,
         {{"\n\n^", ""}, {"\n", " "}});
     SendError(response, grpc::StatusCode::INVALID_ARGUMENT,
               absl::StrCat("request body is not a valid ",
-                           message->GetDescriptor()->full_name(),
-                           " in JSON: ", detail));
-    return;
-  }
-  std::string wire;
-  if (!message->SerializeToString(&wire)) {
-    SendError(response, grpc::StatusCode::INVALID_ARGUMENT,
-              "request body cannot be encoded");
+                           TypeName(route.request_type), " in JSON: ", detail));
     return;
   }
   if (wire.size() > options_.max_message_bytes) {
@@ -375,11 +416,8 @@ void HttpGateway::Serve(const Route& route, const httplib::Request& request,
   }
   grpc::Slice slice(std::move(wire));
   grpc::ByteBuffer in(&slice, 1), out;
-  std::promise<grpc::Status> done;
-  stub_->UnaryCall(
-      &context, route.method, grpc::StubOptions(), &in, &out,
-      [&done](grpc::Status status) { done.set_value(std::move(status)); });
-  const grpc::Status status = done.get_future().get();
+  const grpc::Status status =
+      CallUnary(*stub_, context, route.method, in, &out);
   if (!status.ok()) {
     // gRPC's own refusals (an RPC this server lacks) come without one.
     SendError(response, status.error_code(),
@@ -389,8 +427,6 @@ void HttpGateway::Serve(const Route& route, const httplib::Request& request,
                   : status.error_message());
     return;
   }
-  std::unique_ptr<google::protobuf::Message> answer(
-      route.response_prototype->New());
   std::string json;
   google::protobuf::util::JsonPrintOptions print;
   // Every field, defaults included: JSON clients see one stable shape
@@ -398,8 +434,8 @@ void HttpGateway::Serve(const Route& route, const httplib::Request& request,
   // proto3's rule that default values are left out.
   print.always_print_primitive_fields = true;
   print.preserve_proto_field_names = false;
-  if (!answer->ParseFromString(Flatten(out)) ||
-      !google::protobuf::util::MessageToJsonString(*answer, &json, print)
+  if (!google::protobuf::util::BinaryToJsonString(
+           resolver_.get(), route.response_type, Flatten(out), &json, print)
            .ok()) {
     SendError(response, grpc::StatusCode::INTERNAL, "internal error");
     return;
@@ -419,11 +455,8 @@ void HttpGateway::ServeHealth(httplib::Response& response) {
   // since gRPC refuses a ByteBuffer that holds nothing at all.
   grpc::Slice empty;
   grpc::ByteBuffer in(&empty, 1), out;
-  std::promise<grpc::Status> done;
-  stub_->UnaryCall(
-      &context, kHealthMethod, grpc::StubOptions(), &in, &out,
-      [&done](grpc::Status status) { done.set_value(std::move(status)); });
-  const grpc::Status status = done.get_future().get();
+  const grpc::Status status =
+      CallUnary(*stub_, context, kHealthMethod, in, &out);
   // HealthCheckResponse is one field, `ServingStatus status = 1`, SERVING
   // being 1; read through protobuf's field set (gRPC ships no C++ class
   // for it).

@@ -21,6 +21,7 @@
 #ifndef STEWARD_SERVER_HTTP_HTTP_GATEWAY_H_
 #define STEWARD_SERVER_HTTP_HTTP_GATEWAY_H_
 
+#include <google/protobuf/util/type_resolver.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -109,6 +110,8 @@ class HttpGateway {
   const HttpGatewayOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::GenericStub> stub_;
+  // Thread-safe: reads the generated descriptor pool only.
+  std::unique_ptr<google::protobuf::util::TypeResolver> resolver_;
   // Read by OpenSSL during handshakes: declared before http_, which owns
   // the SSL_CTX, so it outlives it.
   std::unique_ptr<TlsPair> tls_pair_;
