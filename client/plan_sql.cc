@@ -649,50 +649,83 @@ class SqlRenderer {
                            absl::string_view path) {
     const v1::PlanExpression& element = op.operands(0);
     const v1::PlanExpression& collection = op.operands(1);
-    // NULL tests need the element's text once per use, and a literal
-    // element can never be NULL, so only references get one.
-    std::vector<std::string> null_tests;
+    // Only a reference can be NULL, so only a reference gets a NULL test;
+    // a literal element is rendered (a parameter pushed) exactly once, where
+    // it is used.
+    const bool maybe_null = IsReference(element);
+    if (IsLiteral(collection) &&
+        collection.literal().string_list_value().values().empty()) {
+      // SQLite's `x IN ()` is FALSE even for a NULL x, and PostgreSQL has
+      // no empty list.
+      if (!maybe_null) return Piece{Bool(false), kPrecAtom};
+      absl::StatusOr<Piece> x = Render(element, OperandPath(path, 0));
+      if (!x.ok()) return x.status();
+      return Piece{
+          absl::StrCat("CASE WHEN ", x->text, " IS NULL THEN NULL ELSE ",
+                       Bool(false), " END"),
+          kPrecAtom};
+    }
     absl::StatusOr<Piece> x = Render(element, OperandPath(path, 0));
     if (!x.ok()) return x.status();
-    if (IsReference(element)) {
-      null_tests.push_back(absl::StrCat(x->text, " IS NULL"));
-    }
     if (IsLiteral(collection)) {
-      const auto& values = collection.literal().string_list_value().values();
-      if (values.empty()) {
-        // SQLite's `x IN ()` is FALSE even for a NULL x, and PostgreSQL
-        // has no empty list.
-        if (null_tests.empty()) return Piece{Bool(false), kPrecAtom};
-        return Piece{absl::StrCat("CASE WHEN ", null_tests[0],
-                                  " THEN NULL ELSE ", Bool(false), " END"),
-                     kPrecAtom};
-      }
       // The list holds no NULL, so IN is exactly three-valued.
       return Piece{absl::StrCat(x->text, " IN ", Literal(collection.literal())),
                    kPrecCompare};
     }
+    const std::string set_path =
+        absl::StrCat(OperandPath(path, 1), ".reference");
     absl::StatusOr<Piece> set = Render(collection, OperandPath(path, 1));
     if (!set.ok()) return set.status();
+    std::vector<std::string> null_tests;
+    if (maybe_null) null_tests.push_back(absl::StrCat(x->text, " IS NULL"));
     null_tests.push_back(absl::StrCat(set->text, " IS NULL"));
-    // The element is needed again inside ELSE: a parameter is repeated.
-    std::string again = x->text;
-    if (parameterized_ && IsLiteral(element)) {
-      again = Text(element.literal().string_value());
-    }
     // Both idioms are FALSE, not NULL, for an empty set even when the
-    // element is NULL (and EXISTS is never NULL), hence the CASE.
+    // element is NULL, hence the CASE.
     std::string test;
     if (dialect_ == SqlDialect::kSqlite) {
-      // The element stays outside the subquery so that a column named like
-      // one of json_each's (value, key, type, …) still means the table's.
-      test = absl::StrCat(again, " IN (SELECT value FROM json_each(", set->text,
-                          ") WHERE type = 'text')");
+      if (absl::Status s =
+              CheckJsonEachArgument(collection.reference(), set_path);
+          !s.ok()) {
+        return s;
+      }
+      // The element stays outside the subquery, so a column named like one
+      // of json_each's (value, type, …) still means the table's there.
+      test = absl::StrCat(x->text, " IN (SELECT value FROM json_each(",
+                          set->text, ") WHERE type = 'text')");
     } else {
-      test = absl::StrCat(again, " = ANY(", set->text, ")");
+      test = absl::StrCat(x->text, " = ANY(", set->text, ")");
     }
     return Piece{absl::StrCat("CASE WHEN ", absl::StrJoin(null_tests, " OR "),
                               " THEN NULL ELSE ", test, " END"),
                  kPrecAtom};
+  }
+
+  // Inside `json_each(col)` SQLite resolves an unqualified name to
+  // json_each's own column first (key, value, type, …): json_each("type")
+  // would read json_each's type, not the table's. Such a set column must
+  // be qualified (table.type).
+  absl::Status CheckJsonEachArgument(const v1::PlanReference& reference,
+                                     absl::string_view path) const {
+    auto it = columns_.attributes.find(reference.attribute().empty()
+                                           ? reference.path().substr(9)
+                                           : reference.attribute());
+    if (it == columns_.attributes.end()) return absl::OkStatus();
+    const std::string& column = it->second;
+    if (column.find('.') != std::string::npos) return absl::OkStatus();
+    const std::string lower = absl::AsciiStrToLower(column);
+    for (absl::string_view shadowing :
+         {"key", "value", "type", "atom", "id", "parent", "fullkey", "path",
+          "json", "root"}) {
+      if (lower == shadowing) {
+        return Invalid(path,
+                       absl::StrCat("the set column \"", column, "\" of ",
+                                    reference.path(),
+                                    " is shadowed by json_each's own column of "
+                                    "that name in SQLite; qualify it (TABLE.",
+                                    column, ")"));
+      }
+    }
+    return absl::OkStatus();
   }
 
   const SqlDialect dialect_;
