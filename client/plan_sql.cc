@@ -486,8 +486,20 @@ class SqlRenderer {
   }
 
   std::string Placeholder(SqlParameter param) {
+    const SqlParameter::Type type = param.type;
     params_.push_back(std::move(param));
     if (dialect_ == SqlDialect::kSqlite) return "?";
+    // PostgreSQL infers an untyped parameter's type from the other operand;
+    // between two parameters it would pick text, and compare 10 < 9 as
+    // strings. Integers and booleans say what they are.
+    switch (type) {
+      case SqlParameter::Type::kInteger:
+        return absl::StrCat("$", params_.size(), "::bigint");
+      case SqlParameter::Type::kBoolean:
+        return absl::StrCat("$", params_.size(), "::boolean");
+      case SqlParameter::Type::kText:
+        break;
+    }
     return absl::StrCat("$", params_.size());
   }
 

@@ -75,8 +75,10 @@ struct SqlParameter {
 };
 
 // An expression with placeholders: `?` for SQLite (bind in order, 1-based),
-// `$1`, `$2`, … for PostgreSQL. A literal that the rendering needs twice
-// (the element of an IN over a set) appears as two parameters.
+// `$1`, `$2`, … for PostgreSQL (`$2::bigint`, `$3::boolean`: integers and
+// booleans carry their type, so two parameters never compare as text). A
+// literal that the rendering needs twice (the element of an IN over a set)
+// appears as two parameters.
 struct ParameterizedSql {
   std::string sql;
   std::vector<SqlParameter> params;
