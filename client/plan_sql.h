@@ -76,9 +76,9 @@ struct SqlParameter {
 
 // An expression with placeholders: `?` for SQLite (bind in order, 1-based),
 // `$1`, `$2`, … for PostgreSQL (`$2::bigint`, `$3::boolean`: integers and
-// booleans carry their type, so two parameters never compare as text). A
-// literal that the rendering needs twice (the element of an IN over a set)
-// appears as two parameters.
+// booleans carry their type, so two parameters never compare as text).
+// Each literal of the tree is one parameter, in tree order (a list literal
+// one per element).
 struct ParameterizedSql {
   std::string sql;
   std::vector<SqlParameter> params;
