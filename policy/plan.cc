@@ -400,6 +400,40 @@ class Planner {
   PlanExpr Match(const BucketRule& br) {
     return And({RoleApplicable(br.role), Condition(br)});
   }
+  // Only rules whose purpose matches and whose role some unexpired binding
+  // gives are interpreted (Evaluate() runs no other condition either).
+  bool Considered(const BucketRule& br) const {
+    return PurposeMatches(br) && givers_.contains(br.role);
+  }
+  // OR over the considered `rules` that `keep` accepts of their matches,
+  // grouped by role: OR over roles of AND(applicable(role), OR(conditions
+  // of its rules)). Kleene logic distributes, so this is the OR of the
+  // per-rule matches, with each role's IN_SCOPE disjunction written once
+  // rather than once per rule (bindings x rules would blow up otherwise).
+  template <typename Keep>
+  PlanExpr AnyMatch(const std::vector<BucketRule>& rules, Keep keep) {
+    std::vector<std::pair<RoleId, std::vector<PlanExpr>>> groups;
+    absl::flat_hash_map<RoleId, size_t> group_of;
+    for (const BucketRule& br : rules) {
+      if (!Considered(br) || !keep(br)) continue;
+      auto [it, added] = group_of.try_emplace(br.role, groups.size());
+      if (added) groups.emplace_back(br.role, std::vector<PlanExpr>());
+      groups[it->second].second.push_back(CachedCondition(br));
+    }
+    std::vector<PlanExpr> terms;
+    for (auto& [role, conditions] : groups) {
+      terms.push_back(And({RoleApplicable(role), Or(std::move(conditions))}));
+    }
+    return Or(std::move(terms));
+  }
+  // Condition(), interpreted once per rule and plan.
+  PlanExpr CachedCondition(const BucketRule& br) {
+    auto it = conditions_.find(&br);
+    if (it == conditions_.end()) {
+      it = conditions_.emplace(&br, Condition(br)).first;
+    }
+    return it->second;
+  }
   PlanExpr Fetch(const Operand& o);
   PlanExpr Compare(const Instr& in);
   PlanExpr Interpret(const internal::Condition& c);
@@ -415,7 +449,8 @@ class Planner {
   std::vector<const Value*> context_;
   // Unexpired bindings giving each role of the bucket, by binding index.
   absl::flat_hash_map<RoleId, std::vector<int>> givers_;
-  absl::flat_hash_map<RoleId, PlanExpr> applicable_;  // memo
+  absl::flat_hash_map<RoleId, PlanExpr> applicable_;             // memo
+  absl::flat_hash_map<const BucketRule*, PlanExpr> conditions_;  // memo
   bool invalid_ = false;
   bool internal_error_ = false;
 };
@@ -832,21 +867,10 @@ Plan Planner::Run(PlanExplanation* explanation) {
     return plan;
   }
   const Bucket& bucket = *bucket_;
-  // Denies first, as Evaluate(); only rules whose purpose matches and whose
-  // role some unexpired binding gives are interpreted (Evaluate() runs no
-  // other condition either).
-  auto considered = [&](const BucketRule& br) {
-    return PurposeMatches(br) && givers_.contains(br.role);
-  };
-  std::vector<PlanExpr> denies, allows;
-  for (const BucketRule& br : bucket.denies) {
-    if (considered(br)) denies.push_back(Match(br));
-  }
-  for (const BucketRule& br : bucket.allows) {
-    if (considered(br)) allows.push_back(Match(br));
-  }
-  PlanExpr deny = Simplify(Or(denies), Polarity::kNegative);
-  PlanExpr allow = Simplify(Or(allows), Polarity::kPositive);
+  // The deny part, then the allow part (spec §6 steps 3 and 4).
+  auto all = [](const BucketRule&) { return true; };
+  PlanExpr deny = Simplify(AnyMatch(bucket.denies, all), Polarity::kNegative);
+  PlanExpr allow = Simplify(AnyMatch(bucket.allows, all), Polarity::kPositive);
   PlanExpr root =
       Simplify(And({std::move(allow), Not(deny)}), Polarity::kPositive);
   // Field conditions (also interprets the field denies' conditions, which
@@ -854,19 +878,14 @@ Plan Planner::Run(PlanExplanation* explanation) {
   std::vector<FieldPlan> fields;
   for (size_t i = 0; i < requested_.size(); ++i) {
     const int f = requested_[i];
-    std::vector<PlanExpr> grant, remove;
-    for (const BucketRule& br : bucket.allows) {
-      if (considered(br) && br.fields.Contains(f)) grant.push_back(Match(br));
-    }
-    for (const BucketRule& br : bucket.field_denies) {
-      if (considered(br) && br.fields.Contains(f)) remove.push_back(Match(br));
-    }
+    auto names_f = [f](const BucketRule& br) { return br.fields.Contains(f); };
+    PlanExpr grant = AnyMatch(bucket.allows, names_f);
+    PlanExpr remove = AnyMatch(bucket.field_denies, names_f);
     FieldPlan fp;
     fp.field = std::string(req_.fields[i]);
-    Settle(
-        Simplify(And({root, Or(std::move(grant)), Not(Or(std::move(remove)))}),
-                 Polarity::kPositive),
-        &fp.kind, &fp.condition);
+    Settle(Simplify(And({root, std::move(grant), Not(std::move(remove))}),
+                    Polarity::kPositive),
+           &fp.kind, &fp.condition);
     fields.push_back(std::move(fp));
   }
   if (internal_error_ || invalid_) {

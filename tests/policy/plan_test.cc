@@ -503,6 +503,50 @@ TEST_F(PlanTest, ExplanationListsBindingsAndEveryRule) {
                               "(eq resource.locked true)"));
 }
 
+int CountOperations(const PlanExpr& e, PlanOperator op) {
+  int n = e.node == PlanExpr::Node::kOperation && e.op == op;
+  for (const PlanExpr& o : e.operands) n += CountOperations(o, op);
+  return n;
+}
+
+// Many scoped bindings times many rules of one role: the role's IN_SCOPE
+// disjunction is written once, not once per rule.
+TEST(PlanSizeTest, BindingsTimesRulesDoNotMultiply) {
+  std::string text =
+      "resource doc { attributes { n: int } actions { read } }\nrole big {\n";
+  for (int i = 0; i < 50; ++i) {
+    absl::StrAppend(&text, "  allow read on doc when resource.n == ", i, "\n");
+  }
+  absl::StrAppend(&text, "}\n");
+  const SourceFile file{"big.policy", text};
+  CompileOptions options;
+  options.lint = false;
+  const CompileResult compiled = Compile({&file, 1}, options);
+  ASSERT_TRUE(compiled.ok());
+  std::vector<std::string> scopes;
+  for (int i = 0; i < 200; ++i) scopes.push_back(absl::StrCat("s", i));
+  std::vector<RoleBinding> bindings;
+  for (const std::string& s : scopes) {
+    bindings.push_back(
+        {*compiled.program->FindRole("big"), s, absl::InfiniteFuture()});
+  }
+  PlanRequest r;
+  r.principal_id = "u";
+  r.bindings = bindings;
+  r.action = "read";
+  r.kind = "doc";
+  r.now = kNow;
+  const Plan plan = PlanResources(*compiled.program, r);
+  ASSERT_EQ(plan.kind, PlanKind::kConditional);
+  EXPECT_EQ(CountOperations(plan.condition, PlanOperator::kInScope), 200);
+  EXPECT_EQ(CountOperations(plan.condition, PlanOperator::kEq), 50);
+  const NamedValue attrs[] = {{"n", Value::Int(7)}};
+  EXPECT_EQ(EvaluatePlanExpr(plan.condition, "d", "s42/x", attrs),
+            TriBool::kTrue);
+  EXPECT_EQ(EvaluatePlanExpr(plan.condition, "d", "s420", attrs),
+            TriBool::kFalse);
+}
+
 TEST(PlanExprTest, DebugStringAndEvaluation) {
   PlanReference owner;
   owner.attribute = "owner";
