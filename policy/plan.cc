@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "policy/analysis.h"
@@ -290,12 +291,59 @@ PlanExpr Project(const PlanExpr& e, bool want_true) {
 PlanExpr IsTrue(const PlanExpr& e) { return Project(e, true); }
 PlanExpr IsFalse(const PlanExpr& e) { return Project(e, false); }
 
-void AddUnique(std::vector<PlanExpr>* out, PlanExpr e) {
-  for (const PlanExpr& o : *out) {
-    if (o == e) return;
+// A structural hash: equal trees hash equal (sets by their elements in
+// order, so equal sets written in another order may not, which only costs
+// a duplicate operand).
+size_t Fingerprint(const PlanExpr& e) {
+  switch (e.node) {
+    case PlanExpr::Node::kOperation: {
+      size_t h = absl::HashOf(0, static_cast<int>(e.op));
+      for (const PlanExpr& o : e.operands) h = absl::HashOf(h, Fingerprint(o));
+      return h;
+    }
+    case PlanExpr::Node::kReference:
+      return absl::HashOf(1, static_cast<int>(e.reference.target),
+                          e.reference.attribute,
+                          static_cast<int>(e.reference.type));
+    case PlanExpr::Node::kLiteral: {
+      if (!e.literal.present()) return absl::HashOf(2);
+      const Value v = e.literal.view();
+      switch (v.type()) {
+        case ValueType::kString:
+          return absl::HashOf(3, v.string_value());
+        case ValueType::kInt:
+        case ValueType::kBool:
+          return absl::HashOf(4, static_cast<int>(v.type()), v.int_value());
+        case ValueType::kStringSet: {
+          size_t h = absl::HashOf(5);
+          for (absl::string_view x : v.set_value()) h = absl::HashOf(h, x);
+          return h;
+        }
+      }
+    }
   }
-  out->push_back(std::move(e));
+  return 0;
 }
+
+// Operands of one and/or being collected, without duplicates (the first
+// kept): hashes first, so long disjunctions (many scoped bindings) stay
+// linear in practice.
+class UniqueOperands {
+ public:
+  void Add(PlanExpr e) {
+    const size_t h = Fingerprint(e);
+    for (size_t i = 0; i < operands_.size(); ++i) {
+      if (hashes_[i] == h && operands_[i] == e) return;
+    }
+    operands_.push_back(std::move(e));
+    hashes_.push_back(h);
+  }
+  std::vector<PlanExpr>& operands() { return operands_; }
+
+ private:
+  std::vector<PlanExpr> operands_;
+  std::vector<size_t> hashes_;
+};
 
 PlanExpr Simplify(PlanExpr e, Polarity p) {
   if (e.node != PlanExpr::Node::kOperation) return e;
@@ -309,7 +357,7 @@ PlanExpr Simplify(PlanExpr e, Polarity p) {
       // and/positive and or/negative, neutral otherwise.
       const bool unknown_absorbs =
           p != Polarity::kExact && (p == Polarity::kPositive) == is_and;
-      std::vector<PlanExpr> out;
+      UniqueOperands unique;
       bool unknown = false;
       for (PlanExpr& c : e.operands) {
         PlanExpr s = Simplify(std::move(c), p);
@@ -323,11 +371,12 @@ PlanExpr Simplify(PlanExpr e, Polarity p) {
           continue;
         }
         if (s.node == PlanExpr::Node::kOperation && s.op == e.op) {
-          for (PlanExpr& sub : s.operands) AddUnique(&out, std::move(sub));
+          for (PlanExpr& sub : s.operands) unique.Add(std::move(sub));
         } else {
-          AddUnique(&out, std::move(s));
+          unique.Add(std::move(s));
         }
       }
+      std::vector<PlanExpr>& out = unique.operands();
       if (out.empty()) return Const(unknown ? TriBool::kUnknown : neutral);
       if (unknown) out.push_back(Const(TriBool::kUnknown));
       if (out.size() == 1) return std::move(out[0]);
