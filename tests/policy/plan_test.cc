@@ -394,6 +394,17 @@ TEST_F(PlanTest, RequestLevelDenials) {
   EXPECT_EQ(PlanOf(a).reason, Reason::kEvaluationError);
 }
 
+TEST_F(PlanTest, WrongTypedPrincipalAttributeReadByARuleIsInvalid) {
+  Ask a = As("regional", "update");
+  a.principal = {Value::Int(7), Value(), Value(), Value()};  // region: string
+  EXPECT_EQ(PlanOf(a).kind, PlanKind::kAlwaysDenied);
+  EXPECT_EQ(PlanOf(a).reason, Reason::kInvalidRequest);
+  // No rule the bindings give reads it: planned as usual.
+  a.action = "read";
+  a.bindings.push_back({Role("viewer"), "", absl::InfiniteFuture()});
+  EXPECT_EQ(PlanOf(a).kind, PlanKind::kAlwaysAllowed);
+}
+
 TEST_F(PlanTest, InListAndSetBothDirections) {
   Ask a = As("lister", "list");
   const absl::string_view teams[] = {"eu", "us"};
