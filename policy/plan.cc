@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "policy/analysis.h"
@@ -290,12 +291,59 @@ PlanExpr Project(const PlanExpr& e, bool want_true) {
 PlanExpr IsTrue(const PlanExpr& e) { return Project(e, true); }
 PlanExpr IsFalse(const PlanExpr& e) { return Project(e, false); }
 
-void AddUnique(std::vector<PlanExpr>* out, PlanExpr e) {
-  for (const PlanExpr& o : *out) {
-    if (o == e) return;
+// A structural hash: equal trees hash equal (sets by their elements in
+// order, so equal sets written in another order may not, which only costs
+// a duplicate operand).
+size_t Fingerprint(const PlanExpr& e) {
+  switch (e.node) {
+    case PlanExpr::Node::kOperation: {
+      size_t h = absl::HashOf(0, static_cast<int>(e.op));
+      for (const PlanExpr& o : e.operands) h = absl::HashOf(h, Fingerprint(o));
+      return h;
+    }
+    case PlanExpr::Node::kReference:
+      return absl::HashOf(1, static_cast<int>(e.reference.target),
+                          e.reference.attribute,
+                          static_cast<int>(e.reference.type));
+    case PlanExpr::Node::kLiteral: {
+      if (!e.literal.present()) return absl::HashOf(2);
+      const Value v = e.literal.view();
+      switch (v.type()) {
+        case ValueType::kString:
+          return absl::HashOf(3, v.string_value());
+        case ValueType::kInt:
+        case ValueType::kBool:
+          return absl::HashOf(4, static_cast<int>(v.type()), v.int_value());
+        case ValueType::kStringSet: {
+          size_t h = absl::HashOf(5);
+          for (absl::string_view x : v.set_value()) h = absl::HashOf(h, x);
+          return h;
+        }
+      }
+    }
   }
-  out->push_back(std::move(e));
+  return 0;
 }
+
+// Operands of one and/or being collected, without duplicates (the first
+// kept): hashes first, so long disjunctions (many scoped bindings) stay
+// linear in practice.
+class UniqueOperands {
+ public:
+  void Add(PlanExpr e) {
+    const size_t h = Fingerprint(e);
+    for (size_t i = 0; i < operands_.size(); ++i) {
+      if (hashes_[i] == h && operands_[i] == e) return;
+    }
+    operands_.push_back(std::move(e));
+    hashes_.push_back(h);
+  }
+  std::vector<PlanExpr>& operands() { return operands_; }
+
+ private:
+  std::vector<PlanExpr> operands_;
+  std::vector<size_t> hashes_;
+};
 
 PlanExpr Simplify(PlanExpr e, Polarity p) {
   if (e.node != PlanExpr::Node::kOperation) return e;
@@ -309,7 +357,7 @@ PlanExpr Simplify(PlanExpr e, Polarity p) {
       // and/positive and or/negative, neutral otherwise.
       const bool unknown_absorbs =
           p != Polarity::kExact && (p == Polarity::kPositive) == is_and;
-      std::vector<PlanExpr> out;
+      UniqueOperands unique;
       bool unknown = false;
       for (PlanExpr& c : e.operands) {
         PlanExpr s = Simplify(std::move(c), p);
@@ -323,11 +371,12 @@ PlanExpr Simplify(PlanExpr e, Polarity p) {
           continue;
         }
         if (s.node == PlanExpr::Node::kOperation && s.op == e.op) {
-          for (PlanExpr& sub : s.operands) AddUnique(&out, std::move(sub));
+          for (PlanExpr& sub : s.operands) unique.Add(std::move(sub));
         } else {
-          AddUnique(&out, std::move(s));
+          unique.Add(std::move(s));
         }
       }
+      std::vector<PlanExpr>& out = unique.operands();
       if (out.empty()) return Const(unknown ? TriBool::kUnknown : neutral);
       if (unknown) out.push_back(Const(TriBool::kUnknown));
       if (out.size() == 1) return std::move(out[0]);
@@ -400,6 +449,40 @@ class Planner {
   PlanExpr Match(const BucketRule& br) {
     return And({RoleApplicable(br.role), Condition(br)});
   }
+  // Only rules whose purpose matches and whose role some unexpired binding
+  // gives are interpreted (Evaluate() runs no other condition either).
+  bool Considered(const BucketRule& br) const {
+    return PurposeMatches(br) && givers_.contains(br.role);
+  }
+  // OR over the considered `rules` that `keep` accepts of their matches,
+  // grouped by role: OR over roles of AND(applicable(role), OR(conditions
+  // of its rules)). Kleene logic distributes, so this is the OR of the
+  // per-rule matches, with each role's IN_SCOPE disjunction written once
+  // rather than once per rule (bindings x rules would blow up otherwise).
+  template <typename Keep>
+  PlanExpr AnyMatch(const std::vector<BucketRule>& rules, Keep keep) {
+    std::vector<std::pair<RoleId, std::vector<PlanExpr>>> groups;
+    absl::flat_hash_map<RoleId, size_t> group_of;
+    for (const BucketRule& br : rules) {
+      if (!Considered(br) || !keep(br)) continue;
+      auto [it, added] = group_of.try_emplace(br.role, groups.size());
+      if (added) groups.emplace_back(br.role, std::vector<PlanExpr>());
+      groups[it->second].second.push_back(CachedCondition(br));
+    }
+    std::vector<PlanExpr> terms;
+    for (auto& [role, conditions] : groups) {
+      terms.push_back(And({RoleApplicable(role), Or(std::move(conditions))}));
+    }
+    return Or(std::move(terms));
+  }
+  // Condition(), interpreted once per rule and plan.
+  PlanExpr CachedCondition(const BucketRule& br) {
+    auto it = conditions_.find(&br);
+    if (it == conditions_.end()) {
+      it = conditions_.emplace(&br, Condition(br)).first;
+    }
+    return it->second;
+  }
   PlanExpr Fetch(const Operand& o);
   PlanExpr Compare(const Instr& in);
   PlanExpr Interpret(const internal::Condition& c);
@@ -415,7 +498,8 @@ class Planner {
   std::vector<const Value*> context_;
   // Unexpired bindings giving each role of the bucket, by binding index.
   absl::flat_hash_map<RoleId, std::vector<int>> givers_;
-  absl::flat_hash_map<RoleId, PlanExpr> applicable_;  // memo
+  absl::flat_hash_map<RoleId, PlanExpr> applicable_;             // memo
+  absl::flat_hash_map<const BucketRule*, PlanExpr> conditions_;  // memo
   bool invalid_ = false;
   bool internal_error_ = false;
 };
@@ -832,21 +916,10 @@ Plan Planner::Run(PlanExplanation* explanation) {
     return plan;
   }
   const Bucket& bucket = *bucket_;
-  // Denies first, as Evaluate(); only rules whose purpose matches and whose
-  // role some unexpired binding gives are interpreted (Evaluate() runs no
-  // other condition either).
-  auto considered = [&](const BucketRule& br) {
-    return PurposeMatches(br) && givers_.contains(br.role);
-  };
-  std::vector<PlanExpr> denies, allows;
-  for (const BucketRule& br : bucket.denies) {
-    if (considered(br)) denies.push_back(Match(br));
-  }
-  for (const BucketRule& br : bucket.allows) {
-    if (considered(br)) allows.push_back(Match(br));
-  }
-  PlanExpr deny = Simplify(Or(denies), Polarity::kNegative);
-  PlanExpr allow = Simplify(Or(allows), Polarity::kPositive);
+  // The deny part, then the allow part (spec §6 steps 3 and 4).
+  auto all = [](const BucketRule&) { return true; };
+  PlanExpr deny = Simplify(AnyMatch(bucket.denies, all), Polarity::kNegative);
+  PlanExpr allow = Simplify(AnyMatch(bucket.allows, all), Polarity::kPositive);
   PlanExpr root =
       Simplify(And({std::move(allow), Not(deny)}), Polarity::kPositive);
   // Field conditions (also interprets the field denies' conditions, which
@@ -854,19 +927,14 @@ Plan Planner::Run(PlanExplanation* explanation) {
   std::vector<FieldPlan> fields;
   for (size_t i = 0; i < requested_.size(); ++i) {
     const int f = requested_[i];
-    std::vector<PlanExpr> grant, remove;
-    for (const BucketRule& br : bucket.allows) {
-      if (considered(br) && br.fields.Contains(f)) grant.push_back(Match(br));
-    }
-    for (const BucketRule& br : bucket.field_denies) {
-      if (considered(br) && br.fields.Contains(f)) remove.push_back(Match(br));
-    }
+    auto names_f = [f](const BucketRule& br) { return br.fields.Contains(f); };
+    PlanExpr grant = AnyMatch(bucket.allows, names_f);
+    PlanExpr remove = AnyMatch(bucket.field_denies, names_f);
     FieldPlan fp;
     fp.field = std::string(req_.fields[i]);
-    Settle(
-        Simplify(And({root, Or(std::move(grant)), Not(Or(std::move(remove)))}),
-                 Polarity::kPositive),
-        &fp.kind, &fp.condition);
+    Settle(Simplify(And({root, std::move(grant), Not(std::move(remove))}),
+                    Polarity::kPositive),
+           &fp.kind, &fp.condition);
     fields.push_back(std::move(fp));
   }
   if (internal_error_ || invalid_) {

@@ -39,6 +39,11 @@ class Generator {
  public:
   explicit Generator(uint32_t seed) : rng_(seed) {}
 
+  // When set, compound conditions are much more often an equality of two
+  // boolean expressions (`(a && b) == (c)`), the rarest shape otherwise.
+  // Off by default, which keeps the sequence of every seed unchanged.
+  bool favor_boolean_equalities = false;
+
   int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
   bool Chance(int percent) { return Pick(100) < percent; }
   const std::string& Of(const std::vector<std::string>& v) {
@@ -180,7 +185,9 @@ class Generator {
     }
   }
   std::string Bool(int depth) {
-    const int choice = depth <= 0 ? Pick(6) : Pick(10);
+    const int choice = depth <= 0                               ? Pick(6)
+                       : favor_boolean_equalities && Chance(40) ? 9
+                                                                : Pick(10);
     static const char* kOps[] = {"==", "!=", "<", "<=", ">", ">="};
     switch (choice) {
       case 0:
