@@ -640,6 +640,9 @@ class SqlRenderer {
                absl::StrCat(OperandPath(path, 0), ".reference"));
     if (!column.ok()) return column.status();
     const std::string& scope = op.operands(1).literal().string_value();
+    // The global scope covers every scope (policy::ScopeCovers), "" itself
+    // included; the planner folds it away, but a hand-made tree may not.
+    if (scope.empty()) return Piece{Bool(true), kPrecAtom};
     const std::string prefix = absl::StrCat(scope, "/");
     // A prefix test without LIKE, whose % and _ would need escaping.
     // SQLite's substr counts characters of UTF-8 text; the first

@@ -109,6 +109,8 @@ class Renderer:
         if kind == "OPERATOR_IN_SCOPE":
             col = self.identifier(self.column(operands[0]["reference"]))
             scope = field(operands[1]["literal"], "string_value")
+            if scope == "":
+                return self.boolean(True), ATOM  # the global scope
             prefix = scope + "/"
             if self.pg:
                 test = f"starts_with({col}, {self.text(prefix)})"
