@@ -36,6 +36,10 @@ struct PlanOptions {
   std::string action;
   std::string kind;
   std::string scope;
+  // Set by CLI11: whether --scope was given, "" included (a known, empty
+  // scope), as opposed to absent (the scope unknown: scoped bindings
+  // become IN_SCOPE conditions).
+  const CLI::Option* scope_option = nullptr;
   std::vector<std::string> context;
   std::vector<std::string> fields;
   std::string purpose;
@@ -81,9 +85,13 @@ absl::StatusOr<v1::PlanResourcesResponse> ReadPlanFile(
   return plan;
 }
 
+bool ScopeGiven(const PlanOptions& o) {
+  return o.scope_option != nullptr && o.scope_option->count() > 0;
+}
+
 // The arguments that ask the server a question; meaningless with a file.
 bool AsksServer(const PlanOptions& o) {
-  return !o.scope.empty() || !o.context.empty() || !o.fields.empty() ||
+  return ScopeGiven(o) || !o.context.empty() || !o.fields.empty() ||
          !o.purpose.empty() || !o.justification.empty() ||
          !o.request_id.empty() || o.explain;
 }
@@ -232,7 +240,7 @@ absl::Status RunPlan(CommandContext& context, const PlanOptions& options) {
     request.set_principal_id(options.principal);
     request.set_action(options.action);
     request.set_resource_kind(options.kind);
-    request.set_scope(options.scope);
+    if (ScopeGiven(options)) request.set_scope(options.scope);
     if (absl::Status s =
             ParseKeyValues(options.context, request.mutable_context());
         !s.ok()) {
@@ -271,8 +279,11 @@ void RegisterPlanCommand(CLI::App& app, CommandContext& context) {
   plan->add_option("PRINCIPAL", options->principal, "principal id");
   plan->add_option("ACTION", options->action, "action (read)");
   plan->add_option("KIND", options->kind, "resource kind (customer)");
-  plan->add_option("--scope", options->scope,
-                   "plan only for resources in exactly this scope (acme/eu)");
+  options->scope_option = plan->add_option(
+      "--scope", options->scope,
+      "plan only for resources in exactly this scope (acme/eu; \"\" is "
+      "the empty scope); without it the scope is unknown and scoped "
+      "bindings become in_scope() conditions");
   plan->add_option("--context", options->context,
                    "context fact KEY=VALUE (mfa=true), repeatable");
   plan->add_option("--fields", options->fields,

@@ -62,6 +62,8 @@ TEST(PlanCommandTest, UsageErrorsExitTwo) {
        "error: --plan-file renders a saved plan"},
       {{"plan", "--plan-file", file, "--scope", "acme"},
        "error: --plan-file renders a saved plan"},
+      {{"plan", "--plan-file", file, "--scope", ""},
+       "error: --plan-file renders a saved plan"},
       {{"plan", "u1", "read", "customer", "--column", "owner=o"},
        "error: --column, --id-column, --scope-column and --null-unmapped "
        "describe the table for --sql"},
