@@ -400,5 +400,61 @@ TEST_F(PlanWorkloadTest, StewardctlOutputIsTheWhereClause) {
   }
 }
 
+// What `stewardctl -o json plan` prints is what `--plan-file` reads: a
+// saved plan renders to the same WHERE clause as asking the server, and
+// the table form shows the condition.
+TEST_F(PlanWorkloadTest, SavedPlanRendersLikeALiveOne) {
+  const std::vector<std::string> server = {STEWARDCTL_PATH, "--server",
+                                           server_->address(), "--api-key-file",
+                                           *data_ + "/dev-client.key"};
+  auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), server.begin(), server.end());
+    return RunCommand(args, {"NO_COLOR=1"});
+  };
+  const std::vector<std::string> sql = {"--sql",    "postgres",
+                                        "--column", "region=attr_region",
+                                        "--column", "owner=attr_owner"};
+  std::vector<std::string> live = {"plan", "scoped-1", "update", "customer"};
+  CommandResult table = ctl(live);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("kind            CONDITIONAL\n"));
+  EXPECT_THAT(table.out,
+              HasSubstr("condition       ((in_scope(resource.scope, "
+                        "\"acme/us\") OR in_scope(resource.scope, "
+                        "\"acme/eu\")) AND resource.owner = \"scoped-1\") OR "
+                        "(in_scope(resource.scope, \"acme/us\") AND "
+                        "resource.region = \"emea\")\n"));
+  CommandResult json =
+      ctl({"-o", "json", "plan", "scoped-1", "update", "customer"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const std::string saved = dir_->path() + "/plan.json";
+  std::ofstream(saved) << json.out;
+  std::vector<std::string> from_file = {"plan", "--plan-file", saved,
+                                        "--scope-column", "scope"};
+  from_file.insert(from_file.end(), sql.begin(), sql.end());
+  CommandResult offline = RunCommand(
+      [&] {
+        std::vector<std::string> args = {STEWARDCTL_PATH};
+        args.insert(args.end(), from_file.begin(), from_file.end());
+        return args;
+      }(),
+      {"NO_COLOR=1"});
+  live.push_back("--scope-column");
+  live.push_back("scope");
+  live.insert(live.end(), sql.begin(), sql.end());
+  CommandResult online = ctl(live);
+  ASSERT_EQ(online.exit_code, 0) << online.err;
+  ASSERT_EQ(offline.exit_code, 0) << offline.err;
+  EXPECT_EQ(offline.out, online.out);
+  // sales_rep (scope acme/eu, acme/us through account_manager) allows by
+  // owner; account_manager (acme/us) by region.
+  EXPECT_EQ(online.out,
+            "(((\"scope\" = 'acme/us' OR starts_with(\"scope\", 'acme/us/')) "
+            "OR (\"scope\" = 'acme/eu' OR starts_with(\"scope\", "
+            "'acme/eu/'))) AND \"attr_owner\" = 'scoped-1') OR ((\"scope\" = "
+            "'acme/us' OR starts_with(\"scope\", 'acme/us/')) AND "
+            "\"attr_region\" = 'emea')\n");
+}
+
 }  // namespace
 }  // namespace steward::testing
