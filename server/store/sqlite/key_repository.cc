@@ -72,21 +72,11 @@ absl::Status SqliteKeyRepository::ReloadKeysLocked() {
 
 absl::StatusOr<NewApiKey> SqliteKeyRepository::CreateApiKey(
     absl::string_view name, ServiceRole role, absl::string_view created_by) {
-  if (absl::Status s = internal::ValidateKeyName(name); !s.ok()) return s;
-  if (absl::Status s = internal::ValidateIdentifier("created_by", created_by);
-      !s.ok()) {
-    return s;
-  }
-  NewApiKey result;
-  absl::StatusOr<std::string> key = internal::GenerateApiKey();
-  if (!key.ok()) return key.status();
-  result.key = *std::move(key);
-  if (role == ServiceRole::kAdmin) {
-    absl::StatusOr<std::string> secret = internal::GenerateTotpSecret();
-    if (!secret.ok()) return secret.status();
-    result.totp_secret = *std::move(secret);
-  }
-  const internal::Sha256Digest hash = internal::Sha256(result.key);
+  std::string hash;
+  absl::StatusOr<NewApiKey> minted =
+      internal::MintApiKey(name, created_by, role, &hash);
+  if (!minted.ok()) return minted.status();
+  NewApiKey result = *std::move(minted);
 
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
@@ -102,9 +92,7 @@ absl::StatusOr<NewApiKey> SqliteKeyRepository::CreateApiKey(
       absl::StatusOr<bool> row = stmt->Step();
       if (!row.ok()) return row.status();
       if (*row) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("an API key named \"", name,
-                         "\" exists or existed (names are never reused)"));
+        return internal::ApiKeyNameTaken(name);
       }
     }
     {
@@ -114,7 +102,9 @@ absl::StatusOr<NewApiKey> SqliteKeyRepository::CreateApiKey(
       if (!stmt.ok()) return stmt.status();
       stmt->BindText(1, name);
       stmt->BindText(2, ServiceRoleName(role));
-      stmt->BindBlob(3, hash);
+      stmt->BindBlob(
+          3, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(hash.data()),
+                                 hash.size()));
       if (result.totp_secret.empty()) {
         stmt->BindNull(4);
       } else {
@@ -245,16 +235,7 @@ absl::Status SqliteKeyRepository::RecordTotpStep(absl::string_view name,
   if (!*row) {
     return absl::NotFoundError(absl::StrCat("no API key \"", name, "\""));
   }
-  if (stmt->Text(0) != "admin") {
-    return absl::FailedPreconditionError(
-        absl::StrCat("API key \"", name, "\" has no second factor"));
-  }
-  if (stmt->Int(1) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("API key \"", name, "\" is revoked"));
-  }
-  return absl::FailedPreconditionError(
-      "TOTP code already used (or older than the last one used)");
+  return internal::TotpStepRefused(name, stmt->Text(0), stmt->Int(1) != 0);
 }
 
 absl::StatusOr<bool> SqliteKeyRepository::HasAnyAdminKey() {

@@ -36,14 +36,9 @@ policy::CompileResult SqlitePolicyRepository::ValidatePolicy(
 absl::StatusOr<ApplyPolicyResult> SqlitePolicyRepository::ApplyPolicy(
     std::vector<policy::SourceFile> sources, absl::string_view author,
     absl::string_view message) {
-  if (sources.empty()) {
-    return absl::InvalidArgumentError("no policy source files given");
-  }
-  if (absl::Status s = internal::ValidateIdentifier("author", author); !s.ok())
+  if (absl::Status s = internal::ValidateApplyPolicy(sources, author, message);
+      !s.ok()) {
     return s;
-  if (message.size() > kMaxPolicyMessageBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message is longer than ", kMaxPolicyMessageBytes, " bytes"));
   }
   ApplyPolicyResult result;
   // Compiling and testing are pure and may be slow: no lock needed.
