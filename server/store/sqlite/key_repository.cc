@@ -1,8 +1,6 @@
 // See key_repository.h.
 #include "server/store/sqlite/key_repository.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -14,16 +12,6 @@
 #include "server/store/secrets.h"
 
 namespace steward::store::sqlite {
-
-// The API keys by SHA-256 of the key, for AuthenticateApiKey. Immutable
-// once published.
-struct KeyIndex {
-  struct Entry {
-    internal::Sha256Digest hash;
-    AuthenticatedKey key;
-  };
-  absl::flat_hash_map<std::string, Entry> by_hash;  // raw digest bytes
-};
 
 namespace {
 
@@ -44,7 +32,7 @@ SqliteKeyRepository::SqliteKeyRepository(Database* db,
 SqliteKeyRepository::~SqliteKeyRepository() = default;
 
 absl::Status SqliteKeyRepository::ReloadKeysLocked() {
-  auto index = std::make_shared<KeyIndex>();
+  internal::KeyIndexHolder::Builder index;
   absl::StatusOr<Statement> stmt = db_->connection->Prepare(
       "SELECT name, role, key_hash, totp_secret, revoked_at FROM api_keys");
   if (!stmt.ok()) return stmt.status();
@@ -52,21 +40,14 @@ absl::Status SqliteKeyRepository::ReloadKeysLocked() {
     absl::StatusOr<ServiceRole> role = RoleFromColumn(row.Text(1));
     if (!role.ok()) return role.status();
     absl::Span<const uint8_t> hash = row.Blob(2);
-    KeyIndex::Entry entry;
-    if (hash.size() != entry.hash.size()) {
-      return absl::DataLossError("api_keys.key_hash has the wrong length");
-    }
-    std::copy(hash.begin(), hash.end(), entry.hash.begin());
-    entry.key.name = std::string(row.Text(0));
-    entry.key.role = *role;
-    entry.key.totp_secret = std::string(row.Text(3));
-    entry.key.revoked = !row.IsNull(4);
-    std::string key(reinterpret_cast<const char*>(hash.data()), hash.size());
-    index->by_hash.emplace(std::move(key), std::move(entry));
-    return absl::OkStatus();
+    return index.Add(
+        absl::string_view(reinterpret_cast<const char*>(hash.data()),
+                          hash.size()),
+        AuthenticatedKey{std::string(row.Text(0)), *role,
+                         std::string(row.Text(3)), !row.IsNull(4)});
   });
   if (!read.ok()) return read;
-  keys_.store(std::move(index), std::memory_order_release);
+  keys_.Publish(std::move(index));
   return absl::OkStatus();
 }
 
@@ -177,35 +158,7 @@ absl::StatusOr<int64_t> SqliteKeyRepository::RevokeApiKey(
 
 absl::StatusOr<AuthenticatedKey> SqliteKeyRepository::AuthenticateApiKey(
     absl::string_view key) const {
-  // Built only on failure: a Status with a message allocates.
-  auto unknown = [] { return absl::UnauthenticatedError("unknown API key"); };
-  if (key.size() > 256) return unknown();
-  // A client sends the same key on every call; remembering the last key's
-  // digest per thread saves a SHA-256 (several percent of a Check). The
-  // comparison is constant-time, so it reveals at most the key's length.
-  thread_local std::string last_key;
-  thread_local internal::Sha256Digest last_digest;
-  internal::Sha256Digest hash;
-  if (!last_key.empty() && last_key.size() == key.size() &&
-      CRYPTO_memcmp(last_key.data(), key.data(), key.size()) == 0) {
-    hash = last_digest;
-  } else {
-    hash = internal::Sha256(key);
-    last_key.assign(key.data(), key.size());
-    last_digest = hash;
-  }
-  std::shared_ptr<const KeyIndex> index = keys_.load(std::memory_order_acquire);
-  if (index == nullptr) return unknown();
-  auto it = index->by_hash.find(absl::string_view(
-      reinterpret_cast<const char*>(hash.data()), hash.size()));
-  // The lookup is keyed by a hash of the secret, so its timing reveals
-  // nothing useful about the key; the final comparison is constant-time
-  // all the same.
-  if (it == index->by_hash.end() ||
-      !internal::DigestsEqual(it->second.hash, hash)) {
-    return unknown();
-  }
-  return it->second.key;
+  return keys_.Authenticate(key);
 }
 
 absl::Status SqliteKeyRepository::RecordTotpStep(absl::string_view name,
