@@ -116,6 +116,22 @@ absl::StatusOr<std::shared_ptr<const policy::Program>> CompileAndTest(
   return std::move(compiled.program);
 }
 
+absl::StatusOr<std::shared_ptr<const policy::Program>> CompileStoredPolicy(
+    int64_t version, absl::string_view source_json,
+    const policy::CompileOptions& options) {
+  absl::StatusOr<std::vector<policy::SourceFile>> sources =
+      SourcesFromJson(source_json);
+  if (!sources.ok()) return sources.status();
+  policy::CompileResult compiled = policy::Compile(*sources, options);
+  if (!compiled.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the active policy version ", version,
+        " no longer compiles with this stewardd:\n",
+        JoinDiagnostics(compiled.diagnostics, policy::Severity::kError)));
+  }
+  return std::move(compiled.program);
+}
+
 absl::Status ValidateApplyPolicy(absl::Span<const policy::SourceFile> sources,
                                  absl::string_view author,
                                  absl::string_view message) {

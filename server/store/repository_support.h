@@ -72,6 +72,14 @@ absl::StatusOr<std::shared_ptr<const policy::Program>> CompileAndTest(
     const policy::CompileOptions& options, absl::Time now,
     std::vector<policy::Diagnostic>* warnings, int* tests_passed);
 
+// The program of stored policy `version` (opening a store), compiled from
+// its stored `source_json`. kDataLoss: unreadable source.
+// kFailedPrecondition: it no longer compiles with this stewardd (each
+// error listed).
+absl::StatusOr<std::shared_ptr<const policy::Program>> CompileStoredPolicy(
+    int64_t version, absl::string_view source_json,
+    const policy::CompileOptions& options);
+
 // ---- The argument checks of each repository call, before any engine
 // work (the contracts in policy_repository.h, principal_repository.h and
 // key_repository.h).

@@ -182,19 +182,11 @@ PgPolicyRepository::CompileActiveLocked() {
   if (!rows.ok()) return rows.status();
   if (rows->rows() == 0) return active;
   active.version = rows->Int(0, 0);
-  absl::StatusOr<std::vector<policy::SourceFile>> sources =
-      internal::SourcesFromJson(rows->Text(0, 1));
-  if (!sources.ok()) return sources.status();
-  policy::CompileResult compiled =
-      policy::Compile(*sources, db_->options.compile_options);
-  if (!compiled.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the active policy version ", active.version,
-                     " no longer compiles with this stewardd:\n",
-                     internal::JoinDiagnostics(compiled.diagnostics,
-                                               policy::Severity::kError)));
-  }
-  active.program = std::move(compiled.program);
+  absl::StatusOr<std::shared_ptr<const policy::Program>> program =
+      internal::CompileStoredPolicy(active.version, rows->Text(0, 1),
+                                    db_->options.compile_options);
+  if (!program.ok()) return program.status();
+  active.program = *std::move(program);
   return active;
 }
 

@@ -4,7 +4,6 @@
 #include <optional>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "server/store/entry_assembler.h"
 
 namespace steward::store::postgresql {
@@ -86,52 +85,15 @@ absl::StatusOr<std::shared_ptr<const PrincipalEntry>> LoadPrincipalEntry(
 
 }  // namespace
 
-PgPublisher::PgPublisher(Database* db)
-    : db_(db), holder_(std::make_shared<Snapshot>()) {}
-
-absl::Status PgPublisher::RebuildLocked(
+absl::StatusOr<std::shared_ptr<const Snapshot>> PgPublisher::LoadAllLocked(
     std::shared_ptr<const policy::Program> program, int64_t policy_version) {
-  absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot =
-      LoadSnapshot(*db_->connection, std::move(program), policy_version);
-  if (!snapshot.ok()) {
-    snapshot_stale_ = true;
-    return snapshot.status();
-  }
-  holder_.Publish(*std::move(snapshot));
-  snapshot_stale_ = false;
-  return absl::OkStatus();
+  return LoadSnapshot(*db_->connection, std::move(program), policy_version);
 }
 
-absl::Status PgPublisher::ReloadSnapshot() {
-  absl::MutexLock lock(&db_->mu);
-  std::shared_ptr<const Snapshot> current = holder_.Get();
-  return RebuildLocked(current->program(), current->policy_version());
-}
-
-absl::Status PgPublisher::PublishPrincipalLocked(absl::string_view id,
-                                                 int64_t revision) {
-  std::shared_ptr<const Snapshot> current = holder_.Get();
-  if (snapshot_stale_) {
-    return RebuildLocked(current->program(), current->policy_version());
-  }
-  absl::StatusOr<std::shared_ptr<const PrincipalEntry>> entry =
-      LoadPrincipalEntry(*db_->connection, current->program().get(), id);
-  if (!entry.ok()) {
-    // The change is committed; the snapshot catches up on the next call.
-    snapshot_stale_ = true;
-    return absl::Status(entry.status().code(),
-                        absl::StrCat("change committed at revision ", revision,
-                                     " but the snapshot could not be updated: ",
-                                     entry.status().message()));
-  }
-  holder_.Publish(*entry == nullptr
-                      ? current->WithoutPrincipal(id, revision)
-                      : current->WithPrincipal(*std::move(entry), revision));
-  return absl::OkStatus();
-}
-
-void PgPublisher::PublishRevisionLocked(int64_t revision) {
-  holder_.Publish(holder_.Get()->WithRevision(revision));
+absl::StatusOr<std::shared_ptr<const PrincipalEntry>>
+PgPublisher::LoadEntryLocked(const policy::Program* program,
+                             absl::string_view id) {
+  return LoadPrincipalEntry(*db_->connection, program, id);
 }
 
 }  // namespace steward::store::postgresql

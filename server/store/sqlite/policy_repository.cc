@@ -203,19 +203,11 @@ SqlitePolicyRepository::CompileActiveLocked() {
   if (!row.ok()) return row.status();
   if (!*row) return active;
   active.version = stmt->Int(0);
-  absl::StatusOr<std::vector<policy::SourceFile>> sources =
-      internal::SourcesFromJson(stmt->Text(1));
-  if (!sources.ok()) return sources.status();
-  policy::CompileResult compiled =
-      policy::Compile(*sources, db_->options.compile_options);
-  if (!compiled.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the active policy version ", active.version,
-                     " no longer compiles with this stewardd:\n",
-                     internal::JoinDiagnostics(compiled.diagnostics,
-                                               policy::Severity::kError)));
-  }
-  active.program = std::move(compiled.program);
+  absl::StatusOr<std::shared_ptr<const policy::Program>> program =
+      internal::CompileStoredPolicy(active.version, stmt->Text(1),
+                                    db_->options.compile_options);
+  if (!program.ok()) return program.status();
+  active.program = *std::move(program);
   return active;
 }
 
