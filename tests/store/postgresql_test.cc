@@ -277,6 +277,29 @@ TEST(PostgresqlNotifyTest, EveryChangeNotifiesItsRevision) {
   EXPECT_EQ(payload, "1");
 }
 
+TEST(PostgresqlConnectionTest, LostConnectionIsUnavailableThenReconnects) {
+  const std::string url = NewDatabase();
+  FakeClock clock;
+  absl::StatusOr<std::unique_ptr<Store>> store = Open(url, clock, true);
+  ASSERT_THAT(store.status(), IsOk());
+  // The server ends every other session on the database (as a restart or
+  // a failover would).
+  ASSERT_EQ(RawExec(url,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"),
+            "");
+  absl::StatusOr<UpsertPrincipalResult> first =
+      (*store)->principals().UpsertPrincipal("u1", "", {});
+  EXPECT_THAT(first.status(), StatusIs(absl::StatusCode::kUnavailable));
+  // Nothing half-done: the next call reconnects and is revision 1.
+  absl::StatusOr<UpsertPrincipalResult> second =
+      (*store)->principals().UpsertPrincipal("u1", "", {});
+  ASSERT_THAT(second.status(), IsOk());
+  EXPECT_EQ(second->store_revision, 1);
+  EXPECT_TRUE(second->created);
+}
+
 // ---- Errors and secrets.
 
 TEST(PostgresqlStatusTest, SqlStatesMapToTheSqliteEnginesCodes) {
