@@ -1,7 +1,7 @@
 // steward_plan_sql: exact SQL per operator and dialect, quoting, tree
 // validation, and the property that matters: over random plan trees and
 // random rows (NULLs included), the rendered expression evaluated by a real
-// SQLite (and, given a database, PostgreSQL) gives, row by row, the same
+// SQLite and a real PostgreSQL (a throwaway cluster) give, row by row, the same
 // three-valued answer as the policy's own evaluator of plan conditions
 // (policy::EvaluatePlanExpr) and as a second reference written here from
 // the contract in authorization.proto; inline and parameterized.
@@ -28,6 +28,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "policy/plan.h"
+#include "tests/testing/postgres_cluster.h"
 #include "tests/testing/status_matchers.h"
 
 namespace steward::client {
@@ -1208,19 +1209,27 @@ class PostgresDatabase {
   PGconn* conn_;
 };
 
-// The database comes from STEWARD_TEST_POSTGRES_URL (a libpq URL) until
-// the shared test cluster (tests/testing/postgres_cluster.h, branch pg) is
-// in main; without it the test is reported as skipped, not passed.
+// A fresh database of the process's throwaway cluster
+// (tests/testing/postgres_cluster.h); "" after a failure, which it reports.
 std::string PostgresUrl() {
-  const char* url = std::getenv("STEWARD_TEST_POSTGRES_URL");
-  return url == nullptr ? "" : url;
+  absl::StatusOr<testing::PostgresCluster*> cluster =
+      testing::PostgresCluster::Shared();
+  if (!cluster.ok()) {
+    ADD_FAILURE() << cluster.status();
+    return "";
+  }
+  absl::StatusOr<std::string> url = (*cluster)->CreateDatabase();
+  if (!url.ok()) {
+    ADD_FAILURE() << url.status();
+    return "";
+  }
+  return *url;
 }
 
 TEST(PlanSqlPostgresTest, RandomTreesAgreeWithKleeneRowByRow) {
-  if (PostgresUrl().empty()) {
-    GTEST_SKIP() << "set STEWARD_TEST_POSTGRES_URL to a PostgreSQL database";
-  }
-  PostgresDatabase db(PostgresUrl());
+  const std::string url = PostgresUrl();
+  ASSERT_FALSE(url.empty());
+  PostgresDatabase db(url);
   ASSERT_TRUE(db.ok()) << db.error();
   db.CreateTable();
   Generator gen(20261207);
@@ -1235,10 +1244,9 @@ TEST(PlanSqlPostgresTest, RandomTreesAgreeWithKleeneRowByRow) {
 // Two integer parameters compare as numbers, not as the text PostgreSQL
 // assumes for untyped ones.
 TEST(PlanSqlPostgresTest, IntegerParametersCompareAsNumbers) {
-  if (PostgresUrl().empty()) {
-    GTEST_SKIP() << "set STEWARD_TEST_POSTGRES_URL to a PostgreSQL database";
-  }
-  PostgresDatabase db(PostgresUrl());
+  const std::string url = PostgresUrl();
+  ASSERT_FALSE(url.empty());
+  PostgresDatabase db(url);
   ASSERT_TRUE(db.ok()) << db.error();
   db.CreateTable();
   db.Insert(Row{"r", "s", {}});
@@ -1250,10 +1258,9 @@ TEST(PlanSqlPostgresTest, IntegerParametersCompareAsNumbers) {
 }
 
 TEST(PlanSqlPostgresTest, UnknownAndEmptySetsStayUnknown) {
-  if (PostgresUrl().empty()) {
-    GTEST_SKIP() << "set STEWARD_TEST_POSTGRES_URL to a PostgreSQL database";
-  }
-  PostgresDatabase db(PostgresUrl());
+  const std::string url = PostgresUrl();
+  ASSERT_FALSE(url.empty());
+  PostgresDatabase db(url);
   ASSERT_TRUE(db.ok()) << db.error();
   db.CreateTable();
   db.Insert(Row{"in",
