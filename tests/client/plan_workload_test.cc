@@ -1,11 +1,12 @@
 // Query plans end to end with a real database: a real stewardd holding the
 // shared CRM workload (its policy, its 300 principals, plus principals
 // with scoped bindings), the workload's resources as rows of a real SQLite
-// file (with scopes, and copies missing one attribute each, so unknowns
-// occur), and for each (principal, action, kind) the plan's WHERE clause
-// run on those rows selects exactly the ids BatchCheck allows over the same
-// rows. The plan is rendered by steward_plan_sql and, in a second test, by
-// the real `stewardctl plan --sql sqlite`.
+// file and in a real PostgreSQL (with scopes, and copies missing one
+// attribute each, so unknowns occur), and for each (principal, action,
+// kind) the plan's WHERE clause run on those rows selects exactly the ids
+// BatchCheck allows over the same rows. The plan is rendered by
+// steward_plan_sql and, in a second test, by the real `stewardctl plan --sql
+// sqlite`.
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -26,6 +27,7 @@
 #include "steward/v1/authorization.grpc.pb.h"
 #include "tests/client/workload_table.h"
 #include "tests/testing/grpc_workload.h"
+#include "tests/testing/postgres_cluster.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/workload.h"
@@ -256,7 +258,25 @@ std::string* PlanWorkloadTest::db_path_ = nullptr;
 sqlite3* PlanWorkloadTest::db_ = nullptr;
 std::map<std::string, ColumnMap>* PlanWorkloadTest::columns_ = nullptr;
 
+// Both engines in one pass: one plan and one BatchCheck per triple, the
+// rows in SQLite and in PostgreSQL (the throwaway cluster of
+// postgres_cluster.h, started by this test only).
 TEST_F(PlanWorkloadTest, WhereClauseSelectsExactlyWhatCheckAllows) {
+  absl::StatusOr<PostgresCluster*> cluster = PostgresCluster::Shared();
+  ASSERT_THAT(cluster, IsOk());
+  absl::StatusOr<std::string> url = (*cluster)->CreateDatabase();
+  ASSERT_THAT(url, IsOk());
+  std::unique_ptr<PGconn, void (*)(PGconn*)> pg(PQconnectdb(url->c_str()),
+                                                PQfinish);
+  ASSERT_EQ(PQstatus(pg.get()), CONNECTION_OK) << PQerrorMessage(pg.get());
+  std::map<std::string, ColumnMap> pg_columns;
+  for (const auto& [kind, rows] : *rows_) {
+    absl::StatusOr<std::map<std::string, std::string>> attributes =
+        CreateResourceTable(pg.get(), kind, rows, "attr_");
+    ASSERT_THAT(attributes, IsOk());
+    pg_columns[kind] = columns_->at(kind);
+    pg_columns[kind].attributes = *attributes;
+  }
   std::map<v1::PlanKind, int> kinds;
   int allowed_rows = 0, denied_rows = 0, in_scope_plans = 0;
   for (const std::string& principal : *principal_ids_) {
@@ -277,6 +297,14 @@ TEST_F(PlanWorkloadTest, WhereClauseSelectsExactlyWhatCheckAllows) {
             AllowedIds(principal, action, kind, nullptr);
         ASSERT_EQ(*selected, expected) << principal << " " << action << " "
                                        << kind << "\nwhere " << *where;
+        absl::StatusOr<std::string> pg_where =
+            RenderPlanSql(plan, SqlDialect::kPostgres, pg_columns.at(kind));
+        ASSERT_THAT(pg_where, IsOk());
+        absl::StatusOr<std::vector<std::string>> pg_selected =
+            SelectIds(pg.get(), kind, *pg_where);
+        ASSERT_THAT(pg_selected, IsOk());
+        ASSERT_EQ(*pg_selected, expected) << principal << " " << action << " "
+                                          << kind << "\nwhere " << *pg_where;
         allowed_rows += expected.size();
         denied_rows += rows.size() - expected.size();
       }
