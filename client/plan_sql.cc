@@ -1,6 +1,6 @@
 // The renderer walks a plan tree twice: Validate() checks the contract of
-// authorization.proto and computes each node's type, then a Renderer (SQL)
-// or Formatter (text) prints the checked tree. Keeping the checks in one
+// authorization.proto and computes each node's type, then SqlRenderer (SQL)
+// or Format() (text) prints the checked tree. Keeping the checks in one
 // pass means both outputs refuse exactly the same trees.
 #include "client/plan_sql.h"
 
@@ -721,10 +721,11 @@ class SqlRenderer {
   // be qualified (table.type).
   absl::Status CheckJsonEachArgument(const v1::PlanReference& reference,
                                      absl::string_view path) const {
-    auto it = columns_.attributes.find(reference.attribute().empty()
-                                           ? reference.path().substr(9)
-                                           : reference.attribute());
-    if (it == columns_.attributes.end()) return absl::OkStatus();
+    // The reference was checked, so it names an attribute.
+    absl::StatusOr<Target> target = CheckReference(reference, path);
+    if (!target.ok()) return target.status();
+    auto it = columns_.attributes.find(target->attribute);
+    if (it == columns_.attributes.end()) return absl::OkStatus();  // NULL
     const std::string& column = it->second;
     if (column.find('.') != std::string::npos) return absl::OkStatus();
     const std::string lower = absl::AsciiStrToLower(column);
