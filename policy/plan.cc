@@ -1050,10 +1050,17 @@ class ResidualEvaluator {
   TriBool Eval(const PlanExpr& e) const {
     TriBool t;
     if (e.node != PlanExpr::Node::kOperation) {
-      // Only a bool literal is meaningful as a condition.
+      // Only bool literals and references are meaningful as conditions
+      // (as operands of a boolean equality: `(a < 9) != resource.vip`).
       if (IsConst(e, &t) && e.literal.present() &&
           e.literal.type() == ValueType::kBool) {
         return t;
+      }
+      if (e.node == PlanExpr::Node::kReference &&
+          e.reference.type == ValueType::kBool) {
+        const Value v = Operand(e);
+        if (!v.present()) return TriBool::kUnknown;
+        return v.bool_value() ? TriBool::kTrue : TriBool::kFalse;
       }
       return TriBool::kUnknown;
     }

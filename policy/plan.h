@@ -72,7 +72,8 @@ absl::string_view PlanKindName(PlanKind kind);
 //   kHas             1 reference; TRUE iff the attribute is present (never
 //                    unknown)
 //   kInScope         resource.scope reference, string literal S: TRUE iff
-//                    the scope equals S or starts with S + "/" (never
+//                    S is "", the scope equals S or it starts with
+//                    S + "/", as ScopeCovers (never
 //                    unknown: resource.scope is always present)
 // A bare bool reference as a condition is written kEq(ref, true).
 enum class PlanOperator {
