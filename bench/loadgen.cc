@@ -7,6 +7,8 @@
 //       --workload ../shared/workload --connections 4 --inflight 16
 //       --duration 30 [--batch 100]
 //
+// With --plan each call is a PlanResources for a workload request's
+// principal, action, kind, purpose and context (the scope left unknown).
 // With --batch N each call is a BatchCheck of N consecutive workload
 // requests and throughput is reported both in calls/s and decisions/s.
 #include <grpcpp/grpcpp.h>
@@ -58,7 +60,11 @@ struct Call {
   grpc::ClientContext context;
   CheckResponse check_response;
   BatchCheckResponse batch_response;
+  steward::v1::PlanResourcesResponse plan_response;
   std::unique_ptr<grpc::ClientAsyncResponseReader<CheckResponse>> check;
+  std::unique_ptr<
+      grpc::ClientAsyncResponseReader<steward::v1::PlanResourcesResponse>>
+      plan;
   std::unique_ptr<grpc::ClientAsyncResponseReader<BatchCheckResponse>> batch;
   grpc::Status status;
   Clock::time_point start;
@@ -82,6 +88,7 @@ struct Options {
   int inflight = 16;
   double duration = 10;
   int batch = 0;
+  bool plan = false;
   std::string write_frame;
   std::string admin_key_file;
 };
@@ -117,6 +124,20 @@ int LoadPrincipals(const Options& options) {
   }
   std::printf("loaded %zu principals\n", principals->size());
   return 0;
+}
+
+// The list-endpoint question behind a workload check: which resources of
+// its kind may its principal act on, for its purpose and context (scope
+// unknown, so scoped bindings stay in the plan).
+steward::v1::PlanResourcesRequest PlanFor(const CheckRequest& check) {
+  steward::v1::PlanResourcesRequest plan;
+  plan.set_principal_id(check.principal_id());
+  plan.set_action(check.action());
+  plan.set_resource_kind(check.resource().kind());
+  *plan.mutable_context() = check.context();
+  *plan.mutable_fields() = check.fields();
+  plan.set_purpose(check.purpose());
+  return plan;
 }
 
 // h2load replays raw HTTP/2 bodies: a gRPC frame is a compression flag, a
@@ -157,7 +178,11 @@ void RunConnection(const Options& options, const std::vector<Item>& items,
     call->first = next;
     next = (next + per_call) % items.size();
     call->start = Clock::now();
-    if (options.batch > 0) {
+    if (options.plan) {
+      call->plan = stub->AsyncPlanResources(
+          &call->context, PlanFor(items[call->first].request), &queue);
+      call->plan->Finish(&call->plan_response, &call->status, call);
+    } else if (options.batch > 0) {
       BatchCheckRequest request;
       for (size_t i = 0; i < per_call; ++i) {
         *request.add_items() = items[(call->first + i) % items.size()].request;
@@ -188,6 +213,13 @@ void RunConnection(const Options& options, const std::vector<Item>& items,
       if (stats->first_error.empty()) {
         stats->first_error = call->status.error_message();
       }
+    } else if (options.plan) {
+      // A plan is right or wrong per resource, which this load generator
+      // does not have; tests/policy/plan_test.cc checks plans against
+      // Evaluate. Here only a kind the server never sends is a mismatch.
+      stats->mismatches +=
+          call->plan_response.kind() == steward::v1::PLAN_KIND_UNSPECIFIED;
+      ++stats->decisions;
     } else if (options.batch > 0) {
       for (int i = 0; i < call->batch_response.items_size(); ++i) {
         bool allowed =
@@ -231,6 +263,8 @@ int main(int argc, char** argv) {
   app.add_option("--duration", options.duration, "seconds to run");
   app.add_option("--batch", options.batch,
                  "BatchCheck items per call (0: Check)");
+  app.add_flag("--plan", options.plan,
+               "PlanResources per workload request instead of Check");
   app.add_option("--write-frame", options.write_frame,
                  "write the first workload Check as a gRPC frame for h2load "
                  "and exit");
@@ -288,11 +322,14 @@ int main(int argc, char** argv) {
       "calls=%llu calls/s=%.0f decisions/s=%.0f\n"
       "latency_ms p50=%.3f p90=%.3f p99=%.3f p99.9=%.3f max=%.3f\n"
       "errors=%llu mismatches=%llu\n",
-      options.batch > 0 ? "BatchCheck" : "Check", options.connections,
-      options.inflight, elapsed, static_cast<unsigned long long>(total.calls),
-      total.calls / elapsed, total.decisions / elapsed,
-      Percentile(total.latencies_us, 50), Percentile(total.latencies_us, 90),
-      Percentile(total.latencies_us, 99), Percentile(total.latencies_us, 99.9),
+      options.plan        ? "PlanResources"
+      : options.batch > 0 ? "BatchCheck"
+                          : "Check",
+      options.connections, options.inflight, elapsed,
+      static_cast<unsigned long long>(total.calls), total.calls / elapsed,
+      total.decisions / elapsed, Percentile(total.latencies_us, 50),
+      Percentile(total.latencies_us, 90), Percentile(total.latencies_us, 99),
+      Percentile(total.latencies_us, 99.9),
       total.latencies_us.empty() ? 0.0 : total.latencies_us.back() / 1000.0,
       static_cast<unsigned long long>(total.errors),
       static_cast<unsigned long long>(total.mismatches));

@@ -7,6 +7,12 @@
 // - BM_Compile/N: compiling a generated policy of N roles and 10*N rules
 //   (target for N=1000: <= 150 ms and a Program <= 20 MiB);
 // - BM_GeneratedPolicyCheck: checks against that large policy;
+// - BM_PlanResources: one query plan (plan.h) per distinct (principal,
+//   action, kind) of the workload, scope known (target: <= 20 us per
+//   plan); BM_PlanResourcesScoped: the same with every binding scoped and
+//   the resource's scope unknown (IN_SCOPE residuals);
+//   BM_PlanManyScopedBindings: 200 scoped bindings of a role with 50
+//   conditional rules (no bindings x rules blowup);
 // - BM_CompileChain/N, BM_LintChain/N: a chain of N roles each extending
 //   the previous one (target for N=10000: <= 0.5 s and
 //   <= 100 MB).
@@ -21,9 +27,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -31,6 +40,7 @@
 #include "policy/compiler.h"
 #include "policy/evaluator.h"
 #include "policy/lint.h"
+#include "policy/plan.h"
 #include "tests/testing/policy_workload.h"
 
 namespace steward::policy {
@@ -145,6 +155,94 @@ void BM_UnconditionalAllow(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(allocs) / state.iterations());
 }
 BENCHMARK(BM_UnconditionalAllow);
+
+// The distinct (principal, action, kind) triples of the workload's checks
+// by known principals, as plan requests; `scoped` gives every binding a
+// scope and leaves the resource's scope unknown.
+struct PlanInputs {
+  std::deque<std::vector<RoleBinding>> bindings;
+  std::vector<PlanRequest> requests;
+};
+
+PlanInputs MakePlanInputs(const testing::Workload& w, bool scoped) {
+  PlanInputs in;
+  std::set<std::tuple<const void*, std::string, std::string>> seen;
+  static const char* kScopes[] = {"acme", "acme/eu", "beta"};
+  for (const auto& c : w.checks()) {
+    if (c.principal == nullptr) continue;
+    if (!seen.insert({c.principal, c.action, c.kind}).second) continue;
+    std::vector<RoleBinding>& b =
+        in.bindings.emplace_back(c.principal->bindings);
+    if (scoped) {
+      for (size_t i = 0; i < b.size(); ++i) b[i].scope = kScopes[i % 3];
+    }
+    PlanRequest r;
+    r.principal_id = c.principal_id;
+    r.bindings = b;
+    r.principal_attributes = c.principal->attributes;
+    r.action = c.action;
+    r.kind = c.kind;
+    r.scope_known = !scoped;
+    r.now = absl::FromUnixSeconds(1700000000);
+    in.requests.push_back(r);
+  }
+  return in;
+}
+
+void RunPlans(benchmark::State& state, bool scoped) {
+  const testing::Workload& w = *SharedWorkload();
+  const PlanInputs in = MakePlanInputs(w, scoped);
+  int conditional = 0;
+  for (const PlanRequest& r : in.requests) {
+    conditional += PlanResources(w.program(), r).kind == PlanKind::kConditional;
+  }
+  size_t i = 0;
+  const int64_t allocs_before = CurrentAllocationStats().allocations;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(PlanResources(w.program(), in.requests[i]));
+    if (++i == in.requests.size()) i = 0;
+  }
+  const int64_t allocs = CurrentAllocationStats().allocations - allocs_before;
+  state.counters["allocs_per_plan"] =
+      benchmark::Counter(static_cast<double>(allocs) / state.iterations());
+  state.counters["distinct_plans"] =
+      benchmark::Counter(static_cast<double>(in.requests.size()));
+  state.counters["conditional"] = benchmark::Counter(conditional);
+}
+
+void BM_PlanResources(benchmark::State& state) { RunPlans(state, false); }
+BENCHMARK(BM_PlanResources);
+
+void BM_PlanResourcesScoped(benchmark::State& state) { RunPlans(state, true); }
+BENCHMARK(BM_PlanResourcesScoped);
+
+void BM_PlanManyScopedBindings(benchmark::State& state) {
+  std::string text =
+      "resource doc { attributes { n: int } actions { read } }\nrole big {\n";
+  for (int i = 0; i < 50; ++i) {
+    absl::StrAppend(&text, "  allow read on doc when resource.n == ", i, "\n");
+  }
+  absl::StrAppend(&text, "}\n");
+  const SourceFile file{"big.policy", text};
+  const CompileResult compiled = Compile({&file, 1}, CompileOptions());
+  if (!compiled.ok()) std::abort();
+  std::vector<std::string> scopes;
+  for (int i = 0; i < 200; ++i) scopes.push_back(absl::StrCat("s", i));
+  std::vector<RoleBinding> bindings;
+  for (const std::string& s : scopes) {
+    bindings.push_back({*compiled.program->FindRole("big"), s});
+  }
+  PlanRequest r;
+  r.principal_id = "u";
+  r.bindings = bindings;
+  r.action = "read";
+  r.kind = "doc";
+  r.now = absl::FromUnixSeconds(1700000000);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(PlanResources(*compiled.program, r));
+  }
+}
+BENCHMARK(BM_PlanManyScopedBindings)->Unit(benchmark::kMicrosecond);
 
 // A policy of `roles` roles and 10 rules each over 20 kinds of 10 actions,
 // a third of the rules conditional, roles extending the previous one in

@@ -26,11 +26,11 @@ void AddRecordFilterOptions(CLI::App& command, RecordFilterOptions& options) {
                      "to (exclusive): a duration ago or RFC 3339");
   command
       .add_option("--record-kind", options.record_kind,
-                  "decision, admin_change, auth_failure or "
-                  "retention_purge")
-      ->check(CLI::IsMember(
-          {"decision", "admin_change", "auth_failure", "retention_purge"},
-          CLI::ignore_case));
+                  "decision, admin_change, auth_failure, "
+                  "retention_purge or plan")
+      ->check(CLI::IsMember({"decision", "admin_change", "auth_failure",
+                             "retention_purge", "plan"},
+                            CLI::ignore_case));
 }
 
 absl::StatusOr<v1::RecordFilter> BuildRecordFilter(
@@ -78,53 +78,39 @@ absl::StatusOr<v1::RecordFilter> BuildRecordFilter(
 }
 
 std::vector<std::string> RecordExportHeaders() {
-  return {"seq",
-          "time",
-          "kind",
-          "decision_id",
-          "caller",
-          "principal_id",
-          "action",
-          "resource_kind",
-          "resource_id",
-          "resource_scope",
-          "effect",
-          "reason",
-          "rule_id",
-          "policy_version",
-          "store_revision",
-          "request_id",
-          "fields",
-          "purpose",
-          "justification",
-          "details_json",
-          "totp_verified",
-          "hash"};
+  return {"seq",           "time",           "kind",           "decision_id",
+          "caller",        "principal_id",   "action",         "resource_kind",
+          "resource_id",   "resource_scope", "effect",         "reason",
+          "rule_id",       "policy_version", "store_revision", "request_id",
+          "fields",        "purpose",        "justification",  "details_json",
+          "totp_verified", "hash",           "plan_kind"};
 }
 
 std::vector<std::string> RecordExportCells(const v1::AuditRecord& record) {
-  return {absl::StrCat(record.seq()),
-          FormatTimestamp(record.time()),
-          v1::RecordKind_Name(record.kind()),
-          record.decision_id(),
-          record.caller(),
-          record.principal_id(),
-          record.action(),
-          record.resource_kind(),
-          record.resource_id(),
-          record.resource_scope(),
-          v1::Effect_Name(record.effect()),
-          v1::Reason_Name(record.reason()),
-          record.rule_id(),
-          absl::StrCat(record.policy_version()),
-          absl::StrCat(record.store_revision()),
-          record.request_id(),
-          absl::StrJoin(record.fields(), " "),
-          record.purpose(),
-          record.justification(),
-          record.details_json(),
-          record.totp_verified() ? "true" : "false",
-          record.hash()};
+  return {
+      absl::StrCat(record.seq()),
+      FormatTimestamp(record.time()),
+      v1::RecordKind_Name(record.kind()),
+      record.decision_id(),
+      record.caller(),
+      record.principal_id(),
+      record.action(),
+      record.resource_kind(),
+      record.resource_id(),
+      record.resource_scope(),
+      v1::Effect_Name(record.effect()),
+      v1::Reason_Name(record.reason()),
+      record.rule_id(),
+      absl::StrCat(record.policy_version()),
+      absl::StrCat(record.store_revision()),
+      record.request_id(),
+      absl::StrJoin(record.fields(), " "),
+      record.purpose(),
+      record.justification(),
+      record.details_json(),
+      record.totp_verified() ? "true" : "false",
+      record.hash(),
+      record.kind() == v1::PLAN ? v1::PlanKind_Name(record.plan_kind()) : ""};
 }
 
 std::vector<std::string> RecordSummaryHeaders() {
@@ -146,7 +132,9 @@ std::vector<std::string> RecordSummaryCells(const v1::AuditRecord& record) {
           record.action(),
           resource,
           record.resource_scope(),
-          has_effect ? v1::Effect_Name(record.effect()) : "",
+          has_effect                  ? v1::Effect_Name(record.effect())
+          : record.kind() == v1::PLAN ? v1::PlanKind_Name(record.plan_kind())
+                                      : "",
           !record.failure_reason().empty() ? record.failure_reason()
           : record.reason() != v1::REASON_UNSPECIFIED
               ? v1::Reason_Name(record.reason())

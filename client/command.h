@@ -116,6 +116,7 @@ void RegisterPolicyCommands(CLI::App& app, CommandContext& context);
 void RegisterPrincipalCommands(CLI::App& app, CommandContext& context);
 void RegisterBindingCommands(CLI::App& app, CommandContext& context);
 void RegisterCheckCommand(CLI::App& app, CommandContext& context);
+void RegisterPlanCommand(CLI::App& app, CommandContext& context);
 void RegisterAuditCommands(CLI::App& app, CommandContext& context);
 void RegisterReportCommands(CLI::App& app, CommandContext& context);
 void RegisterKeyCommands(CLI::App& app, CommandContext& context);

@@ -62,6 +62,7 @@ int Run(int argc, char** argv) {
   RegisterPrincipalCommands(app, context);
   RegisterBindingCommands(app, context);
   RegisterCheckCommand(app, context);
+  RegisterPlanCommand(app, context);
   RegisterAuditCommands(app, context);
   RegisterReportCommands(app, context);
   RegisterKeyCommands(app, context);

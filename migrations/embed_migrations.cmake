@@ -1,7 +1,10 @@
 # Generates the C++ source that embeds every migration into the binary.
 #
 # Run in script mode at build time by migrations/CMakeLists.txt:
-#   cmake -DOUTPUT=<file.cc> -DSOURCES=<a.sql;b.sql> -P embed_migrations.cmake
+#   cmake -DOUTPUT=<file.cc> -DSOURCES=<a.sql;b.sql> [-DFUNCTION=<name>]
+#         -P embed_migrations.cmake
+# FUNCTION names the accessor the generated file defines (migrations.h
+# declares one per engine: All for SQLite, AllPostgresql for PostgreSQL).
 # Each file becomes a byte array (hex, so no SQL text can break the C++
 # literal), its name, its version (the NNNN prefix) and the SHA-256 of its
 # exact bytes, which the migration runner records and later compares to
@@ -10,6 +13,10 @@ cmake_minimum_required(VERSION 3.25)
 
 if(NOT OUTPUT OR NOT SOURCES)
   message(FATAL_ERROR "embed_migrations.cmake: OUTPUT and SOURCES are required")
+endif()
+
+if(NOT FUNCTION)
+  set(FUNCTION All)
 endif()
 
 set(entries "")
@@ -48,7 +55,7 @@ string(APPEND content "namespace steward::migrations {\nnamespace {\n\n")
 string(APPEND content "${arrays}")
 string(APPEND content "constexpr Migration kMigrations[] = {\n${entries}};\n\n")
 string(APPEND content "}  // namespace\n\n")
-string(APPEND content "absl::Span<const Migration> All() { return kMigrations; }\n\n")
+string(APPEND content "absl::Span<const Migration> ${FUNCTION}() { return kMigrations; }\n\n")
 string(APPEND content "}  // namespace steward::migrations\n")
 
 # Write only when the content changes so dependents do not rebuild needlessly.

@@ -25,6 +25,9 @@ struct Migration {
 // refuses duplicate versions). Never empty in a correctly built binary.
 absl::Span<const Migration> All();
 
+// The PostgreSQL engine's migrations (migrations/postgresql/), likewise.
+absl::Span<const Migration> AllPostgresql();
+
 }  // namespace steward::migrations
 
 #endif  // STEWARD_MIGRATIONS_MIGRATIONS_H_

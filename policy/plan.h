@@ -72,7 +72,8 @@ absl::string_view PlanKindName(PlanKind kind);
 //   kHas             1 reference; TRUE iff the attribute is present (never
 //                    unknown)
 //   kInScope         resource.scope reference, string literal S: TRUE iff
-//                    the scope equals S or starts with S + "/" (never
+//                    S is "", the scope equals S or it starts with
+//                    S + "/", as ScopeCovers (never
 //                    unknown: resource.scope is always present)
 // A bare bool reference as a condition is written kEq(ref, true).
 enum class PlanOperator {
@@ -143,7 +144,11 @@ struct PlanRequest {
   // The principal's direct bindings (all scopes); the planner applies
   // expiry at `now`, scope coverage and the extends-closure itself.
   absl::Span<const RoleBinding> bindings;
-  absl::Span<const Value> principal_attributes;  // by principal slot
+  // By principal slot; missing or default entries are absent. A value of
+  // another type than declared, read by a rule whose role the bindings give
+  // and whose purpose matches, is kAlwaysDenied kInvalidRequest (the
+  // planner cannot know whether Evaluate() would reach that rule).
+  absl::Span<const Value> principal_attributes;
   absl::string_view action;
   absl::string_view kind;
   // When set, resource.scope is known to be exactly this ("" included);
@@ -179,8 +184,9 @@ struct Plan {
   // One per requested field, in request order. Empty when the request is
   // decided before rules (unknown principal, kind, ...).
   std::vector<FieldPlan> fields;
-  // The earliest expiry of a binding the plan relied on: the plan is exact
-  // until then. InfiniteFuture() when none expires.
+  // The earliest expiry of a binding the plan relied on (an unexpired
+  // binding giving a role that owns a rule of the (kind, action) pair):
+  // the plan is exact until then. InfiniteFuture() when none expires.
   absl::Time valid_until = absl::InfiniteFuture();
   // The request's kind in the Program, -1 when unknown.
   KindId kind_id = -1;

@@ -119,6 +119,8 @@ absl::string_view RecordKindName(RecordKind kind) {
       return "auth";
     case RecordKind::kRetentionPurge:
       return "system";
+    case RecordKind::kPlan:
+      return "plan";
   }
   return "system";
 }
@@ -128,6 +130,7 @@ std::optional<RecordKind> ParseRecordKind(absl::string_view name) {
   if (name == "admin") return RecordKind::kAdminChange;
   if (name == "auth") return RecordKind::kAuthFailure;
   if (name == "system") return RecordKind::kRetentionPurge;
+  if (name == "plan") return RecordKind::kPlan;
   return std::nullopt;
 }
 

@@ -47,7 +47,8 @@
 // pick the decoder by it. Stored text is the exact bytes: `fields` is the
 // compact JSON array the writer produced (nlohmann::json::dump()), `time`
 // is unix microseconds. Column values as strings:
-//   kind:   "decision" | "admin" | "auth" | "system" (retention purge)
+//   kind:   "decision" | "admin" | "auth" | "system" (retention purge) |
+//           "plan" (PlanResources; migration 0009)
 //   effect: "ALLOW" | "DENY" (decisions) | "OK" | "FAILED" (other kinds)
 #ifndef STEWARD_SERVER_AUDIT_RECORD_H_
 #define STEWARD_SERVER_AUDIT_RECORD_H_
@@ -72,13 +73,16 @@ enum class RecordKind {
   // A system event ("system"): the retention job removed old records, or
   // stewardd started a new signed segment (signed_checkpoint.h).
   kRetentionPurge,
+  // A query plan answered by PlanResources ("plan"): which resources of a
+  // kind the principal may act on. effect OK; reason is the plan kind.
+  kPlan,
 };
 
 // The outcome a record states. Decisions are kAllow/kDeny; other kinds
 // kOk/kFailed (the schema enforces this).
 enum class RecordEffect { kAllow, kDeny, kOk, kFailed };
 
-// Column strings: "decision", "admin", "auth", "system".
+// Column strings: "decision", "admin", "auth", "system", "plan".
 absl::string_view RecordKindName(RecordKind kind);
 std::optional<RecordKind> ParseRecordKind(absl::string_view name);
 // Column strings: "ALLOW", "DENY", "OK", "FAILED".

@@ -24,8 +24,9 @@ using store::sqlite::Transaction;
 // is refused to its submitter instead of failing a batch.
 absl::Status ValidateRecord(const AuditRecord& r) {
   const bool decision = r.kind == RecordKind::kDecision;
-  if (decision && r.decision_id.empty()) {
-    return absl::InvalidArgumentError("a decision record needs a decision_id");
+  if ((decision || r.kind == RecordKind::kPlan) && r.decision_id.empty()) {
+    return absl::InvalidArgumentError(
+        "a decision or plan record needs a decision_id");
   }
   const bool allow_deny =
       r.effect == RecordEffect::kAllow || r.effect == RecordEffect::kDeny;

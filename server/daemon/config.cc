@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "server/store/store.h"
 
 namespace steward::server {
 namespace {
@@ -182,6 +183,17 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
       "--create-audit-signing-key", init.create_audit_signing_key,
       "create an Ed25519 audit signing key in this file (0600) and print "
       "its public key");
+  init_cmd
+      ->add_option("--store", init.store,
+                   "store in this PostgreSQL database instead of "
+                   "DATA_DIR/steward.db (postgresql://USER@HOST/DB?sslmode=...;"
+                   " put the password in ~/.pgpass or PGPASSWORD, not here)")
+      ->check(
+          [](const std::string& url) -> std::string {
+            if (store::IsPostgresqlLocation(url)) return "";
+            return "--store takes a postgresql:// URL";
+          },
+          "URL");
 
   ServeConfig serve;
   std::string durability = "sync";

@@ -25,6 +25,10 @@ struct InitConfig {
   // Optional: create an Ed25519 audit signing key here (0600) and print
   // its public key. Works on an existing store too: a key is not part of it.
   std::string create_audit_signing_key;
+  // Optional: the role store's location when it is not DATA_DIR/steward.db:
+  // a postgresql:// URL (libpq; TLS via sslmode). Shown only redacted
+  // (store::RedactStoreLocation).
+  std::string store;
 };
 
 // `stewardd serve`.

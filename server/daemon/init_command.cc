@@ -78,16 +78,25 @@ int RunInit(const InitConfig& config) {
   }
   store::RealClock clock;
   bool created = false;
-  absl::StatusOr<std::unique_ptr<store::Store>> store = store::InitializeStore(
-      absl::StrCat(config.data_dir, "/steward.db"), clock, {}, &created);
-  if (!store.ok()) return Fail(store.status().ToString());
+  const std::string location =
+      config.store.empty() ? absl::StrCat(config.data_dir, "/steward.db")
+                           : config.store;
+  // What we print: never a password.
+  const std::string shown = config.store.empty()
+                                ? config.data_dir
+                                : store::RedactStoreLocation(config.store);
+  absl::StatusOr<std::unique_ptr<store::Store>> store =
+      store::InitializeStore(location, clock, {}, &created);
+  if (!store.ok()) {
+    return Fail(absl::StrCat("store ", shown, ": ", store.status().ToString()));
+  }
 
   absl::StatusOr<bool> has_admin = (*store)->keys().HasAnyAdminKey();
   if (!has_admin.ok()) return Fail(has_admin.status().ToString());
   if (!created || *has_admin) {
     std::printf(
         "store in %s already exists and has an admin key; nothing changed\n",
-        config.data_dir.c_str());
+        shown.c_str());
     return 0;
   }
 
@@ -135,7 +144,7 @@ int RunInit(const InitConfig& config) {
         "app): %s\n",
         uri.c_str());
   }
-  std::printf("store created in %s\n", config.data_dir.c_str());
+  std::printf("store created in %s\n", shown.c_str());
   return 0;
 }
 

@@ -52,6 +52,8 @@ v1::RecordKind ToProto(audit::RecordKind kind) {
       return v1::AUTH_FAILURE;
     case audit::RecordKind::kRetentionPurge:
       return v1::RETENTION_PURGE;
+    case audit::RecordKind::kPlan:
+      return v1::PLAN;
   }
   return v1::RECORD_KIND_UNSPECIFIED;
 }
@@ -108,6 +110,9 @@ absl::StatusOr<audit::QueryFilter> FromProto(const v1::RecordFilter& filter) {
     case v1::RETENTION_PURGE:
       out.kinds = {audit::RecordKind::kRetentionPurge};
       break;
+    case v1::PLAN:
+      out.kinds = {audit::RecordKind::kPlan};
+      break;
     case v1::RECORD_KIND_UNSPECIFIED:
       break;
     default:
@@ -157,8 +162,20 @@ v1::AuditRecord ToProto(const audit::AuditRecord& record) {
       break;  // admin and system records have no decision effect
   }
   v1::Reason reason;
+  v1::PlanKind plan_kind;
   if (record.kind == audit::RecordKind::kAuthFailure) {
     out.set_failure_reason(record.reason);
+  } else if (record.kind == audit::RecordKind::kPlan) {
+    // A plan record's reason column is "KIND" or "KIND/REASON"
+    // (TrailAuditSink::RecordPlan).
+    const size_t slash = record.reason.find('/');
+    if (v1::PlanKind_Parse(record.reason.substr(0, slash), &plan_kind)) {
+      out.set_plan_kind(plan_kind);
+    }
+    if (slash != std::string::npos &&
+        v1::Reason_Parse(record.reason.substr(slash + 1), &reason)) {
+      out.set_reason(reason);
+    }
   } else if (v1::Reason_Parse(record.reason, &reason)) {
     out.set_reason(reason);
   }

@@ -18,6 +18,7 @@
 #include "server/auth/authenticator.h"
 #include "server/grpc/check_evaluation.h"
 #include "server/grpc/check_request.h"
+#include "server/grpc/plan_evaluation.h"
 
 namespace steward::server {
 
@@ -44,6 +45,15 @@ class AuditSink {
       const std::shared_ptr<const policy::Program>& program,
       const BoundCheck& check, const CheckOutcome& outcome,
       absl::string_view decision_id, AuditDone done) = 0;
+
+  // Records one answered query plan: `outcome` of `plan` (made at
+  // plan.request().now), answered as `plan_id`. Durability, back-pressure
+  // and `done` as for Record(): with sync durability the plan is answered
+  // only once its record is committed.
+  virtual absl::Status RecordPlan(const Caller& caller, const BoundPlan& plan,
+                                  const PlanOutcome& outcome,
+                                  absl::string_view plan_id,
+                                  AuditDone done) = 0;
 
   // Records a committed admin change: the AdminService `method`, the
   // object it changed (`principal`, role/scope etc. in `details_json`, a

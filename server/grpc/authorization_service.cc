@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "server/grpc/check_evaluation.h"
 #include "server/grpc/grpc_status.h"
+#include "server/grpc/plan_evaluation.h"
 #include "server/grpc/request_decoding.h"
 
 namespace steward::server {
@@ -72,6 +73,9 @@ class CallState {
   Response* response_;
 };
 
+// Which latency histogram a call's time goes to.
+using LatencyRecorder = void (Metrics::*)(double seconds);
+
 // Counts every audit completion of one call and finishes the reactor after
 // the last one, with the first error if any. On success it encodes the
 // response into gRPC's buffer first.
@@ -79,6 +83,7 @@ class Completion {
  public:
   Completion(grpc::ServerUnaryReactor* reactor, int pending,
              std::atomic<int64_t>* in_flight, Metrics* metrics,
+             LatencyRecorder record_latency,
              std::chrono::steady_clock::time_point start,
              std::shared_ptr<const void> state,
              const google::protobuf::Message* response, grpc::ByteBuffer* out)
@@ -86,6 +91,7 @@ class Completion {
         pending_(pending),
         in_flight_(in_flight),
         metrics_(metrics),
+        record_latency_(record_latency),
         start_(start),
         state_(std::move(state)),
         response_(response),
@@ -102,7 +108,7 @@ class Completion {
       std::lock_guard<std::mutex> lock(mu_);
       error = error_;
     }
-    metrics_->RecordCheckLatency(SecondsSince(start_));
+    (metrics_->*record_latency_)(SecondsSince(start_));
     in_flight_->fetch_sub(1, std::memory_order_relaxed);
     // An unrecorded decision is never returned: the caller retries. A full
     // queue keeps its own code so callers can tell overload from failure.
@@ -123,6 +129,7 @@ class Completion {
   std::atomic<int> pending_;
   std::atomic<int64_t>* in_flight_;
   Metrics* metrics_;
+  LatencyRecorder record_latency_;
   std::chrono::steady_clock::time_point start_;
   std::shared_ptr<const void> state_;
   const google::protobuf::Message* response_;
@@ -223,7 +230,8 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
   CountDecision(*metrics_, outcome);
 
   auto completion = std::make_shared<Completion>(
-      reactor, 1, &in_flight_, metrics_, start, state, response, out);
+      reactor, 1, &in_flight_, metrics_, &Metrics::RecordCheckLatency, start,
+      state, response, out);
   absl::Status queued = audit_->Record(
       *caller, snapshot->program(), check, outcome, response->decision_id(),
       [completion](absl::Status status) { completion->Done(status); });
@@ -303,7 +311,8 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
     CountDecision(*metrics_, outcome);
   }
   auto completion = std::make_shared<Completion>(
-      reactor, items, &in_flight_, metrics_, start, state, response, out);
+      reactor, items, &in_flight_, metrics_, &Metrics::RecordCheckLatency,
+      start, state, response, out);
   for (int i = 0; i < items; ++i) {
     absl::Status queued = audit_->Record(
         *caller, snapshot->program(), checks[i], outcomes[i],
@@ -316,6 +325,50 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
       for (int rest = i; rest < items; ++rest) completion->Done(queued);
       break;
     }
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AuthorizationServiceImpl::PlanResources(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* bytes,
+    grpc::ByteBuffer* out) {
+  auto start = std::chrono::steady_clock::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto state = std::make_shared<
+      CallState<v1::PlanResourcesRequest, v1::PlanResourcesResponse>>();
+  absl::StatusOr<Caller> caller =
+      Begin(*context, "PlanResources", *bytes, state->request());
+  if (!caller.ok()) {
+    return Finished(reactor, caller.status());
+  }
+  const v1::PlanResourcesRequest* request = state->request();
+  v1::PlanResourcesResponse* response = state->response();
+  if (absl::Status valid =
+          ValidatePlanResourcesRequest(*request, options_.limits);
+      !valid.ok()) {
+    return Finished(reactor, valid);
+  }
+  if (absl::Status admitted = Admit(); !admitted.ok()) {
+    return Finished(reactor, admitted);
+  }
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
+  BoundPlan plan(*request, clock_->Now());
+  const PlanOutcome outcome = EvaluatePlan(*snapshot, plan);
+  ToPlanResponse(outcome, request->request_id(), response);
+  response->set_plan_id(NextDecisionId());
+  metrics_->RecordPlan(outcome.has_policy ? outcome.plan.kind
+                                          : policy::PlanKind::kAlwaysDenied);
+
+  auto completion = std::make_shared<Completion>(
+      reactor, 1, &in_flight_, metrics_, &Metrics::RecordPlanLatency, start,
+      state, response, out);
+  absl::Status queued = audit_->RecordPlan(
+      *caller, plan, outcome, response->plan_id(),
+      [completion](absl::Status status) { completion->Done(status); });
+  if (!queued.ok()) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    metrics_->RecordRejected();
+    reactor->Finish(ToGrpcStatus(queued));
   }
   return reactor;
 }

@@ -1,8 +1,8 @@
-// AuthorizationService (Check, BatchCheck) on gRPC's callback API: the hot
-// path of ARCHITECTURE.md. A handler authenticates, validates, evaluates on
-// the current snapshot (one atomic load, no lock, no SQLite), hands the
-// decision to the audit trail and finishes the reactor from the audit
-// completion, so no thread blocks waiting for the commit.
+// AuthorizationService (Check, BatchCheck, PlanResources) on gRPC's
+// callback API: the hot path of ARCHITECTURE.md. A handler authenticates,
+// validates, evaluates on the current snapshot (one atomic load, no lock, no
+// SQLite), hands the decision to the audit trail and finishes the reactor from
+// the audit completion, so no thread blocks waiting for the commit.
 #ifndef STEWARD_SERVER_GRPC_AUTHORIZATION_SERVICE_H_
 #define STEWARD_SERVER_GRPC_AUTHORIZATION_SERVICE_H_
 
@@ -29,7 +29,8 @@ namespace steward::server {
 class AuthorizationServiceImpl final
     : public v1::AuthorizationService::WithRawCallbackMethod_Check<
           v1::AuthorizationService::WithRawCallbackMethod_BatchCheck<
-              v1::AuthorizationService::Service>> {
+              v1::AuthorizationService::WithRawCallbackMethod_PlanResources<
+                  v1::AuthorizationService::Service>>> {
  public:
   struct Options {
     CheckLimits limits;
@@ -49,6 +50,11 @@ class AuthorizationServiceImpl final
   grpc::ServerUnaryReactor* BatchCheck(grpc::CallbackServerContext* context,
                                        const grpc::ByteBuffer* request,
                                        grpc::ByteBuffer* response) override;
+  // A plan is audited like a decision (its own record kind) and answered
+  // after its record, with the same durability.
+  grpc::ServerUnaryReactor* PlanResources(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
 
  private:
   // Authenticates the caller of `method` (Check, BatchCheck) and decodes

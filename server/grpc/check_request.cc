@@ -112,6 +112,80 @@ size_t CountSetElements(
   return count;
 }
 
+// Appends `map`'s entries to `out` as policy values; set elements go to
+// `set_elements`, which the caller reserved for all of them (the views
+// handed to policy::Value must not move).
+template <typename Out>
+void BindValues(const google::protobuf::Map<std::string, Value>& map,
+                absl::InlinedVector<absl::string_view, 32>& set_elements,
+                Out& out) {
+  for (const auto& [name, value] : map) {
+    policy::Value bound;
+    switch (value.kind_case()) {
+      case Value::kStringValue:
+        bound = policy::Value::String(value.string_value());
+        break;
+      case Value::kBoolValue:
+        bound = policy::Value::Bool(value.bool_value());
+        break;
+      case Value::kNumberValue:
+        bound = policy::Value::Int(static_cast<int64_t>(value.number_value()));
+        break;
+      case Value::kListValue: {
+        size_t first = set_elements.size();
+        for (const Value& element : value.list_value().values()) {
+          set_elements.push_back(element.string_value());
+        }
+        bound = policy::Value::StringSet(absl::MakeConstSpan(
+            set_elements.data() + first, set_elements.size() - first));
+        break;
+      }
+      default:
+        break;  // null: absent, so comparisons on it are unknown
+    }
+    out.push_back(policy::NamedValue{name, bound});
+  }
+}
+
+absl::Status CheckFields(
+    absl::string_view prefix,
+    const google::protobuf::RepeatedPtrField<std::string>& fields,
+    const CheckLimits& limits) {
+  if (static_cast<size_t>(fields.size()) > limits.max_fields) {
+    return Invalid(prefix, "fields",
+                   absl::StrCat("has ", fields.size(), " entries; at most ",
+                                limits.max_fields, " allowed"));
+  }
+  for (int i = 0; i < fields.size(); ++i) {
+    if (absl::Status s =
+            CheckIdentifier(prefix, absl::StrCat("fields[", i, "]"), fields[i],
+                            true, limits.max_id_bytes);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// purpose, justification and request_id, shared by both requests.
+absl::Status CheckPurposeAndIds(absl::string_view prefix,
+                                absl::string_view purpose,
+                                absl::string_view justification,
+                                absl::string_view request_id,
+                                const CheckLimits& limits) {
+  const size_t id = limits.max_id_bytes;
+  if (absl::Status s = CheckIdentifier(prefix, "purpose", purpose, false, id);
+      !s.ok()) {
+    return s;
+  }
+  if (justification.size() > limits.max_justification_bytes) {
+    return Invalid(prefix, "justification",
+                   absl::StrCat("is longer than ",
+                                limits.max_justification_bytes, " bytes"));
+  }
+  return CheckIdentifier(prefix, "request_id", request_id, false, id);
+}
+
 }  // namespace
 
 absl::Status ValidateCheckRequest(const v1::CheckRequest& request,
@@ -166,36 +240,54 @@ absl::Status ValidateCheckRequest(const v1::CheckRequest& request,
       !s.ok()) {
     return s;
   }
-  if (static_cast<size_t>(request.fields_size()) > limits.max_fields) {
-    return Invalid(
-        prefix, "fields",
-        absl::StrCat("has ", request.fields_size(), " entries; at most ",
-                     limits.max_fields, " allowed"));
+  if (absl::Status s = CheckFields(prefix, request.fields(), limits); !s.ok()) {
+    return s;
   }
-  for (int i = 0; i < request.fields_size(); ++i) {
-    if (absl::Status s =
-            CheckIdentifier(prefix, absl::StrCat("fields[", i, "]"),
-                            request.fields(i), true, id);
-        !s.ok()) {
-      return s;
-    }
+  return CheckPurposeAndIds(prefix, request.purpose(), request.justification(),
+                            request.request_id(), limits);
+}
+
+absl::Status ValidatePlanResourcesRequest(
+    const v1::PlanResourcesRequest& request, const CheckLimits& limits) {
+  constexpr absl::string_view kNoPrefix;
+  if (size_t bytes = request.ByteSizeLong(); bytes > limits.max_request_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request: ", bytes, " bytes; at most ",
+                     limits.max_request_bytes, " allowed"));
+  }
+  const size_t id = limits.max_id_bytes;
+  if (absl::Status s =
+          v1::ValidateId("principal_id", request.principal_id(), id);
+      !s.ok()) {
+    return s;
   }
   if (absl::Status s =
-          CheckIdentifier(prefix, "purpose", request.purpose(), false, id);
+          CheckIdentifier(kNoPrefix, "action", request.action(), true, id);
       !s.ok()) {
     return s;
   }
-  if (request.justification().size() > limits.max_justification_bytes) {
-    return Invalid(prefix, "justification",
-                   absl::StrCat("is longer than ",
-                                limits.max_justification_bytes, " bytes"));
-  }
-  if (absl::Status s = CheckIdentifier(prefix, "request_id",
-                                       request.request_id(), false, id);
+  if (absl::Status s = CheckIdentifier(kNoPrefix, "resource_kind",
+                                       request.resource_kind(), true, id);
       !s.ok()) {
     return s;
   }
-  return absl::OkStatus();
+  if (absl::Status s =
+          CheckIdentifier(kNoPrefix, "scope", request.scope(), false, id);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          CheckAttributes(kNoPrefix, "context", request.context(), limits);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckFields(kNoPrefix, request.fields(), limits);
+      !s.ok()) {
+    return s;
+  }
+  return CheckPurposeAndIds(kNoPrefix, request.purpose(),
+                            request.justification(), request.request_id(),
+                            limits);
 }
 
 BoundCheck::BoundCheck(const v1::CheckRequest& request, absl::Time now)
@@ -204,38 +296,8 @@ BoundCheck::BoundCheck(const v1::CheckRequest& request, absl::Time now)
   // Reserve up front: the set views handed to policy::Value must not move.
   set_elements_.reserve(CountSetElements(resource.attributes()) +
                         CountSetElements(request.context()));
-  auto bind = [this](const google::protobuf::Map<std::string, Value>& map,
-                     auto& out) {
-    for (const auto& [name, value] : map) {
-      policy::Value bound;
-      switch (value.kind_case()) {
-        case Value::kStringValue:
-          bound = policy::Value::String(value.string_value());
-          break;
-        case Value::kBoolValue:
-          bound = policy::Value::Bool(value.bool_value());
-          break;
-        case Value::kNumberValue:
-          bound =
-              policy::Value::Int(static_cast<int64_t>(value.number_value()));
-          break;
-        case Value::kListValue: {
-          size_t first = set_elements_.size();
-          for (const Value& element : value.list_value().values()) {
-            set_elements_.push_back(element.string_value());
-          }
-          bound = policy::Value::StringSet(absl::MakeConstSpan(
-              set_elements_.data() + first, set_elements_.size() - first));
-          break;
-        }
-        default:
-          break;  // null: absent, so comparisons on it are unknown
-      }
-      out.push_back(policy::NamedValue{name, bound});
-    }
-  };
-  bind(resource.attributes(), resource_attributes_);
-  bind(request.context(), context_);
+  BindValues(resource.attributes(), set_elements_, resource_attributes_);
+  BindValues(request.context(), set_elements_, context_);
   for (const std::string& field : request.fields()) fields_.push_back(field);
 
   request_.principal_id = request.principal_id();
@@ -244,6 +306,27 @@ BoundCheck::BoundCheck(const v1::CheckRequest& request, absl::Time now)
   request_.resource_id = resource.id();
   request_.scope = resource.scope();
   request_.resource_attributes = resource_attributes_;
+  request_.context = context_;
+  request_.fields = fields_;
+  request_.purpose = request.purpose();
+  request_.now = now;
+}
+
+}  // namespace steward::server
+
+namespace steward::server {
+
+BoundPlan::BoundPlan(const v1::PlanResourcesRequest& request, absl::Time now)
+    : source_(request) {
+  set_elements_.reserve(CountSetElements(request.context()));
+  BindValues(request.context(), set_elements_, context_);
+  for (const std::string& field : request.fields()) fields_.push_back(field);
+  request_.principal_id = request.principal_id();
+  request_.action = request.action();
+  request_.kind = request.resource_kind();
+  // An absent scope means "any scope": resource.scope unknown.
+  request_.scope_known = request.has_scope();
+  request_.scope = request.scope();
   request_.context = context_;
   request_.fields = fields_;
   request_.purpose = request.purpose();

@@ -1,7 +1,8 @@
-// Turns a wire CheckRequest into a policy::Request: validates it (limits,
+// Turns a wire CheckRequest into a policy::Request (and a
+// PlanResourcesRequest into a policy::PlanRequest): validates it (limits,
 // identifiers, value types) with INVALID_ARGUMENT errors naming the field,
 // then binds it without copying strings. Sits between the gRPC handler and
-// the evaluator on the hot path.
+// the evaluator (or planner) on the hot path.
 #ifndef STEWARD_SERVER_GRPC_CHECK_REQUEST_H_
 #define STEWARD_SERVER_GRPC_CHECK_REQUEST_H_
 
@@ -11,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "policy/plan.h"
 #include "policy/request.h"
 #include "steward/v1/authorization.pb.h"
 
@@ -59,6 +61,33 @@ class BoundCheck {
   absl::InlinedVector<policy::NamedValue, 8> context_;
   absl::InlinedVector<absl::string_view, 8> fields_;
   policy::Request request_;
+};
+
+// Checks one PlanResourcesRequest with the rules and limits of Check.
+// Errors are kInvalidArgument naming the field.
+absl::Status ValidatePlanResourcesRequest(
+    const v1::PlanResourcesRequest& request, const CheckLimits& limits);
+
+// The policy::PlanRequest for one validated PlanResourcesRequest, as
+// BoundCheck is for a CheckRequest (same ownership rules).
+class BoundPlan {
+ public:
+  // REQUIRES: ValidatePlanResourcesRequest(request) returned OK.
+  BoundPlan(const v1::PlanResourcesRequest& request, absl::Time now);
+  BoundPlan(const BoundPlan&) = delete;
+  BoundPlan& operator=(const BoundPlan&) = delete;
+
+  // The principal's fields are left for the caller to fill.
+  policy::PlanRequest& request() { return request_; }
+  const policy::PlanRequest& request() const { return request_; }
+  const v1::PlanResourcesRequest& source() const { return source_; }
+
+ private:
+  const v1::PlanResourcesRequest& source_;
+  absl::InlinedVector<absl::string_view, 32> set_elements_;
+  absl::InlinedVector<policy::NamedValue, 8> context_;
+  absl::InlinedVector<absl::string_view, 8> fields_;
+  policy::PlanRequest request_;
 };
 
 }  // namespace steward::server

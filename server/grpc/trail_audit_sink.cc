@@ -28,13 +28,15 @@ TrailAuditSink::TrailAuditSink(audit::AuditWriter* writer,
 
 TrailAuditSink::~TrailAuditSink() { Shutdown(); }
 
-std::shared_ptr<const TrailAuditSink::Plan> TrailAuditSink::PlanFor(
+std::shared_ptr<const TrailAuditSink::Minimization>
+TrailAuditSink::MinimizationFor(
     const std::shared_ptr<const policy::Program>& program) {
-  std::shared_ptr<const Plan> current = plan_.load(std::memory_order_acquire);
+  std::shared_ptr<const Minimization> current =
+      plan_.load(std::memory_order_acquire);
   if (current != nullptr && current->program == program) return current;
   // A new policy: compute its plan. Two threads may race here; both compute
   // the same plan and the last store wins, which is harmless.
-  auto fresh = std::make_shared<Plan>();
+  auto fresh = std::make_shared<Minimization>();
   fresh->program = program;
   fresh->plan = audit::MinimizationPlan::FromProgram(*program);
   plan_.store(fresh, std::memory_order_release);
@@ -71,7 +73,7 @@ absl::Status TrailAuditSink::Record(
   record.purpose = request.purpose();
   record.justification = request.justification();
   if (program != nullptr) {
-    std::shared_ptr<const Plan> plan = PlanFor(program);
+    std::shared_ptr<const Minimization> plan = MinimizationFor(program);
     absl::StatusOr<audit::MinimizedAttributes> minimized =
         audit::MinimizeAttributes(plan->plan, request.resource().kind(),
                                   check.request().resource_attributes,
@@ -81,6 +83,46 @@ absl::Status TrailAuditSink::Record(
     record.attributes = std::move(minimized->json);
     record.key_id = std::move(minimized->key_id);
   }
+  return Submit(std::move(record), std::move(done));
+}
+
+absl::Status TrailAuditSink::RecordPlan(const Caller& caller,
+                                        const BoundPlan& plan,
+                                        const PlanOutcome& outcome,
+                                        absl::string_view plan_id,
+                                        AuditDone done) {
+  if (durability_ == AuditDurability::kOff) {
+    done(absl::OkStatus());
+    return absl::OkStatus();
+  }
+  const v1::PlanResourcesRequest& request = plan.source();
+  audit::AuditRecord record;
+  record.time = plan.request().now;
+  record.kind = audit::RecordKind::kPlan;
+  record.decision_id = std::string(plan_id);
+  record.caller = caller.key_name;
+  record.principal = request.principal_id();
+  record.action = request.action();
+  record.resource_kind = request.resource_kind();
+  record.resource_scope = request.scope();
+  record.effect = audit::RecordEffect::kOk;
+  // "CONDITIONAL/ALLOWED_BY_RULE", "ALWAYS_DENIED/NO_MATCHING_RULE": the
+  // plan kind, then why (AuditService splits them again).
+  record.reason = absl::StrCat(v1::PlanKind_Name(outcome.kind()), "/",
+                               v1::Reason_Name(outcome.reason()));
+  record.policy_version = outcome.policy_version;
+  record.store_revision = outcome.store_revision;
+  record.request_id = request.request_id();
+  record.fields.assign(request.fields().begin(), request.fields().end());
+  record.purpose = request.purpose();
+  record.justification = request.justification();
+  // No attributes: a plan reads no resource, and the context it folded is
+  // not kept (as Check keeps only what conditions read, minimized, a plan
+  // keeps none of it).
+  return Submit(std::move(record), std::move(done));
+}
+
+absl::Status TrailAuditSink::Submit(audit::AuditRecord record, AuditDone done) {
   // Async answers before the commit, but only while commits succeed: once
   // the writer fails (a full disk), answers wait for their commit as in
   // sync mode, so no decision is answered that the trail then cannot hold.

@@ -44,6 +44,9 @@ class TrailAuditSink final : public AuditSink {
                                  std::string details_json,
                                  int64_t store_revision,
                                  AuditDone done) override;
+  absl::Status RecordPlan(const Caller& caller, const BoundPlan& plan,
+                          const PlanOutcome& outcome, absl::string_view plan_id,
+                          AuditDone done) override;
   void RecordAuthFailure(const AuthFailure& failure) override;
 
   // Queues the authentication failures still being counted and stops the
@@ -53,26 +56,29 @@ class TrailAuditSink final : public AuditSink {
   void Shutdown();
 
  private:
-  struct Plan {
+  struct Minimization {
     // Held so the program (and so its address, the cache key) cannot be
     // reused by another policy while this plan is cached.
     std::shared_ptr<const policy::Program> program;
     audit::MinimizationPlan plan;
   };
   // The minimization plan of `program`, computed once per policy version.
-  std::shared_ptr<const Plan> PlanFor(
+  std::shared_ptr<const Minimization> MinimizationFor(
       const std::shared_ptr<const policy::Program>& program);
   // Queues the AUTH_FAILURE record of `summary`; `wait` for queue room
   // (never on an RPC's thread).
   void WriteAuthFailure(const AuthFailureSummary& summary, bool wait);
   void RunAuthFailureTicker();
+  // Queues a decision or plan record per the durability mode; `done` as for
+  // Record().
+  absl::Status Submit(audit::AuditRecord record, AuditDone done);
 
   audit::AuditWriter* writer_;
   const store::Clock* clock_;
   Metrics* metrics_;
   AuditDurability durability_;
   std::optional<audit::AuditKey> key_;
-  std::atomic<std::shared_ptr<const Plan>> plan_;
+  std::atomic<std::shared_ptr<const Minimization>> plan_;
   AuthFailureAggregator auth_failures_;
   absl::Duration auth_failure_tick_;
   absl::Mutex ticker_mu_;

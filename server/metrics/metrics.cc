@@ -39,6 +39,8 @@ void Histogram::Render(const std::string& name, std::string* out) const {
 Metrics::Metrics()
     : check_latency_({0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                       0.01, 0.025, 0.05, 0.1, 0.25, 1}),
+      plan_latency_({0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                     0.01, 0.025, 0.05, 0.1, 0.25, 1}),
       batch_size_({1, 10, 50, 100, 250, 500, 1000}) {}
 
 void Metrics::RecordDecision(policy::Effect effect, policy::Reason reason) {
@@ -173,6 +175,22 @@ std::string Metrics::Render() const {
                   "Check, audit included.\n"
                   "# TYPE steward_check_latency_seconds histogram\n");
   check_latency_.Render("steward_check_latency_seconds", &out);
+  absl::StrAppend(&out,
+                  "# HELP steward_plans_total Query plans answered by "
+                  "PlanResources, by plan kind.\n"
+                  "# TYPE steward_plans_total counter\n");
+  for (policy::PlanKind kind :
+       {policy::PlanKind::kAlwaysAllowed, policy::PlanKind::kAlwaysDenied,
+        policy::PlanKind::kConditional}) {
+    absl::StrAppend(
+        &out, "steward_plans_total{kind=\"", policy::PlanKindName(kind), "\"} ",
+        plans_[static_cast<int>(kind)].load(std::memory_order_relaxed), "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP steward_plan_latency_seconds Time to answer one "
+                  "PlanResources, audit included.\n"
+                  "# TYPE steward_plan_latency_seconds histogram\n");
+  plan_latency_.Render("steward_plan_latency_seconds", &out);
   absl::StrAppend(&out,
                   "# HELP steward_batch_items Items per BatchCheck.\n"
                   "# TYPE steward_batch_items histogram\n");

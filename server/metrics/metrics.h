@@ -1,9 +1,10 @@
 // Service metrics in Prometheus text format (version 0.0.4). Debian 12 has
 // no prometheus-cpp package, so this is a small lock-free registry of the
 // few series stewardd exports: decisions by effect and reason, check
-// latency, batch sizes, snapshot version and build time, the audit writer's
-// queue, batches, commits and index lag, authentication failures. Updates are
-// relaxed atomics, so the check path never takes a lock.
+// latency, plans by kind and their latency, batch sizes, snapshot version and
+// build time, the audit writer's queue, batches, commits and index lag,
+// authentication failures. Updates are relaxed atomics, so the check path never
+// takes a lock.
 #ifndef STEWARD_SERVER_METRICS_METRICS_H_
 #define STEWARD_SERVER_METRICS_METRICS_H_
 
@@ -17,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "policy/decision.h"
+#include "policy/plan.h"
 #include "server/audit/writer.h"
 
 namespace steward::server {
@@ -48,6 +50,12 @@ class Metrics {
     no_active_policy_.fetch_add(1, std::memory_order_relaxed);
   }
   void RecordCheckLatency(double seconds) { check_latency_.Observe(seconds); }
+  // One PlanResources answered with a plan of `kind` (ALWAYS_DENIED for
+  // NO_ACTIVE_POLICY too), and how long it took, audit included.
+  void RecordPlan(policy::PlanKind kind) {
+    plans_[static_cast<int>(kind)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void RecordPlanLatency(double seconds) { plan_latency_.Observe(seconds); }
   void RecordBatch(size_t items) { batch_size_.Observe(items); }
   void RecordRejected() { rejected_.fetch_add(1, std::memory_order_relaxed); }
   void RecordAuthFailure() {
@@ -76,6 +84,8 @@ class Metrics {
   std::array<std::array<std::atomic<uint64_t>, kReasons>, 2> decisions_{};
   std::atomic<uint64_t> no_active_policy_{0};
   Histogram check_latency_;
+  std::array<std::atomic<uint64_t>, 3> plans_{};  // by policy::PlanKind
+  Histogram plan_latency_;
   Histogram batch_size_;
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> auth_failures_{0};

@@ -3,8 +3,8 @@
 //
 // Public, and engine-neutral: the admin API, the authenticator
 // (server/authenticator) and `stewardd init` call it; store engines
-// (server/store/sqlite today) implement it. Keys are random 256-bit values
-// of which only the SHA-256 is kept.
+// (server/store/sqlite, server/store/postgresql) implement it. Keys are random
+// 256-bit values of which only the SHA-256 is kept.
 #ifndef STEWARD_SERVER_STORE_KEY_REPOSITORY_H_
 #define STEWARD_SERVER_STORE_KEY_REPOSITORY_H_
 

@@ -2,10 +2,10 @@
 // one is active, and the act of applying or activating one.
 //
 // Public, and engine-neutral: the admin API (server/admin_service) and
-// `stewardd init` call it; store engines (server/store/sqlite today)
-// implement it. Each change is one transaction that also bumps the store
-// revision; once it commits, the engine publishes a new Snapshot compiled
-// from the now active policy (snapshot_publisher.h).
+// `stewardd init` call it; store engines (server/store/sqlite,
+// server/store/postgresql) implement it. Each change is one transaction that
+// also bumps the store revision; once it commits, the engine publishes a new
+// Snapshot compiled from the now active policy (snapshot_publisher.h).
 //
 // When a policy version is applied or activated, stored principal
 // attributes that the new `principal` block no longer declares, or

@@ -2,9 +2,9 @@
 // attributes, and which roles they hold in which scopes until when.
 //
 // Public, and engine-neutral: the admin API and the access reports call
-// it; store engines (server/store/sqlite today) implement it. Each change
-// is one transaction that also bumps the store revision; once it commits,
-// the engine publishes the changed principal into a new Snapshot
+// it; store engines (server/store/sqlite, server/store/postgresql) implement
+// it. Each change is one transaction that also bumps the store revision; once
+// it commits, the engine publishes the changed principal into a new Snapshot
 // (snapshot_publisher.h).
 //
 // Decisions this contract fixes for every engine:

@@ -10,6 +10,8 @@
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "policy/test_runner.h"
+#include "server/store/scope.h"
+#include "server/store/secrets.h"
 
 namespace steward::store::internal {
 
@@ -112,6 +114,176 @@ absl::StatusOr<std::shared_ptr<const policy::Program>> CompileAndTest(
   }
   if (tests_passed != nullptr) *tests_passed = report.passed;
   return std::move(compiled.program);
+}
+
+absl::StatusOr<std::shared_ptr<const policy::Program>> CompileStoredPolicy(
+    int64_t version, absl::string_view source_json,
+    const policy::CompileOptions& options) {
+  absl::StatusOr<std::vector<policy::SourceFile>> sources =
+      SourcesFromJson(source_json);
+  if (!sources.ok()) return sources.status();
+  policy::CompileResult compiled = policy::Compile(*sources, options);
+  if (!compiled.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the active policy version ", version,
+        " no longer compiles with this stewardd:\n",
+        JoinDiagnostics(compiled.diagnostics, policy::Severity::kError)));
+  }
+  return std::move(compiled.program);
+}
+
+absl::Status ValidateApplyPolicy(absl::Span<const policy::SourceFile> sources,
+                                 absl::string_view author,
+                                 absl::string_view message) {
+  if (sources.empty()) {
+    return absl::InvalidArgumentError("no policy source files given");
+  }
+  if (absl::Status s = ValidateIdentifier("author", author); !s.ok()) return s;
+  if (message.size() > kMaxPolicyMessageBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "message is longer than ", kMaxPolicyMessageBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ValidateUpsertPrincipal(
+    absl::string_view id, absl::string_view display_name,
+    const AttributeMap& attributes, const policy::Program* program) {
+  if (absl::Status s = v1::ValidateId("principal id", id); !s.ok()) return s;
+  if (display_name.size() > 1024) {
+    return absl::InvalidArgumentError("display name is longer than 1024 bytes");
+  }
+  if (!attributes.empty()) {
+    if (program == nullptr) {
+      return absl::FailedPreconditionError(
+          "no policy is active, so principal attributes cannot be checked; "
+          "apply a policy first");
+    }
+    if (absl::Status s = ValidateAttributes(*program, attributes); !s.ok()) {
+      return s;
+    }
+  }
+  std::string json = AttributesToJson(attributes);
+  if (json.size() > kMaxAttributeJsonBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "attributes are larger than ", kMaxAttributeJsonBytes, " bytes"));
+  }
+  return json;
+}
+
+absl::Status ValidateGrantRequest(const GrantRequest& request) {
+  if (absl::Status s = v1::ValidateId("principal id", request.principal);
+      !s.ok()) {
+    return s;
+  }
+  if (request.expires_at.has_value()) {
+    if (absl::Status s = v1::ValidateTime("expires_at", *request.expires_at);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = ValidateScope(request.scope); !s.ok()) return s;
+  if (absl::Status s = ValidateIdentifier("granted_by", request.granted_by);
+      !s.ok()) {
+    return s;
+  }
+  if (request.reason.size() > 1024) {
+    return absl::InvalidArgumentError("reason is longer than 1024 bytes");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<policy::RoleId> ValidateGrantAgainstPolicy(
+    const GrantRequest& request, const policy::Program* program,
+    absl::Time now) {
+  if (program == nullptr) {
+    return absl::FailedPreconditionError(
+        "no policy is active, so there are no roles to grant; apply a policy "
+        "first");
+  }
+  const std::optional<policy::RoleId> role = program->FindRole(request.role);
+  if (!role.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "role \"", request.role, "\" is not defined in the active policy"));
+  }
+  if (request.expires_at.has_value() && *request.expires_at <= now) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expires_at ", absl::FormatTime(*request.expires_at),
+                     " is not in the future"));
+  }
+  return *role;
+}
+
+absl::Status CheckGrantAgainstBinding(const GrantRequest& request,
+                                      policy::RoleId role,
+                                      const policy::Program& program,
+                                      absl::string_view other_role,
+                                      absl::string_view other_scope,
+                                      std::optional<absl::Time> other_expires,
+                                      absl::Time now) {
+  if (other_role == request.role && other_scope == request.scope) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "principal \"", request.principal, "\" already holds role \"",
+        request.role, "\" in scope \"", request.scope, "\""));
+  }
+  if (other_expires.has_value() && *other_expires <= now) {
+    return absl::OkStatus();
+  }
+  if (!ScopesOverlap(request.scope, other_scope)) return absl::OkStatus();
+  std::optional<policy::RoleId> other = program.FindRole(other_role);
+  if (!other.has_value()) return absl::OkStatus();
+  std::optional<std::pair<std::string, std::string>> conflict =
+      program.SeparationConflict(role, *other);
+  if (conflict.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "granting role \"", request.role, "\" (scope \"", request.scope,
+        "\") to \"", request.principal,
+        "\" would break separation of duties: it holds role \"", other_role,
+        "\" (scope \"", other_scope, "\") and the policy separates \"",
+        conflict->first, "\" and \"", conflict->second, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<NewApiKey> MintApiKey(absl::string_view name,
+                                     absl::string_view created_by,
+                                     ServiceRole role, std::string* hash) {
+  if (absl::Status s = ValidateKeyName(name); !s.ok()) return s;
+  if (absl::Status s = ValidateIdentifier("created_by", created_by); !s.ok()) {
+    return s;
+  }
+  NewApiKey result;
+  absl::StatusOr<std::string> key = GenerateApiKey();
+  if (!key.ok()) return key.status();
+  result.key = *std::move(key);
+  if (role == ServiceRole::kAdmin) {
+    absl::StatusOr<std::string> secret = GenerateTotpSecret();
+    if (!secret.ok()) return secret.status();
+    result.totp_secret = *std::move(secret);
+  }
+  const Sha256Digest digest = Sha256(result.key);
+  hash->assign(reinterpret_cast<const char*>(digest.data()), digest.size());
+  return result;
+}
+
+absl::Status ApiKeyNameTaken(absl::string_view name) {
+  return absl::AlreadyExistsError(
+      absl::StrCat("an API key named \"", name,
+                   "\" exists or existed (names are never reused)"));
+}
+
+absl::Status TotpStepRefused(absl::string_view name, absl::string_view role,
+                             bool revoked) {
+  if (role != "admin") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("API key \"", name, "\" has no second factor"));
+  }
+  if (revoked) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("API key \"", name, "\" is revoked"));
+  }
+  return absl::FailedPreconditionError(
+      "TOTP code already used (or older than the last one used)");
 }
 
 }  // namespace steward::store::internal

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,9 @@
 #include "policy/diagnostic.h"
 #include "policy/program.h"
 #include "proto/steward/v1/validation.h"
+#include "server/store/attributes.h"
 #include "server/store/limits.h"
+#include "server/store/values.h"
 
 namespace steward::store::internal {
 
@@ -68,6 +71,63 @@ absl::StatusOr<std::shared_ptr<const policy::Program>> CompileAndTest(
     absl::Span<const policy::SourceFile> sources,
     const policy::CompileOptions& options, absl::Time now,
     std::vector<policy::Diagnostic>* warnings, int* tests_passed);
+
+// The program of stored policy `version` (opening a store), compiled from
+// its stored `source_json`. kDataLoss: unreadable source.
+// kFailedPrecondition: it no longer compiles with this stewardd (each
+// error listed).
+absl::StatusOr<std::shared_ptr<const policy::Program>> CompileStoredPolicy(
+    int64_t version, absl::string_view source_json,
+    const policy::CompileOptions& options);
+
+// ---- The argument checks of each repository call, before any engine
+// work (the contracts in policy_repository.h, principal_repository.h and
+// key_repository.h).
+
+// ApplyPolicy: sources, author and message.
+absl::Status ValidateApplyPolicy(absl::Span<const policy::SourceFile> sources,
+                                 absl::string_view author,
+                                 absl::string_view message);
+
+// UpsertPrincipal: id, display name and `attributes` against `program`
+// (null: no active policy). Returns the attributes' stored JSON.
+absl::StatusOr<std::string> ValidateUpsertPrincipal(
+    absl::string_view id, absl::string_view display_name,
+    const AttributeMap& attributes, const policy::Program* program);
+
+// Grant: the checks that need no stored state (principal id, expiry
+// format, scope, granted_by, reason).
+absl::Status ValidateGrantRequest(const GrantRequest& request);
+// Grant: the checks against the active `program` (null: none) at `now`.
+// Returns the role's id.
+absl::StatusOr<policy::RoleId> ValidateGrantAgainstPolicy(
+    const GrantRequest& request, const policy::Program* program,
+    absl::Time now);
+// Grant: one existing binding of the principal (`other_role` in
+// `other_scope`, expiring at `other_expires`) against the new one.
+// kAlreadyExists: the same binding. kFailedPrecondition: an unexpired
+// binding in an overlapping scope whose role the policy separates from
+// `role`.
+absl::Status CheckGrantAgainstBinding(const GrantRequest& request,
+                                      policy::RoleId role,
+                                      const policy::Program& program,
+                                      absl::string_view other_role,
+                                      absl::string_view other_scope,
+                                      std::optional<absl::Time> other_expires,
+                                      absl::Time now);
+
+// CreateApiKey: checks the name and created_by, then mints the key (and
+// the TOTP secret of an admin key). Fills key and totp_secret of the
+// result; `*hash` receives the key's SHA-256, the only part stored.
+absl::StatusOr<NewApiKey> MintApiKey(absl::string_view name,
+                                     absl::string_view created_by,
+                                     ServiceRole role, std::string* hash);
+// The kAlreadyExists of CreateApiKey for a name that is or was in use.
+absl::Status ApiKeyNameTaken(absl::string_view name);
+// The refusals of RecordTotpStep once the conditional update changed
+// nothing: the key's stored `role` and whether it is revoked say which.
+absl::Status TotpStepRefused(absl::string_view name, absl::string_view role,
+                             bool revoked);
 
 }  // namespace steward::store::internal
 

@@ -4,7 +4,7 @@
 // revision (INTERFACES.md `store_revision`) in its own transaction; the
 // engine then publishes an immutable Snapshot (snapshot.h) that reflects
 // it, and the check path reads the current one without locks through
-// snapshots(). Store engines (server/store/sqlite today) implement it.
+// snapshots(). Store engines (sqlite/, postgresql/) implement it.
 #ifndef STEWARD_SERVER_STORE_SNAPSHOT_PUBLISHER_H_
 #define STEWARD_SERVER_STORE_SNAPSHOT_PUBLISHER_H_
 

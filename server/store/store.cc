@@ -5,28 +5,19 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/store/postgresql/pg_store.h"
 #include "server/store/sqlite/sqlite_store.h"
 
 namespace steward::store {
-namespace {
-
-// A location naming an engine by URL scheme; anything else is a file path
-// for the SQLite engine.
-absl::Status CheckEngine(const std::string& location) {
-  if (absl::StartsWith(location, "postgresql://") ||
-      absl::StartsWith(location, "postgres://")) {
-    return absl::UnimplementedError(
-        "this stewardd has no PostgreSQL store engine");
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& location,
                                                  const Clock& clock,
                                                  const StoreOptions& options) {
-  if (absl::Status s = CheckEngine(location); !s.ok()) return s;
+  if (IsPostgresqlLocation(location)) {
+    absl::StatusOr<std::unique_ptr<postgresql::PgStore>> store =
+        postgresql::PgStore::Open(location, clock, options);
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<Store>(*std::move(store));
+  }
   absl::StatusOr<std::unique_ptr<sqlite::SqliteStore>> store =
       sqlite::SqliteStore::Open(location, clock, options);
   if (!store.ok()) return store.status();
@@ -36,7 +27,12 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& location,
 absl::StatusOr<std::unique_ptr<Store>> InitializeStore(
     const std::string& location, const Clock& clock,
     const StoreOptions& options, bool* created) {
-  if (absl::Status s = CheckEngine(location); !s.ok()) return s;
+  if (IsPostgresqlLocation(location)) {
+    absl::StatusOr<std::unique_ptr<postgresql::PgStore>> store =
+        postgresql::PgStore::Initialize(location, clock, options, created);
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<Store>(*std::move(store));
+  }
   absl::StatusOr<std::unique_ptr<sqlite::SqliteStore>> store =
       sqlite::SqliteStore::Initialize(location, clock, options, created);
   if (!store.ok()) return store.status();

@@ -10,8 +10,8 @@
 //   key_repository.h        service API keys and their second factor
 //   snapshot_publisher.h    the store revision and the published Snapshot
 // Their values are in values.h. Nothing above these interfaces knows the
-// engine: SQLite (server/store/sqlite) is the only one today; a PostgreSQL
-// engine would be one more branch in OpenStore. The audit trail
+// engine: SQLite (server/store/sqlite) for a file path, PostgreSQL
+// (server/store/postgresql) for a postgresql:// URL. The audit trail
 // (server/audit) writes its own tables through the SQLite layer; it reuses
 // Clock from clock.h.
 #ifndef STEWARD_SERVER_STORE_STORE_H_
@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "policy/compiler.h"
 #include "server/store/clock.h"
@@ -61,18 +62,30 @@ class Store {
   virtual absl::StatusOr<bool> IsInitialized() = 0;
 };
 
-// Opens the store at `location` (a file path: the SQLite engine), applies
+// Opens the store at `location` (a file path: the SQLite engine; a
+// postgresql:// or postgres:// libpq URL: the PostgreSQL engine, whose
+// database must exist), applies
 // pending migrations and builds the first snapshot from the active policy
 // (if any).
 // kNotFound: no database and !create_if_missing. kFailedPrecondition: schema
 // newer than this binary, an edited migration, not a Steward database, or
 // the active policy no longer compiles. kDataLoss: corrupt database.
-// kUnimplemented: a URL naming an engine this binary lacks
-// (postgresql://...).
+// kInvalidArgument: a malformed PostgreSQL URL. kUnavailable: the
+// PostgreSQL server cannot be reached. Messages never hold the password.
 // REQUIRES: `clock` outlives the store.
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& location,
                                                  const Clock& clock,
                                                  const StoreOptions& options);
+
+// True when `location` names the PostgreSQL engine (postgresql:// or
+// postgres://).
+bool IsPostgresqlLocation(absl::string_view location);
+
+// `location` safe for logs and error messages: the password of a
+// PostgreSQL URL (postgresql://user:PASSWORD@host/db, or ?password=...)
+// or of a libpq key=value string (password=... or password='...') is
+// replaced by REDACTED; anything else is returned unchanged.
+std::string RedactStoreLocation(absl::string_view location);
 
 // `stewardd init`: opens (creating if missing) and marks the store
 // initialized. `*created` says whether this call did the marking; on an

@@ -2,7 +2,7 @@
 // versions, principals, role bindings and service API keys.
 //
 // Public, and engine-neutral: the same structs come out of every store
-// engine (SQLite today). Times are absl::Time; each engine chooses how to
+// engine (SQLite, PostgreSQL). Times are absl::Time; each engine chooses how to
 // keep them (the SQLite engine stores INTEGER unix microseconds, see
 // migrations/0001_initial.sql).
 #ifndef STEWARD_SERVER_STORE_VALUES_H_

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "migrations/migrations.h"
@@ -148,6 +149,71 @@ TEST(MigrationRunnerTest, AppliesOnlyNewMigrationsEachInItsTransaction) {
   EXPECT_EQ(raw.QueryText("SELECT count(*) FROM sqlite_schema "
                           "WHERE name = 'half_done'"),
             "0");
+}
+
+// 0009 rebuilds audit_log to accept 'plan' records: every row, its seq and
+// AUTOINCREMENT's high-water mark survive, and the new kind is accepted
+// only with a plan id.
+TEST(MigrationRunnerTest, PlanRecordMigrationKeepsTheTrail) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  FakeClock clock;
+  absl::Span<const migrations::Migration> all = migrations::All();
+  ASSERT_EQ(all.back().name, "0009_audit_plan_records.sql");
+  {
+    auto connection = OpenConnection(path);
+    ASSERT_THAT(connection, IsOk());
+    ASSERT_THAT(sqlite::RunMigrations(
+                    **connection, all.subspan(0, all.size() - 1), clock.Now()),
+                IsOk());
+  }
+  const std::string hash = "x'" + std::string(64, 'a') + "'";
+  auto insert = [&](int seq, const std::string& kind,
+                    const std::string& decision_id) {
+    return absl::StrCat(
+        "INSERT INTO audit_log (seq, time, kind, decision_id, principal, "
+        "effect, prev_hash, hash) VALUES (",
+        seq, ", ", seq * 1000, ", '", kind, "', ", decision_id, ", 'p", seq,
+        "', '", kind == "decision" ? "ALLOW" : "OK", "', ", hash, ", ", hash,
+        ")");
+  };
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec(insert(1, "decision", "'d1'")), SQLITE_OK);
+    ASSERT_EQ(raw.Exec(insert(2, "admin", "NULL")), SQLITE_OK);
+    ASSERT_EQ(raw.Exec(insert(3, "decision", "'d3'")), SQLITE_OK);
+    // A removed tail: the sequence stays at 3.
+    ASSERT_EQ(raw.Exec("DELETE FROM audit_log WHERE seq = 3"), SQLITE_OK);
+    std::string error;
+    EXPECT_NE(raw.Exec(insert(4, "plan", "'p4'"), &error), SQLITE_OK);
+    EXPECT_THAT(error, HasSubstr("CHECK"));
+  }
+  const std::string rows_sql =
+      "SELECT group_concat(seq || ':' || kind || ':' || "
+      "coalesce(decision_id, '-') || ':' || principal || ':' || effect, ' ') "
+      "FROM (SELECT * FROM audit_log ORDER BY seq)";
+  std::string before;
+  {
+    RawDb raw(path);
+    before = raw.QueryText(rows_sql);
+  }
+  {
+    auto connection = OpenConnection(path);
+    ASSERT_THAT(connection, IsOk());
+    ASSERT_THAT(sqlite::RunMigrations(**connection, all, clock.Now()), IsOk());
+  }
+  RawDb raw(path);
+  EXPECT_EQ(raw.QueryText(rows_sql), before);
+  EXPECT_EQ(before, "1:decision:d1:p1:ALLOW 2:admin:-:p2:OK");
+  EXPECT_EQ(
+      raw.QueryText("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'"),
+      "3");
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM sqlite_schema WHERE tbl_name "
+                          "= 'audit_log' AND type = 'index'"),
+            "2");
+  EXPECT_EQ(raw.Exec(insert(4, "plan", "'p4'")), SQLITE_OK);
+  EXPECT_NE(raw.Exec(insert(5, "plan", "NULL")), SQLITE_OK);
+  EXPECT_EQ(raw.QueryText("PRAGMA integrity_check"), "ok");
 }
 
 class StoreMigrationTest : public ::testing::Test {

@@ -1,9 +1,13 @@
 // Shared fixtures for the store tests: a fresh temp directory per test, the
-// policy the tests apply, and a raw sqlite3 handle for tampering with the
-// file the way an attacker or a careless operator would.
+// policy the tests apply, the store engines the repository tests run on
+// (SQLite on a temp file, PostgreSQL on a fresh database of the test
+// binary's throwaway cluster), and raw database access for reading and
+// tampering around the store the way an attacker or a careless operator
+// would.
 #ifndef STEWARD_TESTS_STORE_STORE_TEST_UTIL_H_
 #define STEWARD_TESTS_STORE_STORE_TEST_UTIL_H_
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -21,6 +25,7 @@
 #include "policy/compiler.h"
 #include "server/store/clock.h"
 #include "server/store/store.h"
+#include "tests/testing/postgres_cluster.h"
 #include "tests/testing/status_matchers.h"
 
 namespace steward::store::testing {
@@ -182,13 +187,30 @@ class RawDb {
   sqlite3* db_ = nullptr;
 };
 
+// The first column of the first row of `sql` as text ("" when no row or
+// on error), on whichever engine `location` names: for the few checks
+// that read the database around the store, in SQL both engines accept.
+inline std::string RawQueryText(const std::string& location,
+                                const std::string& sql) {
+  if (!IsPostgresqlLocation(location)) return RawDb(location).QueryText(sql);
+  std::unique_ptr<PGconn, void (*)(PGconn*)> conn(PQconnectdb(location.c_str()),
+                                                  PQfinish);
+  std::unique_ptr<PGresult, void (*)(PGresult*)> result(
+      PQexec(conn.get(), sql.c_str()), PQclear);
+  if (PQresultStatus(result.get()) != PGRES_TUPLES_OK ||
+      PQntuples(result.get()) == 0 || PQgetisnull(result.get(), 0, 0)) {
+    return "";
+  }
+  return PQgetvalue(result.get(), 0, 0);
+}
+
 // One store engine as the tests see it: how to name a fresh, empty store
-// for one test. OpenStore picks the engine from that location, so adding an
-// engine (PostgreSQL: a URL to a scratch database) is one more StoreEngine
-// and one more INSTANTIATE_TEST_SUITE_P line in store_test.cc.
+// for one test. OpenStore picks the engine from that location, so an
+// engine is one more StoreEngine and one more value in the
+// INSTANTIATE_TEST_SUITE_P of store_test.cc.
 struct StoreEngine {
   std::string name;  // the instantiation's test-name suffix
-  std::function<std::string(const TempDir& dir)> new_location;
+  std::function<absl::StatusOr<std::string>(const TempDir& dir)> new_location;
 };
 
 inline void PrintTo(const StoreEngine& engine, std::ostream* os) {
@@ -197,6 +219,17 @@ inline void PrintTo(const StoreEngine& engine, std::ostream* os) {
 
 inline StoreEngine SqliteEngine() {
   return {"Sqlite", [](const TempDir& dir) { return dir.File("steward.db"); }};
+}
+
+// A fresh database on the test binary's PostgreSQL cluster. Fails (never
+// skips) when PostgreSQL is not installed.
+inline StoreEngine PostgresqlEngine() {
+  return {"Postgresql", [](const TempDir&) -> absl::StatusOr<std::string> {
+            absl::StatusOr<::steward::testing::PostgresCluster*> cluster =
+                ::steward::testing::PostgresCluster::Shared();
+            if (!cluster.ok()) return cluster.status();
+            return (*cluster)->CreateDatabase();
+          }};
 }
 
 inline std::string EngineName(
@@ -212,7 +245,9 @@ class StoreFixture : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_FALSE(dir_.path().empty());
-    path_ = engine().new_location(dir_);
+    absl::StatusOr<std::string> location = engine().new_location(dir_);
+    ASSERT_TRUE(location.ok()) << location.status();
+    path_ = *std::move(location);
     Store::Options options;
     options.create_if_missing = true;
     absl::StatusOr<std::unique_ptr<Store>> store =

@@ -1,8 +1,6 @@
 // See key_repository.h.
 #include "server/store/sqlite/key_repository.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -14,16 +12,6 @@
 #include "server/store/secrets.h"
 
 namespace steward::store::sqlite {
-
-// The API keys by SHA-256 of the key, for AuthenticateApiKey. Immutable
-// once published.
-struct KeyIndex {
-  struct Entry {
-    internal::Sha256Digest hash;
-    AuthenticatedKey key;
-  };
-  absl::flat_hash_map<std::string, Entry> by_hash;  // raw digest bytes
-};
 
 namespace {
 
@@ -44,7 +32,7 @@ SqliteKeyRepository::SqliteKeyRepository(Database* db,
 SqliteKeyRepository::~SqliteKeyRepository() = default;
 
 absl::Status SqliteKeyRepository::ReloadKeysLocked() {
-  auto index = std::make_shared<KeyIndex>();
+  internal::KeyIndexHolder::Builder index;
   absl::StatusOr<Statement> stmt = db_->connection->Prepare(
       "SELECT name, role, key_hash, totp_secret, revoked_at FROM api_keys");
   if (!stmt.ok()) return stmt.status();
@@ -52,41 +40,24 @@ absl::Status SqliteKeyRepository::ReloadKeysLocked() {
     absl::StatusOr<ServiceRole> role = RoleFromColumn(row.Text(1));
     if (!role.ok()) return role.status();
     absl::Span<const uint8_t> hash = row.Blob(2);
-    KeyIndex::Entry entry;
-    if (hash.size() != entry.hash.size()) {
-      return absl::DataLossError("api_keys.key_hash has the wrong length");
-    }
-    std::copy(hash.begin(), hash.end(), entry.hash.begin());
-    entry.key.name = std::string(row.Text(0));
-    entry.key.role = *role;
-    entry.key.totp_secret = std::string(row.Text(3));
-    entry.key.revoked = !row.IsNull(4);
-    std::string key(reinterpret_cast<const char*>(hash.data()), hash.size());
-    index->by_hash.emplace(std::move(key), std::move(entry));
-    return absl::OkStatus();
+    return index.Add(
+        absl::string_view(reinterpret_cast<const char*>(hash.data()),
+                          hash.size()),
+        AuthenticatedKey{std::string(row.Text(0)), *role,
+                         std::string(row.Text(3)), !row.IsNull(4)});
   });
   if (!read.ok()) return read;
-  keys_.store(std::move(index), std::memory_order_release);
+  keys_.Publish(std::move(index));
   return absl::OkStatus();
 }
 
 absl::StatusOr<NewApiKey> SqliteKeyRepository::CreateApiKey(
     absl::string_view name, ServiceRole role, absl::string_view created_by) {
-  if (absl::Status s = internal::ValidateKeyName(name); !s.ok()) return s;
-  if (absl::Status s = internal::ValidateIdentifier("created_by", created_by);
-      !s.ok()) {
-    return s;
-  }
-  NewApiKey result;
-  absl::StatusOr<std::string> key = internal::GenerateApiKey();
-  if (!key.ok()) return key.status();
-  result.key = *std::move(key);
-  if (role == ServiceRole::kAdmin) {
-    absl::StatusOr<std::string> secret = internal::GenerateTotpSecret();
-    if (!secret.ok()) return secret.status();
-    result.totp_secret = *std::move(secret);
-  }
-  const internal::Sha256Digest hash = internal::Sha256(result.key);
+  std::string hash;
+  absl::StatusOr<NewApiKey> minted =
+      internal::MintApiKey(name, created_by, role, &hash);
+  if (!minted.ok()) return minted.status();
+  NewApiKey result = *std::move(minted);
 
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
@@ -102,9 +73,7 @@ absl::StatusOr<NewApiKey> SqliteKeyRepository::CreateApiKey(
       absl::StatusOr<bool> row = stmt->Step();
       if (!row.ok()) return row.status();
       if (*row) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("an API key named \"", name,
-                         "\" exists or existed (names are never reused)"));
+        return internal::ApiKeyNameTaken(name);
       }
     }
     {
@@ -114,7 +83,9 @@ absl::StatusOr<NewApiKey> SqliteKeyRepository::CreateApiKey(
       if (!stmt.ok()) return stmt.status();
       stmt->BindText(1, name);
       stmt->BindText(2, ServiceRoleName(role));
-      stmt->BindBlob(3, hash);
+      stmt->BindBlob(
+          3, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(hash.data()),
+                                 hash.size()));
       if (result.totp_secret.empty()) {
         stmt->BindNull(4);
       } else {
@@ -187,35 +158,7 @@ absl::StatusOr<int64_t> SqliteKeyRepository::RevokeApiKey(
 
 absl::StatusOr<AuthenticatedKey> SqliteKeyRepository::AuthenticateApiKey(
     absl::string_view key) const {
-  // Built only on failure: a Status with a message allocates.
-  auto unknown = [] { return absl::UnauthenticatedError("unknown API key"); };
-  if (key.size() > 256) return unknown();
-  // A client sends the same key on every call; remembering the last key's
-  // digest per thread saves a SHA-256 (several percent of a Check). The
-  // comparison is constant-time, so it reveals at most the key's length.
-  thread_local std::string last_key;
-  thread_local internal::Sha256Digest last_digest;
-  internal::Sha256Digest hash;
-  if (!last_key.empty() && last_key.size() == key.size() &&
-      CRYPTO_memcmp(last_key.data(), key.data(), key.size()) == 0) {
-    hash = last_digest;
-  } else {
-    hash = internal::Sha256(key);
-    last_key.assign(key.data(), key.size());
-    last_digest = hash;
-  }
-  std::shared_ptr<const KeyIndex> index = keys_.load(std::memory_order_acquire);
-  if (index == nullptr) return unknown();
-  auto it = index->by_hash.find(absl::string_view(
-      reinterpret_cast<const char*>(hash.data()), hash.size()));
-  // The lookup is keyed by a hash of the secret, so its timing reveals
-  // nothing useful about the key; the final comparison is constant-time
-  // all the same.
-  if (it == index->by_hash.end() ||
-      !internal::DigestsEqual(it->second.hash, hash)) {
-    return unknown();
-  }
-  return it->second.key;
+  return keys_.Authenticate(key);
 }
 
 absl::Status SqliteKeyRepository::RecordTotpStep(absl::string_view name,
@@ -245,16 +188,7 @@ absl::Status SqliteKeyRepository::RecordTotpStep(absl::string_view name,
   if (!*row) {
     return absl::NotFoundError(absl::StrCat("no API key \"", name, "\""));
   }
-  if (stmt->Text(0) != "admin") {
-    return absl::FailedPreconditionError(
-        absl::StrCat("API key \"", name, "\" has no second factor"));
-  }
-  if (stmt->Int(1) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("API key \"", name, "\" is revoked"));
-  }
-  return absl::FailedPreconditionError(
-      "TOTP code already used (or older than the last one used)");
+  return internal::TotpStepRefused(name, stmt->Text(0), stmt->Int(1) != 0);
 }
 
 absl::StatusOr<bool> SqliteKeyRepository::HasAnyAdminKey() {

@@ -11,13 +11,12 @@
 #include <memory>
 #include <vector>
 
+#include "server/store/key_index.h"
 #include "server/store/key_repository.h"
 #include "server/store/sqlite/database.h"
 #include "server/store/sqlite/publisher.h"
 
 namespace steward::store::sqlite {
-
-struct KeyIndex;
 
 // Owned by SqliteStore; borrows its Database and publisher. Thread-safe;
 // AuthenticateApiKey is lock-free.
@@ -43,7 +42,7 @@ class SqliteKeyRepository : public KeyRepository {
  private:
   Database* db_;
   SqlitePublisher* publisher_;
-  std::atomic<std::shared_ptr<const KeyIndex>> keys_;
+  internal::KeyIndexHolder keys_;
 };
 
 }  // namespace steward::store::sqlite

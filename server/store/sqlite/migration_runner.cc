@@ -5,15 +5,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/store/migration_check.h"
 
 namespace steward::store::sqlite {
 namespace {
-
-struct AppliedMigration {
-  int version;
-  std::string name;
-  std::string checksum;
-};
 
 absl::StatusOr<bool> HasTable(Connection& connection, absl::string_view name) {
   absl::StatusOr<Statement> stmt = connection.Prepare(
@@ -40,9 +35,9 @@ absl::StatusOr<int64_t> ApplicationId(Connection& connection) {
   return *row ? stmt->Int(0) : 0;
 }
 
-absl::StatusOr<std::vector<AppliedMigration>> ReadApplied(
+absl::StatusOr<std::vector<internal::AppliedMigration>> ReadApplied(
     Connection& connection) {
-  std::vector<AppliedMigration> applied;
+  std::vector<internal::AppliedMigration> applied;
   absl::StatusOr<bool> has = HasTable(connection, "schema_migrations");
   if (!has.ok()) return has.status();
   if (!*has) return applied;
@@ -63,58 +58,6 @@ absl::StatusOr<std::vector<AppliedMigration>> ReadApplied(
   return applied;
 }
 
-// Compares what the database recorded with what this binary embeds.
-absl::Status CheckApplied(absl::Span<const AppliedMigration> applied,
-                          absl::Span<const migrations::Migration> known) {
-  const int latest_known = known.empty() ? 0 : known.back().version;
-  for (const AppliedMigration& a : applied) {
-    if (a.version > latest_known) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "database schema version ", applied.back().version,
-          " is newer than this stewardd (knows up to ", latest_known,
-          "); upgrade stewardd or restore a backup"));
-    }
-  }
-  // A migration that sorts below one already applied but was never applied
-  // itself was inserted out of order; applying it now would run it after
-  // its successors, which its author never tested.
-  if (!applied.empty()) {
-    for (const migrations::Migration& m : known) {
-      if (m.version >= applied.back().version) break;
-      bool recorded = false;
-      for (const AppliedMigration& a : applied) {
-        recorded = recorded || a.version == m.version;
-      }
-      if (!recorded) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "migration ", m.name, " sorts before the already applied ",
-            applied.back().name,
-            " but was never applied: new migrations must be appended with a "
-            "higher number"));
-      }
-    }
-  }
-  for (const AppliedMigration& a : applied) {
-    const migrations::Migration* match = nullptr;
-    for (const migrations::Migration& m : known) {
-      if (m.version == a.version) match = &m;
-    }
-    if (match == nullptr) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("database records migration ", a.name, " (version ",
-                       a.version, ") which this stewardd does not have"));
-    }
-    if (match->name != a.name || match->sha256 != a.checksum) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "migration ", match->name, " differs from the one applied to this ",
-          "database as ", a.name, " (recorded checksum ", a.checksum,
-          ", this stewardd has ", match->sha256,
-          "): a migration must never be edited after it is applied"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<MigrationResult> RunMigrations(
@@ -128,7 +71,7 @@ absl::StatusOr<MigrationResult> RunMigrations(
         absl::StrCat("not a Steward database (application_id ", *app_id, ")"));
   }
   {
-    absl::StatusOr<std::vector<AppliedMigration>> applied =
+    absl::StatusOr<std::vector<internal::AppliedMigration>> applied =
         ReadApplied(connection);
     if (!applied.ok()) return applied.status();
     if (applied->empty()) {
@@ -141,7 +84,9 @@ absl::StatusOr<MigrationResult> RunMigrations(
             "not a Steward database: it has tables but no schema_migrations");
       }
     }
-    if (absl::Status s = CheckApplied(*applied, known); !s.ok()) return s;
+    if (absl::Status s = internal::CheckAppliedMigrations(*applied, known);
+        !s.ok())
+      return s;
     result.version_before = applied->empty() ? 0 : applied->back().version;
   }
   result.version_after = result.version_before;
@@ -152,10 +97,12 @@ absl::StatusOr<MigrationResult> RunMigrations(
     if (!txn.ok()) return txn.status();
     // Another process may have migrated between our check and taking the
     // write lock; re-read under the lock.
-    absl::StatusOr<std::vector<AppliedMigration>> applied =
+    absl::StatusOr<std::vector<internal::AppliedMigration>> applied =
         ReadApplied(connection);
     if (!applied.ok()) return applied.status();
-    if (absl::Status s = CheckApplied(*applied, known); !s.ok()) return s;
+    if (absl::Status s = internal::CheckAppliedMigrations(*applied, known);
+        !s.ok())
+      return s;
     if (!applied->empty() && applied->back().version >= m.version) {
       result.version_after = applied->back().version;
       continue;

@@ -36,14 +36,9 @@ policy::CompileResult SqlitePolicyRepository::ValidatePolicy(
 absl::StatusOr<ApplyPolicyResult> SqlitePolicyRepository::ApplyPolicy(
     std::vector<policy::SourceFile> sources, absl::string_view author,
     absl::string_view message) {
-  if (sources.empty()) {
-    return absl::InvalidArgumentError("no policy source files given");
-  }
-  if (absl::Status s = internal::ValidateIdentifier("author", author); !s.ok())
+  if (absl::Status s = internal::ValidateApplyPolicy(sources, author, message);
+      !s.ok()) {
     return s;
-  if (message.size() > kMaxPolicyMessageBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message is longer than ", kMaxPolicyMessageBytes, " bytes"));
   }
   ApplyPolicyResult result;
   // Compiling and testing are pure and may be slow: no lock needed.
@@ -208,19 +203,11 @@ SqlitePolicyRepository::CompileActiveLocked() {
   if (!row.ok()) return row.status();
   if (!*row) return active;
   active.version = stmt->Int(0);
-  absl::StatusOr<std::vector<policy::SourceFile>> sources =
-      internal::SourcesFromJson(stmt->Text(1));
-  if (!sources.ok()) return sources.status();
-  policy::CompileResult compiled =
-      policy::Compile(*sources, db_->options.compile_options);
-  if (!compiled.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the active policy version ", active.version,
-                     " no longer compiles with this stewardd:\n",
-                     internal::JoinDiagnostics(compiled.diagnostics,
-                                               policy::Severity::kError)));
-  }
-  active.program = std::move(compiled.program);
+  absl::StatusOr<std::shared_ptr<const policy::Program>> program =
+      internal::CompileStoredPolicy(active.version, stmt->Text(1),
+                                    db_->options.compile_options);
+  if (!program.ok()) return program.status();
+  active.program = *std::move(program);
   return active;
 }
 

@@ -74,27 +74,10 @@ absl::StatusOr<UpsertPrincipalResult>
 SqlitePrincipalRepository::UpsertPrincipal(absl::string_view id,
                                            absl::string_view display_name,
                                            const AttributeMap& attributes) {
-  if (absl::Status s = v1::ValidateId("principal id", id); !s.ok()) return s;
-  if (display_name.size() > 1024) {
-    return absl::InvalidArgumentError("display name is longer than 1024 bytes");
-  }
   std::shared_ptr<const Snapshot> current = publisher_->snapshot();
-  if (!attributes.empty()) {
-    if (current->program() == nullptr) {
-      return absl::FailedPreconditionError(
-          "no policy is active, so principal attributes cannot be checked; "
-          "apply a policy first");
-    }
-    if (absl::Status s = ValidateAttributes(*current->program(), attributes);
-        !s.ok()) {
-      return s;
-    }
-  }
-  const std::string json = AttributesToJson(attributes);
-  if (json.size() > kMaxAttributeJsonBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "attributes are larger than ", kMaxAttributeJsonBytes, " bytes"));
-  }
+  absl::StatusOr<std::string> json = internal::ValidateUpsertPrincipal(
+      id, display_name, attributes, current->program().get());
+  if (!json.ok()) return json.status();
 
   absl::MutexLock lock(&db_->mu);
   // The policy may have changed while we validated without the lock.
@@ -135,7 +118,7 @@ SqlitePrincipalRepository::UpsertPrincipal(absl::string_view id,
       if (!stmt.ok()) return stmt.status();
       stmt->BindText(1, id);
       stmt->BindText(2, display_name);
-      stmt->BindText(3, json);
+      stmt->BindText(3, *json);
       stmt->BindTime(4, now);
       absl::StatusOr<bool> row = stmt->Step();
       if (!row.ok()) return row.status();
@@ -246,44 +229,16 @@ absl::StatusOr<int64_t> SqlitePrincipalRepository::DeletePrincipal(
 
 absl::StatusOr<GrantResult> SqlitePrincipalRepository::Grant(
     const GrantRequest& request) {
-  if (absl::Status s = v1::ValidateId("principal id", request.principal);
-      !s.ok()) {
+  if (absl::Status s = internal::ValidateGrantRequest(request); !s.ok()) {
     return s;
-  }
-  if (request.expires_at.has_value()) {
-    if (absl::Status s = v1::ValidateTime("expires_at", *request.expires_at);
-        !s.ok()) {
-      return s;
-    }
-  }
-  if (absl::Status s = ValidateScope(request.scope); !s.ok()) return s;
-  if (absl::Status s =
-          internal::ValidateIdentifier("granted_by", request.granted_by);
-      !s.ok()) {
-    return s;
-  }
-  if (request.reason.size() > 1024) {
-    return absl::InvalidArgumentError("reason is longer than 1024 bytes");
   }
   absl::MutexLock lock(&db_->mu);
   const std::shared_ptr<const Snapshot> current = publisher_->snapshot();
   const policy::Program* program = current->program().get();
-  if (program == nullptr) {
-    return absl::FailedPreconditionError(
-        "no policy is active, so there are no roles to grant; apply a policy "
-        "first");
-  }
-  const std::optional<policy::RoleId> role = program->FindRole(request.role);
-  if (!role.has_value()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "role \"", request.role, "\" is not defined in the active policy"));
-  }
   const absl::Time now = db_->clock.Now();
-  if (request.expires_at.has_value() && *request.expires_at <= now) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expires_at ", absl::FormatTime(*request.expires_at),
-                     " is not in the future"));
-  }
+  absl::StatusOr<policy::RoleId> role =
+      internal::ValidateGrantAgainstPolicy(request, program, now);
+  if (!role.ok()) return role.status();
 
   Connection& c = *db_->connection;
   GrantResult result;
@@ -311,32 +266,9 @@ absl::StatusOr<GrantResult> SqlitePrincipalRepository::Grant(
       if (!stmt.ok()) return stmt.status();
       stmt->BindText(1, request.principal);
       absl::Status checked = ForEachRow(*stmt, [&](const Statement& row) {
-        const absl::string_view other_role = row.Text(0);
-        const absl::string_view other_scope = row.Text(1);
-        if (other_role == request.role && other_scope == request.scope) {
-          return absl::AlreadyExistsError(absl::StrCat(
-              "principal \"", request.principal, "\" already holds role \"",
-              request.role, "\" in scope \"", request.scope, "\""));
-        }
-        std::optional<absl::Time> expires = row.OptionalTime(2);
-        if (expires.has_value() && *expires <= now) return absl::OkStatus();
-        if (!ScopesOverlap(request.scope, other_scope)) {
-          return absl::OkStatus();
-        }
-        std::optional<policy::RoleId> other = program->FindRole(other_role);
-        if (!other.has_value()) return absl::OkStatus();
-        std::optional<std::pair<std::string, std::string>> conflict =
-            program->SeparationConflict(*role, *other);
-        if (conflict.has_value()) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "granting role \"", request.role, "\" (scope \"", request.scope,
-              "\") to \"", request.principal,
-              "\" would break separation of duties: it holds role \"",
-              other_role, "\" (scope \"", other_scope,
-              "\") and the policy separates \"", conflict->first, "\" and \"",
-              conflict->second, "\""));
-        }
-        return absl::OkStatus();
+        return internal::CheckGrantAgainstBinding(request, *role, *program,
+                                                  row.Text(0), row.Text(1),
+                                                  row.OptionalTime(2), now);
       });
       if (!checked.ok()) return checked;
     }

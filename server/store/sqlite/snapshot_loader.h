@@ -18,17 +18,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "policy/program.h"
+#include "server/store/entry_assembler.h"
 #include "server/store/snapshot.h"
 #include "server/store/sqlite/connection.h"
 
 namespace steward::store::sqlite {
 
-struct LoadStats {
-  int64_t principals = 0;
-  int64_t bindings_loaded = 0;
-  int64_t bindings_skipped = 0;    // role not in the Program
-  int64_t attributes_skipped = 0;  // undeclared or mistyped, or bad JSON
-};
+using store::LoadStats;
 
 // How LoadSnapshot splits its work; the defaults suit production, tests
 // shrink them to exercise the threaded path on small stores.

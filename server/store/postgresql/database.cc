@@ -1,0 +1,59 @@
+// See database.h.
+#include "server/store/postgresql/database.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace steward::store::postgresql {
+namespace {
+
+// Attempts of one change when PostgreSQL aborts it (kAborted).
+constexpr int kMaxAttempts = 3;
+
+absl::StatusOr<int64_t> CommitOnce(Connection& connection,
+                                   absl::FunctionRef<absl::Status()> change) {
+  absl::StatusOr<Transaction> txn =
+      Transaction::Begin(connection, Transaction::Mode::kWrite);
+  if (!txn.ok()) return txn.status();
+  absl::StatusOr<Result> locked = connection.Exec(
+      "lock store revision",
+      "SELECT revision FROM store_meta WHERE singleton = 1 FOR UPDATE");
+  if (!locked.ok()) return locked.status();
+  if (locked->rows() != 1)
+    return absl::DataLossError("store_meta row is missing");
+  if (absl::Status s = change(); !s.ok()) return s;
+  absl::StatusOr<Result> bumped = connection.Exec(
+      "bump store revision",
+      "UPDATE store_meta SET revision = revision + 1 WHERE singleton = 1 "
+      "RETURNING revision");
+  if (!bumped.ok()) return bumped.status();
+  const int64_t revision = bumped->Int(0, 0);
+  absl::StatusOr<Result> notified = connection.Exec(
+      "notify store revision", "SELECT pg_notify('steward_revision', $1)",
+      Params().Text(absl::StrCat(revision)));
+  if (!notified.ok()) return notified.status();
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  return revision;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> CommitChange(Connection& connection,
+                                     absl::FunctionRef<absl::Status()> change) {
+  absl::StatusOr<int64_t> revision;
+  for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+    revision = CommitOnce(connection, change);
+    if (revision.status().code() != absl::StatusCode::kAborted) break;
+  }
+  return revision;
+}
+
+absl::StatusOr<int64_t> ReadRevision(Connection& connection) {
+  absl::StatusOr<Result> row =
+      connection.Exec("read store revision",
+                      "SELECT revision FROM store_meta WHERE singleton = 1");
+  if (!row.ok()) return row.status();
+  if (row->rows() != 1) return absl::DataLossError("store_meta row is missing");
+  return row->Int(0, 0);
+}
+
+}  // namespace steward::store::postgresql
