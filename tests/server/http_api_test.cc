@@ -406,28 +406,45 @@ TEST_F(HttpApiTest, AuthFailuresRecordTheHttpClientsAddress) {
   EXPECT_THAT(peers, ::testing::Not(::testing::Contains("unknown")));
 }
 
-TEST_F(HttpApiTest, PlanResourcesReachesTheRpc) {
-  httplib::Result result = Post(
-      "/v1/plan-resources", *client_key_,
-      R"({"principalId":"u0001","action":"read","resourceKind":"customer"})");
-  ASSERT_TRUE(result);
-  if (result->status == 501) {
-    // The RPC is not in this build yet: the gateway must say so properly.
-    nlohmann::json json = nlohmann::json::parse(result->body);
-    EXPECT_EQ(json["code"], "UNIMPLEMENTED");
-    GTEST_SKIP() << "PlanResources answers UNIMPLEMENTED: " << result->body;
+TEST_F(HttpApiTest, PlanResourcesAnswersAsTheRpcDoes) {
+  for (const char* principal : {"u0001", "u0019", "u0084"}) {
+    v1::PlanResourcesRequest request;
+    request.set_principal_id(principal);
+    request.set_action("update");
+    request.set_resource_kind("customer");
+    httplib::Result result =
+        Post("/v1/plan-resources", *client_key_, ToJson(request));
+    ASSERT_TRUE(result);
+    ASSERT_EQ(result->status, 200) << result->body;
+    v1::PlanResourcesResponse over_http;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(result->body, &over_http)
+            .ok())
+        << result->body;
+    EXPECT_NE(over_http.kind(), v1::PLAN_KIND_UNSPECIFIED);
+
+    auto stub = v1::AuthorizationService::NewStub(*channel_);
+    v1::PlanResourcesResponse over_grpc;
+    grpc::Status status =
+        stub->PlanResources(Context(*client_key_).get(), request, &over_grpc);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(over_http.kind(), over_grpc.kind()) << principal;
+    EXPECT_EQ(over_http.reason(), over_grpc.reason()) << principal;
+    EXPECT_EQ(over_http.condition().SerializeAsString(),
+              over_grpc.condition().SerializeAsString())
+        << principal << ": " << result->body;
+    EXPECT_EQ(over_http.policy_version(), over_grpc.policy_version());
   }
-  ASSERT_EQ(result->status, 200) << result->body;
-  v1::PlanResourcesResponse response;
-  ASSERT_TRUE(
-      google::protobuf::util::JsonStringToMessage(result->body, &response)
-          .ok());
-  EXPECT_NE(response.kind(), v1::PLAN_KIND_UNSPECIFIED);
-  // Its own validation, as over gRPC.
+  // The RPC's own validation and roles, as over gRPC.
   httplib::Result unknown = Post("/v1/plan-resources", *client_key_,
                                  R"({"principalId":"u0001","x":1})");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 400);
+  httplib::Result auditor = Post(
+      "/v1/plan-resources", *auditor_key_,
+      R"({"principalId":"u0001","action":"read","resourceKind":"customer"})");
+  ASSERT_TRUE(auditor);
+  EXPECT_EQ(auditor->status, 403) << auditor->body;
 }
 
 TEST(HttpListenTest, PlaintextOnANonLoopbackAddressIsRefused) {
