@@ -3,12 +3,12 @@
 // AuthorizationService's messages, and GET /healthz.
 //
 // A gateway, not a second implementation. Each request's JSON body becomes
-// the RPC's request message (unknown fields refused), is serialized, and
-// is sent to the very same gRPC method over the server's in-process
-// channel with the caller's `Authorization` header as `authorization`
-// metadata. Authentication and service roles, validation, evaluation,
-// audit and its durability, back-pressure and metrics are therefore the
-// gRPC service's by construction; the gateway only checks what is HTTP's
+// the RPC's request in its wire form (protobuf's JSON mapping, unknown
+// fields refused) and is sent to the very same gRPC method over the server's
+// in-process channel with the caller's `Authorization` header as
+// `authorization` metadata. Authentication and service roles, validation,
+// evaluation, audit and its durability, back-pressure and metrics are therefore
+// the gRPC service's by construction; the gateway only checks what is HTTP's
 // (method, path, Content-Type, body size, JSON syntax) and maps the gRPC
 // status to an HTTP status and a JSON error (http_status.h). The HTTP
 // client's address travels as kForwardedPeerMetadata with a token only
