@@ -186,16 +186,6 @@ AuditWriter::AuditWriter(std::unique_ptr<Connection> connection,
 
 AuditWriter::~AuditWriter() { (void)Shutdown(); }
 
-absl::Status AuditWriter::Submit(AuditRecord record,
-                                 CommitCallback on_committed) {
-  return Enqueue(std::move(record), std::move(on_committed), /*wait=*/true);
-}
-
-absl::Status AuditWriter::TrySubmit(AuditRecord record,
-                                    CommitCallback on_committed) {
-  return Enqueue(std::move(record), std::move(on_committed), /*wait=*/false);
-}
-
 absl::Status AuditWriter::Enqueue(AuditRecord record, CommitCallback callback,
                                   bool wait) {
   if (absl::Status s = ValidateRecord(record); !s.ok()) return s;
