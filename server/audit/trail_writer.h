@@ -28,6 +28,16 @@ namespace steward::audit {
 inline constexpr std::array<size_t, 8> kBatchSizeBounds = {
     1, 4, 16, 64, 256, 1024, 4096, 16384};
 
+namespace internal {
+// The histogram bucket of a batch of `n` records.
+inline size_t BatchSizeBucket(size_t n) {
+  for (size_t i = 0; i < kBatchSizeBounds.size(); ++i) {
+    if (n <= kBatchSizeBounds[i]) return i;
+  }
+  return kBatchSizeBounds.size();
+}
+}  // namespace internal
+
 // A consistent copy of the writer's counters.
 struct WriterMetrics {
   size_t queue_depth = 0;  // accepted, not yet taken into a batch
