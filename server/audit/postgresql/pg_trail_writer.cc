@@ -138,24 +138,25 @@ void AddRow(Params& p, const std::string& chain, const internal::StoredRow& r,
 // PostgreSQL text cannot hold a NUL byte (libpq would cut the value at
 // it), so the stored row would differ from the hashed one: refused.
 absl::Status CheckStorableText(const internal::StoredRow& r) {
-  const std::pair<absl::string_view, absl::string_view> texts[] = {
-      {"decision_id", r.decision_id.value_or("")},
-      {"caller", r.caller},
-      {"principal", r.principal},
-      {"action", r.action},
-      {"resource_kind", r.resource_kind},
-      {"resource_id", r.resource_id},
-      {"resource_scope", r.resource_scope},
-      {"reason", r.reason},
-      {"rule_id", r.rule_id},
-      {"request_id", r.request_id},
-      {"fields", r.fields_json},
-      {"purpose", r.purpose},
-      {"justification", r.justification},
-      {"key_id", r.key_id.value_or("")},
-      {"details", r.details.value_or("")}};
+  static const std::string kNone;
+  const std::pair<const char*, const std::string*> texts[] = {
+      {"decision_id", r.decision_id.has_value() ? &*r.decision_id : &kNone},
+      {"caller", &r.caller},
+      {"principal", &r.principal},
+      {"action", &r.action},
+      {"resource_kind", &r.resource_kind},
+      {"resource_id", &r.resource_id},
+      {"resource_scope", &r.resource_scope},
+      {"reason", &r.reason},
+      {"rule_id", &r.rule_id},
+      {"request_id", &r.request_id},
+      {"fields", &r.fields_json},
+      {"purpose", &r.purpose},
+      {"justification", &r.justification},
+      {"key_id", r.key_id.has_value() ? &*r.key_id : &kNone},
+      {"details", r.details.has_value() ? &*r.details : &kNone}};
   for (const auto& [column, value] : texts) {
-    if (value.find('\0') != absl::string_view::npos) {
+    if (value->find('\0') != std::string::npos) {
       return absl::InvalidArgumentError(
           absl::StrCat("audit record has a NUL byte in ", column,
                        ", which the PostgreSQL trail cannot store"));
