@@ -249,9 +249,12 @@ TEST(PgTrailTest, ChainHashesAreTheSqliteTrailsHashes) {
   Hash prev = kZeroHash;
   for (int i = 1; i <= 3; ++i) {
     AuditRecord r = Decision(i);
-    r.attributes = std::string("{\"a\":\"\\u00e9\"}\x01\xff", 15);
+    r.attributes = std::string("{\"a\":\"\\u00e9\"}\x01\xff", 16);
     r.details = "{\"x\":1}";
     r.totp_verified = true;
+    // What array literals must escape or could mistake for NULL.
+    r.principal = "we\"ird\\ NULL,{}";
+    r.resource_id = "NULL";
     ASSERT_THAT(w->SubmitAndWait(r).status(), IsOk());
     r.seq = i;
     prev = ChainHash(prev, CanonicalEncoding(r));
@@ -260,6 +263,11 @@ TEST(PgTrailTest, ChainHashesAreTheSqliteTrailsHashes) {
                 "SELECT encode(hash, 'hex') FROM audit_records "
                 "WHERE chain = 'r1' AND seq = 3"),
             HashHex(prev));
+  EXPECT_EQ(Sql(url,
+                "SELECT principal || '|' || resource_id || '|' || "
+                "encode(attributes, 'hex') FROM audit_records "
+                "WHERE seq = 1"),
+            "we\"ird\\ NULL,{}|NULL|7b2261223a225c7530306539227d01ff");
   EXPECT_TRUE(Verify(url).ok);
 }
 

@@ -10,9 +10,9 @@
 // As AuditWriter (writer.h): request handlers hand it records; one writer
 // thread drains a bounded queue into batches, each one transaction: the
 // compare-and-set of the chain head (audit_chains, guarded by this
-// writer's session token and the head it last wrote), one multi-row INSERT
-// per up to max_rows_per_insert records, COMMIT. Completion callbacks run
-// only after COMMIT returned, so with sync durability a Check is answered
+// writer's session token and the head it last wrote), one INSERT of the
+// whole batch (its columns as arrays, unnested), COMMIT. Completion callbacks
+// run only after COMMIT returned, so with sync durability a Check is answered
 // only once its record is in PostgreSQL; a batch is all or nothing.
 //
 // Ownership of a chain: at Open the writer takes a session-level advisory
@@ -66,9 +66,9 @@ struct PgWriterOptions {
   size_t queue_capacity = 65536;
   // Upper bound on records per transaction.
   size_t max_batch_records = 8192;
-  // Rows per INSERT statement. PostgreSQL binds at most 65535 parameters
-  // per statement and a row takes 26.
-  size_t max_rows_per_insert = 1000;
+  // Rows per INSERT statement (one array parameter per column, unnested):
+  // by default a whole batch is one INSERT.
+  size_t max_rows_per_insert = 8192;
   // Partitions created ahead: the current UTC month and the next
   // partition_months - 1, at Open and then every partition_check_interval.
   int partition_months = 3;
