@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "migrations/migrations.h"
+#include "server/audit/postgresql/pg_reader.h"
 #include "server/audit/postgresql/pg_trail_writer.h"
 #include "server/audit/postgresql/pg_verify.h"
 #include "server/audit/signed_checkpoint.h"
@@ -588,6 +589,108 @@ TEST(PgTrailTest, SignedCheckpointsPerChainAreCheckedAgainstTheChain) {
   v = Verify(url);
   EXPECT_FALSE(v.ok);
   EXPECT_THAT(v.message, HasSubstr("a signed checkpoint covers record 25"));
+}
+
+// Every page of `filter`, following tokens; checks page sizes.
+std::vector<ChainRecord> QueryAll(PgAuditReader& reader,
+                                  const QueryFilter& filter, int page_size) {
+  std::vector<ChainRecord> out;
+  std::string token;
+  int pages = 0;
+  do {
+    absl::StatusOr<PgQueryPage> page = reader.Query(filter, page_size, token);
+    EXPECT_THAT(page.status(), IsOk());
+    if (!page.ok()) break;
+    EXPECT_LE(static_cast<int>(page->records.size()), page_size);
+    for (ChainRecord& r : page->records) out.push_back(std::move(r));
+    token = page->next_page_token;
+  } while (!token.empty() && ++pages < 1000);
+  return out;
+}
+
+TEST(PgTrailTest, QueriesReadEveryChainNewestFirstAcrossPartitions) {
+  const std::string url = NewTrailDatabase();
+  ASSERT_FALSE(url.empty());
+  const absl::Time now = absl::Now();
+  const absl::Time last_year = now - absl::Hours(24 * 400);
+  {
+    std::unique_ptr<PgTrailWriter> a = OpenWriter(url, "a");
+    std::unique_ptr<PgTrailWriter> b = OpenWriter(url, "b");
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    for (int i = 0; i < 30; ++i) {
+      // Interleaved times: a at even seconds, b at odd ones; the first
+      // ten of each a year back (the DEFAULT partition), and one instant
+      // both chains share.
+      const absl::Time base = i < 10 ? last_year : now - absl::Minutes(10);
+      AuditRecord ra = Now("a", i);
+      ra.time = base + absl::Seconds(2 * i);
+      ra.principal = i % 2 == 0 ? "alice" : "bob";
+      AuditRecord rb = Now("b", i);
+      rb.time = i == 29 ? ra.time : base + absl::Seconds(2 * i + 1);
+      rb.principal = "carol";
+      if (i == 5) {
+        rb.kind = RecordKind::kPlan;
+        rb.effect = RecordEffect::kOk;
+      }
+      ASSERT_THAT(a->Submit(ra), IsOk());
+      ASSERT_THAT(b->Submit(rb), IsOk());
+    }
+  }
+  absl::StatusOr<std::unique_ptr<PgAuditReader>> reader =
+      PgAuditReader::Open(url);
+  ASSERT_THAT(reader.status(), IsOk());
+  const std::vector<ChainRecord> all = QueryAll(**reader, {}, 7);
+  ASSERT_EQ(all.size(), 60u);
+  std::set<std::string> ids;
+  for (size_t i = 0; i < all.size(); ++i) {
+    ids.insert(all[i].record.decision_id);
+    EXPECT_EQ(all[i].record.decision_id.substr(0, 2), all[i].chain + "-");
+    if (i == 0) continue;
+    // Newest first; at equal times by chain, then seq, descending.
+    const ChainRecord& prev = all[i - 1];
+    EXPECT_TRUE(
+        prev.record.time > all[i].record.time ||
+        (prev.record.time == all[i].record.time && prev.chain > all[i].chain))
+        << i;
+  }
+  EXPECT_EQ(ids.size(), 60u);
+  EXPECT_EQ(all[0].chain, "b");  // the shared instant: b before a
+  EXPECT_EQ(all[1].chain, "a");
+  EXPECT_EQ(all[0].record.time, all[1].record.time);
+
+  QueryFilter alice;
+  alice.principal = "alice";
+  EXPECT_EQ(QueryAll(**reader, alice, 4).size(), 15u);
+  QueryFilter recent;
+  recent.since = now - absl::Hours(1);
+  EXPECT_EQ(QueryAll(**reader, recent, 100).size(), 40u);
+  QueryFilter old_b;
+  old_b.until = now - absl::Hours(1);
+  old_b.principal = "carol";
+  EXPECT_EQ(QueryAll(**reader, old_b, 100).size(), 10u);
+  QueryFilter plans;
+  plans.kinds = {RecordKind::kPlan};
+  const std::vector<ChainRecord> plan_records = QueryAll(**reader, plans, 10);
+  ASSERT_EQ(plan_records.size(), 1u);
+  EXPECT_EQ(plan_records[0].record.decision_id, "b-5");
+  EXPECT_EQ(plan_records[0].record.kind, RecordKind::kPlan);
+
+  absl::StatusOr<ChainRecord> found = (*reader)->FindDecision("b-17");
+  ASSERT_THAT(found.status(), IsOk());
+  EXPECT_EQ(found->chain, "b");
+  EXPECT_EQ(found->record.seq, 18);
+  EXPECT_EQ(found->record.principal, "carol");
+  EXPECT_THAT((*reader)->FindDecision("nope").status(),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT((*reader)->Query({}, 10, "garbage").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("malformed page token")));
+  EXPECT_THAT((*reader)->Query({}, kMaxPageSize + 1, "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  absl::StatusOr<PgVerifyResult> verified = (*reader)->VerifyChains();
+  ASSERT_THAT(verified.status(), IsOk());
+  EXPECT_TRUE(verified->ok) << verified->message;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/audit/postgresql/pg_rows.h"
 #include "server/audit/record.h"
 #include "server/store/postgresql/connection.h"
 
@@ -22,46 +23,16 @@ using store::postgresql::Transaction;
 // Rows per page of the keyset scan: bounds memory whatever a chain holds.
 constexpr int kPageRows = 5000;
 
-std::optional<Hash> ToHash(const std::string& bytes) {
-  Hash hash;
-  if (bytes.size() != hash.size()) return std::nullopt;
-  std::memcpy(hash.data(), bytes.data(), hash.size());
-  return hash;
+const std::string& ScanSqlText() {
+  static const std::string* sql = new std::string(absl::StrCat(
+      "SELECT ", internal::kPgRowColumns,
+      " FROM audit_records WHERE chain = $1 AND seq >= $2 ORDER BY seq "
+      "LIMIT $3"));
+  return *sql;
 }
 
-std::optional<std::string> OptionalText(const Result& r, int row, int col) {
-  if (r.IsNull(row, col)) return std::nullopt;
-  return std::string(r.Text(row, col));
-}
-
-// The stored row at `row` of a page (columns as in the scan's SELECT).
-internal::StoredRow ToStoredRow(const Result& r, int row) {
-  internal::StoredRow s;
-  s.seq = r.Int(row, 0);
-  s.time_micros = r.Int(row, 1);
-  s.kind = std::string(r.Text(row, 2));
-  s.decision_id = OptionalText(r, row, 3);
-  s.caller = std::string(r.Text(row, 4));
-  s.principal = std::string(r.Text(row, 5));
-  s.action = std::string(r.Text(row, 6));
-  s.resource_kind = std::string(r.Text(row, 7));
-  s.resource_id = std::string(r.Text(row, 8));
-  s.resource_scope = std::string(r.Text(row, 9));
-  s.effect = std::string(r.Text(row, 10));
-  s.reason = std::string(r.Text(row, 11));
-  s.rule_id = std::string(r.Text(row, 12));
-  s.policy_version = r.OptionalInt(row, 13);
-  s.store_revision = r.OptionalInt(row, 14);
-  s.request_id = std::string(r.Text(row, 15));
-  s.fields_json = std::string(r.Text(row, 16));
-  s.purpose = std::string(r.Text(row, 17));
-  s.justification = std::string(r.Text(row, 18));
-  if (!r.IsNull(row, 19)) s.attributes = r.Bytes(row, 19);
-  s.key_id = OptionalText(r, row, 20);
-  s.details = OptionalText(r, row, 21);
-  s.totp_verified = r.OptionalInt(row, 22);
-  return s;
-}
+using internal::PgHash;
+using internal::PgStoredRow;
 
 void Break(VerifyResult& result, int64_t seq, std::string message) {
   if (!result.ok) return;  // the first break is the one reported
@@ -86,7 +57,7 @@ absl::StatusOr<VerifyResult> VerifyOneChain(Connection& c,
   if (!anchor.ok()) return anchor.status();
   if (anchor->rows() == 1) {
     start_seq = anchor->Int(0, 0);
-    std::optional<Hash> h = ToHash(anchor->Bytes(0, 1));
+    std::optional<Hash> h = PgHash(anchor->Bytes(0, 1));
     if (!h.has_value()) {
       Break(result, start_seq, "the retention anchor's hash is not 32 bytes");
       return result;
@@ -105,7 +76,7 @@ absl::StatusOr<VerifyResult> VerifyOneChain(Connection& c,
     CheckpointCheck check;
     check.checkpoint.seq = signed_rows->Int(i, 0);
     check.checkpoint.head =
-        ToHash(signed_rows->Bytes(i, 1)).value_or(kZeroHash);
+        PgHash(signed_rows->Bytes(i, 1)).value_or(kZeroHash);
     check.checkpoint.time_micros = signed_rows->Int(i, 2);
     check.checkpoint.key_id = std::string(signed_rows->Text(i, 3));
     check.checkpoint.signature = signed_rows->Bytes(i, 4);
@@ -121,18 +92,12 @@ absl::StatusOr<VerifyResult> VerifyOneChain(Connection& c,
   result.first_seq = start_seq + 1;
   int64_t expected = start_seq + 1;
   while (result.ok) {
-    absl::StatusOr<Result> page = c.Exec(
-        "audit verify scan",
-        "SELECT seq, time, kind, decision_id, caller, principal, action, "
-        "resource_kind, resource_id, resource_scope, effect, reason, "
-        "rule_id, policy_version, store_revision, request_id, fields, "
-        "purpose, justification, attributes, key_id, details, "
-        "totp_verified, prev_hash, hash FROM audit_records "
-        "WHERE chain = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
-        Params().Text(chain).Int(expected).Int(kPageRows));
+    absl::StatusOr<Result> page =
+        c.Exec("audit verify scan", ScanSqlText().c_str(),
+               Params().Text(chain).Int(expected).Int(kPageRows));
     if (!page.ok()) return page.status();
     for (int i = 0; i < page->rows() && result.ok; ++i) {
-      internal::StoredRow row = ToStoredRow(*page, i);
+      internal::StoredRow row = PgStoredRow(*page, i);
       const int64_t seq = row.seq;
       if (seq != expected) {
         Break(result, expected,
@@ -140,8 +105,8 @@ absl::StatusOr<VerifyResult> VerifyOneChain(Connection& c,
                            seq - 1, " are missing"));
         break;
       }
-      const std::optional<Hash> stored_prev = ToHash(page->Bytes(i, 23));
-      const std::optional<Hash> stored_hash = ToHash(page->Bytes(i, 24));
+      const std::optional<Hash> stored_prev = PgHash(page->Bytes(i, 23));
+      const std::optional<Hash> stored_hash = PgHash(page->Bytes(i, 24));
       if (!stored_prev.has_value() || *stored_prev != prev) {
         Break(result, seq,
               absl::StrCat("chain ", chain, ": record ", seq,
@@ -218,7 +183,7 @@ absl::StatusOr<PgVerifyResult> VerifyPgChains(Connection& connection) {
   for (int i = 0; i < chains->rows(); ++i) {
     ChainVerifyResult chain;
     chain.chain = std::string(chains->Text(i, 0));
-    const std::optional<Hash> head = ToHash(chains->Bytes(i, 2));
+    const std::optional<Hash> head = PgHash(chains->Bytes(i, 2));
     if (!head.has_value()) {
       chain.result.ok = false;
       chain.result.message = absl::StrCat("chain ", chain.chain,
