@@ -9,7 +9,8 @@
 //    flushes its WAL (fsync counter: 1 = durable figures).
 //
 // The database: $STEWARD_BENCH_PG_URL (a superuser URL; the benchmark
-// creates and drops its own database there), else the throwaway test
+// creates a database steward_bench_PID_N there per case and leaves it for
+// inspection), else the throwaway test
 // cluster, which runs with fsync off. For durable figures start a cluster
 // with default settings and point the variable at it, e.g.
 //   STEWARD_BENCH_PG_URL=postgresql://steward@127.0.0.1:5433/postgres

@@ -24,6 +24,7 @@
 #include "server/audit/postgresql/pg_trail_writer.h"
 #include "server/audit/postgresql/pg_verify.h"
 #include "server/audit/signed_checkpoint.h"
+#include "server/audit/trail_factory.h"
 #include "server/store/postgresql/connection.h"
 #include "server/store/postgresql/migration_runner.h"
 #include "tests/audit/audit_test_util.h"
@@ -691,6 +692,30 @@ TEST(PgTrailTest, QueriesReadEveryChainNewestFirstAcrossPartitions) {
   absl::StatusOr<PgVerifyResult> verified = (*reader)->VerifyChains();
   ASSERT_THAT(verified.status(), IsOk());
   EXPECT_TRUE(verified->ok) << verified->message;
+}
+
+TEST(PgTrailTest, OpenTrailWriterPicksTheEngineFromTheLocation) {
+  const std::string url = NewTrailDatabase();
+  ASSERT_FALSE(url.empty());
+  absl::StatusOr<std::unique_ptr<TrailWriter>> pg =
+      OpenTrailWriter(url, "r1", WriterOptions{});
+  ASSERT_THAT(pg.status(), IsOk());
+  ASSERT_THAT((*pg)->SubmitAndWait(Now("r1", 0)).status(), IsOk());
+  EXPECT_EQ(Sql(url, "SELECT chain FROM audit_records"), "r1");
+  EXPECT_THAT(OpenTrailWriter(url, "", WriterOptions{}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("needs a replica name")));
+  // A file path is the SQLite trail, which has one chain.
+  testing::TestDb db;
+  EXPECT_THAT(OpenTrailWriter(db.path(), "r1", WriterOptions{}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("given for a SQLite audit trail")));
+  absl::StatusOr<std::unique_ptr<TrailWriter>> sqlite =
+      OpenTrailWriter(db.path(), "", WriterOptions{});
+  ASSERT_THAT(sqlite.status(), IsOk());
+  absl::StatusOr<int64_t> seq = (*sqlite)->SubmitAndWait(Decision(1));
+  ASSERT_THAT(seq.status(), IsOk());
+  EXPECT_EQ(*seq, 1);
 }
 
 }  // namespace
