@@ -6,14 +6,19 @@
 // refuses fails alone, never with its batch. On a real PostgreSQL 15
 // (tests/testing/postgres_cluster.h), no mocks.
 #include <libpq-fe.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -716,6 +721,108 @@ TEST(PgTrailTest, OpenTrailWriterPicksTheEngineFromTheLocation) {
   absl::StatusOr<int64_t> seq = (*sqlite)->SubmitAndWait(Decision(1));
   ASSERT_THAT(seq.status(), IsOk());
   EXPECT_EQ(*seq, 1);
+}
+
+// The child of the SIGKILL test: one replica submitting from 4 threads;
+// each commit callback writes "<n>\n" to `fd` (what the replica answered).
+// Never returns.
+[[noreturn]] void RunReplicaChild(const std::string& url, int fd) {
+  PgWriterOptions options;
+  options.conninfo = url;
+  options.chain = "r1";
+  auto writer = PgTrailWriter::Open(options);
+  if (!writer.ok()) ::_exit(3);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0;; ++i) {
+        const int n = i * 4 + t;
+        absl::Status s = (*writer)->Submit(
+            Now("r1", n), [fd, n](absl::StatusOr<int64_t> seq) {
+              if (!seq.ok()) return;
+              const std::string line = absl::StrCat(n, "\n");
+              // A pipe write of < PIPE_BUF bytes is atomic.
+              if (::write(fd, line.data(), line.size()) < 0) ::_exit(4);
+            });
+        if (!s.ok()) ::_exit(5);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ::_exit(0);
+}
+
+TEST(PgTrailTest, ReplicaKilledWithSigkillLosesNothingItAnswered) {
+  const std::string url = NewTrailDatabase();
+  ASSERT_FALSE(url.empty());
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    RunReplicaChild(url, fds[1]);
+  }
+  ::close(fds[1]);
+  std::string buffer;
+  std::set<std::string> answered;
+  auto consume = [&] {
+    size_t start = 0;
+    for (size_t nl; (nl = buffer.find('\n', start)) != std::string::npos;
+         start = nl + 1) {
+      int n = 0;
+      ASSERT_TRUE(absl::SimpleAtoi(buffer.substr(start, nl - start), &n));
+      answered.insert(absl::StrCat("r1-", n));
+    }
+    buffer.erase(0, start);
+  };
+  char chunk[4096];
+  while (answered.size() < 3000) {
+    const ssize_t got = ::read(fds[0], chunk, sizeof(chunk));
+    if (got < 0 && errno == EINTR) continue;
+    ASSERT_GT(got, 0) << "the replica exited early";
+    buffer.append(chunk, static_cast<size_t>(got));
+    consume();
+  }
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  while (true) {
+    const ssize_t got = ::read(fds[0], chunk, sizeof(chunk));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    buffer.append(chunk, static_cast<size_t>(got));
+  }
+  consume();
+  ::close(fds[0]);
+
+  const std::set<std::string> stored = StoredIds(url, "r1");
+  int missing = 0;
+  for (const std::string& id : answered) missing += stored.count(id) == 0;
+  EXPECT_EQ(missing, 0) << "of " << answered.size() << " answered";
+  PgVerifyResult verified = Verify(url);
+  EXPECT_TRUE(verified.ok) << verified.message;
+
+  // The replica restarts under its name once PostgreSQL has seen the dead
+  // session go (its advisory lock with it), and the chain continues.
+  std::unique_ptr<PgTrailWriter> again;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        PgWriterOptions options;
+        options.conninfo = url;
+        options.chain = "r1";
+        auto w = PgTrailWriter::Open(options);
+        if (w.ok()) again = *std::move(w);
+        return w.ok();
+      },
+      absl::Seconds(20), "the killed replica's chain is free again"));
+  ASSERT_NE(again, nullptr);
+  absl::StatusOr<int64_t> seq = again->SubmitAndWait(Now("r1", -1));
+  ASSERT_THAT(seq.status(), IsOk());
+  EXPECT_EQ(*seq, static_cast<int64_t>(stored.size()) + 1);
+  verified = Verify(url);
+  EXPECT_TRUE(verified.ok) << verified.message;
 }
 
 }  // namespace
