@@ -307,6 +307,7 @@ TEST(PgTrailTest, SecondWriterWithTheSameReplicaNameIsRefused) {
   PgWriterOptions options;
   options.conninfo = url;
   options.chain = "r1";
+  options.chain_lock_wait = absl::Milliseconds(200);
   EXPECT_THAT(PgTrailWriter::Open(options).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("same --replica-name")));

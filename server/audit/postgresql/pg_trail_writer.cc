@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "server/store/postgresql/connection.h"
 #include "spdlog/spdlog.h"
 
@@ -221,6 +222,16 @@ absl::Status CheckStorableText(const internal::StoredRow& r) {
   return absl::OkStatus();
 }
 
+// The advisory lock of a chain (pg_trail_writer.h, "Ownership").
+constexpr char kLockSql[] =
+    "SELECT pg_try_advisory_lock(hashtextextended($1::text, 0))";
+constexpr char kUnlockSql[] =
+    "SELECT pg_advisory_unlock(hashtextextended($1::text, 0))";
+
+std::string LockKey(const PgWriterOptions& options) {
+  return absl::StrCat("steward.audit.chain:", options.chain);
+}
+
 std::string RandomToken() {
   absl::BitGen gen;
   return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(gen),
@@ -239,16 +250,22 @@ absl::StatusOr<std::unique_ptr<Connection>> PgTrailWriter::Connect(
   Connection& c = **connection;
   // Session-level: held until this connection ends, which is what makes a
   // second process with the same replica name visible.
-  absl::StatusOr<Result> locked = c.Exec(
-      "audit chain lock",
-      "SELECT pg_try_advisory_lock(hashtextextended($1::text, 0))",
-      Params().Text(absl::StrCat("steward.audit.chain:", options.chain)));
-  if (!locked.ok()) return locked.status();
-  if (!locked->Bool(0, 0)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "audit chain \"", options.chain,
-        "\" is held by another session: is another stewardd running with "
-        "the same --replica-name?"));
+  // A session that just ended (a replica restarting, or one killed a
+  // moment ago) may still hold the lock until its backend has gone: the
+  // lock is retried for chain_lock_wait before the name counts as taken.
+  const absl::Time give_up = absl::Now() + options.chain_lock_wait;
+  while (true) {
+    absl::StatusOr<Result> locked =
+        c.Exec("audit chain lock", kLockSql, Params().Text(LockKey(options)));
+    if (!locked.ok()) return locked.status();
+    if (locked->Bool(0, 0)) break;
+    if (absl::Now() >= give_up) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "audit chain \"", options.chain,
+          "\" is held by another session: is another stewardd running with "
+          "the same --replica-name?"));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
   }
   absl::StatusOr<Result> set =
       c.Exec("audit writer token", "SELECT set_config($1, $2, false)",
@@ -408,7 +425,13 @@ absl::Status PgTrailWriter::Shutdown() {
     stopping_ = true;
   }
   thread_.join();
-  // Closing the connection releases the chain's advisory lock.
+  // Closing the connection would release the chain's advisory lock too,
+  // but only once the server has processed the disconnect; unlocking
+  // first lets a restart under the same name take the chain at once.
+  if (connection_ != nullptr) {
+    (void)connection_->Exec("audit chain unlock", kUnlockSql,
+                            Params().Text(LockKey(options_)));
+  }
   connection_.reset();
   joined_ = true;
   return flushed;

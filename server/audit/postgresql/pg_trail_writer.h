@@ -77,6 +77,10 @@ struct PgWriterOptions {
   // attempt up to the maximum.
   absl::Duration reconnect_backoff_min = absl::Milliseconds(50);
   absl::Duration reconnect_backoff_max = absl::Seconds(2);
+  // How long Open (and a reconnection) retries the chain's advisory lock
+  // before refusing the name as taken: a session that just ended holds it
+  // until PostgreSQL has noticed.
+  absl::Duration chain_lock_wait = absl::Seconds(2);
   // lock_timeout of the writer's session: how long a batch waits for the
   // chain head's row lock.
   absl::Duration lock_timeout = absl::Seconds(5);
