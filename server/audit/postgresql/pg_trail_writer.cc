@@ -539,7 +539,11 @@ void PgTrailWriter::Run() {
         return stopping_ || !queue_.empty();
       };
       absl::Duration timeout = absl::InfiniteDuration();
-      if (options_.signing_key != nullptr && head_.last_seq > signed_seq_) {
+      // Wake to sign an idle chain's tail; not while disconnected (nothing
+      // could be stored, and the wait would spin): the next batch
+      // reconnects first.
+      if (options_.signing_key != nullptr && connection_ != nullptr &&
+          head_.last_seq > signed_seq_) {
         timeout = std::max(
             absl::ZeroDuration(),
             signed_time_ + options_.signed_checkpoint_interval - absl::Now());
