@@ -351,5 +351,33 @@ Hash ChainHash(const Hash& prev, absl::string_view head,
   return out;
 }
 
+absl::Status ValidateRecord(const AuditRecord& r) {
+  const bool decision = r.kind == RecordKind::kDecision;
+  if ((decision || r.kind == RecordKind::kPlan) && r.decision_id.empty()) {
+    return absl::InvalidArgumentError(
+        "a decision or plan record needs a decision_id");
+  }
+  const bool allow_deny =
+      r.effect == RecordEffect::kAllow || r.effect == RecordEffect::kDeny;
+  if (decision != allow_deny) {
+    return absl::InvalidArgumentError(
+        "decision records have effect ALLOW/DENY, others OK/FAILED");
+  }
+  if (r.time < absl::UnixEpoch()) {
+    return absl::InvalidArgumentError("audit record time before 1970");
+  }
+  if ((r.policy_version.has_value() && *r.policy_version < 0) ||
+      (r.store_revision.has_value() && *r.store_revision < 0)) {
+    return absl::InvalidArgumentError("negative policy version or revision");
+  }
+  if (r.details.has_value() && !nlohmann::json::accept(*r.details)) {
+    return absl::InvalidArgumentError("audit record details are not JSON");
+  }
+  if (!r.key_id.empty() && !r.attributes.has_value()) {
+    return absl::InvalidArgumentError("key_id set without attributes");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace internal
 }  // namespace steward::audit

@@ -195,6 +195,12 @@ std::string CanonicalBody(const StoredRow& row);  // values 2..23
 Hash ChainHash(const Hash& prev, absl::string_view head,
                absl::string_view body);
 
+// The schema's rules (the CHECK constraints of audit_log and of
+// PostgreSQL's audit_records), checked by the writers before queuing so a
+// bad record is refused to its submitter instead of failing a batch.
+// kInvalidArgument naming the rule broken.
+absl::Status ValidateRecord(const AuditRecord& record);
+
 }  // namespace internal
 
 }  // namespace steward::audit

@@ -20,36 +20,6 @@ using store::sqlite::Connection;
 using store::sqlite::ConnectionOptions;
 using store::sqlite::Transaction;
 
-// The schema's CHECK constraints, checked before queuing so a bad record
-// is refused to its submitter instead of failing a batch.
-absl::Status ValidateRecord(const AuditRecord& r) {
-  const bool decision = r.kind == RecordKind::kDecision;
-  if ((decision || r.kind == RecordKind::kPlan) && r.decision_id.empty()) {
-    return absl::InvalidArgumentError(
-        "a decision or plan record needs a decision_id");
-  }
-  const bool allow_deny =
-      r.effect == RecordEffect::kAllow || r.effect == RecordEffect::kDeny;
-  if (decision != allow_deny) {
-    return absl::InvalidArgumentError(
-        "decision records have effect ALLOW/DENY, others OK/FAILED");
-  }
-  if (r.time < absl::UnixEpoch()) {
-    return absl::InvalidArgumentError("audit record time before 1970");
-  }
-  if ((r.policy_version.has_value() && *r.policy_version < 0) ||
-      (r.store_revision.has_value() && *r.store_revision < 0)) {
-    return absl::InvalidArgumentError("negative policy version or revision");
-  }
-  if (r.details.has_value() && !nlohmann::json::accept(*r.details)) {
-    return absl::InvalidArgumentError("audit record details are not JSON");
-  }
-  if (!r.key_id.empty() && !r.attributes.has_value()) {
-    return absl::InvalidArgumentError("key_id set without attributes");
-  }
-  return absl::OkStatus();
-}
-
 // Errors caused by one record's content rather than by the database.
 bool IsRecordError(const absl::Status& s) {
   return s.code() == absl::StatusCode::kAlreadyExists ||
@@ -72,13 +42,6 @@ absl::Status ApplySpaceOptions(Connection& connection,
     if (absl::Status s = connection.Exec(pragma.c_str()); !s.ok()) return s;
   }
   return absl::OkStatus();
-}
-
-size_t HistogramBucket(size_t n) {
-  for (size_t i = 0; i < kBatchSizeBounds.size(); ++i) {
-    if (n <= kBatchSizeBounds[i]) return i;
-  }
-  return kBatchSizeBounds.size();
 }
 
 }  // namespace
@@ -186,19 +149,9 @@ AuditWriter::AuditWriter(std::unique_ptr<Connection> connection,
 
 AuditWriter::~AuditWriter() { (void)Shutdown(); }
 
-absl::Status AuditWriter::Submit(AuditRecord record,
-                                 CommitCallback on_committed) {
-  return Enqueue(std::move(record), std::move(on_committed), /*wait=*/true);
-}
-
-absl::Status AuditWriter::TrySubmit(AuditRecord record,
-                                    CommitCallback on_committed) {
-  return Enqueue(std::move(record), std::move(on_committed), /*wait=*/false);
-}
-
 absl::Status AuditWriter::Enqueue(AuditRecord record, CommitCallback callback,
                                   bool wait) {
-  if (absl::Status s = ValidateRecord(record); !s.ok()) return s;
+  if (absl::Status s = internal::ValidateRecord(record); !s.ok()) return s;
   // Waiting on the writer thread (from a commit callback) would deadlock:
   // only the writer thread frees queue slots.
   if (OnWriterThread()) wait = false;
@@ -550,7 +503,7 @@ void AuditWriter::CommitBatch(std::vector<Item>& batch) {
   if (committed > 0) ++metrics_.batches_committed;
   metrics_.last_batch_size = batch.size();
   metrics_.max_batch_size = std::max(metrics_.max_batch_size, batch.size());
-  ++metrics_.batch_size_histogram[HistogramBucket(batch.size())];
+  ++metrics_.batch_size_histogram[internal::BatchSizeBucket(batch.size())];
   metrics_.last_commit_time = elapsed;
   metrics_.max_commit_time = std::max(metrics_.max_commit_time, elapsed);
   metrics_.total_commit_time += elapsed;

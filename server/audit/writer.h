@@ -39,6 +39,7 @@
 #include "server/audit/commit_failure_log.h"
 #include "server/audit/record.h"
 #include "server/audit/signed_checkpoint.h"
+#include "server/audit/trail_writer.h"
 
 namespace steward::store::sqlite {
 class Connection;
@@ -127,56 +128,12 @@ struct WriterOptions {
   int64_t min_next_seq = 0;
 };
 
-// Upper bounds of the batch-size histogram buckets; the last bucket is
-// everything above the last bound.
-inline constexpr std::array<size_t, 8> kBatchSizeBounds = {
-    1, 4, 16, 64, 256, 1024, 4096, 16384};
-
-// A consistent copy of the writer's counters.
-struct WriterMetrics {
-  size_t queue_depth = 0;  // accepted, not yet taken into a batch
-  size_t queue_capacity = 0;
-  uint64_t records_committed = 0;
-  uint64_t records_failed = 0;  // callbacks that received an error
-  uint64_t batches_committed = 0;
-  uint64_t batches_failed = 0;
-  uint64_t rejected_full = 0;  // TrySubmit calls refused: queue full
-  size_t last_batch_size = 0;
-  size_t max_batch_size = 0;
-  // batch_size_histogram[i] counts batches with size <= kBatchSizeBounds[i]
-  // (and > the previous bound); the extra last entry counts larger ones.
-  std::array<uint64_t, kBatchSizeBounds.size() + 1> batch_size_histogram{};
-  absl::Duration last_commit_time;  // BEGIN to COMMIT of the last batch
-  absl::Duration max_commit_time;
-  absl::Duration total_commit_time;
-  int64_t last_seq = 0;  // last committed seq
-  // Deferred indexes: rows seq <= indexed_through are in the index tables.
-  int64_t indexed_through = 0;
-  uint64_t index_passes = 0;
-  uint64_t index_passes_failed = 0;
-  absl::Duration total_index_time;
-  // Newest signed checkpoint's seq; -1 when none (or signing is off).
-  int64_t last_signed_seq = -1;
-  uint64_t signed_checkpoints_failed = 0;
-  // Accepted but not yet committed or failed: what a crash now would lose
-  // of the records whose callers did not wait (async decisions).
-  uint64_t uncommitted = 0;
-  bool failing = false;
-};
-
 // Thread-safe. Owns its own SQLite connection to the database file (WAL,
 // synchronous=FULL) and the writer thread; the destructor calls Shutdown().
 // Must be the only writer of audit_log in the process and the only process
 // writing it (stewardd holds the data directory).
-class AuditWriter {
+class AuditWriter final : public TrailWriter {
  public:
-  // Receives the committed record's seq, or why it was not committed (the
-  // record is then NOT in the trail). Runs on the writer thread: it must be
-  // quick. From a callback, Submit does not wait (it behaves as TrySubmit)
-  // and SubmitAndWait, Flush and Shutdown fail with kFailedPrecondition,
-  // since waiting there would deadlock the writer.
-  using CommitCallback = absl::AnyInvocable<void(absl::StatusOr<int64_t>)>;
-
   // Opens `db_path` (which must already carry the schema; Store::Open or
   // the migration runner creates it) and starts the writer thread, which
   // continues the chain from the newest record or checkpoint.
@@ -188,45 +145,26 @@ class AuditWriter {
   AuditWriter& operator=(const AuditWriter&) = delete;
   ~AuditWriter();
 
-  // Queues `record` (its seq and hashes are ignored and assigned at
-  // commit), waiting while the queue is full. OK: accepted, and
-  // `on_committed` (may be null) will run exactly once. Non-OK: not
-  // accepted and the callback will never run: kInvalidArgument when the
-  // record breaks the schema's rules (decision without decision_id, effect
-  // not matching the kind), kFailedPrecondition after Shutdown().
-  absl::Status Submit(AuditRecord record,
-                      CommitCallback on_committed = nullptr);
-
-  // As Submit, but never waits: kResourceExhausted when the queue is full.
-  absl::Status TrySubmit(AuditRecord record,
-                         CommitCallback on_committed = nullptr);
-
-  // Submits and waits for the commit; returns the seq. For admin changes
-  // and the retention job, whose callers may block.
-  // kFailedPrecondition from a commit callback.
-  absl::StatusOr<int64_t> SubmitAndWait(AuditRecord record);
-
-  // Waits until every record accepted before the call has been committed
-  // or failed, and its callback has run. OK then: a failed record is
-  // reported to its own callback (and counted in metrics().records_failed),
-  // not here, so the result does not depend on timing. kFailedPrecondition
-  // from a commit callback.
-  absl::Status Flush();
-
-  // Stops accepting, commits everything already accepted, joins the writer
-  // thread. Idempotent. kFailedPrecondition from a commit callback.
-  absl::Status Shutdown();
+  // Submit, TrySubmit, SubmitAndWait, Flush and Shutdown: as TrailWriter
+  // (trail_writer.h) says. Submit refuses with kInvalidArgument a record
+  // that breaks the schema's rules (decision without decision_id, effect
+  // not matching the kind).
+  absl::StatusOr<int64_t> SubmitAndWait(AuditRecord record) override;
+  absl::Status Flush() override;
+  absl::Status Shutdown() override;
 
   // Asks the writer thread to sign a checkpoint of the current tail soon
   // (after the records accepted so far), without waiting. No effect
   // without a signing key or when the tail is already signed.
   void RequestSignedCheckpoint();
 
-  WriterMetrics metrics() const;
+  WriterMetrics metrics() const override;
 
   // True from a commit that failed for lack of space or I/O until one
   // succeeds. Async callers answer only after a commit while it is true.
-  bool failing() const { return failing_.load(std::memory_order_relaxed); }
+  bool failing() const override {
+    return failing_.load(std::memory_order_relaxed);
+  }
 
   // Sets PRAGMA max_page_count (WriterOptions::max_page_count) before the
   // next batch.
@@ -248,7 +186,8 @@ class AuditWriter {
               int64_t next_seq, int64_t indexed_through, int64_t signed_seq,
               absl::Time signed_time);
 
-  absl::Status Enqueue(AuditRecord record, CommitCallback callback, bool wait);
+  absl::Status Enqueue(AuditRecord record, CommitCallback callback,
+                       bool wait) override;
   bool OnWriterThread() const;
   void Run();
   // Writes `batch` in one transaction; on failure of a batch of several

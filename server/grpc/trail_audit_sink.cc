@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 
 namespace steward::server {
-TrailAuditSink::TrailAuditSink(audit::AuditWriter* writer,
+TrailAuditSink::TrailAuditSink(audit::TrailWriter* writer,
                                const store::Clock* clock, Metrics* metrics,
                                AuditDurability durability,
                                std::optional<audit::AuditKey> key,

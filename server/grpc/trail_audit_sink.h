@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "server/audit/minimize.h"
+#include "server/audit/trail_writer.h"
 #include "server/audit/value_cipher.h"
-#include "server/audit/writer.h"
 #include "server/grpc/audit_durability.h"
 #include "server/grpc/audit_sink.h"
 #include "server/grpc/auth_failure_aggregator.h"
@@ -29,7 +29,7 @@ namespace steward::server {
 // their intervals end.
 class TrailAuditSink final : public AuditSink {
  public:
-  TrailAuditSink(audit::AuditWriter* writer, const store::Clock* clock,
+  TrailAuditSink(audit::TrailWriter* writer, const store::Clock* clock,
                  Metrics* metrics, AuditDurability durability,
                  std::optional<audit::AuditKey> key,
                  AuthFailureAggregator::Options auth_failures = {});
@@ -73,7 +73,7 @@ class TrailAuditSink final : public AuditSink {
   // Record().
   absl::Status Submit(audit::AuditRecord record, AuditDone done);
 
-  audit::AuditWriter* writer_;
+  audit::TrailWriter* writer_;
   const store::Clock* clock_;
   Metrics* metrics_;
   AuditDurability durability_;

@@ -17,6 +17,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "migrations/migrations.h"
@@ -79,11 +81,14 @@ TEST(PostgresqlMigrationTest, EmptyDatabaseIsNotFoundUnlessCreating) {
                          "schemaname = 'public'"),
             "0");
   ASSERT_THAT(Open(url, clock, /*create=*/true).status(), IsOk());
+  std::vector<std::string> applied;
+  for (const migrations::Migration& m : migrations::AllPostgresql()) {
+    applied.push_back(absl::StrCat(m.name, ":", m.sha256));
+  }
   EXPECT_EQ(RawQueryText(url,
-                         "SELECT string_agg(name || ':' || checksum, ',') "
-                         "FROM schema_migrations"),
-            absl::StrCat(migrations::AllPostgresql()[0].name, ":",
-                         migrations::AllPostgresql()[0].sha256));
+                         "SELECT string_agg(name || ':' || checksum, ',' "
+                         "ORDER BY version) FROM schema_migrations"),
+            absl::StrJoin(applied, ","));
   // Opening again applies nothing and works without create.
   EXPECT_THAT(Open(url, clock).status(), IsOk());
 }
@@ -131,27 +136,32 @@ TEST(PostgresqlMigrationTest, AppendedMigrationRunsInItsTransaction) {
   std::vector<migrations::Migration> list(migrations::AllPostgresql().begin(),
                                           migrations::AllPostgresql().end());
   const std::string good_sha(64, 'b');
+  // Versions after the embedded ones, however many have landed.
+  const int latest = static_cast<int>(list.size());
+  const std::string extra_name = absl::StrFormat("%04d_extra.sql", latest + 1);
+  const std::string bad_name = absl::StrFormat("%04d_bad.sql", latest + 2);
   list.push_back(
-      {2, "0002_extra.sql", "CREATE TABLE extra (x int);", good_sha});
+      {latest + 1, extra_name, "CREATE TABLE extra (x int);", good_sha});
   absl::StatusOr<std::unique_ptr<postgresql::Connection>> c =
       postgresql::Connection::Open(url, {});
   ASSERT_THAT(c.status(), IsOk());
   absl::StatusOr<postgresql::MigrationResult> result =
       postgresql::RunMigrations(**c, list, clock.Now(), false);
   ASSERT_THAT(result.status(), IsOk());
-  EXPECT_EQ(result->version_before, 1);
-  EXPECT_EQ(result->version_after, 2);
+  EXPECT_EQ(result->version_before, latest);
+  EXPECT_EQ(result->version_after, latest + 1);
   EXPECT_EQ(result->applied, 1);
   // A failing migration leaves neither its tables nor its row behind.
-  list.push_back({3, "0003_bad.sql",
+  list.push_back({latest + 2, bad_name,
                   "CREATE TABLE half (x int); SELECT no_such_function();",
                   good_sha});
   EXPECT_THAT(postgresql::RunMigrations(**c, list, clock.Now(), false).status(),
-              StatusIs(absl::StatusCode::kInternal, HasSubstr("0003_bad.sql")));
+              StatusIs(absl::StatusCode::kInternal, HasSubstr(bad_name)));
   EXPECT_EQ(RawQueryText(url, "SELECT to_regclass('half')"), "");
   EXPECT_EQ(RawQueryText(url, "SELECT max(version) FROM schema_migrations"),
-            "2");
-  // This binary (which knows only version 1) now refuses the database.
+            absl::StrCat(latest + 1));
+  // This binary (which knows only versions up to `latest`) now refuses the
+  // database.
   EXPECT_THAT(Open(url, clock).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("newer than this stewardd")));

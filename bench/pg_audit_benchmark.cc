@@ -1,0 +1,199 @@
+// The PostgreSQL audit trail's write throughput.
+//
+//  * BM_PgWriterSync/C: one replica's PgTrailWriter
+//    (server/audit/postgresql/pg_trail_writer.h) with C records in flight,
+//    like C concurrent Checks whose replies wait for their record's COMMIT
+//    (sync durability); a slot frees only when the commit callback runs.
+//    Reports committed records/s, the average batch, the average commit
+//    (BEGIN to COMMIT) and client CPU per record, and whether the server
+//    flushes its WAL (fsync counter: 1 = durable figures).
+//
+// The database: $STEWARD_BENCH_PG_URL (a superuser URL; the benchmark
+// creates a database steward_bench_PID_N there per case and leaves it for
+// inspection), else the throwaway test
+// cluster, which runs with fsync off. For durable figures start a cluster
+// with default settings and point the variable at it, e.g.
+//   STEWARD_BENCH_PG_URL=postgresql://steward@127.0.0.1:5433/postgres
+//   pg_audit_benchmark --benchmark_filter=BM_PgWriterSync
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "benchmark/benchmark.h"
+#include "migrations/migrations.h"
+#include "server/audit/postgresql/pg_trail_writer.h"
+#include "server/audit/record.h"
+#include "server/store/postgresql/connection.h"
+#include "server/store/postgresql/migration_runner.h"
+#include "tests/testing/postgres_cluster.h"
+
+namespace steward::audit {
+namespace {
+
+using store::postgresql::Connection;
+using store::postgresql::Params;
+
+double ProcessCpuSeconds() {
+  struct rusage usage;
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) /
+             1e6;
+}
+
+// A fresh, migrated database: its URL, or why not.
+absl::StatusOr<std::string> NewDatabase() {
+  std::string url;
+  if (const char* env = std::getenv("STEWARD_BENCH_PG_URL");
+      env != nullptr && *env != '\0') {
+    static std::atomic<int> counter{0};
+    const std::string admin = env;
+    const std::string name =
+        absl::StrCat("steward_bench_", ::getpid(), "_", counter++);
+    absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(admin, {});
+    if (!c.ok()) return c.status();
+    // CREATE DATABASE takes no parameters; the name is ours, not input.
+    const std::string create = absl::StrCat("CREATE DATABASE ", name);
+    if (absl::Status s = (*c)->ExecScript("create database", create); !s.ok()) {
+      return s;
+    }
+    url = admin.substr(0, admin.rfind('/') + 1) + name;
+  } else {
+    absl::StatusOr<testing::PostgresCluster*> cluster =
+        testing::PostgresCluster::Shared();
+    if (!cluster.ok()) return cluster.status();
+    absl::StatusOr<std::string> created = (*cluster)->CreateDatabase();
+    if (!created.ok()) return created.status();
+    url = *created;
+  }
+  absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(url, {});
+  if (!c.ok()) return c.status();
+  absl::StatusOr<store::postgresql::MigrationResult> migrated =
+      store::postgresql::RunMigrations(**c, migrations::AllPostgresql(),
+                                       absl::Now(), true);
+  if (!migrated.ok()) return migrated.status();
+  return url;
+}
+
+bool ServerFsyncs(const std::string& url) {
+  absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(url, {});
+  if (!c.ok()) return false;
+  absl::StatusOr<store::postgresql::Result> r =
+      (*c)->Exec("show fsync", "SELECT current_setting('fsync')");
+  return r.ok() && r->Text(0, 0) == "on";
+}
+
+// As audit_benchmark.cc's decisions: what stewardd records for a Check.
+AuditRecord Decision(int64_t n) {
+  AuditRecord r;
+  r.time = absl::Now();
+  r.kind = RecordKind::kDecision;
+  r.decision_id = absl::StrFormat("dec-%012x", n);
+  r.caller = "crm-backend";
+  r.principal = absl::StrCat("user-", n % 1000);
+  r.action = n % 1000 == 999 ? "export" : "read";
+  r.resource_kind = "customer";
+  r.resource_id = absl::StrCat("c", n % 100000);
+  r.resource_scope = "acme/eu";
+  r.effect = n % 4 == 0 ? RecordEffect::kDeny : RecordEffect::kAllow;
+  r.reason = n % 4 == 0 ? "NO_MATCHING_RULE" : "ALLOWED_BY_RULE";
+  r.rule_id = n % 4 == 0 ? "" : "support_agent/1";
+  r.policy_version = 7;
+  r.store_revision = 1234;
+  r.request_id = absl::StrCat("req-", n);
+  r.fields = {"name", "tier"};
+  r.attributes = R"({"context":{"mfa":true},"resource":{"owner":"user-1"}})";
+  return r;
+}
+
+void BM_PgWriterSync(benchmark::State& state) {
+  const int in_flight_limit = static_cast<int>(state.range(0));
+  absl::StatusOr<std::string> url = NewDatabase();
+  if (!url.ok()) {
+    state.SkipWithError(url.status().ToString().c_str());
+    return;
+  }
+  PgWriterOptions options;
+  options.conninfo = *url;
+  options.chain = "bench";
+  absl::StatusOr<std::unique_ptr<PgTrailWriter>> writer =
+      PgTrailWriter::Open(options);
+  if (!writer.ok()) {
+    state.SkipWithError(writer.status().ToString().c_str());
+    return;
+  }
+  absl::Mutex mu;
+  int in_flight = 0;
+  std::atomic<int64_t> failed{0};
+  int64_t n = 0;
+  constexpr int kPerIteration = 2000;
+  const absl::Time start = absl::Now();
+  const double cpu_start = ProcessCpuSeconds();
+  for (auto _ : state) {
+    for (int i = 0; i < kPerIteration; ++i) {
+      {
+        absl::MutexLock lock(&mu);
+        auto has_slot = [&]() { return in_flight < in_flight_limit; };
+        mu.Await(absl::Condition(&has_slot));
+        ++in_flight;
+      }
+      absl::Status s =
+          (*writer)->Submit(Decision(n++), [&](absl::StatusOr<int64_t> seq) {
+            if (!seq.ok()) ++failed;
+            absl::MutexLock lock(&mu);
+            --in_flight;
+          });
+      if (!s.ok()) {
+        // Refused: its callback never runs, so its slot frees here.
+        if (failed++ == 0) state.SkipWithError(s.ToString().c_str());
+        absl::MutexLock lock(&mu);
+        --in_flight;
+      }
+    }
+  }
+  if (!(*writer)->Flush().ok()) ++failed;
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const double cpu_seconds = ProcessCpuSeconds() - cpu_start;
+  const WriterMetrics m = (*writer)->metrics();
+  state.SetItemsProcessed(state.iterations() * kPerIteration);
+  state.counters["records_per_s"] =
+      static_cast<double>(m.records_committed) / seconds;
+  state.counters["avg_batch"] =
+      m.batches_committed == 0
+          ? 0.0
+          : static_cast<double>(m.records_committed) / m.batches_committed;
+  state.counters["avg_commit_ms"] =
+      m.batches_committed == 0
+          ? 0.0
+          : absl::ToDoubleMilliseconds(m.total_commit_time) /
+                m.batches_committed;
+  // This process only (submitting + writer threads); PostgreSQL's own CPU
+  // is not included.
+  state.counters["client_cpu_us_per_record"] =
+      m.records_committed == 0 ? 0.0 : cpu_seconds * 1e6 / m.records_committed;
+  state.counters["fsync"] = ServerFsyncs(*url) ? 1 : 0;
+  if (failed.load() != 0) state.SkipWithError("some records failed");
+  (void)(*writer)->Shutdown();
+}
+BENCHMARK(BM_PgWriterSync)
+    ->Arg(1)
+    ->Arg(16)
+    ->Arg(64)
+    ->Arg(256)
+    ->Arg(1024)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace steward::audit
+
+BENCHMARK_MAIN();

@@ -1,0 +1,237 @@
+// See pg_verify.h.
+#include "server/audit/postgresql/pg_verify.h"
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/audit/postgresql/pg_rows.h"
+#include "server/audit/record.h"
+#include "server/store/postgresql/connection.h"
+
+namespace steward::audit {
+namespace {
+
+using store::postgresql::Connection;
+using store::postgresql::Params;
+using store::postgresql::Result;
+using store::postgresql::Transaction;
+
+// Rows per page of the keyset scan: bounds memory whatever a chain holds.
+constexpr int kPageRows = 5000;
+
+const std::string& ScanSqlText() {
+  static const std::string* sql = new std::string(absl::StrCat(
+      "SELECT ", internal::kPgRowColumns,
+      " FROM audit_records WHERE chain = $1 AND seq >= $2 ORDER BY seq "
+      "LIMIT $3"));
+  return *sql;
+}
+
+using internal::PgHash;
+using internal::PgStoredRow;
+
+void Break(VerifyResult& result, int64_t seq, std::string message) {
+  if (!result.ok) return;  // the first break is the one reported
+  result.ok = false;
+  result.first_bad_seq = seq;
+  result.message = std::move(message);
+}
+
+absl::StatusOr<VerifyResult> VerifyOneChain(Connection& c,
+                                            const std::string& chain,
+                                            int64_t head_seq,
+                                            const Hash& head_hash) {
+  VerifyResult result;
+  // Where the retained chain starts.
+  int64_t start_seq = 0;
+  Hash prev = kZeroHash;
+  absl::StatusOr<Result> anchor = c.Exec(
+      "audit verify anchor",
+      "SELECT seq, hash FROM audit_retention_checkpoints WHERE chain = $1 "
+      "ORDER BY seq DESC LIMIT 1",
+      Params().Text(chain));
+  if (!anchor.ok()) return anchor.status();
+  if (anchor->rows() == 1) {
+    start_seq = anchor->Int(0, 0);
+    std::optional<Hash> h = PgHash(anchor->Bytes(0, 1));
+    if (!h.has_value()) {
+      Break(result, start_seq, "the retention anchor's hash is not 32 bytes");
+      return result;
+    }
+    prev = *h;
+  }
+  // Signed checkpoints by seq, and the chain's hash at each once scanned.
+  std::map<int64_t, CheckpointCheck> checks;
+  absl::StatusOr<Result> signed_rows =
+      c.Exec("audit verify signed checkpoints",
+             "SELECT seq, head, time, key_id, signature FROM "
+             "audit_signed_checkpoints WHERE chain = $1 ORDER BY seq",
+             Params().Text(chain));
+  if (!signed_rows.ok()) return signed_rows.status();
+  for (int i = 0; i < signed_rows->rows(); ++i) {
+    CheckpointCheck check;
+    check.checkpoint.seq = signed_rows->Int(i, 0);
+    check.checkpoint.head =
+        PgHash(signed_rows->Bytes(i, 1)).value_or(kZeroHash);
+    check.checkpoint.time_micros = signed_rows->Int(i, 2);
+    check.checkpoint.key_id = std::string(signed_rows->Text(i, 3));
+    check.checkpoint.signature = signed_rows->Bytes(i, 4);
+    const int64_t seq = check.checkpoint.seq;
+    if (seq < start_seq) {
+      check.state = CheckpointState::kPurged;
+    } else if (seq == start_seq) {
+      check.state = check.checkpoint.head == prev ? CheckpointState::kMatches
+                                                  : CheckpointState::kMismatch;
+    }
+    checks.emplace(seq, std::move(check));
+  }
+  result.first_seq = start_seq + 1;
+  int64_t expected = start_seq + 1;
+  while (result.ok) {
+    absl::StatusOr<Result> page =
+        c.Exec("audit verify scan", ScanSqlText().c_str(),
+               Params().Text(chain).Int(expected).Int(kPageRows));
+    if (!page.ok()) return page.status();
+    for (int i = 0; i < page->rows() && result.ok; ++i) {
+      internal::StoredRow row = PgStoredRow(*page, i);
+      const int64_t seq = row.seq;
+      if (seq != expected) {
+        Break(result, expected,
+              absl::StrCat("chain ", chain, ": records ", expected, "..",
+                           seq - 1, " are missing"));
+        break;
+      }
+      const std::optional<Hash> stored_prev = PgHash(page->Bytes(i, 23));
+      const std::optional<Hash> stored_hash = PgHash(page->Bytes(i, 24));
+      if (!stored_prev.has_value() || *stored_prev != prev) {
+        Break(result, seq,
+              absl::StrCat("chain ", chain, ": record ", seq,
+                           " does not link to its predecessor (prev_hash)"));
+        break;
+      }
+      const Hash computed = ChainHash(prev, internal::CanonicalEncoding(row));
+      if (!stored_hash.has_value() || *stored_hash != computed) {
+        Break(result, seq,
+              absl::StrCat("chain ", chain, ": record ", seq,
+                           " does not match its hash: it was changed"));
+        break;
+      }
+      if (auto it = checks.find(seq); it != checks.end()) {
+        it->second.state = it->second.checkpoint.head == computed
+                               ? CheckpointState::kMatches
+                               : CheckpointState::kMismatch;
+      }
+      prev = computed;
+      result.last_seq = seq;
+      ++result.records_checked;
+      ++expected;
+    }
+    if (page->rows() < kPageRows) break;
+  }
+  if (result.ok && (expected - 1 != head_seq || prev != head_hash)) {
+    Break(result, expected,
+          expected - 1 < head_seq
+              ? absl::StrCat("chain ", chain, ": ends at record ", expected - 1,
+                             " but its head is record ", head_seq,
+                             ": records were removed")
+              : absl::StrCat("chain ", chain,
+                             ": does not end at the head its writer "
+                             "recorded (record ",
+                             head_seq, ")"));
+  }
+  for (auto& [seq, check] : checks) {
+    if (result.ok && seq > expected - 1) {
+      check.state = CheckpointState::kBeyondTrail;
+      Break(result, expected,
+            absl::StrCat("chain ", chain, ": ends at record ", expected - 1,
+                         " but a signed checkpoint covers record ", seq,
+                         ": the chain was cut"));
+    }
+    if (result.ok && check.state == CheckpointState::kMismatch) {
+      Break(result, seq,
+            absl::StrCat("chain ", chain, ": the signed checkpoint at record ",
+                         seq,
+                         " does not match the chain: history was "
+                         "rewritten"));
+    }
+    result.checkpoints.push_back(std::move(check));
+  }
+  if (result.ok) {
+    result.message = absl::StrCat(
+        "chain ", chain, " verified: ", result.records_checked, " records (",
+        result.first_seq, "..", result.last_seq, ")");
+  }
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<PgVerifyResult> VerifyPgChains(Connection& connection) {
+  absl::StatusOr<Transaction> txn =
+      Transaction::Begin(connection, Transaction::Mode::kReadSnapshot);
+  if (!txn.ok()) return txn.status();
+  absl::StatusOr<Result> chains = connection.Exec(
+      "audit verify chains",
+      "SELECT chain, last_seq, last_hash FROM audit_chains ORDER BY chain");
+  if (!chains.ok()) return chains.status();
+  PgVerifyResult out;
+  int64_t records = 0;
+  for (int i = 0; i < chains->rows(); ++i) {
+    ChainVerifyResult chain;
+    chain.chain = std::string(chains->Text(i, 0));
+    const std::optional<Hash> head = PgHash(chains->Bytes(i, 2));
+    if (!head.has_value()) {
+      chain.result.ok = false;
+      chain.result.message = absl::StrCat("chain ", chain.chain,
+                                          ": its head hash is not 32 bytes");
+    } else {
+      absl::StatusOr<VerifyResult> one =
+          VerifyOneChain(connection, chain.chain, chains->Int(i, 1), *head);
+      if (!one.ok()) return one.status();
+      chain.result = *std::move(one);
+    }
+    records += chain.result.records_checked;
+    if (!chain.result.ok && out.ok) {
+      out.ok = false;
+      out.message = chain.result.message;
+    }
+    out.chains.push_back(std::move(chain));
+  }
+  // Rows of a chain without a head row were not written by a writer.
+  absl::StatusOr<Result> orphans = connection.Exec(
+      "audit verify orphans",
+      // A loose index scan over the primary key's leading column: one
+      // probe per distinct chain and partition, not a scan of the records.
+      "WITH RECURSIVE chains (chain) AS ("
+      "  SELECT min(chain) FROM audit_records"
+      "  UNION ALL"
+      "  SELECT (SELECT min(r.chain) FROM audit_records r"
+      "          WHERE r.chain > chains.chain)"
+      "  FROM chains WHERE chains.chain IS NOT NULL) "
+      "SELECT chain FROM chains WHERE chain IS NOT NULL AND NOT EXISTS "
+      "(SELECT 1 FROM audit_chains c WHERE c.chain = chains.chain) LIMIT 1");
+  if (!orphans.ok()) return orphans.status();
+  if (orphans->rows() > 0 && out.ok) {
+    out.ok = false;
+    out.message = absl::StrCat("records of chain ", orphans->Text(0, 0),
+                               ", which has no head: not written by stewardd");
+  }
+  if (out.ok) {
+    out.message = absl::StrCat(out.chains.size(), " chains verified: ", records,
+                               " records");
+  }
+  return out;
+}
+
+absl::StatusOr<PgVerifyResult> VerifyPgChains(const std::string& conninfo) {
+  absl::StatusOr<std::unique_ptr<Connection>> connection =
+      Connection::Open(conninfo, {});
+  if (!connection.ok()) return connection.status();
+  return VerifyPgChains(**connection);
+}
+
+}  // namespace steward::audit
