@@ -14,6 +14,7 @@
 #define STEWARD_SERVER_DAEMON_DAEMON_H_
 
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -53,6 +54,8 @@ class Daemon {
   absl::Status OpenConfiguration();
   absl::Status OpenRoleStore();
   absl::Status OpenTrail();
+  absl::Status PrepareTrailDatabase();
+  std::string TrailLocation() const;
   absl::Status OpenServices();
   absl::Status RecordPreviousRun(const ServeConfig& config, Parts& parts);
   absl::Status StartListeners();
@@ -63,6 +66,7 @@ class Daemon {
   std::unique_ptr<Parts> parts_;
   std::unique_ptr<grpc::Server> server_;
   bool serving_ = true;
+  bool store_reachable_ = true;
   bool ran_ = false;
   std::thread warm_usage_;
 };

@@ -56,6 +56,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "policy/program.h"
@@ -409,10 +410,31 @@ class SnapshotHolder {
   }
   void Publish(std::shared_ptr<const Snapshot> snapshot) {
     current_.store(std::move(snapshot), std::memory_order_release);
+    // Wakes WaitForRevision callers: absl::Mutex re-evaluates their
+    // conditions when the lock is released. Publishing is rare (admin
+    // changes, a replica catching up), so the lock costs readers nothing.
+    absl::MutexLock lock(&wait_mu_);
+  }
+
+  // The current snapshot once its store revision is at least
+  // `min_revision`, or the current (older) one when `deadline` passes
+  // first. Blocks without polling; a Publish wakes it.
+  std::shared_ptr<const Snapshot> WaitForRevision(int64_t min_revision,
+                                                  absl::Time deadline) const {
+    std::shared_ptr<const Snapshot> current = Get();
+    if (current->store_revision() >= min_revision) return current;
+    auto caught_up = [this, min_revision] {
+      return Get()->store_revision() >= min_revision;
+    };
+    absl::MutexLock lock(&wait_mu_);
+    wait_mu_.AwaitWithDeadline(absl::Condition(&caught_up), deadline);
+    return Get();
   }
 
  private:
   std::atomic<std::shared_ptr<const Snapshot>> current_;
+  // Guards nothing: WaitForRevision's condition reads current_.
+  mutable absl::Mutex wait_mu_;
 };
 
 }  // namespace steward::store

@@ -2,7 +2,10 @@
 #include "server/store/postgresql/connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -223,6 +226,54 @@ absl::Status Connection::ExecScript(absl::string_view context,
                                     const std::string& sql) {
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
   return Check(PQexec(conn_, sql.c_str()), context).status();
+}
+
+absl::Status Connection::ListenForRevisions() {
+  return Exec("listen for store revisions", "LISTEN steward_revision").status();
+}
+
+absl::StatusOr<bool> Connection::WaitForNotification(absl::Duration timeout) {
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return absl::UnavailableError("postgresql: connection lost");
+  }
+  auto drain = [this]() -> absl::StatusOr<bool> {
+    if (PQconsumeInput(conn_) == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "postgresql: connection lost: ", TrimMessage(PQerrorMessage(conn_))));
+    }
+    bool any = false;
+    while (PGnotify* notify = PQnotifies(conn_)) {
+      any = true;
+      PQfreemem(notify);
+    }
+    return any;
+  };
+  // Notifications may already be buffered from the last statement.
+  absl::StatusOr<bool> buffered = drain();
+  if (!buffered.ok() || *buffered) return buffered;
+  pollfd fd{};
+  fd.fd = PQsocket(conn_);
+  if (fd.fd < 0) return absl::UnavailableError("postgresql: no socket");
+  fd.events = POLLIN;
+  const int ready =
+      ::poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (ready < 0) {
+    if (errno == EINTR) return false;
+    return absl::UnavailableError(
+        absl::StrCat("postgresql: poll: ", std::strerror(errno)));
+  }
+  if (ready == 0) return false;
+  return drain();
+}
+
+absl::Status Connection::Reset() {
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return absl::UnavailableError(absl::StrCat(
+        "postgresql: cannot reconnect: ", TrimMessage(PQerrorMessage(conn_))));
+  }
+  in_transaction_ = false;
+  return ApplySessionSettings();
 }
 
 // ---- Transaction.

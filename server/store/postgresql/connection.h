@@ -115,6 +115,19 @@ class Connection {
 
   bool in_transaction() const { return in_transaction_; }
 
+  // Subscribes this session to notifications on 'steward_revision' (the
+  // channel CommitChange notifies; the only one we use, so it is constant
+  // SQL). A reconnect drops the subscription: call it again after one.
+  absl::Status ListenForRevisions();
+  // Waits up to `timeout` for notifications on a listening connection
+  // (poll() on the socket, no busy loop) and consumes every one that has
+  // arrived. True when at least one did. kUnavailable: the connection is
+  // broken (the caller reconnects with Reset()).
+  absl::StatusOr<bool> WaitForNotification(absl::Duration timeout);
+  // Re-establishes a broken connection (PQreset) and its session settings.
+  // kUnavailable: the server is still unreachable.
+  absl::Status Reset();
+
  private:
   friend class Transaction;
   absl::Status ApplySessionSettings();

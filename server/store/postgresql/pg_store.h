@@ -50,8 +50,22 @@ class PgStore : public Store {
   KeyRepository& keys() override { return keys_; }
   SnapshotPublisher& publisher() override { return publisher_; }
   absl::StatusOr<bool> IsInitialized() override;
+  absl::StatusOr<std::unique_ptr<StoreFollower>> Follow(
+      const FollowOptions& options) override;
+
+  // Brings the snapshot (and with it the policy program) and the key
+  // index up to the database's current revision when another process
+  // moved it; a no-op when it has not. A full rebuild: the database keeps
+  // no per-revision change log to patch from. Returns the revision now
+  // published. kUnavailable: the database cannot be reached (the previous
+  // snapshot and keys stay).
+  absl::StatusOr<int64_t> CatchUp();
 
  private:
+  absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.mu);
+
+  // The libpq connection string, for the follower's own connection.
+  std::string conninfo_;
   // Declared first: the repositories borrow it.
   Database db_;
   PgPublisher publisher_;
