@@ -119,14 +119,7 @@ absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text) {
   if (text.size() < 2) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid duration \"", text,
-                     "\": expected a number and a unit (d, h, m, s)"));
-  }
-  int64_t amount = 0;
-  if (!absl::SimpleAtoi(text.substr(0, text.size() - 1), &amount) ||
-      amount <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid duration \"", text,
-                     "\": expected a positive whole number and a unit"));
+                     "\": expected a number and a unit (d, h, m, s, ms)"));
   }
   if (absl::EndsWith(text, "ms")) {
     int64_t ms = 0;
@@ -136,6 +129,13 @@ absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text) {
                        "\": expected a positive whole number and a unit"));
     }
     return absl::Milliseconds(ms);
+  }
+  int64_t amount = 0;
+  if (!absl::SimpleAtoi(text.substr(0, text.size() - 1), &amount) ||
+      amount <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid duration \"", text,
+                     "\": expected a positive whole number and a unit"));
   }
   switch (text.back()) {
     case 'd':

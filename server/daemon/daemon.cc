@@ -493,6 +493,7 @@ absl::Status Daemon::OpenServices() {
       });
   AuthorizationServiceImpl::Options authorization_options;
   authorization_options.max_in_flight = config.max_in_flight;
+  authorization_options.min_revision_wait = config.min_revision_wait;
   p.authorization = std::make_unique<AuthorizationServiceImpl>(
       &p.store->publisher().snapshots(), p.authenticator.get(),
       p.audit_sink.get(), &p.metrics, &p.clock, authorization_options);

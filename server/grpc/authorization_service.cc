@@ -13,6 +13,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "server/grpc/check_evaluation.h"
 #include "server/grpc/grpc_status.h"
 #include "server/grpc/plan_evaluation.h"
@@ -200,6 +202,21 @@ absl::Status AuthorizationServiceImpl::Admit() {
   return absl::ResourceExhaustedError("server overloaded; retry later");
 }
 
+absl::StatusOr<std::shared_ptr<const store::Snapshot>>
+AuthorizationServiceImpl::SnapshotAtLeast(
+    const grpc::CallbackServerContext& context, int64_t min_revision) const {
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
+  if (snapshot->store_revision() >= min_revision) return snapshot;
+  const absl::Time deadline = std::min(absl::Now() + options_.min_revision_wait,
+                                       absl::FromChrono(context.deadline()));
+  snapshot = snapshots_->WaitForRevision(min_revision, deadline);
+  if (snapshot->store_revision() >= min_revision) return snapshot;
+  return absl::UnavailableError(
+      absl::StrCat("store revision ", snapshot->store_revision(),
+                   " is behind the requested ", min_revision,
+                   " (min_store_revision); retry, or ask another replica"));
+}
+
 grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* bytes,
     grpc::ByteBuffer* out) {
@@ -218,11 +235,14 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
       !valid.ok()) {
     return Finished(reactor, valid);
   }
+  // One snapshot for the whole call: a concurrent swap never mixes states.
+  absl::StatusOr<std::shared_ptr<const store::Snapshot>> fresh =
+      SnapshotAtLeast(*context, request->min_store_revision());
+  if (!fresh.ok()) return Finished(reactor, fresh.status());
   if (absl::Status admitted = Admit(); !admitted.ok()) {
     return Finished(reactor, admitted);
   }
-  // One snapshot for the whole call: a concurrent swap never mixes states.
-  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
+  std::shared_ptr<const store::Snapshot> snapshot = *std::move(fresh);
   BoundCheck check(*request, clock_->Now());
   const CheckOutcome outcome = EvaluateCheck(*snapshot, check);
   ToCheckResponse(outcome, request->request_id(), response);
@@ -268,6 +288,11 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
                      options_.limits.max_batch_items, " per BatchCheck"))));
     return reactor;
   }
+  if (request->min_store_revision() < 0) {
+    return Finished(reactor, absl::InvalidArgumentError(
+                                 "min_store_revision: must not be negative"));
+  }
+  int64_t min_revision = request->min_store_revision();
   for (int i = 0; i < items; ++i) {
     if (absl::Status valid =
             ValidateCheckRequest(request->items(i), options_.limits,
@@ -275,12 +300,17 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
         !valid.ok()) {
       return Finished(reactor, valid);
     }
+    min_revision =
+        std::max(min_revision, request->items(i).min_store_revision());
   }
+  absl::StatusOr<std::shared_ptr<const store::Snapshot>> fresh =
+      SnapshotAtLeast(*context, min_revision);
+  if (!fresh.ok()) return Finished(reactor, fresh.status());
   if (absl::Status admitted = Admit(); !admitted.ok()) {
     return Finished(reactor, admitted);
   }
   metrics_->RecordBatch(static_cast<size_t>(items));
-  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
+  std::shared_ptr<const store::Snapshot> snapshot = *std::move(fresh);
   const absl::Time now = clock_->Now();
   response->mutable_items()->Reserve(items);
   // Bound and decided items stay alive until their audit records are made.
@@ -348,10 +378,13 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::PlanResources(
       !valid.ok()) {
     return Finished(reactor, valid);
   }
+  absl::StatusOr<std::shared_ptr<const store::Snapshot>> fresh =
+      SnapshotAtLeast(*context, request->min_store_revision());
+  if (!fresh.ok()) return Finished(reactor, fresh.status());
   if (absl::Status admitted = Admit(); !admitted.ok()) {
     return Finished(reactor, admitted);
   }
-  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
+  std::shared_ptr<const store::Snapshot> snapshot = *std::move(fresh);
   BoundPlan plan(*request, clock_->Now());
   const PlanOutcome outcome = EvaluatePlan(*snapshot, plan);
   ToPlanResponse(outcome, request->request_id(), response);

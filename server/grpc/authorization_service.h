@@ -37,6 +37,9 @@ class AuthorizationServiceImpl final
     // Calls in flight (waiting for audit) beyond which new calls get
     // RESOURCE_EXHAUSTED instead of queueing without bound.
     int64_t max_in_flight = 20000;
+    // The longest a call with min_store_revision waits for the snapshot
+    // to reach it (the call's deadline may cut it shorter).
+    absl::Duration min_revision_wait = absl::Seconds(2);
   };
 
   AuthorizationServiceImpl(const store::SnapshotHolder* snapshots,
@@ -65,6 +68,14 @@ class AuthorizationServiceImpl final
                                google::protobuf::Message* request);
   // Counts the call in flight, or RESOURCE_EXHAUSTED when too many are.
   absl::Status Admit();
+  // The snapshot to decide on: the current one when `min_revision` is 0
+  // or reached, else the first published at or after it within
+  // min(options_.min_revision_wait, the call's deadline). The wait blocks
+  // this callback thread (no polling: SnapshotHolder wakes it), which
+  // bounds how many such calls may wait at once to the server's threads.
+  // UNAVAILABLE, naming both revisions, when it is not reached in time.
+  absl::StatusOr<std::shared_ptr<const store::Snapshot>> SnapshotAtLeast(
+      const grpc::CallbackServerContext& context, int64_t min_revision) const;
   std::string NextDecisionId();
 
   const store::SnapshotHolder* snapshots_;

@@ -162,8 +162,9 @@ TEST(ParseCommandLineTest, ReplicaFlagsAreChecked) {
       Parse({"serve", "--data-dir", "d", "--store", "/tmp/x.db",
              "--replica-name", "a"}),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("postgresql://")));
-  for (const std::string bad :
-       {"has space", "slash/no", std::string(65, 'a'), std::string("")}) {
+  for (const std::string& bad :
+       {std::string("has space"), std::string("slash/no"), std::string(65, 'a'),
+        std::string("")}) {
     EXPECT_THAT(Parse({"serve", "--data-dir", "d", "--store",
                        "postgresql://u@h/db", "--replica-name", bad}),
                 StatusIs(absl::StatusCode::kInvalidArgument,
