@@ -106,6 +106,7 @@ int Run(int argc, char** argv) {
   int changes = 200;
   int checks = 30000;
   std::string poll_interval = "1s";
+  int bulk_principals = 0;
   std::string workload = STEWARD_WORKLOAD_DIR;
   CLI::App app{"propagation latency of admin changes between replicas"};
   app.add_option("--replicas", replicas, "stewardd replicas (>= 2)")
@@ -118,6 +119,10 @@ int Run(int argc, char** argv) {
                  "the replicas' revision poll (the safety net)")
       ->capture_default_str();
   app.add_option("--workload", workload, "the shared workload dir")
+      ->capture_default_str();
+  app.add_option("--bulk-principals", bulk_principals,
+                 "extra principals (one global binding each) inserted with "
+                 "psql, to see how the full rebuild scales")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (replicas < 2) {
@@ -179,6 +184,33 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
+  if (bulk_principals > 0) {
+    // One transaction that also bumps the revision and notifies, as an
+    // admin change would, so every replica rebuilds with them.
+    const std::string sql = absl::StrCat(
+        "BEGIN;"
+        "INSERT INTO principals (id, created_at, updated_at) "
+        "SELECT 'bulk-' || g, 1, 1 FROM generate_series(1, ",
+        bulk_principals,
+        ") g;"
+        "INSERT INTO role_bindings (principal, role, granted_by, granted_at) "
+        "SELECT 'bulk-' || g, 'support_agent', 'bench', 1 "
+        "FROM generate_series(1, ",
+        bulk_principals,
+        ") g;"
+        "UPDATE store_meta SET revision = revision + 1;"
+        "SELECT pg_notify('steward_revision', 'bulk');"
+        "COMMIT;");
+    testing::CommandResult psql =
+        testing::RunCommand({"/usr/lib/postgresql/15/bin/psql", "-q", "-v",
+                             "ON_ERROR_STOP=1", *url, "-c", sql});
+    if (psql.exit_code != 0) {
+      std::fprintf(stderr, "error: bulk insert: %s\n", psql.err.c_str());
+      return 1;
+    }
+    absl::SleepFor(absl::Seconds(2));
+  }
+
   std::vector<std::vector<absl::Duration>> latency(nodes.size());
   std::vector<absl::Duration> everyone;
   for (int n = 0; n < changes; ++n) {
@@ -226,8 +258,11 @@ int Run(int argc, char** argv) {
       everyone.push_back(latency[r].back());
     }
   }
-  std::printf("%d replicas, %d changes through r0, --store-poll-interval %s\n",
-              replicas, changes, poll_interval.c_str());
+  std::printf(
+      "%d replicas, %d changes through r0, %zu + %d principals, "
+      "--store-poll-interval %s\n",
+      replicas, changes, principals->size(), bulk_principals,
+      poll_interval.c_str());
   for (size_t r = 1; r < nodes.size(); ++r) {
     Report(absl::StrCat("r", r), latency[r]);
   }

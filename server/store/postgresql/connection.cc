@@ -232,25 +232,26 @@ absl::Status Connection::ListenForRevisions() {
   return Exec("listen for store revisions", "LISTEN steward_revision").status();
 }
 
-absl::StatusOr<bool> Connection::WaitForNotification(absl::Duration timeout) {
+absl::StatusOr<std::vector<std::string>> Connection::WaitForNotifications(
+    absl::Duration timeout) {
   if (PQstatus(conn_) != CONNECTION_OK) {
     return absl::UnavailableError("postgresql: connection lost");
   }
-  auto drain = [this]() -> absl::StatusOr<bool> {
+  std::vector<std::string> payloads;
+  auto drain = [this, &payloads]() -> absl::Status {
     if (PQconsumeInput(conn_) == 0) {
       return absl::UnavailableError(absl::StrCat(
           "postgresql: connection lost: ", TrimMessage(PQerrorMessage(conn_))));
     }
-    bool any = false;
     while (PGnotify* notify = PQnotifies(conn_)) {
-      any = true;
+      payloads.emplace_back(notify->extra != nullptr ? notify->extra : "");
       PQfreemem(notify);
     }
-    return any;
+    return absl::OkStatus();
   };
   // Notifications may already be buffered from the last statement.
-  absl::StatusOr<bool> buffered = drain();
-  if (!buffered.ok() || *buffered) return buffered;
+  if (absl::Status s = drain(); !s.ok()) return s;
+  if (!payloads.empty()) return payloads;
   pollfd fd{};
   fd.fd = PQsocket(conn_);
   if (fd.fd < 0) return absl::UnavailableError("postgresql: no socket");
@@ -258,22 +259,13 @@ absl::StatusOr<bool> Connection::WaitForNotification(absl::Duration timeout) {
   const int ready =
       ::poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (ready < 0) {
-    if (errno == EINTR) return false;
+    if (errno == EINTR) return payloads;
     return absl::UnavailableError(
         absl::StrCat("postgresql: poll: ", std::strerror(errno)));
   }
-  if (ready == 0) return false;
-  return drain();
-}
-
-absl::Status Connection::Reset() {
-  PQreset(conn_);
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    return absl::UnavailableError(absl::StrCat(
-        "postgresql: cannot reconnect: ", TrimMessage(PQerrorMessage(conn_))));
-  }
-  in_transaction_ = false;
-  return ApplySessionSettings();
+  if (ready == 0) return payloads;
+  if (absl::Status s = drain(); !s.ok()) return s;
+  return payloads;
 }
 
 // ---- Transaction.

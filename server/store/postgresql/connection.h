@@ -121,12 +121,11 @@ class Connection {
   absl::Status ListenForRevisions();
   // Waits up to `timeout` for notifications on a listening connection
   // (poll() on the socket, no busy loop) and consumes every one that has
-  // arrived. True when at least one did. kUnavailable: the connection is
-  // broken (the caller reconnects with Reset()).
-  absl::StatusOr<bool> WaitForNotification(absl::Duration timeout);
-  // Re-establishes a broken connection (PQreset) and its session settings.
-  // kUnavailable: the server is still unreachable.
-  absl::Status Reset();
+  // arrived; returns their payloads in arrival order (PostgreSQL delivers
+  // them in commit order), empty when none came. kUnavailable: the
+  // connection is broken (the caller opens a new one).
+  absl::StatusOr<std::vector<std::string>> WaitForNotifications(
+      absl::Duration timeout);
 
  private:
   friend class Transaction;

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "server/store/postgresql/connection.h"
@@ -89,18 +91,24 @@ void PgFollower::Run() {
       next_poll = absl::Now();
     }
     const absl::Time now = absl::Now();
-    bool check = now >= next_poll;
-    if (!check) {
-      absl::StatusOr<bool> notified = connection->WaitForNotification(
-          std::min(next_poll - now, kMaxWaitSlice));
-      if (!notified.ok()) {
-        RecordError(notified.status());
+    if (now < next_poll) {
+      absl::StatusOr<std::vector<std::string>> payloads =
+          connection->WaitForNotifications(
+              std::min(next_poll - now, kMaxWaitSlice));
+      if (!payloads.ok()) {
+        RecordError(payloads.status());
         connection.reset();
         continue;
       }
-      check = *notified || absl::Now() >= next_poll;
+      if (payloads->empty()) continue;
+      if (absl::Status s = Apply(*payloads); !s.ok()) {
+        // The store's own connection failed; the next poll retries.
+        RecordError(s);
+        continue;
+      }
+      RecordContact();
+      continue;
     }
-    if (!check) continue;
     absl::StatusOr<int64_t> revision = ReadRevision(*connection);
     if (!revision.ok()) {
       RecordError(revision.status());
@@ -109,15 +117,33 @@ void PgFollower::Run() {
     }
     next_poll = absl::Now() + options_.poll_interval;
     if (*revision > store_->publisher().revision()) {
-      absl::StatusOr<int64_t> caught_up = store_->CatchUp();
-      if (!caught_up.ok()) {
-        // The store's own connection failed; the next poll retries.
-        RecordError(caught_up.status());
+      // Notifications for it may have arrived meanwhile: apply them (the
+      // cheap way) before deciding that some were missed.
+      absl::StatusOr<std::vector<std::string>> payloads =
+          connection->WaitForNotifications(absl::ZeroDuration());
+      absl::Status applied = !payloads.ok()      ? payloads.status()
+                             : payloads->empty() ? absl::OkStatus()
+                                                 : Apply(*payloads);
+      if (applied.ok() && *revision > store_->publisher().revision()) {
+        applied = store_->CatchUp().status();
+      }
+      if (!applied.ok()) {
+        RecordError(applied);
+        if (!payloads.ok()) connection.reset();
         continue;
       }
     }
     RecordContact();
   }
+}
+
+absl::Status PgFollower::Apply(const std::vector<std::string>& payloads) {
+  std::vector<RevisionNotice> notices;
+  notices.reserve(payloads.size());
+  for (const std::string& payload : payloads) {
+    notices.push_back(DecodeRevisionNotice(payload));
+  }
+  return store_->ApplyNotices(std::move(notices));
 }
 
 }  // namespace steward::store::postgresql

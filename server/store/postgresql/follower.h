@@ -18,6 +18,7 @@
 #include <atomic>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -45,6 +46,8 @@ class PgFollower : public StoreFollower {
 
  private:
   void Run();
+  // Decodes notification payloads and applies them to the store.
+  absl::Status Apply(const std::vector<std::string>& payloads);
   // Sleeps up to `duration`, returning early (false) when stopping.
   bool SleepUnlessStopping(absl::Duration duration);
   void RecordContact();

@@ -1,7 +1,9 @@
 // See pg_store.h.
 #include "server/store/postgresql/pg_store.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "migrations/migrations.h"
 #include "server/store/postgresql/follower.h"
@@ -68,6 +70,36 @@ absl::StatusOr<int64_t> PgStore::CatchUp() {
   if (*revision <= publisher_.revision()) return publisher_.revision();
   if (absl::Status s = CatchUpLocked(); !s.ok()) return s;
   return publisher_.revision();
+}
+
+absl::Status PgStore::ApplyNotices(std::vector<RevisionNotice> notices) {
+  std::sort(notices.begin(), notices.end(),
+            [](const RevisionNotice& a, const RevisionNotice& b) {
+              return a.revision < b.revision;
+            });
+  absl::MutexLock lock(&db_.mu);
+  for (const RevisionNotice& notice : notices) {
+    const int64_t published = publisher_.revision();
+    if (notice.revision != 0 && notice.revision <= published) continue;
+    if (notice.revision != published + 1 ||
+        notice.subject.kind == ChangeSubject::Kind::kWhole) {
+      return CatchUpLocked();
+    }
+    if (notice.subject.kind == ChangeSubject::Kind::kKeys) {
+      if (absl::Status s = keys_.ReloadKeysLocked(); !s.ok()) return s;
+      publisher_.PublishRevisionLocked(notice.revision);
+      continue;
+    }
+    // The entry is read as it is now, which may already include a later
+    // change to the same principal: never older than `revision`, and the
+    // later change's own notice re-reads it.
+    if (absl::Status s = publisher_.PublishPrincipalLocked(
+            notice.subject.principal, notice.revision);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<StoreFollower>> PgStore::Follow(

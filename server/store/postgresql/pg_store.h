@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "server/store/clock.h"
@@ -60,6 +61,14 @@ class PgStore : public Store {
   // published. kUnavailable: the database cannot be reached (the previous
   // snapshot and keys stay).
   absl::StatusOr<int64_t> CatchUp();
+  // Applies other processes' changes from their notifications (in commit
+  // order): while they follow the published revision one by one, a
+  // principal change patches only that principal's entry and a key change
+  // reloads only the key index; a policy change, a gap (a missed
+  // notification) or an unparsable payload falls back to CatchUp's full
+  // rebuild. Notices at or below the published revision (our own changes,
+  // or already applied) are skipped. Codes as CatchUp.
+  absl::Status ApplyNotices(std::vector<RevisionNotice> notices);
 
  private:
   absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.mu);
