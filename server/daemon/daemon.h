@@ -9,7 +9,10 @@
 // (snapshot builds and admin writes), the audit writer (its commit
 // thread), the retention purger (its job thread), and the audit reader and
 // usage index (auditor RPCs). SQLite's WAL lets the readers run beside the
-// one writer.
+// one writer. A replica on PostgreSQL (--store) opens the role store
+// there and follows the other replicas' changes (store::StoreFollower);
+// its steward.db then holds only its own audit trail (interim, until the
+// trail moves to PostgreSQL; docs/deployment.md).
 #ifndef STEWARD_SERVER_DAEMON_DAEMON_H_
 #define STEWARD_SERVER_DAEMON_DAEMON_H_
 
