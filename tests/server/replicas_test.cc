@@ -28,8 +28,12 @@ namespace {
 using ::steward::v1::AdminService;
 using ::steward::v1::AuthorizationService;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int kReplicas = 3;
+// In every replica's store URL; the test cluster trusts local connections,
+// so the server never asks for it, but it must never be logged.
+constexpr char kPassword[] = "replica-secret-not-logged";
 constexpr char kGracePeriod[] = "2s";
 
 struct Replica {
@@ -47,8 +51,13 @@ class ReplicasTest : public ::testing::Test {
     absl::StatusOr<PostgresCluster*> cluster = PostgresCluster::Shared();
     ASSERT_THAT(cluster.status(), IsOk());
     cluster_ = *cluster;
-    absl::StatusOr<std::string> url = cluster_->CreateDatabase();
-    ASSERT_THAT(url.status(), IsOk());
+    absl::StatusOr<std::string> plain_url = cluster_->CreateDatabase();
+    ASSERT_THAT(plain_url.status(), IsOk());
+    const std::string prefix = "postgresql://steward@";
+    ASSERT_EQ(plain_url->substr(0, prefix.size()), prefix);
+    const absl::StatusOr<std::string> url =
+        absl::StrCat("postgresql://steward:", kPassword, "@",
+                     plain_url->substr(prefix.size()));
     dir_ = new TempDir();
     for (int i = 0; i < kReplicas; ++i) {
       auto replica = std::make_unique<Replica>();
@@ -148,7 +157,8 @@ Replica* ReplicasTest::replicas_[kReplicas] = {};
 std::string* ReplicasTest::admin_key_ = nullptr;
 std::string* ReplicasTest::client_key_ = nullptr;
 
-TEST_F(ReplicasTest, OnlyTheFirstReplicaCreatedTheDevKeys) {
+TEST_F(ReplicasTest,
+       OnlyTheFirstReplicaCreatedTheDevKeysAndNoPasswordIsLogged) {
   EXPECT_FALSE(admin_key_->empty());
   for (int i = 1; i < kReplicas; ++i) {
     EXPECT_TRUE(ReadKey(replicas_[i]->data, "admin").empty()) << i;
@@ -162,6 +172,11 @@ TEST_F(ReplicasTest, OnlyTheFirstReplicaCreatedTheDevKeys) {
   EXPECT_EQ(keys.keys_size(), 3);  // one per role, not one per replica
   EXPECT_THAT(replicas_[0]->process.Log(),
               HasSubstr("interim: this replica's decisions only"));
+  for (int i = 0; i < kReplicas; ++i) {
+    EXPECT_THAT(replicas_[i]->process.Log(),
+                HasSubstr("postgresql://steward:REDACTED@127.0.0.1:"));
+    EXPECT_THAT(replicas_[i]->process.Log(), Not(HasSubstr(kPassword)));
+  }
 }
 
 TEST_F(ReplicasTest, WorkloadRoundRobinOverAllReplicasMatchesExpected) {
@@ -358,6 +373,10 @@ TEST_F(ReplicasTest, PostgresqlOutageFailsAdminCallsAndRecovers) {
   v1::CheckRequest request = ReadCustomer("outage-probe");
   request.set_min_store_revision(revision);
   for (int i = 0; i < kReplicas; ++i) EXPECT_TRUE(Allowed(i, request)) << i;
+  // libpq's connection errors name host and port, never the password.
+  for (int i = 0; i < kReplicas; ++i) {
+    EXPECT_THAT(replicas_[i]->process.Log(), Not(HasSubstr(kPassword)));
+  }
 }
 
 }  // namespace
