@@ -179,6 +179,29 @@ TEST_F(ReplicasTest,
   }
 }
 
+TEST_F(ReplicasTest, ServeRefusesAMissingStoreOrReplicaNameClearly) {
+  absl::StatusOr<std::string> empty = cluster_->CreateDatabase();
+  ASSERT_THAT(empty.status(), IsOk());
+  const std::string prefix = "postgresql://steward@";
+  const std::string url = absl::StrCat("postgresql://steward:", kPassword, "@",
+                                       empty->substr(prefix.size()));
+  const std::string data = dir_->path() + "/uninitialized";
+  CommandResult no_name =
+      RunCommand({STEWARDD_PATH, "serve", "--data-dir", data, "--store", url});
+  EXPECT_EQ(no_name.exit_code, 2);
+  EXPECT_THAT(no_name.err, HasSubstr("stewardd: error: --replica-name is "
+                                     "required"));
+  CommandResult not_initialized =
+      RunCommand({STEWARDD_PATH, "serve", "--data-dir", data, "--store", url,
+                  "--replica-name", "x", "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(not_initialized.exit_code, 1);
+  EXPECT_THAT(not_initialized.err,
+              HasSubstr("run `stewardd init --data-dir " + data +
+                        " --store postgresql://steward:REDACTED@"));
+  EXPECT_THAT(not_initialized.out + not_initialized.err,
+              Not(HasSubstr(kPassword)));
+}
+
 TEST_F(ReplicasTest, WorkloadRoundRobinOverAllReplicasMatchesExpected) {
   grpc::Status loaded = LoadWorkloadPrincipals(
       *replicas_[0]->admin, *admin_key_, STEWARD_WORKLOAD_DIR);
