@@ -71,8 +71,8 @@ RevisionNotice DecodeRevisionNotice(absl::string_view payload) {
 }
 
 absl::StatusOr<int64_t> CommitChange(Connection& connection,
-                                     absl::FunctionRef<absl::Status()> change,
-                                     const ChangeSubject& subject) {
+                                     const ChangeSubject& subject,
+                                     absl::FunctionRef<absl::Status()> change) {
   absl::StatusOr<int64_t> revision;
   for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
     revision = CommitOnce(connection, change, subject);

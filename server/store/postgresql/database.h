@@ -92,8 +92,13 @@ RevisionNotice DecodeRevisionNotice(absl::string_view payload);
 // only issue statements and overwrite its outputs). Returns the new
 // revision.
 absl::StatusOr<int64_t> CommitChange(Connection& connection,
-                                     absl::FunctionRef<absl::Status()> change,
-                                     const ChangeSubject& subject = {});
+                                     const ChangeSubject& subject,
+                                     absl::FunctionRef<absl::Status()> change);
+// A change of kind kWhole (policy changes).
+inline absl::StatusOr<int64_t> CommitChange(
+    Connection& connection, absl::FunctionRef<absl::Status()> change) {
+  return CommitChange(connection, ChangeSubject(), change);
+}
 
 }  // namespace steward::store::postgresql
 

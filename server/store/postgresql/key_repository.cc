@@ -54,9 +54,8 @@ absl::StatusOr<NewApiKey> PgKeyRepository::CreateApiKey(
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
   const absl::Time now = db_->clock.Now();
-  absl::StatusOr<int64_t> revision = CommitChange(
-      c,
-      [&]() -> absl::Status {
+  absl::StatusOr<int64_t> revision =
+      CommitChange(c, ChangeSubject::Keys(), [&]() -> absl::Status {
         absl::StatusOr<Result> exists = c.Exec(
             "create API key: find name",
             "SELECT 1 FROM api_keys WHERE name = $1", Params().Text(name));
@@ -76,8 +75,7 @@ absl::StatusOr<NewApiKey> PgKeyRepository::CreateApiKey(
                   "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
                   params)
             .status();
-      },
-      ChangeSubject::Keys());
+      });
   if (!revision.ok()) return revision.status();
   result.store_revision = *revision;
   result.info = ApiKeyInfo{std::string(name), role, std::string(created_by),
@@ -108,9 +106,8 @@ absl::StatusOr<std::vector<ApiKeyInfo>> PgKeyRepository::ListApiKeys() {
 absl::StatusOr<int64_t> PgKeyRepository::RevokeApiKey(absl::string_view name) {
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  absl::StatusOr<int64_t> revision = CommitChange(
-      c,
-      [&]() -> absl::Status {
+  absl::StatusOr<int64_t> revision =
+      CommitChange(c, ChangeSubject::Keys(), [&]() -> absl::Status {
         absl::StatusOr<Result> changed =
             c.Exec("revoke API key",
                    "UPDATE api_keys SET revoked_at = GREATEST($1, created_at) "
@@ -127,8 +124,7 @@ absl::StatusOr<int64_t> PgKeyRepository::RevokeApiKey(absl::string_view name) {
         }
         return absl::FailedPreconditionError(
             absl::StrCat("API key \"", name, "\" is already revoked"));
-      },
-      ChangeSubject::Keys());
+      });
   if (!revision.ok()) return revision.status();
   publisher_->PublishRevisionLocked(*revision);
   if (absl::Status s = ReloadKeysLocked(); !s.ok()) return s;

@@ -86,9 +86,8 @@ absl::StatusOr<UpsertPrincipalResult> PgPrincipalRepository::UpsertPrincipal(
   Connection& c = *db_->connection;
   const absl::Time now = db_->clock.Now();
   UpsertPrincipalResult result;
-  absl::StatusOr<int64_t> revision = CommitChange(
-      c,
-      [&]() -> absl::Status {
+  absl::StatusOr<int64_t> revision =
+      CommitChange(c, ChangeSubject::Principal(id), [&]() -> absl::Status {
         // xmax = 0 only on a freshly inserted row: created vs. updated in the
         // same statement.
         absl::StatusOr<Result> row = c.Exec(
@@ -110,8 +109,7 @@ absl::StatusOr<UpsertPrincipalResult> PgPrincipalRepository::UpsertPrincipal(
         result.principal = *std::move(p);
         result.created = row->Bool(0, 6);
         return absl::OkStatus();
-      },
-      ChangeSubject::Principal(id));
+      });
   if (!revision.ok()) return revision.status();
   result.store_revision = *revision;
   if (absl::Status s =
@@ -172,17 +170,15 @@ absl::StatusOr<int64_t> PgPrincipalRepository::SetPrincipalDisabled(
     absl::string_view id, bool disabled) {
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  absl::StatusOr<int64_t> revision = CommitChange(
-      c,
-      [&]() -> absl::Status {
+  absl::StatusOr<int64_t> revision =
+      CommitChange(c, ChangeSubject::Principal(id), [&]() -> absl::Status {
         return ChangedOnePrincipal(
             c.Exec("set principal disabled",
                    "UPDATE principals SET disabled = $1, "
                    "updated_at = GREATEST($2, created_at) WHERE id = $3",
                    Params().Bool(disabled).Time(db_->clock.Now()).Text(id)),
             id);
-      },
-      ChangeSubject::Principal(id));
+      });
   return PublishedLocked(id, revision);
 }
 
@@ -190,16 +186,14 @@ absl::StatusOr<int64_t> PgPrincipalRepository::DeletePrincipal(
     absl::string_view id) {
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  absl::StatusOr<int64_t> revision = CommitChange(
-      c,
-      [&]() -> absl::Status {
+  absl::StatusOr<int64_t> revision =
+      CommitChange(c, ChangeSubject::Principal(id), [&]() -> absl::Status {
         // Bindings go with it (ON DELETE CASCADE).
         return ChangedOnePrincipal(
             c.Exec("delete principal", "DELETE FROM principals WHERE id = $1",
                    Params().Text(id)),
             id);
-      },
-      ChangeSubject::Principal(id));
+      });
   return PublishedLocked(id, revision);
 }
 
@@ -219,8 +213,7 @@ absl::StatusOr<GrantResult> PgPrincipalRepository::Grant(
   Connection& c = *db_->connection;
   GrantResult result;
   absl::StatusOr<int64_t> revision = CommitChange(
-      c,
-      [&]() -> absl::Status {
+      c, ChangeSubject::Principal(request.principal), [&]() -> absl::Status {
         absl::StatusOr<Result> exists = c.Exec(
             "grant: find principal", "SELECT 1 FROM principals WHERE id = $1",
             Params().Text(request.principal));
@@ -260,8 +253,7 @@ absl::StatusOr<GrantResult> PgPrincipalRepository::Grant(
                       .OptionalTime(request.expires_at)
                       .Text(request.reason))
             .status();
-      },
-      ChangeSubject::Principal(request.principal));
+      });
   if (!revision.ok()) return revision.status();
   result.store_revision = *revision;
   result.binding = Binding{request.principal,  request.role, request.scope,
@@ -281,8 +273,7 @@ absl::StatusOr<int64_t> PgPrincipalRepository::Revoke(
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
   absl::StatusOr<int64_t> revision = CommitChange(
-      c,
-      [&]() -> absl::Status {
+      c, ChangeSubject::Principal(principal), [&]() -> absl::Status {
         absl::StatusOr<Result> changed =
             c.Exec("revoke binding",
                    "DELETE FROM role_bindings "
@@ -295,8 +286,7 @@ absl::StatusOr<int64_t> PgPrincipalRepository::Revoke(
                            role, "\" in scope \"", scope, "\""));
         }
         return absl::OkStatus();
-      },
-      ChangeSubject::Principal(principal));
+      });
   return PublishedLocked(principal, revision);
 }
 
