@@ -153,7 +153,8 @@ AuthorizationServiceImpl::AuthorizationServiceImpl(
       audit_(audit),
       metrics_(metrics),
       clock_(clock),
-      options_(options) {
+      options_(options),
+      waiter_(snapshots) {
   unsigned char random[8];
   RAND_bytes(random, sizeof(random));
   id_prefix_ = absl::BytesToHexString(
@@ -202,19 +203,31 @@ absl::Status AuthorizationServiceImpl::Admit() {
   return absl::ResourceExhaustedError("server overloaded; retry later");
 }
 
-absl::StatusOr<std::shared_ptr<const store::Snapshot>>
-AuthorizationServiceImpl::SnapshotAtLeast(
-    const grpc::CallbackServerContext& context, int64_t min_revision) const {
+template <typename Decide>
+void AuthorizationServiceImpl::WithSnapshotAtLeast(
+    const grpc::CallbackServerContext& context,
+    grpc::ServerUnaryReactor* reactor, int64_t min_revision, Decide decide) {
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
-  if (snapshot->store_revision() >= min_revision) return snapshot;
+  if (snapshot->store_revision() >= min_revision) {
+    decide(std::move(snapshot));
+    return;
+  }
   const absl::Time deadline = std::min(absl::Now() + options_.min_revision_wait,
                                        absl::FromChrono(context.deadline()));
-  snapshot = snapshots_->WaitForRevision(min_revision, deadline);
-  if (snapshot->store_revision() >= min_revision) return snapshot;
-  return absl::UnavailableError(
-      absl::StrCat("store revision ", snapshot->store_revision(),
-                   " is behind the requested ", min_revision,
-                   " (min_store_revision); retry, or ask another replica"));
+  waiter_.Park(
+      min_revision, deadline,
+      [reactor, min_revision, decide = std::move(decide)](
+          std::shared_ptr<const store::Snapshot> snapshot) mutable {
+        if (snapshot->store_revision() < min_revision) {
+          reactor->Finish(ToGrpcStatus(absl::UnavailableError(
+              absl::StrCat("store revision ", snapshot->store_revision(),
+                           " is behind the requested ", min_revision,
+                           " (min_store_revision); retry, or ask "
+                           "another replica"))));
+          return;
+        }
+        decide(std::move(snapshot));
+      });
 }
 
 grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
@@ -230,36 +243,39 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
     return Finished(reactor, caller.status());
   }
   const v1::CheckRequest* request = state->request();
-  v1::CheckResponse* response = state->response();
   if (absl::Status valid = ValidateCheckRequest(*request, options_.limits);
       !valid.ok()) {
     return Finished(reactor, valid);
   }
   // One snapshot for the whole call: a concurrent swap never mixes states.
-  absl::StatusOr<std::shared_ptr<const store::Snapshot>> fresh =
-      SnapshotAtLeast(*context, request->min_store_revision());
-  if (!fresh.ok()) return Finished(reactor, fresh.status());
-  if (absl::Status admitted = Admit(); !admitted.ok()) {
-    return Finished(reactor, admitted);
-  }
-  std::shared_ptr<const store::Snapshot> snapshot = *std::move(fresh);
-  BoundCheck check(*request, clock_->Now());
-  const CheckOutcome outcome = EvaluateCheck(*snapshot, check);
-  ToCheckResponse(outcome, request->request_id(), response);
-  response->set_decision_id(NextDecisionId());
-  CountDecision(*metrics_, outcome);
+  auto decide = [this, reactor, state, caller = *std::move(caller), start,
+                 out](std::shared_ptr<const store::Snapshot> snapshot) {
+    const v1::CheckRequest* request = state->request();
+    v1::CheckResponse* response = state->response();
+    if (absl::Status admitted = Admit(); !admitted.ok()) {
+      Finished(reactor, admitted);
+      return;
+    }
+    BoundCheck check(*request, clock_->Now());
+    const CheckOutcome outcome = EvaluateCheck(*snapshot, check);
+    ToCheckResponse(outcome, request->request_id(), response);
+    response->set_decision_id(NextDecisionId());
+    CountDecision(*metrics_, outcome);
 
-  auto completion = std::make_shared<Completion>(
-      reactor, 1, &in_flight_, metrics_, &Metrics::RecordCheckLatency, start,
-      state, response, out);
-  absl::Status queued = audit_->Record(
-      *caller, snapshot->program(), check, outcome, response->decision_id(),
-      [completion](absl::Status status) { completion->Done(status); });
-  if (!queued.ok()) {
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    metrics_->RecordRejected();
-    reactor->Finish(ToGrpcStatus(queued));
-  }
+    auto completion = std::make_shared<Completion>(
+        reactor, 1, &in_flight_, metrics_, &Metrics::RecordCheckLatency, start,
+        state, response, out);
+    absl::Status queued = audit_->Record(
+        caller, snapshot->program(), check, outcome, response->decision_id(),
+        [completion](absl::Status status) { completion->Done(status); });
+    if (!queued.ok()) {
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      metrics_->RecordRejected();
+      reactor->Finish(ToGrpcStatus(queued));
+    }
+  };
+  WithSnapshotAtLeast(*context, reactor, request->min_store_revision(),
+                      std::move(decide));
   return reactor;
 }
 
@@ -276,7 +292,6 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
     return Finished(reactor, caller.status());
   }
   const v1::BatchCheckRequest* request = state->request();
-  v1::BatchCheckResponse* response = state->response();
   const int items = request->items_size();
   if (items == 0) {
     return Finished(reactor, absl::InvalidArgumentError(
@@ -303,59 +318,64 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
     min_revision =
         std::max(min_revision, request->items(i).min_store_revision());
   }
-  absl::StatusOr<std::shared_ptr<const store::Snapshot>> fresh =
-      SnapshotAtLeast(*context, min_revision);
-  if (!fresh.ok()) return Finished(reactor, fresh.status());
-  if (absl::Status admitted = Admit(); !admitted.ok()) {
-    return Finished(reactor, admitted);
-  }
-  metrics_->RecordBatch(static_cast<size_t>(items));
-  std::shared_ptr<const store::Snapshot> snapshot = *std::move(fresh);
-  const absl::Time now = clock_->Now();
-  response->mutable_items()->Reserve(items);
-  // Bound and decided items stay alive until their audit records are made.
-  // A deque: BoundCheck cannot move, and its elements never do.
-  std::deque<BoundCheck> checks;
-  std::vector<CheckOutcome> outcomes;
-  outcomes.reserve(static_cast<size_t>(items));
-  // Over a large snapshot each lookup waits on two or three cache misses
-  // (store/snapshot.h); starting the next items' loads in stages lets
-  // those misses overlap with this item's evaluation.
-  auto prefetch = [&](int j, store::Snapshot::PrefetchStage stage) {
-    if (j < items) {
-      const v1::CheckRequest& next = request->items(j);
-      snapshot->Prefetch(next.principal_id(), next.resource().scope(), stage);
+  auto decide = [this, reactor, state, caller = *std::move(caller), start,
+                 out](std::shared_ptr<const store::Snapshot> snapshot) {
+    const v1::BatchCheckRequest* request = state->request();
+    v1::BatchCheckResponse* response = state->response();
+    const int items = request->items_size();
+    if (absl::Status admitted = Admit(); !admitted.ok()) {
+      Finished(reactor, admitted);
+      return;
+    }
+    metrics_->RecordBatch(static_cast<size_t>(items));
+    const absl::Time now = clock_->Now();
+    response->mutable_items()->Reserve(items);
+    // Bound and decided items stay alive until their audit records are
+    // made. A deque: BoundCheck cannot move, and its elements never do.
+    std::deque<BoundCheck> checks;
+    std::vector<CheckOutcome> outcomes;
+    outcomes.reserve(static_cast<size_t>(items));
+    // Over a large snapshot each lookup waits on two or three cache misses
+    // (store/snapshot.h); starting the next items' loads in stages lets
+    // those misses overlap with this item's evaluation.
+    auto prefetch = [&](int j, store::Snapshot::PrefetchStage stage) {
+      if (j < items) {
+        const v1::CheckRequest& next = request->items(j);
+        snapshot->Prefetch(next.principal_id(), next.resource().scope(), stage);
+      }
+    };
+    for (int i = 0; i < items; ++i) {
+      prefetch(i + 3, store::Snapshot::PrefetchStage::kIndex);
+      prefetch(i + 2, store::Snapshot::PrefetchStage::kEntry);
+      prefetch(i + 1, store::Snapshot::PrefetchStage::kBindings);
+      const v1::CheckRequest& wire = request->items(i);
+      BoundCheck& check = checks.emplace_back(wire, now);
+      const CheckOutcome& outcome =
+          outcomes.emplace_back(EvaluateCheck(*snapshot, check));
+      v1::CheckResponse* item = response->add_items();
+      ToCheckResponse(outcome, wire.request_id(), item);
+      item->set_decision_id(NextDecisionId());
+      CountDecision(*metrics_, outcome);
+    }
+    auto completion = std::make_shared<Completion>(
+        reactor, items, &in_flight_, metrics_, &Metrics::RecordCheckLatency,
+        start, state, response, out);
+    for (int i = 0; i < items; ++i) {
+      absl::Status queued = audit_->Record(
+          caller, snapshot->program(), checks[i], outcomes[i],
+          response->items(i).decision_id(),
+          [completion](absl::Status status) { completion->Done(status); });
+      if (!queued.ok()) {
+        // The items already queued will still complete; account for the
+        // rest as failed so the reactor finishes exactly once, with an
+        // error.
+        metrics_->RecordRejected();
+        for (int rest = i; rest < items; ++rest) completion->Done(queued);
+        break;
+      }
     }
   };
-  for (int i = 0; i < items; ++i) {
-    prefetch(i + 3, store::Snapshot::PrefetchStage::kIndex);
-    prefetch(i + 2, store::Snapshot::PrefetchStage::kEntry);
-    prefetch(i + 1, store::Snapshot::PrefetchStage::kBindings);
-    const v1::CheckRequest& wire = request->items(i);
-    BoundCheck& check = checks.emplace_back(wire, now);
-    const CheckOutcome& outcome =
-        outcomes.emplace_back(EvaluateCheck(*snapshot, check));
-    v1::CheckResponse* item = response->add_items();
-    ToCheckResponse(outcome, wire.request_id(), item);
-    item->set_decision_id(NextDecisionId());
-    CountDecision(*metrics_, outcome);
-  }
-  auto completion = std::make_shared<Completion>(
-      reactor, items, &in_flight_, metrics_, &Metrics::RecordCheckLatency,
-      start, state, response, out);
-  for (int i = 0; i < items; ++i) {
-    absl::Status queued = audit_->Record(
-        *caller, snapshot->program(), checks[i], outcomes[i],
-        response->items(i).decision_id(),
-        [completion](absl::Status status) { completion->Done(status); });
-    if (!queued.ok()) {
-      // The items already queued will still complete; account for the
-      // rest as failed so the reactor finishes exactly once, with an error.
-      metrics_->RecordRejected();
-      for (int rest = i; rest < items; ++rest) completion->Done(queued);
-      break;
-    }
-  }
+  WithSnapshotAtLeast(*context, reactor, min_revision, std::move(decide));
   return reactor;
 }
 
@@ -372,37 +392,40 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::PlanResources(
     return Finished(reactor, caller.status());
   }
   const v1::PlanResourcesRequest* request = state->request();
-  v1::PlanResourcesResponse* response = state->response();
   if (absl::Status valid =
           ValidatePlanResourcesRequest(*request, options_.limits);
       !valid.ok()) {
     return Finished(reactor, valid);
   }
-  absl::StatusOr<std::shared_ptr<const store::Snapshot>> fresh =
-      SnapshotAtLeast(*context, request->min_store_revision());
-  if (!fresh.ok()) return Finished(reactor, fresh.status());
-  if (absl::Status admitted = Admit(); !admitted.ok()) {
-    return Finished(reactor, admitted);
-  }
-  std::shared_ptr<const store::Snapshot> snapshot = *std::move(fresh);
-  BoundPlan plan(*request, clock_->Now());
-  const PlanOutcome outcome = EvaluatePlan(*snapshot, plan);
-  ToPlanResponse(outcome, request->request_id(), response);
-  response->set_plan_id(NextDecisionId());
-  metrics_->RecordPlan(outcome.has_policy ? outcome.plan.kind
-                                          : policy::PlanKind::kAlwaysDenied);
+  auto decide = [this, reactor, state, caller = *std::move(caller), start,
+                 out](std::shared_ptr<const store::Snapshot> snapshot) {
+    const v1::PlanResourcesRequest* request = state->request();
+    v1::PlanResourcesResponse* response = state->response();
+    if (absl::Status admitted = Admit(); !admitted.ok()) {
+      Finished(reactor, admitted);
+      return;
+    }
+    BoundPlan plan(*request, clock_->Now());
+    const PlanOutcome outcome = EvaluatePlan(*snapshot, plan);
+    ToPlanResponse(outcome, request->request_id(), response);
+    response->set_plan_id(NextDecisionId());
+    metrics_->RecordPlan(outcome.has_policy ? outcome.plan.kind
+                                            : policy::PlanKind::kAlwaysDenied);
 
-  auto completion = std::make_shared<Completion>(
-      reactor, 1, &in_flight_, metrics_, &Metrics::RecordPlanLatency, start,
-      state, response, out);
-  absl::Status queued = audit_->RecordPlan(
-      *caller, plan, outcome, response->plan_id(),
-      [completion](absl::Status status) { completion->Done(status); });
-  if (!queued.ok()) {
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    metrics_->RecordRejected();
-    reactor->Finish(ToGrpcStatus(queued));
-  }
+    auto completion = std::make_shared<Completion>(
+        reactor, 1, &in_flight_, metrics_, &Metrics::RecordPlanLatency, start,
+        state, response, out);
+    absl::Status queued = audit_->RecordPlan(
+        caller, plan, outcome, response->plan_id(),
+        [completion](absl::Status status) { completion->Done(status); });
+    if (!queued.ok()) {
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      metrics_->RecordRejected();
+      reactor->Finish(ToGrpcStatus(queued));
+    }
+  };
+  WithSnapshotAtLeast(*context, reactor, request->min_store_revision(),
+                      std::move(decide));
   return reactor;
 }
 

@@ -13,6 +13,7 @@
 #include "server/auth/authenticator.h"
 #include "server/grpc/audit_sink.h"
 #include "server/grpc/check_request.h"
+#include "server/grpc/revision_waiter.h"
 #include "server/metrics/metrics.h"
 #include "server/store/clock.h"
 #include "server/store/snapshot.h"
@@ -68,14 +69,16 @@ class AuthorizationServiceImpl final
                                google::protobuf::Message* request);
   // Counts the call in flight, or RESOURCE_EXHAUSTED when too many are.
   absl::Status Admit();
-  // The snapshot to decide on: the current one when `min_revision` is 0
-  // or reached, else the first published at or after it within
-  // min(options_.min_revision_wait, the call's deadline). The wait blocks
-  // this callback thread (no polling: SnapshotHolder wakes it), which
-  // bounds how many such calls may wait at once to the server's threads.
-  // UNAVAILABLE, naming both revisions, when it is not reached in time.
-  absl::StatusOr<std::shared_ptr<const store::Snapshot>> SnapshotAtLeast(
-      const grpc::CallbackServerContext& context, int64_t min_revision) const;
+  // Calls `decide` with the snapshot to decide on: at once with the
+  // current one when `min_revision` is 0 or reached (no allocation on this
+  // path); otherwise the call is parked (RevisionWaiter, no thread held)
+  // until a snapshot at or after it is published, within
+  // min(options_.min_revision_wait, the call's deadline), and finished
+  // UNAVAILABLE, naming both revisions, when none is.
+  template <typename Decide>
+  void WithSnapshotAtLeast(const grpc::CallbackServerContext& context,
+                           grpc::ServerUnaryReactor* reactor,
+                           int64_t min_revision, Decide decide);
   std::string NextDecisionId();
 
   const store::SnapshotHolder* snapshots_;
@@ -87,6 +90,9 @@ class AuthorizationServiceImpl final
   std::string id_prefix_;  // random per process: ids stay unique on restart
   std::atomic<uint64_t> next_id_{0};
   std::atomic<int64_t> in_flight_{0};
+  // Last: its destructor finishes parked calls, which use the members
+  // above.
+  RevisionWaiter waiter_;
 };
 
 }  // namespace steward::server

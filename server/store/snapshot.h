@@ -417,19 +417,26 @@ class SnapshotHolder {
   }
 
   // The current snapshot once its store revision is at least
-  // `min_revision`, or the current (older) one when `deadline` passes
-  // first. Blocks without polling; a Publish wakes it.
-  std::shared_ptr<const Snapshot> WaitForRevision(int64_t min_revision,
-                                                  absl::Time deadline) const {
+  // `min_revision`, or the current (older) one when `deadline` passes or
+  // `*interrupt` (if given) is found true first. Blocks without polling:
+  // Publish and WakeWaiters make it look again.
+  std::shared_ptr<const Snapshot> WaitForRevision(
+      int64_t min_revision, absl::Time deadline,
+      const std::atomic<bool>* interrupt = nullptr) const {
     std::shared_ptr<const Snapshot> current = Get();
     if (current->store_revision() >= min_revision) return current;
-    auto caught_up = [this, min_revision] {
-      return Get()->store_revision() >= min_revision;
+    auto done = [this, min_revision, interrupt] {
+      return Get()->store_revision() >= min_revision ||
+             (interrupt != nullptr &&
+              interrupt->load(std::memory_order_acquire));
     };
     absl::MutexLock lock(&wait_mu_);
-    wait_mu_.AwaitWithDeadline(absl::Condition(&caught_up), deadline);
+    wait_mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
     return Get();
   }
+  // Makes WaitForRevision callers re-check their conditions (after setting
+  // an `interrupt` flag).
+  void WakeWaiters() const { absl::MutexLock lock(&wait_mu_); }
 
  private:
   std::atomic<std::shared_ptr<const Snapshot>> current_;

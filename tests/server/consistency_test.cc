@@ -11,8 +11,10 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <memory>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -145,6 +147,38 @@ TEST_F(ConsistencyTest, MinStoreRevisionOnASingleNode) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(answers.items_size(), 1);
   EXPECT_EQ(answers.items(0).effect(), v1::ALLOW);
+}
+
+// Calls waiting for a revision are parked, not blocking server threads:
+// while many of them wait, an ordinary Check is answered at once.
+TEST_F(ConsistencyTest, WaitingForARevisionHoldsNoServerThread) {
+  int64_t revision = 0;
+  ASSERT_TRUE(Grant("bob", &revision).ok());
+  v1::CheckRequest ahead = Update("bob");
+  ahead.set_min_store_revision(revision + 1000);
+  constexpr int kWaiting = 64;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<v1::CheckResponse> responses(kWaiting);
+  std::vector<std::promise<grpc::Status>> done(kWaiting);
+  for (int i = 0; i < kWaiting; ++i) {
+    contexts.push_back(Context(client_key_));
+    authz_->async()->Check(contexts.back().get(), &ahead, &responses[i],
+                           [&done, i](grpc::Status status) {
+                             done[i].set_value(std::move(status));
+                           });
+  }
+  // Let them all arrive and park.
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time start = absl::Now();
+  v1::CheckResponse response;
+  grpc::Status status = Check(Update("bob"), &response);
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(took, absl::Milliseconds(500));
+  for (int i = 0; i < kWaiting; ++i) {
+    grpc::Status waited = done[i].get_future().get();
+    EXPECT_EQ(waited.error_code(), grpc::StatusCode::UNAVAILABLE) << i;
+  }
 }
 
 TEST_F(ConsistencyTest, PolicyApplyAndGrantUnderLoad) {
