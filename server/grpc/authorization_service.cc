@@ -216,9 +216,10 @@ void AuthorizationServiceImpl::WithSnapshotAtLeast(
                                        absl::FromChrono(context.deadline()));
   waiter_.Park(
       min_revision, deadline,
-      [reactor, min_revision, decide = std::move(decide)](
+      [this, reactor, min_revision, decide = std::move(decide)](
           std::shared_ptr<const store::Snapshot> snapshot) mutable {
         if (snapshot->store_revision() < min_revision) {
+          in_flight_.fetch_sub(1, std::memory_order_relaxed);
           reactor->Finish(ToGrpcStatus(absl::UnavailableError(
               absl::StrCat("store revision ", snapshot->store_revision(),
                            " is behind the requested ", min_revision,
@@ -247,15 +248,15 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
       !valid.ok()) {
     return Finished(reactor, valid);
   }
+  // Counted in flight while parked too: that bounds how many may wait.
+  if (absl::Status admitted = Admit(); !admitted.ok()) {
+    return Finished(reactor, admitted);
+  }
   // One snapshot for the whole call: a concurrent swap never mixes states.
   auto decide = [this, reactor, state, caller = *std::move(caller), start,
                  out](std::shared_ptr<const store::Snapshot> snapshot) {
     const v1::CheckRequest* request = state->request();
     v1::CheckResponse* response = state->response();
-    if (absl::Status admitted = Admit(); !admitted.ok()) {
-      Finished(reactor, admitted);
-      return;
-    }
     BoundCheck check(*request, clock_->Now());
     const CheckOutcome outcome = EvaluateCheck(*snapshot, check);
     ToCheckResponse(outcome, request->request_id(), response);
@@ -318,15 +319,15 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
     min_revision =
         std::max(min_revision, request->items(i).min_store_revision());
   }
+  // Counted in flight while parked too: that bounds how many may wait.
+  if (absl::Status admitted = Admit(); !admitted.ok()) {
+    return Finished(reactor, admitted);
+  }
   auto decide = [this, reactor, state, caller = *std::move(caller), start,
                  out](std::shared_ptr<const store::Snapshot> snapshot) {
     const v1::BatchCheckRequest* request = state->request();
     v1::BatchCheckResponse* response = state->response();
     const int items = request->items_size();
-    if (absl::Status admitted = Admit(); !admitted.ok()) {
-      Finished(reactor, admitted);
-      return;
-    }
     metrics_->RecordBatch(static_cast<size_t>(items));
     const absl::Time now = clock_->Now();
     response->mutable_items()->Reserve(items);
@@ -397,14 +398,14 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::PlanResources(
       !valid.ok()) {
     return Finished(reactor, valid);
   }
+  // Counted in flight while parked too: that bounds how many may wait.
+  if (absl::Status admitted = Admit(); !admitted.ok()) {
+    return Finished(reactor, admitted);
+  }
   auto decide = [this, reactor, state, caller = *std::move(caller), start,
                  out](std::shared_ptr<const store::Snapshot> snapshot) {
     const v1::PlanResourcesRequest* request = state->request();
     v1::PlanResourcesResponse* response = state->response();
-    if (absl::Status admitted = Admit(); !admitted.ok()) {
-      Finished(reactor, admitted);
-      return;
-    }
     BoundPlan plan(*request, clock_->Now());
     const PlanOutcome outcome = EvaluatePlan(*snapshot, plan);
     ToPlanResponse(outcome, request->request_id(), response);
