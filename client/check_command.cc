@@ -2,6 +2,7 @@
 // would, and answers with the exit code (0 ALLOW, 3 DENY) so scripts can
 // branch on it. `--explain` prints the server's trace of the rules it
 // considered.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@ struct CheckOptions {
   std::string justification;
   std::string request_id;
   bool explain = false;
+  int64_t min_revision = 0;
 };
 
 absl::Status RunCheck(CommandContext& context, const CheckOptions& options) {
@@ -63,6 +65,7 @@ absl::Status RunCheck(CommandContext& context, const CheckOptions& options) {
   request.set_justification(options.justification);
   request.set_request_id(options.request_id);
   request.set_explain(options.explain);
+  request.set_min_store_revision(options.min_revision);
 
   v1::CheckResponse response;
   if (absl::Status called = ConnectAndCall<v1::AuthorizationService>(
@@ -140,6 +143,11 @@ void RegisterCheckCommand(CLI::App& app, CommandContext& context) {
                     "free text recorded in the audit trail (ticket)");
   check->add_option("--request-id", options->request_id,
                     "correlation id, echoed and audited");
+  check
+      ->add_option("--min-revision", options->min_revision,
+                   "decide on store revision N or later (read your writes "
+                   "across replicas: N is an admin command's store_revision)")
+      ->check(CLI::NonNegativeNumber);
   check->add_flag("--explain", options->explain,
                   "print the rules considered and how conditions evaluated");
   check->callback(

@@ -140,6 +140,12 @@ class Authenticator {
     absl::Time locked_until = absl::InfinitePast();
   };
   absl::Mutex mu_;
+  // Second-factor failures by key name, in this process only: replicas
+  // sharing a PostgreSQL store each count their own (up to N x
+  // max_failures tries per window across N replicas), while the TOTP step
+  // itself is single-use across all of them (KeyRepository::
+  // RecordTotpStep). Why, and what counting in the store needs:
+  // docs/deployment.md, "TOTP".
   absl::flat_hash_map<std::string, FailureWindow> failures_
       ABSL_GUARDED_BY(mu_);
 };

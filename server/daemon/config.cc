@@ -1,8 +1,10 @@
 #include "server/daemon/config.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <tuple>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -106,6 +108,27 @@ absl::Status ValidateServe(const ServeConfig& config) {
   if (config.threads < 0 || config.threads > 256) {
     return absl::InvalidArgumentError("--threads must be between 0 and 256");
   }
+  if (config.postgresql() && config.replica_name.empty()) {
+    return absl::InvalidArgumentError(
+        "--replica-name is required with a PostgreSQL --store (it names "
+        "this replica in logs)");
+  }
+  if (!config.postgresql() && !config.replica_name.empty()) {
+    return absl::InvalidArgumentError(
+        "--replica-name is only for replicas sharing a PostgreSQL --store");
+  }
+  if (!config.replica_name.empty()) {
+    const bool valid_chars = std::all_of(
+        config.replica_name.begin(), config.replica_name.end(), [](char c) {
+          return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                 c == '_' || c == '.' || c == '-';
+        });
+    if (config.replica_name.size() > 64 || !valid_chars) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--replica-name \"", config.replica_name,
+                       "\": expected 1 to 64 characters of A-Z a-z 0-9 _ . -"));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -115,7 +138,16 @@ absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text) {
   if (text.size() < 2) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid duration \"", text,
-                     "\": expected a number and a unit (d, h, m, s)"));
+                     "\": expected a number and a unit (d, h, m, s, ms)"));
+  }
+  if (absl::EndsWith(text, "ms")) {
+    int64_t ms = 0;
+    if (!absl::SimpleAtoi(text.substr(0, text.size() - 2), &ms) || ms <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid duration \"", text,
+                       "\": expected a positive whole number and a unit"));
+    }
+    return absl::Milliseconds(ms);
   }
   int64_t amount = 0;
   if (!absl::SimpleAtoi(text.substr(0, text.size() - 1), &amount) ||
@@ -134,8 +166,9 @@ absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text) {
     case 's':
       return absl::Seconds(amount);
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invalid duration \"", text, "\": unit must be one of d, h, m, s"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid duration \"", text,
+                       "\": unit must be one of d, h, m, s, ms"));
   }
 }
 
@@ -263,6 +296,39 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
                    "audit records queued before RESOURCE_EXHAUSTED (async)")
       ->capture_default_str();
 
+  std::string poll_interval = "1s";
+  std::string grace_period = "10s";
+  std::string min_revision_wait = "2s";
+  serve_cmd
+      ->add_option("--store", serve.store,
+                   "serve from this PostgreSQL database, shared with other "
+                   "replicas, instead of DATA_DIR/steward.db "
+                   "(postgresql://USER@HOST/DB?sslmode=...; put the password "
+                   "in ~/.pgpass or PGPASSWORD, not here)")
+      ->check(
+          [](const std::string& url) -> std::string {
+            if (store::IsPostgresqlLocation(url)) return "";
+            return "--store takes a postgresql:// URL";
+          },
+          "URL");
+  serve_cmd->add_option("--replica-name", serve.replica_name,
+                        "this replica's name (required with --store)");
+  serve_cmd
+      ->add_option("--store-poll-interval", poll_interval,
+                   "how often a replica reads the store revision besides "
+                   "listening for changes (e.g. 1s, 500ms)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--store-grace-period", grace_period,
+                   "health turns NOT_SERVING after this long without "
+                   "reaching the PostgreSQL store")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--min-revision-wait", min_revision_wait,
+                   "longest wait of a Check with min_store_revision for "
+                   "this replica to catch up")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -310,6 +376,20 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
   if (serve.audit_start_new_segment && serve.audit_signing_key.empty()) {
     return absl::InvalidArgumentError(
         "--audit-start-new-segment needs --audit-signing-key");
+  }
+  for (auto [flag, text, target] :
+       {std::tuple{"--store-poll-interval", &poll_interval,
+                   &serve.store_poll_interval},
+        std::tuple{"--store-grace-period", &grace_period,
+                   &serve.store_grace_period},
+        std::tuple{"--min-revision-wait", &min_revision_wait,
+                   &serve.min_revision_wait}}) {
+    absl::StatusOr<absl::Duration> parsed = ParseDurationFlag(*text);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": ", parsed.status().message()));
+    }
+    *target = *parsed;
   }
   if (absl::Status s = ValidateServe(serve); !s.ok()) return s;
   command.serve = serve;

@@ -65,6 +65,23 @@ struct ServeConfig {
   int audit_queue_capacity = 65536;
   // How often TLS certificate and key files are re-read (seconds).
   int tls_reload_seconds = 10;
+  // The role store's location when it is not DATA_DIR/steward.db: a
+  // postgresql:// URL shared by several replicas. Shown only redacted
+  // (store::RedactStoreLocation).
+  std::string store;
+  // This replica's name (1..64 of [A-Za-z0-9_.-]); required with a
+  // PostgreSQL store, where it names the process in logs.
+  std::string replica_name;
+  // How often a replica reads the store revision besides listening for
+  // notifications (the safety net for missed ones).
+  absl::Duration store_poll_interval = absl::Seconds(1);
+  // How long a replica may go without reaching PostgreSQL before health
+  // turns NOT_SERVING.
+  absl::Duration store_grace_period = absl::Seconds(10);
+  // The longest a Check with min_store_revision waits for this replica to
+  // catch up (the call's deadline may cut it shorter).
+  absl::Duration min_revision_wait = absl::Seconds(2);
+  bool postgresql() const { return !store.empty(); }
   bool tls() const { return !tls_cert.empty(); }
 };
 
@@ -80,7 +97,8 @@ struct Command {
 // Parses argv. InvalidArgument carries a one-line message naming the flag.
 absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv);
 
-// Parses "400d", "24h", "90m", "30s" (one unit, positive integer).
+// Parses "400d", "24h", "90m", "30s", "250ms" (one unit, positive
+// integer).
 absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text);
 
 // True when `listen` ("host:port") names a loopback address: 127.0.0.0/8,

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -138,6 +139,9 @@ struct Daemon::Parts {
   std::unique_ptr<TlsReloader> tls;
   store::RealClock clock;
   std::unique_ptr<store::Store> store;
+  // Replicas on PostgreSQL only; stopped before the store closes.
+  std::unique_ptr<store::StoreFollower> follower;
+  absl::Time follower_started;
   std::unique_ptr<audit::AuditWriter> writer;
   std::unique_ptr<RetentionJob> retention;
   Metrics metrics;
@@ -270,11 +274,17 @@ absl::Status Daemon::OpenConfiguration() {
   return absl::OkStatus();
 }
 
-// The role store (and, in --dev, the example policy and the dev keys).
+// The role store (and, in --dev, the example policy and the dev keys):
+// the SQLite file in the data dir, or the PostgreSQL database the replicas
+// share, which this one then follows.
 absl::Status Daemon::OpenRoleStore() {
   const ServeConfig& config = config_;
   Parts& p = *parts_;
-  const std::string db_path = absl::StrCat(config.data_dir, "/steward.db");
+  const std::string location =
+      config.postgresql() ? config.store
+                          : absl::StrCat(config.data_dir, "/steward.db");
+  // The only form of the location that may reach a log or a message.
+  const std::string shown = store::RedactStoreLocation(location);
   store::Store::Options store_options;
   absl::StatusOr<std::unique_ptr<store::Store>> opened;
   // Opening builds the first snapshot; the store does not time its builds,
@@ -282,20 +292,32 @@ absl::Status Daemon::OpenRoleStore() {
   const absl::Time open_start = absl::Now();
   if (config.dev) {
     bool created = false;
-    opened = store::InitializeStore(db_path, p.clock, store_options, &created);
+    opened = store::InitializeStore(location, p.clock, store_options, &created);
   } else {
-    opened = store::OpenStore(db_path, p.clock, store_options);
+    opened = store::OpenStore(location, p.clock, store_options);
     if (!opened.ok() && opened.status().code() == absl::StatusCode::kNotFound) {
+      const std::string init =
+          config.postgresql()
+              ? absl::StrCat("stewardd init --data-dir ", config.data_dir,
+                             " --store ", shown)
+              : absl::StrCat("stewardd init --data-dir ", config.data_dir);
       return absl::NotFoundError(absl::StrCat(
-          "no store in ", config.data_dir, ": run `stewardd init --data-dir ",
-          config.data_dir, "` first"));
+          "no store in ", config.postgresql() ? shown : config.data_dir,
+          ": run `", init, "` first"));
     }
   }
   if (!opened.ok()) {
-    return OpenError(absl::StrCat("cannot open the store ", db_path),
+    return OpenError(absl::StrCat("cannot open the store ", shown),
                      opened.status());
   }
   p.store = std::move(*opened);
+  if (config.postgresql()) {
+    spdlog::info(
+        "replica \"{}\": role store {} (shared; following its changes, "
+        "revision poll every {} ms)",
+        config.replica_name, shown,
+        absl::ToInt64Milliseconds(config.store_poll_interval));
+  }
   p.snapshot_build_time = absl::Now() - open_start;
   if (config.dev) {
     if (!config.policy_file.empty()) {
@@ -306,13 +328,57 @@ absl::Status Daemon::OpenRoleStore() {
       if (!s.ok())
         return OpenError(absl::StrCat("--policy ", config.policy_file), s);
     }
-    if (absl::Status s = EnsureDevKeys(p.store->keys(), config.data_dir);
+    if (absl::Status s = EnsureDevKeys(p.store->keys(), config.data_dir,
+                                       config.postgresql());
         !s.ok()) {
       return OpenError("--dev keys", s);
     }
   }
+  // Started only after --dev's own changes, which the store published
+  // itself; from here on other replicas' changes arrive through it.
+  store::FollowOptions follow_options;
+  follow_options.poll_interval = config.store_poll_interval;
+  absl::StatusOr<std::unique_ptr<store::StoreFollower>> follower =
+      p.store->Follow(follow_options);
+  if (!follower.ok()) {
+    return OpenError("cannot follow the store", follower.status());
+  }
+  p.follower = std::move(*follower);
+  p.follower_started = absl::Now();
 
   return absl::OkStatus();
+}
+
+// The audit trail's database. Interim: until the trail can live in
+// PostgreSQL (branch pgaudit), a replica on PostgreSQL keeps its trail in
+// a SQLite file in its own data dir, exactly as a single node does, so
+// each replica's trail holds the decisions that replica made. Everything
+// that decides where the trail lives is here and in TrailLocation.
+absl::Status Daemon::PrepareTrailDatabase() {
+  const ServeConfig& config = config_;
+  const std::string path = TrailLocation();
+  if (!config.postgresql()) {
+    spdlog::info("audit trail: {}", path);
+    return absl::OkStatus();
+  }
+  // The SQLite migrations create the trail's tables (and an unused, empty
+  // role store beside them).
+  bool created = false;
+  absl::StatusOr<std::unique_ptr<store::Store>> local =
+      store::InitializeStore(path, parts_->clock, {}, &created);
+  if (!local.ok()) {
+    return OpenError(absl::StrCat("cannot prepare the audit trail ", path),
+                     local.status());
+  }
+  spdlog::info(
+      "audit trail: {} (interim: this replica's decisions only, in its data "
+      "dir, until the trail moves to PostgreSQL)",
+      path);
+  return absl::OkStatus();
+}
+
+std::string Daemon::TrailLocation() const {
+  return absl::StrCat(config_.data_dir, "/steward.db");
 }
 
 // The audit trail: its signed tail checked, the writer, the records of a
@@ -320,7 +386,8 @@ absl::Status Daemon::OpenRoleStore() {
 absl::Status Daemon::OpenTrail() {
   const ServeConfig& config = config_;
   Parts& p = *parts_;
-  const std::string db_path = absl::StrCat(config.data_dir, "/steward.db");
+  if (absl::Status s = PrepareTrailDatabase(); !s.ok()) return s;
+  const std::string db_path = TrailLocation();
   // The signed tail is checked before anything is appended: appending to
   // a rewritten or cut trail would bless it with fresh signatures.
   std::shared_ptr<const audit::CheckpointSigningKey> signing_key;
@@ -427,7 +494,7 @@ absl::Status Daemon::OpenTrail() {
 absl::Status Daemon::OpenServices() {
   const ServeConfig& config = config_;
   Parts& p = *parts_;
-  const std::string db_path = absl::StrCat(config.data_dir, "/steward.db");
+  const std::string db_path = TrailLocation();
   p.metrics.RecordSnapshotBuild(p.snapshot_build_time);
   p.metrics.SetAuditWriterProbe([w = p.writer.get()] { return w->metrics(); });
   // Defaults: one minute per summary, 4096 peers tracked (docs/operations.md).
@@ -445,6 +512,7 @@ absl::Status Daemon::OpenServices() {
       });
   AuthorizationServiceImpl::Options authorization_options;
   authorization_options.max_in_flight = config.max_in_flight;
+  authorization_options.min_revision_wait = config.min_revision_wait;
   p.authorization = std::make_unique<AuthorizationServiceImpl>(
       &p.store->publisher().snapshots(), p.authenticator.get(),
       p.audit_sink.get(), &p.metrics, &p.clock, authorization_options);
@@ -560,11 +628,38 @@ void Daemon::Housekeep() {
   parts_->metrics.SetSnapshot(snapshot->policy_version(),
                               snapshot->store_revision());
   bool now_serving = snapshot->program() != nullptr;
+  std::string why = "no active policy";
+  // A replica that has not reached PostgreSQL for the grace period may be
+  // missing changes (a revoked key, a removed grant): load balancers
+  // should prefer the others. It keeps answering from its snapshot.
+  if (store::StoreFollower* follower = parts_->follower.get()) {
+    const absl::Time contact =
+        std::max(follower->last_contact(), parts_->follower_started);
+    const bool reachable = absl::Now() - contact <= config_.store_grace_period;
+    if (reachable != store_reachable_) {
+      store_reachable_ = reachable;
+      if (reachable) {
+        spdlog::info("replica \"{}\": PostgreSQL store reachable again",
+                     config_.replica_name);
+      } else {
+        spdlog::error(
+            "replica \"{}\": PostgreSQL store unreachable for {} s: {}",
+            config_.replica_name,
+            absl::ToInt64Seconds(config_.store_grace_period),
+            std::string(follower->last_error().message()));
+      }
+    }
+    if (!reachable) {
+      now_serving = false;
+      why = "PostgreSQL store unreachable";
+    }
+  }
   if (now_serving == serving_) return;
   serving_ = now_serving;
   server_->GetHealthCheckService()->SetServingStatus(now_serving);
-  spdlog::info("health: {}",
-               now_serving ? "SERVING" : "NOT_SERVING (no active policy)");
+  spdlog::info("health: {}", now_serving
+                                 ? std::string("SERVING")
+                                 : absl::StrCat("NOT_SERVING (", why, ")"));
 }
 
 absl::Status Daemon::Run() {

@@ -9,11 +9,15 @@
 // (snapshot builds and admin writes), the audit writer (its commit
 // thread), the retention purger (its job thread), and the audit reader and
 // usage index (auditor RPCs). SQLite's WAL lets the readers run beside the
-// one writer.
+// one writer. A replica on PostgreSQL (--store) opens the role store
+// there and follows the other replicas' changes (store::StoreFollower);
+// its steward.db then holds only its own audit trail (interim, until the
+// trail moves to PostgreSQL; docs/deployment.md).
 #ifndef STEWARD_SERVER_DAEMON_DAEMON_H_
 #define STEWARD_SERVER_DAEMON_DAEMON_H_
 
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -55,6 +59,8 @@ class Daemon {
   absl::Status OpenConfiguration();
   absl::Status OpenRoleStore();
   absl::Status OpenTrail();
+  absl::Status PrepareTrailDatabase();
+  std::string TrailLocation() const;
   absl::Status OpenServices();
   absl::Status RecordPreviousRun(const ServeConfig& config, Parts& parts);
   absl::Status StartListeners();
@@ -67,6 +73,7 @@ class Daemon {
   // Calls into server_ in process: stopped before it, destroyed before it.
   std::unique_ptr<HttpGateway> http_;
   bool serving_ = true;
+  bool store_reachable_ = true;
   bool ran_ = false;
   std::thread warm_usage_;
 };

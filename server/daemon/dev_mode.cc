@@ -22,11 +22,14 @@ absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
   return buffer.str();
 }
 
+// created_by of the keys --dev makes.
+constexpr char kDevCreator[] = "stewardd --dev";
+
 }  // namespace
 
 // --dev keys (dev_mode.h).
 absl::Status EnsureDevKeys(store::KeyRepository& store,
-                           const std::string& data_dir) {
+                           const std::string& data_dir, bool shared_store) {
   absl::StatusOr<std::vector<store::ApiKeyInfo>> existing = store.ListApiKeys();
   if (!existing.ok()) return existing.status();
   for (store::ServiceRole role :
@@ -40,13 +43,38 @@ absl::Status EnsureDevKeys(store::KeyRepository& store,
       if (found.ok() && !found->revoked && found->role == role) continue;
     }
     std::string name = absl::StrCat("dev-", role_name);
+    if (shared_store) {
+      auto made_by_dev = [&](const store::ApiKeyInfo& k) {
+        return k.role == role && !k.revoked_at.has_value() &&
+               k.created_by == kDevCreator;
+      };
+      auto found =
+          std::find_if(existing->begin(), existing->end(), made_by_dev);
+      if (found != existing->end()) {
+        spdlog::warn(
+            "--dev: {} key \"{}\" already exists in the shared store; "
+            "another replica created it and only that replica's data dir "
+            "holds its secret (this one cannot show it)",
+            role_name, found->name);
+        continue;
+      }
+    }
     for (int n = 2; std::any_of(existing->begin(), existing->end(),
                                 [&](const auto& k) { return k.name == name; });
          ++n) {
       name = absl::StrCat("dev-", role_name, "-", n);
     }
     absl::StatusOr<store::NewApiKey> created =
-        store.CreateApiKey(name, role, "stewardd --dev");
+        store.CreateApiKey(name, role, kDevCreator);
+    if (shared_store &&
+        created.status().code() == absl::StatusCode::kAlreadyExists) {
+      // Another replica starting at the same time created it first.
+      spdlog::warn(
+          "--dev: {} key \"{}\" was just created by another replica; only "
+          "that replica's data dir holds its secret",
+          role_name, name);
+      continue;
+    }
     if (!created.ok()) return created.status();
     if (absl::Status s = WriteSecretFile(path, created->key); !s.ok()) {
       return s;

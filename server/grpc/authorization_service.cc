@@ -13,6 +13,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "server/grpc/check_evaluation.h"
 #include "server/grpc/grpc_status.h"
 #include "server/grpc/plan_evaluation.h"
@@ -151,7 +153,8 @@ AuthorizationServiceImpl::AuthorizationServiceImpl(
       audit_(audit),
       metrics_(metrics),
       clock_(clock),
-      options_(options) {
+      options_(options),
+      waiter_(snapshots) {
   unsigned char random[8];
   RAND_bytes(random, sizeof(random));
   id_prefix_ = absl::BytesToHexString(
@@ -200,6 +203,34 @@ absl::Status AuthorizationServiceImpl::Admit() {
   return absl::ResourceExhaustedError("server overloaded; retry later");
 }
 
+template <typename Decide>
+void AuthorizationServiceImpl::WithSnapshotAtLeast(
+    const grpc::CallbackServerContext& context,
+    grpc::ServerUnaryReactor* reactor, int64_t min_revision, Decide decide) {
+  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
+  if (snapshot->store_revision() >= min_revision) {
+    decide(std::move(snapshot));
+    return;
+  }
+  const absl::Time deadline = std::min(absl::Now() + options_.min_revision_wait,
+                                       absl::FromChrono(context.deadline()));
+  waiter_.Park(
+      min_revision, deadline,
+      [this, reactor, min_revision, decide = std::move(decide)](
+          std::shared_ptr<const store::Snapshot> snapshot) mutable {
+        if (snapshot->store_revision() < min_revision) {
+          in_flight_.fetch_sub(1, std::memory_order_relaxed);
+          reactor->Finish(ToGrpcStatus(absl::UnavailableError(
+              absl::StrCat("store revision ", snapshot->store_revision(),
+                           " is behind the requested ", min_revision,
+                           " (min_store_revision); retry, or ask "
+                           "another replica"))));
+          return;
+        }
+        decide(std::move(snapshot));
+      });
+}
+
 grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* bytes,
     grpc::ByteBuffer* out) {
@@ -213,33 +244,39 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
     return Finished(reactor, caller.status());
   }
   const v1::CheckRequest* request = state->request();
-  v1::CheckResponse* response = state->response();
   if (absl::Status valid = ValidateCheckRequest(*request, options_.limits);
       !valid.ok()) {
     return Finished(reactor, valid);
   }
+  // Counted in flight while parked too: that bounds how many may wait.
   if (absl::Status admitted = Admit(); !admitted.ok()) {
     return Finished(reactor, admitted);
   }
   // One snapshot for the whole call: a concurrent swap never mixes states.
-  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
-  BoundCheck check(*request, clock_->Now());
-  const CheckOutcome outcome = EvaluateCheck(*snapshot, check);
-  ToCheckResponse(outcome, request->request_id(), response);
-  response->set_decision_id(NextDecisionId());
-  CountDecision(*metrics_, outcome);
+  auto decide = [this, reactor, state, caller = *std::move(caller), start,
+                 out](std::shared_ptr<const store::Snapshot> snapshot) {
+    const v1::CheckRequest* request = state->request();
+    v1::CheckResponse* response = state->response();
+    BoundCheck check(*request, clock_->Now());
+    const CheckOutcome outcome = EvaluateCheck(*snapshot, check);
+    ToCheckResponse(outcome, request->request_id(), response);
+    response->set_decision_id(NextDecisionId());
+    CountDecision(*metrics_, outcome);
 
-  auto completion = std::make_shared<Completion>(
-      reactor, 1, &in_flight_, metrics_, &Metrics::RecordCheckLatency, start,
-      state, response, out);
-  absl::Status queued = audit_->Record(
-      *caller, snapshot->program(), check, outcome, response->decision_id(),
-      [completion](absl::Status status) { completion->Done(status); });
-  if (!queued.ok()) {
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    metrics_->RecordRejected();
-    reactor->Finish(ToGrpcStatus(queued));
-  }
+    auto completion = std::make_shared<Completion>(
+        reactor, 1, &in_flight_, metrics_, &Metrics::RecordCheckLatency, start,
+        state, response, out);
+    absl::Status queued = audit_->Record(
+        caller, snapshot->program(), check, outcome, response->decision_id(),
+        [completion](absl::Status status) { completion->Done(status); });
+    if (!queued.ok()) {
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      metrics_->RecordRejected();
+      reactor->Finish(ToGrpcStatus(queued));
+    }
+  };
+  WithSnapshotAtLeast(*context, reactor, request->min_store_revision(),
+                      std::move(decide));
   return reactor;
 }
 
@@ -256,7 +293,6 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
     return Finished(reactor, caller.status());
   }
   const v1::BatchCheckRequest* request = state->request();
-  v1::BatchCheckResponse* response = state->response();
   const int items = request->items_size();
   if (items == 0) {
     return Finished(reactor, absl::InvalidArgumentError(
@@ -268,6 +304,11 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
                      options_.limits.max_batch_items, " per BatchCheck"))));
     return reactor;
   }
+  if (request->min_store_revision() < 0) {
+    return Finished(reactor, absl::InvalidArgumentError(
+                                 "min_store_revision: must not be negative"));
+  }
+  int64_t min_revision = request->min_store_revision();
   for (int i = 0; i < items; ++i) {
     if (absl::Status valid =
             ValidateCheckRequest(request->items(i), options_.limits,
@@ -275,57 +316,67 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::BatchCheck(
         !valid.ok()) {
       return Finished(reactor, valid);
     }
+    min_revision =
+        std::max(min_revision, request->items(i).min_store_revision());
   }
+  // Counted in flight while parked too: that bounds how many may wait.
   if (absl::Status admitted = Admit(); !admitted.ok()) {
     return Finished(reactor, admitted);
   }
-  metrics_->RecordBatch(static_cast<size_t>(items));
-  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
-  const absl::Time now = clock_->Now();
-  response->mutable_items()->Reserve(items);
-  // Bound and decided items stay alive until their audit records are made.
-  // A deque: BoundCheck cannot move, and its elements never do.
-  std::deque<BoundCheck> checks;
-  std::vector<CheckOutcome> outcomes;
-  outcomes.reserve(static_cast<size_t>(items));
-  // Over a large snapshot each lookup waits on two or three cache misses
-  // (store/snapshot.h); starting the next items' loads in stages lets
-  // those misses overlap with this item's evaluation.
-  auto prefetch = [&](int j, store::Snapshot::PrefetchStage stage) {
-    if (j < items) {
-      const v1::CheckRequest& next = request->items(j);
-      snapshot->Prefetch(next.principal_id(), next.resource().scope(), stage);
+  auto decide = [this, reactor, state, caller = *std::move(caller), start,
+                 out](std::shared_ptr<const store::Snapshot> snapshot) {
+    const v1::BatchCheckRequest* request = state->request();
+    v1::BatchCheckResponse* response = state->response();
+    const int items = request->items_size();
+    metrics_->RecordBatch(static_cast<size_t>(items));
+    const absl::Time now = clock_->Now();
+    response->mutable_items()->Reserve(items);
+    // Bound and decided items stay alive until their audit records are
+    // made. A deque: BoundCheck cannot move, and its elements never do.
+    std::deque<BoundCheck> checks;
+    std::vector<CheckOutcome> outcomes;
+    outcomes.reserve(static_cast<size_t>(items));
+    // Over a large snapshot each lookup waits on two or three cache misses
+    // (store/snapshot.h); starting the next items' loads in stages lets
+    // those misses overlap with this item's evaluation.
+    auto prefetch = [&](int j, store::Snapshot::PrefetchStage stage) {
+      if (j < items) {
+        const v1::CheckRequest& next = request->items(j);
+        snapshot->Prefetch(next.principal_id(), next.resource().scope(), stage);
+      }
+    };
+    for (int i = 0; i < items; ++i) {
+      prefetch(i + 3, store::Snapshot::PrefetchStage::kIndex);
+      prefetch(i + 2, store::Snapshot::PrefetchStage::kEntry);
+      prefetch(i + 1, store::Snapshot::PrefetchStage::kBindings);
+      const v1::CheckRequest& wire = request->items(i);
+      BoundCheck& check = checks.emplace_back(wire, now);
+      const CheckOutcome& outcome =
+          outcomes.emplace_back(EvaluateCheck(*snapshot, check));
+      v1::CheckResponse* item = response->add_items();
+      ToCheckResponse(outcome, wire.request_id(), item);
+      item->set_decision_id(NextDecisionId());
+      CountDecision(*metrics_, outcome);
+    }
+    auto completion = std::make_shared<Completion>(
+        reactor, items, &in_flight_, metrics_, &Metrics::RecordCheckLatency,
+        start, state, response, out);
+    for (int i = 0; i < items; ++i) {
+      absl::Status queued = audit_->Record(
+          caller, snapshot->program(), checks[i], outcomes[i],
+          response->items(i).decision_id(),
+          [completion](absl::Status status) { completion->Done(status); });
+      if (!queued.ok()) {
+        // The items already queued will still complete; account for the
+        // rest as failed so the reactor finishes exactly once, with an
+        // error.
+        metrics_->RecordRejected();
+        for (int rest = i; rest < items; ++rest) completion->Done(queued);
+        break;
+      }
     }
   };
-  for (int i = 0; i < items; ++i) {
-    prefetch(i + 3, store::Snapshot::PrefetchStage::kIndex);
-    prefetch(i + 2, store::Snapshot::PrefetchStage::kEntry);
-    prefetch(i + 1, store::Snapshot::PrefetchStage::kBindings);
-    const v1::CheckRequest& wire = request->items(i);
-    BoundCheck& check = checks.emplace_back(wire, now);
-    const CheckOutcome& outcome =
-        outcomes.emplace_back(EvaluateCheck(*snapshot, check));
-    v1::CheckResponse* item = response->add_items();
-    ToCheckResponse(outcome, wire.request_id(), item);
-    item->set_decision_id(NextDecisionId());
-    CountDecision(*metrics_, outcome);
-  }
-  auto completion = std::make_shared<Completion>(
-      reactor, items, &in_flight_, metrics_, &Metrics::RecordCheckLatency,
-      start, state, response, out);
-  for (int i = 0; i < items; ++i) {
-    absl::Status queued = audit_->Record(
-        *caller, snapshot->program(), checks[i], outcomes[i],
-        response->items(i).decision_id(),
-        [completion](absl::Status status) { completion->Done(status); });
-    if (!queued.ok()) {
-      // The items already queued will still complete; account for the
-      // rest as failed so the reactor finishes exactly once, with an error.
-      metrics_->RecordRejected();
-      for (int rest = i; rest < items; ++rest) completion->Done(queued);
-      break;
-    }
-  }
+  WithSnapshotAtLeast(*context, reactor, min_revision, std::move(decide));
   return reactor;
 }
 
@@ -342,34 +393,40 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::PlanResources(
     return Finished(reactor, caller.status());
   }
   const v1::PlanResourcesRequest* request = state->request();
-  v1::PlanResourcesResponse* response = state->response();
   if (absl::Status valid =
           ValidatePlanResourcesRequest(*request, options_.limits);
       !valid.ok()) {
     return Finished(reactor, valid);
   }
+  // Counted in flight while parked too: that bounds how many may wait.
   if (absl::Status admitted = Admit(); !admitted.ok()) {
     return Finished(reactor, admitted);
   }
-  std::shared_ptr<const store::Snapshot> snapshot = snapshots_->Get();
-  BoundPlan plan(*request, clock_->Now());
-  const PlanOutcome outcome = EvaluatePlan(*snapshot, plan);
-  ToPlanResponse(outcome, request->request_id(), response);
-  response->set_plan_id(NextDecisionId());
-  metrics_->RecordPlan(outcome.has_policy ? outcome.plan.kind
-                                          : policy::PlanKind::kAlwaysDenied);
+  auto decide = [this, reactor, state, caller = *std::move(caller), start,
+                 out](std::shared_ptr<const store::Snapshot> snapshot) {
+    const v1::PlanResourcesRequest* request = state->request();
+    v1::PlanResourcesResponse* response = state->response();
+    BoundPlan plan(*request, clock_->Now());
+    const PlanOutcome outcome = EvaluatePlan(*snapshot, plan);
+    ToPlanResponse(outcome, request->request_id(), response);
+    response->set_plan_id(NextDecisionId());
+    metrics_->RecordPlan(outcome.has_policy ? outcome.plan.kind
+                                            : policy::PlanKind::kAlwaysDenied);
 
-  auto completion = std::make_shared<Completion>(
-      reactor, 1, &in_flight_, metrics_, &Metrics::RecordPlanLatency, start,
-      state, response, out);
-  absl::Status queued = audit_->RecordPlan(
-      *caller, plan, outcome, response->plan_id(),
-      [completion](absl::Status status) { completion->Done(status); });
-  if (!queued.ok()) {
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    metrics_->RecordRejected();
-    reactor->Finish(ToGrpcStatus(queued));
-  }
+    auto completion = std::make_shared<Completion>(
+        reactor, 1, &in_flight_, metrics_, &Metrics::RecordPlanLatency, start,
+        state, response, out);
+    absl::Status queued = audit_->RecordPlan(
+        caller, plan, outcome, response->plan_id(),
+        [completion](absl::Status status) { completion->Done(status); });
+    if (!queued.ok()) {
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      metrics_->RecordRejected();
+      reactor->Finish(ToGrpcStatus(queued));
+    }
+  };
+  WithSnapshotAtLeast(*context, reactor, request->min_store_revision(),
+                      std::move(decide));
   return reactor;
 }
 

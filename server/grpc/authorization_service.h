@@ -13,6 +13,7 @@
 #include "server/auth/authenticator.h"
 #include "server/grpc/audit_sink.h"
 #include "server/grpc/check_request.h"
+#include "server/grpc/revision_waiter.h"
 #include "server/metrics/metrics.h"
 #include "server/store/clock.h"
 #include "server/store/snapshot.h"
@@ -37,6 +38,9 @@ class AuthorizationServiceImpl final
     // Calls in flight (waiting for audit) beyond which new calls get
     // RESOURCE_EXHAUSTED instead of queueing without bound.
     int64_t max_in_flight = 20000;
+    // The longest a call with min_store_revision waits for the snapshot
+    // to reach it (the call's deadline may cut it shorter).
+    absl::Duration min_revision_wait = absl::Seconds(2);
   };
 
   AuthorizationServiceImpl(const store::SnapshotHolder* snapshots,
@@ -65,6 +69,16 @@ class AuthorizationServiceImpl final
                                google::protobuf::Message* request);
   // Counts the call in flight, or RESOURCE_EXHAUSTED when too many are.
   absl::Status Admit();
+  // Calls `decide` with the snapshot to decide on: at once with the
+  // current one when `min_revision` is 0 or reached (no allocation on this
+  // path); otherwise the call is parked (RevisionWaiter, no thread held)
+  // until a snapshot at or after it is published, within
+  // min(options_.min_revision_wait, the call's deadline), and finished
+  // UNAVAILABLE, naming both revisions, when none is.
+  template <typename Decide>
+  void WithSnapshotAtLeast(const grpc::CallbackServerContext& context,
+                           grpc::ServerUnaryReactor* reactor,
+                           int64_t min_revision, Decide decide);
   std::string NextDecisionId();
 
   const store::SnapshotHolder* snapshots_;
@@ -76,6 +90,9 @@ class AuthorizationServiceImpl final
   std::string id_prefix_;  // random per process: ids stay unique on restart
   std::atomic<uint64_t> next_id_{0};
   std::atomic<int64_t> in_flight_{0};
+  // Last: its destructor finishes parked calls, which use the members
+  // above.
+  RevisionWaiter waiter_;
 };
 
 }  // namespace steward::server

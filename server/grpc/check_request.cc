@@ -212,6 +212,9 @@ absl::Status ValidateCheckRequest(const v1::CheckRequest& request,
       !s.ok()) {
     return s;
   }
+  if (request.min_store_revision() < 0) {
+    return Invalid(prefix, "min_store_revision", "must not be negative");
+  }
   if (!request.has_resource())
     return Invalid(prefix, "resource", "is required");
   const v1::Resource& resource = request.resource();
@@ -270,6 +273,9 @@ absl::Status ValidatePlanResourcesRequest(
                                        request.resource_kind(), true, id);
       !s.ok()) {
     return s;
+  }
+  if (request.min_store_revision() < 0) {
+    return Invalid(kNoPrefix, "min_store_revision", "must not be negative");
   }
   if (absl::Status s =
           CheckIdentifier(kNoPrefix, "scope", request.scope(), false, id);

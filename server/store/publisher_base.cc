@@ -29,8 +29,20 @@ absl::Status PublisherBase::ReloadSnapshot() {
   return RebuildLocked(current->program(), current->policy_version());
 }
 
+bool PublisherBase::IsNextRevisionLocked(int64_t revision) const {
+  return catch_up_ == nullptr ||
+         revision == holder_.Get()->store_revision() + 1;
+}
+
+absl::Status PublisherBase::CatchUpLocked() {
+  if (catch_up_ != nullptr) return catch_up_();
+  std::shared_ptr<const Snapshot> current = holder_.Get();
+  return RebuildLocked(current->program(), current->policy_version());
+}
+
 absl::Status PublisherBase::PublishPrincipalLocked(absl::string_view id,
                                                    int64_t revision) {
+  if (!IsNextRevisionLocked(revision)) return CatchUpLocked();
   std::shared_ptr<const Snapshot> current = holder_.Get();
   if (snapshot_stale_) {
     return RebuildLocked(current->program(), current->policy_version());
@@ -52,6 +64,12 @@ absl::Status PublisherBase::PublishPrincipalLocked(absl::string_view id,
 }
 
 void PublisherBase::PublishRevisionLocked(int64_t revision) {
+  if (!IsNextRevisionLocked(revision)) {
+    // On failure the published revision stays behind the database's, so
+    // the replica's follower retries the catch-up.
+    (void)CatchUpLocked();
+    return;
+  }
   holder_.Publish(holder_.Get()->WithRevision(revision));
 }
 

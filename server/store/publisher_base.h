@@ -12,6 +12,7 @@
 #define STEWARD_SERVER_STORE_PUBLISHER_BASE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
@@ -55,6 +56,24 @@ class PublisherBase : public SnapshotPublisher {
   void PublishRevisionLocked(int64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(*mu_);
 
+  // For an engine whose database other stewardd processes change too
+  // (PostgreSQL replicas): `catch_up` brings the snapshot and the engine's
+  // other caches (the key index) to the database's current state. When a
+  // change of ours commits at a revision that is not the published one
+  // plus one, another process committed in between, and patching our
+  // snapshot would label it with a revision it does not fully reflect;
+  // the Publish* methods then call `catch_up` instead. Without it (SQLite,
+  // one process per file) the gap cannot happen. Call before any change.
+  void SetCatchUp(std::function<absl::Status()> catch_up) {
+    catch_up_ = std::move(catch_up);
+  }
+  // True when `revision` directly follows the published one (or no
+  // catch-up is set): our own change is then all that happened.
+  bool IsNextRevisionLocked(int64_t revision) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(*mu_);
+  // Runs the catch-up (or a full rebuild with the current program).
+  absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(*mu_);
+
  protected:
   // A complete snapshot of the database's current state, at its current
   // revision.
@@ -70,6 +89,7 @@ class PublisherBase : public SnapshotPublisher {
   // Set when a committed change could not be reflected in the snapshot
   // (e.g. an I/O error while reloading); the next change rebuilds first.
   bool snapshot_stale_ ABSL_GUARDED_BY(*mu_) = false;
+  std::function<absl::Status()> catch_up_;
   // Written only with *mu_ held; read lock-free.
   SnapshotHolder holder_;
 };

@@ -56,6 +56,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "policy/program.h"
@@ -409,10 +410,38 @@ class SnapshotHolder {
   }
   void Publish(std::shared_ptr<const Snapshot> snapshot) {
     current_.store(std::move(snapshot), std::memory_order_release);
+    // Wakes WaitForRevision callers: absl::Mutex re-evaluates their
+    // conditions when the lock is released. Publishing is rare (admin
+    // changes, a replica catching up), so the lock costs readers nothing.
+    absl::MutexLock lock(&wait_mu_);
   }
+
+  // The current snapshot once its store revision is at least
+  // `min_revision`, or the current (older) one when `deadline` passes or
+  // `*interrupt` (if given) is found true first. Blocks without polling:
+  // Publish and WakeWaiters make it look again.
+  std::shared_ptr<const Snapshot> WaitForRevision(
+      int64_t min_revision, absl::Time deadline,
+      const std::atomic<bool>* interrupt = nullptr) const {
+    std::shared_ptr<const Snapshot> current = Get();
+    if (current->store_revision() >= min_revision) return current;
+    auto done = [this, min_revision, interrupt] {
+      return Get()->store_revision() >= min_revision ||
+             (interrupt != nullptr &&
+              interrupt->load(std::memory_order_acquire));
+    };
+    absl::MutexLock lock(&wait_mu_);
+    wait_mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
+    return Get();
+  }
+  // Makes WaitForRevision callers re-check their conditions (after setting
+  // an `interrupt` flag).
+  void WakeWaiters() const { absl::MutexLock lock(&wait_mu_); }
 
  private:
   std::atomic<std::shared_ptr<const Snapshot>> current_;
+  // Guards nothing: WaitForRevision's condition reads current_.
+  mutable absl::Mutex wait_mu_;
 };
 
 }  // namespace steward::store

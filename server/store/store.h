@@ -44,6 +44,33 @@ struct StoreOptions {
   policy::CompileOptions compile_options;
 };
 
+// How a replica follows changes other stewardd processes make to a shared
+// store (Store::Follow).
+struct FollowOptions {
+  // The revision poll: the safety net for notifications missed while the
+  // listening connection was down or lost in between.
+  absl::Duration poll_interval = absl::Seconds(1);
+  // Reconnection attempts back off exponentially from 100 ms up to this.
+  absl::Duration max_reconnect_backoff = absl::Seconds(5);
+};
+
+// A running follower: a thread that listens for other processes' changes
+// (and polls the revision), and brings the store's snapshot and key index
+// up to date when the revision moves. Owned by whoever started it; the
+// destructor stops the thread and joins it, so it must be destroyed before
+// the store. Thread-safe.
+class StoreFollower {
+ public:
+  virtual ~StoreFollower() = default;
+
+  // When the follower last read the database's revision (its proof that
+  // the database is reachable); absl::InfinitePast() before the first.
+  virtual absl::Time last_contact() const = 0;
+  // Why the last attempt to reach the database, or to catch up with it,
+  // failed; OK when the last attempt succeeded.
+  virtual absl::Status last_error() const = 0;
+};
+
 // An open role store: its repositories share one database connection (or
 // pool) and publish into one SnapshotHolder. Owns the repositories, which
 // live as long as it does. Thread-safe.
@@ -60,6 +87,17 @@ class Store {
 
   // True once InitializeStore has run on this store.
   virtual absl::StatusOr<bool> IsInitialized() = 0;
+
+  // Starts following changes that other processes commit to this store's
+  // database. Null when the engine has no such processes (SQLite: the
+  // data dir lock keeps the file to one stewardd). Errors: the engine's,
+  // when the follower's own connection cannot be set up at all (an
+  // unreachable server is not one: the follower keeps retrying).
+  virtual absl::StatusOr<std::unique_ptr<StoreFollower>> Follow(
+      const FollowOptions& options) {
+    (void)options;
+    return std::unique_ptr<StoreFollower>();
+  }
 };
 
 // Opens the store at `location` (a file path: the SQLite engine; a

@@ -42,6 +42,9 @@ INSTANTIATE_TEST_SUITE_P(
                       DurationCase{"Hours", "24h", true, absl::Hours(24)},
                       DurationCase{"Minutes", "90m", true, absl::Minutes(90)},
                       DurationCase{"Seconds", "30s", true, absl::Seconds(30)},
+                      DurationCase{"Milliseconds", "250ms", true,
+                                   absl::Milliseconds(250)},
+                      DurationCase{"ZeroMilliseconds", "0ms", false, {}},
                       DurationCase{"NoUnit", "30", false, {}},
                       DurationCase{"BadUnit", "3w", false, {}},
                       DurationCase{"Zero", "0d", false, {}},
@@ -148,6 +151,57 @@ TEST(ParseCommandLineTest, NamesTheBadFlag) {
                                          HasSubstr("--data-dir")));
   EXPECT_THAT(Parse({}), StatusIs(absl::StatusCode::kInvalidArgument,
                                   HasSubstr("subcommand")));
+}
+
+TEST(ParseCommandLineTest, ReplicaOnPostgresql) {
+  absl::StatusOr<Command> command =
+      Parse({"serve", "--data-dir", "d", "--store", "postgresql://u@h/db",
+             "--replica-name", "replica-a.1", "--store-poll-interval", "250ms",
+             "--store-grace-period", "3s", "--min-revision-wait", "500ms"});
+  ASSERT_THAT(command, IsOk());
+  EXPECT_TRUE(command->serve->postgresql());
+  EXPECT_EQ(command->serve->replica_name, "replica-a.1");
+  EXPECT_EQ(command->serve->store_poll_interval, absl::Milliseconds(250));
+  EXPECT_EQ(command->serve->store_grace_period, absl::Seconds(3));
+  EXPECT_EQ(command->serve->min_revision_wait, absl::Milliseconds(500));
+
+  absl::StatusOr<Command> defaults = Parse({"serve", "--data-dir", "d"});
+  ASSERT_THAT(defaults, IsOk());
+  EXPECT_FALSE(defaults->serve->postgresql());
+  EXPECT_EQ(defaults->serve->store_poll_interval, absl::Seconds(1));
+  EXPECT_EQ(defaults->serve->store_grace_period, absl::Seconds(10));
+  EXPECT_EQ(defaults->serve->min_revision_wait, absl::Seconds(2));
+}
+
+TEST(ParseCommandLineTest, ReplicaFlagsAreChecked) {
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--store", "postgresql://u@h/db"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("--replica-name is required")));
+  EXPECT_THAT(Parse({"serve", "--data-dir", "d", "--replica-name", "a"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--replica-name is only for")));
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--store", "/tmp/x.db",
+             "--replica-name", "a"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("postgresql://")));
+  for (const std::string& bad :
+       {std::string("has space"), std::string("slash/no"), std::string(65, 'a'),
+        std::string("")}) {
+    EXPECT_THAT(Parse({"serve", "--data-dir", "d", "--store",
+                       "postgresql://u@h/db", "--replica-name", bad}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("--replica-name")))
+        << bad;
+  }
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--store", "postgresql://u@h/db",
+             "--replica-name", std::string(64, 'a')}),
+      IsOk());
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--store-poll-interval", "fast"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("--store-poll-interval")));
 }
 
 TEST(ParseCommandLineTest, AuditOffIsForDevBenchmarksOnly) {

@@ -11,10 +11,14 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <memory>
 #include <thread>
 #include <tuple>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "tests/server/dev_server_test.h"
 #include "tests/server/grpc_client.h"
@@ -103,6 +107,79 @@ class ConsistencyTest : public DevServerTest {
     return authz_->Check(Context(client_key_).get(), request, response);
   }
 };
+
+// min_store_revision on a single SQLite node: every change is in the
+// snapshot before its admin call returns, so the revision it returned is
+// served at once; a revision the store has not reached is UNAVAILABLE
+// (after the bounded wait, 2 s by default) naming both revisions.
+TEST_F(ConsistencyTest, MinStoreRevisionOnASingleNode) {
+  int64_t revision = 0;
+  ASSERT_TRUE(Grant("bob", &revision).ok());
+  ASSERT_GT(revision, 0);
+  v1::CheckRequest request = Update("bob");
+  request.set_action("read");
+  request.set_min_store_revision(revision);
+  v1::CheckResponse response;
+  grpc::Status status = Check(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.effect(), v1::ALLOW);
+
+  request.set_min_store_revision(revision + 1);
+  const absl::Time start = absl::Now();
+  status = Check(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(
+      status.error_message(),
+      HasSubstr(absl::StrCat("store revision ", revision,
+                             " is behind the requested ", revision + 1)));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(1900));
+
+  v1::BatchCheckRequest batch;
+  *batch.add_items() = request;
+  batch.mutable_items(0)->set_min_store_revision(0);
+  batch.set_min_store_revision(-1);
+  v1::BatchCheckResponse answers;
+  status = authz_->BatchCheck(Context(client_key_).get(), batch, &answers);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("min_store_revision"));
+  batch.set_min_store_revision(revision);
+  status = authz_->BatchCheck(Context(client_key_).get(), batch, &answers);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(answers.items_size(), 1);
+  EXPECT_EQ(answers.items(0).effect(), v1::ALLOW);
+}
+
+// Calls waiting for a revision are parked, not blocking server threads:
+// while many of them wait, an ordinary Check is answered at once.
+TEST_F(ConsistencyTest, WaitingForARevisionHoldsNoServerThread) {
+  int64_t revision = 0;
+  ASSERT_TRUE(Grant("bob", &revision).ok());
+  v1::CheckRequest ahead = Update("bob");
+  ahead.set_min_store_revision(revision + 1000);
+  constexpr int kWaiting = 64;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<v1::CheckResponse> responses(kWaiting);
+  std::vector<std::promise<grpc::Status>> done(kWaiting);
+  for (int i = 0; i < kWaiting; ++i) {
+    contexts.push_back(Context(client_key_));
+    authz_->async()->Check(contexts.back().get(), &ahead, &responses[i],
+                           [&done, i](grpc::Status status) {
+                             done[i].set_value(std::move(status));
+                           });
+  }
+  // Let them all arrive and park.
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time start = absl::Now();
+  v1::CheckResponse response;
+  grpc::Status status = Check(Update("bob"), &response);
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(took, absl::Milliseconds(500));
+  for (int i = 0; i < kWaiting; ++i) {
+    grpc::Status waited = done[i].get_future().get();
+    EXPECT_EQ(waited.error_code(), grpc::StatusCode::UNAVAILABLE) << i;
+  }
+}
 
 TEST_F(ConsistencyTest, PolicyApplyAndGrantUnderLoad) {
   std::atomic<bool> stop{false};

@@ -9,6 +9,8 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -23,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "migrations/migrations.h"
 #include "server/store/postgresql/connection.h"
+#include "server/store/postgresql/database.h"
 #include "server/store/postgresql/migration_runner.h"
 #include "server/store/postgresql/pg_status.h"
 #include "server/store/store.h"
@@ -284,7 +287,119 @@ TEST(PostgresqlNotifyTest, EveryChangeNotifiesItsRevision) {
       PQfreemem(n);
     }
   }
-  EXPECT_EQ(payload, "1");
+  // The revision, and what the change touched (database.h), so that a
+  // follower can patch only that principal's entry.
+  EXPECT_EQ(payload, "1 p u1");
+}
+
+TEST(PostgresqlNotifyTest, NoticesRoundTripAndBadPayloadsMeanRebuild) {
+  using postgresql::ChangeSubject;
+  using postgresql::DecodeRevisionNotice;
+  using postgresql::EncodeRevisionNotice;
+  postgresql::RevisionNotice principal = DecodeRevisionNotice(
+      EncodeRevisionNotice(7, ChangeSubject::Principal("a.b@c:d")));
+  EXPECT_EQ(principal.revision, 7);
+  EXPECT_EQ(principal.subject.kind, ChangeSubject::Kind::kPrincipal);
+  EXPECT_EQ(principal.subject.principal, "a.b@c:d");
+  postgresql::RevisionNotice keys =
+      DecodeRevisionNotice(EncodeRevisionNotice(8, ChangeSubject::Keys()));
+  EXPECT_EQ(keys.revision, 8);
+  EXPECT_EQ(keys.subject.kind, ChangeSubject::Kind::kKeys);
+  postgresql::RevisionNotice whole =
+      DecodeRevisionNotice(EncodeRevisionNotice(9, ChangeSubject()));
+  EXPECT_EQ(whole.revision, 9);
+  EXPECT_EQ(whole.subject.kind, ChangeSubject::Kind::kWhole);
+  for (const char* bad : {"", "x", "-1", "0", "5 p ", "5 q x"}) {
+    postgresql::RevisionNotice notice = DecodeRevisionNotice(bad);
+    EXPECT_EQ(notice.subject.kind, ChangeSubject::Kind::kWhole) << bad;
+  }
+}
+
+// ---- Following another instance's changes.
+
+// Waits up to 5 s for `done`.
+bool Eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 500; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+TEST(PostgresqlFollowTest, FollowerAppliesAnotherStoresChanges) {
+  const std::string url = NewDatabase();
+  FakeClock clock;
+  absl::StatusOr<std::unique_ptr<Store>> a = Open(url, clock, true);
+  ASSERT_THAT(a.status(), IsOk());
+  absl::StatusOr<std::unique_ptr<Store>> b = Open(url, clock);
+  ASSERT_THAT(b.status(), IsOk());
+  FollowOptions options;
+  // Long enough that only notifications can explain a fast update.
+  options.poll_interval = absl::Seconds(30);
+  absl::StatusOr<std::unique_ptr<StoreFollower>> follower =
+      (*b)->Follow(options);
+  ASSERT_THAT(follower.status(), IsOk());
+  ASSERT_NE(*follower, nullptr);
+  Store& follower_store = **b;
+
+  absl::StatusOr<ApplyPolicyResult> applied =
+      (*a)->policies().ApplyPolicy(testing::Sources(testing::kPolicy), "t", "");
+  ASSERT_THAT(applied.status(), IsOk());
+  EXPECT_TRUE(Eventually([&] {
+    return follower_store.publisher().snapshot()->policy_version() ==
+           applied->version.version;
+  }));
+  absl::StatusOr<UpsertPrincipalResult> upserted =
+      (*a)->principals().UpsertPrincipal("u1", "", {});
+  ASSERT_THAT(upserted.status(), IsOk());
+  EXPECT_TRUE(Eventually([&] {
+    return follower_store.publisher().snapshot()->FindPrincipal("u1") !=
+           nullptr;
+  }));
+  EXPECT_EQ(follower_store.publisher().revision(), upserted->store_revision);
+  absl::StatusOr<NewApiKey> key =
+      (*a)->keys().CreateApiKey("k1", ServiceRole::kClient, "t");
+  ASSERT_THAT(key.status(), IsOk());
+  EXPECT_TRUE(Eventually(
+      [&] { return follower_store.keys().AuthenticateApiKey(key->key).ok(); }));
+  ASSERT_THAT((*a)->keys().RevokeApiKey("k1").status(), IsOk());
+  EXPECT_TRUE(Eventually([&] {
+    absl::StatusOr<AuthenticatedKey> found =
+        follower_store.keys().AuthenticateApiKey(key->key);
+    return found.ok() && found->revoked;
+  }));
+  EXPECT_THAT((*follower)->last_error(), IsOk());
+  EXPECT_GT((*follower)->last_contact(), absl::InfinitePast());
+}
+
+TEST(PostgresqlFollowTest, OwnChangeAfterAnothersCatchesUpWithBoth) {
+  const std::string url = NewDatabase();
+  FakeClock clock;
+  absl::StatusOr<std::unique_ptr<Store>> a = Open(url, clock, true);
+  ASSERT_THAT(a.status(), IsOk());
+  ASSERT_THAT((*a)->policies()
+                  .ApplyPolicy(testing::Sources(testing::kPolicy), "t", "")
+                  .status(),
+              IsOk());
+  absl::StatusOr<std::unique_ptr<Store>> b = Open(url, clock);
+  ASSERT_THAT(b.status(), IsOk());
+  // Changes through a that b does not follow (no follower)...
+  ASSERT_THAT((*a)->principals().UpsertPrincipal("from-a", "", {}).status(),
+              IsOk());
+  absl::StatusOr<NewApiKey> key =
+      (*a)->keys().CreateApiKey("key-from-a", ServiceRole::kClient, "t");
+  ASSERT_THAT(key.status(), IsOk());
+  // ...then one through b: its revision is not b's published one plus one,
+  // so b must not label its patched snapshot with it; it catches up with
+  // everything.
+  absl::StatusOr<UpsertPrincipalResult> own =
+      (*b)->principals().UpsertPrincipal("from-b", "", {});
+  ASSERT_THAT(own.status(), IsOk());
+  std::shared_ptr<const Snapshot> snapshot = (*b)->publisher().snapshot();
+  EXPECT_EQ(snapshot->store_revision(), own->store_revision);
+  EXPECT_NE(snapshot->FindPrincipal("from-a"), nullptr);
+  EXPECT_NE(snapshot->FindPrincipal("from-b"), nullptr);
+  EXPECT_THAT((*b)->keys().AuthenticateApiKey(key->key).status(), IsOk());
 }
 
 TEST(PostgresqlConnectionTest, LostConnectionIsUnavailableThenReconnects) {

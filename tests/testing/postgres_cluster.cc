@@ -116,20 +116,44 @@ absl::Status PostgresCluster::Start() {
   absl::Status started;
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = FreePort();
-    started =
-        Run({absl::StrCat(kBinDir, "/pg_ctl"), "-D", data, "-l",
-             absl::StrCat(dir_, "/server.log"), "-w", "-t", "30", "-o",
-             absl::StrCat("-c listen_addresses=127.0.0.1 -p ", port_,
-                          " -c unix_socket_directories=", dir_,
-                          " -c fsync=off -c synchronous_commit=off"
-                          " -c full_page_writes=off -c max_connections=50"),
-             "start"},
-            "pg_ctl start");
+    started = StartServer();
     if (started.ok()) break;
   }
   if (!started.ok()) return started;
   running_ = true;
   return absl::OkStatus();
+}
+
+absl::Status PostgresCluster::StartServer() {
+  return Run(
+      {absl::StrCat(kBinDir, "/pg_ctl"), "-D", absl::StrCat(dir_, "/data"),
+       "-l", absl::StrCat(dir_, "/server.log"), "-w", "-t", "30", "-o",
+       absl::StrCat("-c listen_addresses=127.0.0.1 -p ", port_,
+                    " -c unix_socket_directories=", dir_,
+                    " -c fsync=off -c synchronous_commit=off"
+                    " -c full_page_writes=off -c max_connections=50"),
+       "start"},
+      "pg_ctl start");
+}
+
+absl::Status PostgresCluster::Pause() {
+  absl::MutexLock lock(&mu_);
+  if (!running_) return absl::FailedPreconditionError("cluster not running");
+  // Fast: connections are closed at once, as when the server goes away.
+  absl::Status stopped =
+      Run({absl::StrCat(kBinDir, "/pg_ctl"), "-D", absl::StrCat(dir_, "/data"),
+           "-m", "fast", "-w", "stop"},
+          "pg_ctl stop");
+  if (stopped.ok()) running_ = false;
+  return stopped;
+}
+
+absl::Status PostgresCluster::Resume() {
+  absl::MutexLock lock(&mu_);
+  if (running_) return absl::OkStatus();
+  absl::Status started = StartServer();
+  if (started.ok()) running_ = true;
+  return started;
 }
 
 void PostgresCluster::Stop() {

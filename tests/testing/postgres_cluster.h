@@ -37,6 +37,12 @@ class PostgresCluster {
   // (postgresql://steward@127.0.0.1:PORT/NAME).
   absl::StatusOr<std::string> CreateDatabase();
 
+  // Stops the server (pg_ctl stop -m fast), keeping its data, so tests can
+  // see what an unreachable PostgreSQL does to clients; Resume() starts it
+  // again on the same port. Not for concurrent use with each other.
+  absl::Status Pause();
+  absl::Status Resume();
+
   int port() const { return port_; }
   // The superuser's URL for database `name`.
   std::string Url(const std::string& name) const;
@@ -44,6 +50,7 @@ class PostgresCluster {
  private:
   PostgresCluster() = default;
   absl::Status Start();
+  absl::Status StartServer();
   void Stop();
 
   std::string dir_;

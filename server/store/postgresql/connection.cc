@@ -2,7 +2,10 @@
 #include "server/store/postgresql/connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -223,6 +226,46 @@ absl::Status Connection::ExecScript(absl::string_view context,
                                     const std::string& sql) {
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
   return Check(PQexec(conn_, sql.c_str()), context).status();
+}
+
+absl::Status Connection::ListenForRevisions() {
+  return Exec("listen for store revisions", "LISTEN steward_revision").status();
+}
+
+absl::StatusOr<std::vector<std::string>> Connection::WaitForNotifications(
+    absl::Duration timeout) {
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return absl::UnavailableError("postgresql: connection lost");
+  }
+  std::vector<std::string> payloads;
+  auto drain = [this, &payloads]() -> absl::Status {
+    if (PQconsumeInput(conn_) == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "postgresql: connection lost: ", TrimMessage(PQerrorMessage(conn_))));
+    }
+    while (PGnotify* notify = PQnotifies(conn_)) {
+      payloads.emplace_back(notify->extra != nullptr ? notify->extra : "");
+      PQfreemem(notify);
+    }
+    return absl::OkStatus();
+  };
+  // Notifications may already be buffered from the last statement.
+  if (absl::Status s = drain(); !s.ok()) return s;
+  if (!payloads.empty()) return payloads;
+  pollfd fd{};
+  fd.fd = PQsocket(conn_);
+  if (fd.fd < 0) return absl::UnavailableError("postgresql: no socket");
+  fd.events = POLLIN;
+  const int ready =
+      ::poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (ready < 0) {
+    if (errno == EINTR) return payloads;
+    return absl::UnavailableError(
+        absl::StrCat("postgresql: poll: ", std::strerror(errno)));
+  }
+  if (ready == 0) return payloads;
+  if (absl::Status s = drain(); !s.ok()) return s;
+  return payloads;
 }
 
 // ---- Transaction.

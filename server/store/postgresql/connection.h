@@ -115,6 +115,18 @@ class Connection {
 
   bool in_transaction() const { return in_transaction_; }
 
+  // Subscribes this session to notifications on 'steward_revision' (the
+  // channel CommitChange notifies; the only one we use, so it is constant
+  // SQL). A reconnect drops the subscription: call it again after one.
+  absl::Status ListenForRevisions();
+  // Waits up to `timeout` for notifications on a listening connection
+  // (poll() on the socket, no busy loop) and consumes every one that has
+  // arrived; returns their payloads in arrival order (PostgreSQL delivers
+  // them in commit order), empty when none came. kUnavailable: the
+  // connection is broken (the caller opens a new one).
+  absl::StatusOr<std::vector<std::string>> WaitForNotifications(
+      absl::Duration timeout);
+
  private:
   friend class Transaction;
   absl::Status ApplySessionSettings();

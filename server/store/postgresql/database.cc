@@ -1,7 +1,9 @@
 // See database.h.
 #include "server/store/postgresql/database.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace steward::store::postgresql {
 namespace {
@@ -10,7 +12,8 @@ namespace {
 constexpr int kMaxAttempts = 3;
 
 absl::StatusOr<int64_t> CommitOnce(Connection& connection,
-                                   absl::FunctionRef<absl::Status()> change) {
+                                   absl::FunctionRef<absl::Status()> change,
+                                   const ChangeSubject& subject) {
   absl::StatusOr<Transaction> txn =
       Transaction::Begin(connection, Transaction::Mode::kWrite);
   if (!txn.ok()) return txn.status();
@@ -29,7 +32,7 @@ absl::StatusOr<int64_t> CommitOnce(Connection& connection,
   const int64_t revision = bumped->Int(0, 0);
   absl::StatusOr<Result> notified = connection.Exec(
       "notify store revision", "SELECT pg_notify('steward_revision', $1)",
-      Params().Text(absl::StrCat(revision)));
+      Params().Text(EncodeRevisionNotice(revision, subject)));
   if (!notified.ok()) return notified.status();
   if (absl::Status s = txn->Commit(); !s.ok()) return s;
   return revision;
@@ -37,11 +40,42 @@ absl::StatusOr<int64_t> CommitOnce(Connection& connection,
 
 }  // namespace
 
+std::string EncodeRevisionNotice(int64_t revision,
+                                 const ChangeSubject& subject) {
+  switch (subject.kind) {
+    case ChangeSubject::Kind::kPrincipal:
+      return absl::StrCat(revision, " p ", subject.principal);
+    case ChangeSubject::Kind::kKeys:
+      return absl::StrCat(revision, " k");
+    case ChangeSubject::Kind::kWhole:
+      break;
+  }
+  return absl::StrCat(revision);
+}
+
+RevisionNotice DecodeRevisionNotice(absl::string_view payload) {
+  RevisionNotice notice;
+  const size_t space = payload.find(' ');
+  if (!absl::SimpleAtoi(payload.substr(0, space), &notice.revision) ||
+      notice.revision <= 0) {
+    return RevisionNotice{};
+  }
+  if (space == absl::string_view::npos) return notice;
+  absl::string_view rest = payload.substr(space + 1);
+  if (rest == "k") {
+    notice.subject = ChangeSubject::Keys();
+  } else if (absl::ConsumePrefix(&rest, "p ") && !rest.empty()) {
+    notice.subject = ChangeSubject::Principal(rest);
+  }
+  return notice;
+}
+
 absl::StatusOr<int64_t> CommitChange(Connection& connection,
+                                     const ChangeSubject& subject,
                                      absl::FunctionRef<absl::Status()> change) {
   absl::StatusOr<int64_t> revision;
   for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
-    revision = CommitOnce(connection, change);
+    revision = CommitOnce(connection, change, subject);
     if (revision.status().code() != absl::StatusCode::kAborted) break;
   }
   return revision;

@@ -54,27 +54,28 @@ absl::StatusOr<NewApiKey> PgKeyRepository::CreateApiKey(
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
   const absl::Time now = db_->clock.Now();
-  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
-    absl::StatusOr<Result> exists =
-        c.Exec("create API key: find name",
-               "SELECT 1 FROM api_keys WHERE name = $1", Params().Text(name));
-    if (!exists.ok()) return exists.status();
-    if (exists->rows() != 0) return internal::ApiKeyNameTaken(name);
-    Params params;
-    params.Text(name).Text(ServiceRoleName(role)).Bytes(hash);
-    if (result.totp_secret.empty()) {
-      params.Null();
-    } else {
-      params.Text(result.totp_secret);
-    }
-    params.Text(created_by).Time(now);
-    return c
-        .Exec("create API key",
-              "INSERT INTO api_keys (name, role, key_hash, totp_secret, "
-              "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-              params)
-        .status();
-  });
+  absl::StatusOr<int64_t> revision =
+      CommitChange(c, ChangeSubject::Keys(), [&]() -> absl::Status {
+        absl::StatusOr<Result> exists = c.Exec(
+            "create API key: find name",
+            "SELECT 1 FROM api_keys WHERE name = $1", Params().Text(name));
+        if (!exists.ok()) return exists.status();
+        if (exists->rows() != 0) return internal::ApiKeyNameTaken(name);
+        Params params;
+        params.Text(name).Text(ServiceRoleName(role)).Bytes(hash);
+        if (result.totp_secret.empty()) {
+          params.Null();
+        } else {
+          params.Text(result.totp_secret);
+        }
+        params.Text(created_by).Time(now);
+        return c
+            .Exec("create API key",
+                  "INSERT INTO api_keys (name, role, key_hash, totp_secret, "
+                  "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                  params)
+            .status();
+      });
   if (!revision.ok()) return revision.status();
   result.store_revision = *revision;
   result.info = ApiKeyInfo{std::string(name), role, std::string(created_by),
@@ -105,24 +106,25 @@ absl::StatusOr<std::vector<ApiKeyInfo>> PgKeyRepository::ListApiKeys() {
 absl::StatusOr<int64_t> PgKeyRepository::RevokeApiKey(absl::string_view name) {
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
-    absl::StatusOr<Result> changed =
-        c.Exec("revoke API key",
-               "UPDATE api_keys SET revoked_at = GREATEST($1, created_at) "
-               "WHERE name = $2 AND revoked_at IS NULL",
-               Params().Time(db_->clock.Now()).Text(name));
-    if (!changed.ok()) return changed.status();
-    if (changed->affected() == 1) return absl::OkStatus();
-    absl::StatusOr<Result> exists =
-        c.Exec("revoke API key: find name",
-               "SELECT 1 FROM api_keys WHERE name = $1", Params().Text(name));
-    if (!exists.ok()) return exists.status();
-    if (exists->rows() == 0) {
-      return absl::NotFoundError(absl::StrCat("no API key \"", name, "\""));
-    }
-    return absl::FailedPreconditionError(
-        absl::StrCat("API key \"", name, "\" is already revoked"));
-  });
+  absl::StatusOr<int64_t> revision =
+      CommitChange(c, ChangeSubject::Keys(), [&]() -> absl::Status {
+        absl::StatusOr<Result> changed =
+            c.Exec("revoke API key",
+                   "UPDATE api_keys SET revoked_at = GREATEST($1, created_at) "
+                   "WHERE name = $2 AND revoked_at IS NULL",
+                   Params().Time(db_->clock.Now()).Text(name));
+        if (!changed.ok()) return changed.status();
+        if (changed->affected() == 1) return absl::OkStatus();
+        absl::StatusOr<Result> exists = c.Exec(
+            "revoke API key: find name",
+            "SELECT 1 FROM api_keys WHERE name = $1", Params().Text(name));
+        if (!exists.ok()) return exists.status();
+        if (exists->rows() == 0) {
+          return absl::NotFoundError(absl::StrCat("no API key \"", name, "\""));
+        }
+        return absl::FailedPreconditionError(
+            absl::StrCat("API key \"", name, "\" is already revoked"));
+      });
   if (!revision.ok()) return revision.status();
   publisher_->PublishRevisionLocked(*revision);
   if (absl::Status s = ReloadKeysLocked(); !s.ok()) return s;

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "server/store/clock.h"
@@ -50,8 +51,30 @@ class PgStore : public Store {
   KeyRepository& keys() override { return keys_; }
   SnapshotPublisher& publisher() override { return publisher_; }
   absl::StatusOr<bool> IsInitialized() override;
+  absl::StatusOr<std::unique_ptr<StoreFollower>> Follow(
+      const FollowOptions& options) override;
+
+  // Brings the snapshot (and with it the policy program) and the key
+  // index up to the database's current revision when another process
+  // moved it; a no-op when it has not. A full rebuild: the database keeps
+  // no per-revision change log to patch from. Returns the revision now
+  // published. kUnavailable: the database cannot be reached (the previous
+  // snapshot and keys stay).
+  absl::StatusOr<int64_t> CatchUp();
+  // Applies other processes' changes from their notifications (in commit
+  // order): while they follow the published revision one by one, a
+  // principal change patches only that principal's entry and a key change
+  // reloads only the key index; a policy change, a gap (a missed
+  // notification) or an unparsable payload falls back to CatchUp's full
+  // rebuild. Notices at or below the published revision (our own changes,
+  // or already applied) are skipped. Codes as CatchUp.
+  absl::Status ApplyNotices(std::vector<RevisionNotice> notices);
 
  private:
+  absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.mu);
+
+  // The libpq connection string, for the follower's own connection.
+  std::string conninfo_;
   // Declared first: the repositories borrow it.
   Database db_;
   PgPublisher publisher_;

@@ -79,8 +79,12 @@ absl::StatusOr<ApplyPolicyResult> PgPolicyRepository::ApplyPolicy(
   result.store_revision = *revision;
   // Role ids and attribute slots belong to the Program: a new Program
   // means every entry is rebuilt.
-  if (absl::Status s = publisher_->RebuildLocked(*std::move(program),
-                                                 result.version.version);
+  // Another replica's change committed in between: catch up with all of
+  // it (the key index too), not only with ours.
+  if (absl::Status s = publisher_->IsNextRevisionLocked(result.store_revision)
+                           ? publisher_->RebuildLocked(*std::move(program),
+                                                       result.version.version)
+                           : publisher_->CatchUpLocked();
       !s.ok()) {
     return absl::Status(s.code(),
                         absl::StrCat("policy version ", result.version.version,
@@ -166,7 +170,10 @@ absl::StatusOr<int64_t> PgPolicyRepository::ActivatePolicyVersion(
     return absl::OkStatus();
   });
   if (!revision.ok()) return revision.status();
-  if (absl::Status s = publisher_->RebuildLocked(*std::move(program), version);
+  if (absl::Status s =
+          publisher_->IsNextRevisionLocked(*revision)
+              ? publisher_->RebuildLocked(*std::move(program), version)
+              : publisher_->CatchUpLocked();
       !s.ok()) {
     return s;
   }

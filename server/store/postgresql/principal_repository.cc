@@ -86,28 +86,30 @@ absl::StatusOr<UpsertPrincipalResult> PgPrincipalRepository::UpsertPrincipal(
   Connection& c = *db_->connection;
   const absl::Time now = db_->clock.Now();
   UpsertPrincipalResult result;
-  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
-    // xmax = 0 only on a freshly inserted row: created vs. updated in the
-    // same statement.
-    absl::StatusOr<Result> row = c.Exec(
-        "upsert principal",
-        "INSERT INTO principals "
-        "(id, display_name, attributes, disabled, created_at, updated_at) "
-        "VALUES ($1, $2, $3, false, $4, $4) "
-        "ON CONFLICT (id) DO UPDATE SET display_name = "
-        "excluded.display_name, attributes = excluded.attributes, "
-        "updated_at = GREATEST(excluded.updated_at, principals.created_at) "
-        "RETURNING id, display_name, attributes, disabled, created_at, "
-        "updated_at, xmax = 0",
-        Params().Text(id).Text(display_name).Text(*json).Time(now));
-    if (!row.ok()) return row.status();
-    if (row->rows() != 1) return absl::InternalError("upsert returned no row");
-    absl::StatusOr<Principal> p = ReadPrincipal(*row, 0);
-    if (!p.ok()) return p.status();
-    result.principal = *std::move(p);
-    result.created = row->Bool(0, 6);
-    return absl::OkStatus();
-  });
+  absl::StatusOr<int64_t> revision =
+      CommitChange(c, ChangeSubject::Principal(id), [&]() -> absl::Status {
+        // xmax = 0 only on a freshly inserted row: created vs. updated in the
+        // same statement.
+        absl::StatusOr<Result> row = c.Exec(
+            "upsert principal",
+            "INSERT INTO principals "
+            "(id, display_name, attributes, disabled, created_at, updated_at) "
+            "VALUES ($1, $2, $3, false, $4, $4) "
+            "ON CONFLICT (id) DO UPDATE SET display_name = "
+            "excluded.display_name, attributes = excluded.attributes, "
+            "updated_at = GREATEST(excluded.updated_at, principals.created_at) "
+            "RETURNING id, display_name, attributes, disabled, created_at, "
+            "updated_at, xmax = 0",
+            Params().Text(id).Text(display_name).Text(*json).Time(now));
+        if (!row.ok()) return row.status();
+        if (row->rows() != 1)
+          return absl::InternalError("upsert returned no row");
+        absl::StatusOr<Principal> p = ReadPrincipal(*row, 0);
+        if (!p.ok()) return p.status();
+        result.principal = *std::move(p);
+        result.created = row->Bool(0, 6);
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   result.store_revision = *revision;
   if (absl::Status s =
@@ -168,14 +170,15 @@ absl::StatusOr<int64_t> PgPrincipalRepository::SetPrincipalDisabled(
     absl::string_view id, bool disabled) {
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
-    return ChangedOnePrincipal(
-        c.Exec("set principal disabled",
-               "UPDATE principals SET disabled = $1, "
-               "updated_at = GREATEST($2, created_at) WHERE id = $3",
-               Params().Bool(disabled).Time(db_->clock.Now()).Text(id)),
-        id);
-  });
+  absl::StatusOr<int64_t> revision =
+      CommitChange(c, ChangeSubject::Principal(id), [&]() -> absl::Status {
+        return ChangedOnePrincipal(
+            c.Exec("set principal disabled",
+                   "UPDATE principals SET disabled = $1, "
+                   "updated_at = GREATEST($2, created_at) WHERE id = $3",
+                   Params().Bool(disabled).Time(db_->clock.Now()).Text(id)),
+            id);
+      });
   return PublishedLocked(id, revision);
 }
 
@@ -183,13 +186,14 @@ absl::StatusOr<int64_t> PgPrincipalRepository::DeletePrincipal(
     absl::string_view id) {
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
-    // Bindings go with it (ON DELETE CASCADE).
-    return ChangedOnePrincipal(
-        c.Exec("delete principal", "DELETE FROM principals WHERE id = $1",
-               Params().Text(id)),
-        id);
-  });
+  absl::StatusOr<int64_t> revision =
+      CommitChange(c, ChangeSubject::Principal(id), [&]() -> absl::Status {
+        // Bindings go with it (ON DELETE CASCADE).
+        return ChangedOnePrincipal(
+            c.Exec("delete principal", "DELETE FROM principals WHERE id = $1",
+                   Params().Text(id)),
+            id);
+      });
   return PublishedLocked(id, revision);
 }
 
@@ -208,46 +212,48 @@ absl::StatusOr<GrantResult> PgPrincipalRepository::Grant(
 
   Connection& c = *db_->connection;
   GrantResult result;
-  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
-    absl::StatusOr<Result> exists = c.Exec(
-        "grant: find principal", "SELECT 1 FROM principals WHERE id = $1",
-        Params().Text(request.principal));
-    if (!exists.ok()) return exists.status();
-    if (exists->rows() == 0) {
-      return absl::NotFoundError(
-          absl::StrCat("no principal \"", request.principal, "\""));
-    }
-    // Separation of duties against every other binding of the principal;
-    // read under the revision lock, so no concurrent grant slips past.
-    absl::StatusOr<Result> others =
-        c.Exec("grant: read bindings",
-               "SELECT role, scope, expires_at FROM role_bindings "
-               "WHERE principal = $1 ORDER BY role, scope",
-               Params().Text(request.principal));
-    if (!others.ok()) return others.status();
-    for (int i = 0; i < others->rows(); ++i) {
-      if (absl::Status s = internal::CheckGrantAgainstBinding(
-              request, *role, *program, others->Text(i, 0), others->Text(i, 1),
-              others->OptionalTime(i, 2), now);
-          !s.ok()) {
-        return s;
-      }
-    }
-    return c
-        .Exec("grant: insert binding",
-              "INSERT INTO role_bindings (principal, role, scope, granted_by, "
-              "granted_at, expires_at, reason) "
-              "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-              Params()
-                  .Text(request.principal)
-                  .Text(request.role)
-                  .Text(request.scope)
-                  .Text(request.granted_by)
-                  .Time(now)
-                  .OptionalTime(request.expires_at)
-                  .Text(request.reason))
-        .status();
-  });
+  absl::StatusOr<int64_t> revision = CommitChange(
+      c, ChangeSubject::Principal(request.principal), [&]() -> absl::Status {
+        absl::StatusOr<Result> exists = c.Exec(
+            "grant: find principal", "SELECT 1 FROM principals WHERE id = $1",
+            Params().Text(request.principal));
+        if (!exists.ok()) return exists.status();
+        if (exists->rows() == 0) {
+          return absl::NotFoundError(
+              absl::StrCat("no principal \"", request.principal, "\""));
+        }
+        // Separation of duties against every other binding of the principal;
+        // read under the revision lock, so no concurrent grant slips past.
+        absl::StatusOr<Result> others =
+            c.Exec("grant: read bindings",
+                   "SELECT role, scope, expires_at FROM role_bindings "
+                   "WHERE principal = $1 ORDER BY role, scope",
+                   Params().Text(request.principal));
+        if (!others.ok()) return others.status();
+        for (int i = 0; i < others->rows(); ++i) {
+          if (absl::Status s = internal::CheckGrantAgainstBinding(
+                  request, *role, *program, others->Text(i, 0),
+                  others->Text(i, 1), others->OptionalTime(i, 2), now);
+              !s.ok()) {
+            return s;
+          }
+        }
+        return c
+            .Exec("grant: insert binding",
+                  "INSERT INTO role_bindings (principal, role, scope, "
+                  "granted_by, "
+                  "granted_at, expires_at, reason) "
+                  "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                  Params()
+                      .Text(request.principal)
+                      .Text(request.role)
+                      .Text(request.scope)
+                      .Text(request.granted_by)
+                      .Time(now)
+                      .OptionalTime(request.expires_at)
+                      .Text(request.reason))
+            .status();
+      });
   if (!revision.ok()) return revision.status();
   result.store_revision = *revision;
   result.binding = Binding{request.principal,  request.role, request.scope,
@@ -266,20 +272,21 @@ absl::StatusOr<int64_t> PgPrincipalRepository::Revoke(
     absl::string_view scope) {
   absl::MutexLock lock(&db_->mu);
   Connection& c = *db_->connection;
-  absl::StatusOr<int64_t> revision = CommitChange(c, [&]() -> absl::Status {
-    absl::StatusOr<Result> changed =
-        c.Exec("revoke binding",
-               "DELETE FROM role_bindings "
-               "WHERE principal = $1 AND role = $2 AND scope = $3",
-               Params().Text(principal).Text(role).Text(scope));
-    if (!changed.ok()) return changed.status();
-    if (changed->affected() == 0) {
-      return absl::NotFoundError(absl::StrCat("principal \"", principal,
-                                              "\" holds no role \"", role,
-                                              "\" in scope \"", scope, "\""));
-    }
-    return absl::OkStatus();
-  });
+  absl::StatusOr<int64_t> revision = CommitChange(
+      c, ChangeSubject::Principal(principal), [&]() -> absl::Status {
+        absl::StatusOr<Result> changed =
+            c.Exec("revoke binding",
+                   "DELETE FROM role_bindings "
+                   "WHERE principal = $1 AND role = $2 AND scope = $3",
+                   Params().Text(principal).Text(role).Text(scope));
+        if (!changed.ok()) return changed.status();
+        if (changed->affected() == 0) {
+          return absl::NotFoundError(
+              absl::StrCat("principal \"", principal, "\" holds no role \"",
+                           role, "\" in scope \"", scope, "\""));
+        }
+        return absl::OkStatus();
+      });
   return PublishedLocked(principal, revision);
 }
 

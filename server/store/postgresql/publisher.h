@@ -7,9 +7,8 @@
 // binding in one REPEATABLE READ transaction (two ordered scans merged,
 // entries assembled by entry_assembler.h), and a principal change reloads
 // only that principal's entry. Changes made by another stewardd on the
-// same database reach this one's snapshot at its next full rebuild;
-// following them continuously (LISTEN steward_revision) is the replicas'
-// job.
+// same database reach this one's snapshot through the follower
+// (follower.h), which calls the same two loads.
 #ifndef STEWARD_SERVER_STORE_POSTGRESQL_PUBLISHER_H_
 #define STEWARD_SERVER_STORE_POSTGRESQL_PUBLISHER_H_
 
