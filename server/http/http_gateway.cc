@@ -1,6 +1,7 @@
 #include "server/http/http_gateway.h"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/type.pb.h>
 #include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver_util.h>
@@ -9,9 +10,12 @@
 #include <openssl/ssl.h>
 
 #include <chrono>
+#include <initializer_list>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/memory/memory.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -108,6 +112,80 @@ std::string Flatten(const grpc::ByteBuffer& buffer) {
   }
   return bytes;
 }
+
+// Protobuf's JSON conversion (3.21) asks its TypeResolver for the
+// google.protobuf.Type of every message and enum it meets, on every call,
+// and the descriptor-pool resolver builds each one from its descriptor
+// anew: type URLs, JSON names, options, dozens of allocations per message
+// and a large share of a small request's conversion time. The served
+// messages cannot change while the process runs, so their Types (and
+// those of every message and enum they reach) are built once here; after
+// construction the maps are only read, so pool threads share them without
+// a lock. Anything else goes to the underlying resolver.
+class CachedTypeResolver final : public google::protobuf::util::TypeResolver {
+ public:
+  CachedTypeResolver(
+      std::unique_ptr<google::protobuf::util::TypeResolver> base,
+      std::initializer_list<const google::protobuf::Descriptor*> roots)
+      : base_(std::move(base)) {
+    std::vector<const google::protobuf::Descriptor*> pending(roots);
+    while (!pending.empty()) {
+      const google::protobuf::Descriptor* message = pending.back();
+      pending.pop_back();
+      std::string url = UrlOf(message->full_name());
+      if (messages_.contains(url)) continue;
+      google::protobuf::Type& type = messages_[url];
+      // Types the base cannot resolve stay out of the cache, so asking
+      // again reports the base's error as before.
+      if (!base_->ResolveMessageType(url, &type).ok()) {
+        messages_.erase(url);
+        continue;
+      }
+      for (int i = 0; i < message->field_count(); ++i) {
+        const google::protobuf::FieldDescriptor* field = message->field(i);
+        if (field->message_type() != nullptr) {
+          pending.push_back(field->message_type());
+        }
+        if (const google::protobuf::EnumDescriptor* value = field->enum_type();
+            value != nullptr) {
+          std::string enum_url = UrlOf(value->full_name());
+          google::protobuf::Enum resolved;
+          if (!enums_.contains(enum_url) &&
+              base_->ResolveEnumType(enum_url, &resolved).ok()) {
+            enums_.emplace(std::move(enum_url), std::move(resolved));
+          }
+        }
+      }
+    }
+  }
+
+  google::protobuf::util::Status ResolveMessageType(
+      const std::string& type_url, google::protobuf::Type* type) override {
+    if (auto found = messages_.find(type_url); found != messages_.end()) {
+      *type = found->second;
+      return google::protobuf::util::OkStatus();
+    }
+    return base_->ResolveMessageType(type_url, type);
+  }
+
+  google::protobuf::util::Status ResolveEnumType(
+      const std::string& type_url, google::protobuf::Enum* type) override {
+    if (auto found = enums_.find(type_url); found != enums_.end()) {
+      *type = found->second;
+      return google::protobuf::util::OkStatus();
+    }
+    return base_->ResolveEnumType(type_url, type);
+  }
+
+ private:
+  static std::string UrlOf(absl::string_view full_name) {
+    return absl::StrCat(kTypeUrlPrefix, "/", full_name);
+  }
+
+  std::unique_ptr<google::protobuf::util::TypeResolver> base_;
+  absl::flat_hash_map<std::string, google::protobuf::Type> messages_;
+  absl::flat_hash_map<std::string, google::protobuf::Enum> enums_;
+};
 
 // Each TLS handshake takes the certificate and key from the staged files
 // (tls_reloader.h keeps a validated pair there and swaps it as a whole),
@@ -253,9 +331,17 @@ HttpGateway::HttpGateway(const HttpGatewayOptions& options,
     : options_(options),
       channel_(std::move(channel)),
       stub_(std::make_unique<grpc::GenericStub>(channel_)),
-      resolver_(google::protobuf::util::NewTypeResolverForDescriptorPool(
-          kTypeUrlPrefix, google::protobuf::DescriptorPool::generated_pool())) {
-}
+      resolver_(std::make_unique<CachedTypeResolver>(
+          absl::WrapUnique(
+              google::protobuf::util::NewTypeResolverForDescriptorPool(
+                  kTypeUrlPrefix,
+                  google::protobuf::DescriptorPool::generated_pool())),
+          std::initializer_list<const google::protobuf::Descriptor*>{
+              v1::CheckRequest::descriptor(), v1::CheckResponse::descriptor(),
+              v1::BatchCheckRequest::descriptor(),
+              v1::BatchCheckResponse::descriptor(),
+              v1::PlanResourcesRequest::descriptor(),
+              v1::PlanResourcesResponse::descriptor()})) {}
 
 HttpGateway::~HttpGateway() { Stop(); }
 
@@ -441,7 +527,9 @@ void HttpGateway::Serve(const Route& route, const httplib::Request& request,
     return;
   }
   response.status = 200;
-  response.set_content(json, kJson);
+  // set_content would copy the body.
+  response.body = std::move(json);
+  response.set_header("Content-Type", kJson);
 }
 
 // Asks gRPC's own health service, so /healthz says exactly what

@@ -110,7 +110,8 @@ class HttpGateway {
   const HttpGatewayOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::GenericStub> stub_;
-  // Thread-safe: reads the generated descriptor pool only.
+  // Thread-safe: the served messages' Types are built once at construction
+  // (http_gateway.cc), anything else is read from the generated pool.
   std::unique_ptr<google::protobuf::util::TypeResolver> resolver_;
   // Read by OpenSSL during handshakes: declared before http_, which owns
   // the SSL_CTX, so it outlives it.
