@@ -193,6 +193,13 @@ absl::StatusOr<Caller> AuthorizationServiceImpl::Begin(
   return caller;
 }
 
+void AuthorizationServiceImpl::Refused(grpc::ServerUnaryReactor* reactor,
+                                       const absl::Status& status) {
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  metrics_->RecordRejected();
+  reactor->Finish(ToGrpcStatus(status));
+}
+
 absl::Status AuthorizationServiceImpl::Admit() {
   if (in_flight_.fetch_add(1, std::memory_order_relaxed) <
       options_.max_in_flight) {
@@ -269,11 +276,7 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::Check(
     absl::Status queued = audit_->Record(
         caller, snapshot->program(), check, outcome, response->decision_id(),
         [completion](absl::Status status) { completion->Done(status); });
-    if (!queued.ok()) {
-      in_flight_.fetch_sub(1, std::memory_order_relaxed);
-      metrics_->RecordRejected();
-      reactor->Finish(ToGrpcStatus(queued));
-    }
+    if (!queued.ok()) Refused(reactor, queued);
   };
   WithSnapshotAtLeast(*context, reactor, request->min_store_revision(),
                       std::move(decide));
@@ -419,11 +422,7 @@ grpc::ServerUnaryReactor* AuthorizationServiceImpl::PlanResources(
     absl::Status queued = audit_->RecordPlan(
         caller, plan, outcome, response->plan_id(),
         [completion](absl::Status status) { completion->Done(status); });
-    if (!queued.ok()) {
-      in_flight_.fetch_sub(1, std::memory_order_relaxed);
-      metrics_->RecordRejected();
-      reactor->Finish(ToGrpcStatus(queued));
-    }
+    if (!queued.ok()) Refused(reactor, queued);
   };
   WithSnapshotAtLeast(*context, reactor, request->min_store_revision(),
                       std::move(decide));

@@ -69,6 +69,9 @@ class AuthorizationServiceImpl final
                                google::protobuf::Message* request);
   // Counts the call in flight, or RESOURCE_EXHAUSTED when too many are.
   absl::Status Admit();
+  // Ends an admitted single-record call whose audit record could not be
+  // queued (`status`, a full queue): the answer is never sent unrecorded.
+  void Refused(grpc::ServerUnaryReactor* reactor, const absl::Status& status);
   // Calls `decide` with the snapshot to decide on: at once with the
   // current one when `min_revision` is 0 or reached (no allocation on this
   // path); otherwise the call is parked (RevisionWaiter, no thread held)

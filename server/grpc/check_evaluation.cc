@@ -46,17 +46,9 @@ absl::string_view CheckOutcome::reason_name() const {
 
 CheckOutcome EvaluateCheck(const store::Snapshot& snapshot, BoundCheck& check) {
   CheckOutcome outcome;
-  outcome.policy_version = snapshot.policy_version();
-  outcome.store_revision = snapshot.store_revision();
   const bool explain = check.source().explain();
-  const policy::Program* program = snapshot.program().get();
-  if (program == nullptr) {
-    if (explain) {
-      outcome.explanation = "no policy version is active: everything is denied";
-    }
-    return outcome;
-  }
-  outcome.has_policy = true;
+  const policy::Program* program = BeginOutcome(snapshot, explain, outcome);
+  if (program == nullptr) return outcome;
   policy::Request& request = check.request();
   // Effective roles from the snapshot's compact bindings (integer scope
   // and expiry tests) instead of the evaluator's walk of the bindings with

@@ -48,6 +48,22 @@ struct CheckOutcome {
   absl::string_view reason_name() const;
 };
 
+// The start both EvaluateCheck and EvaluatePlan make: the snapshot's
+// versions into `outcome`, and its Program; null when no policy version is
+// active, after setting the explanation when `explain`.
+template <typename Outcome>
+const policy::Program* BeginOutcome(const store::Snapshot& snapshot,
+                                    bool explain, Outcome& outcome) {
+  outcome.policy_version = snapshot.policy_version();
+  outcome.store_revision = snapshot.store_revision();
+  const policy::Program* program = snapshot.program().get();
+  if (program == nullptr && explain) {
+    outcome.explanation = "no policy version is active: everything is denied";
+  }
+  outcome.has_policy = program != nullptr;
+  return program;
+}
+
 // Decides `check` (bound from a validated request at the time of the
 // check) on `snapshot`. Never fails: a missing policy or an internal
 // problem is a DENY with its reason. Fills the principal part of

@@ -99,17 +99,9 @@ v1::Reason PlanOutcome::reason() const {
 
 PlanOutcome EvaluatePlan(const store::Snapshot& snapshot, BoundPlan& bound) {
   PlanOutcome outcome;
-  outcome.policy_version = snapshot.policy_version();
-  outcome.store_revision = snapshot.store_revision();
   const bool explain = bound.source().explain();
-  const policy::Program* program = snapshot.program().get();
-  if (program == nullptr) {
-    if (explain) {
-      outcome.explanation = "no policy version is active: everything is denied";
-    }
-    return outcome;
-  }
-  outcome.has_policy = true;
+  const policy::Program* program = BeginOutcome(snapshot, explain, outcome);
+  if (program == nullptr) return outcome;
   policy::PlanRequest& request = bound.request();
   const store::PrincipalEntry* entry =
       snapshot.FindPrincipal(bound.source().principal_id());

@@ -9,6 +9,30 @@
 #include "absl/strings/str_cat.h"
 
 namespace steward::server {
+namespace {
+
+// The columns a decision and a plan record take the same way from their
+// requests (CheckRequest and PlanResourcesRequest name them alike).
+template <typename Request>
+audit::AuditRecord RequestRecord(audit::RecordKind kind, absl::Time time,
+                                 absl::string_view id, const Caller& caller,
+                                 const Request& request) {
+  audit::AuditRecord record;
+  record.time = time;
+  record.kind = kind;
+  record.decision_id = std::string(id);
+  record.caller = caller.key_name;
+  record.principal = request.principal_id();
+  record.action = request.action();
+  record.request_id = request.request_id();
+  record.fields.assign(request.fields().begin(), request.fields().end());
+  record.purpose = request.purpose();
+  record.justification = request.justification();
+  return record;
+}
+
+}  // namespace
+
 TrailAuditSink::TrailAuditSink(audit::TrailWriter* writer,
                                const store::Clock* clock, Metrics* metrics,
                                AuditDurability durability,
@@ -52,13 +76,9 @@ absl::Status TrailAuditSink::Record(
     return absl::OkStatus();
   }
   const v1::CheckRequest& request = check.source();
-  audit::AuditRecord record;
-  record.time = check.request().now;
-  record.kind = audit::RecordKind::kDecision;
-  record.decision_id = std::string(decision_id);
-  record.caller = caller.key_name;
-  record.principal = request.principal_id();
-  record.action = request.action();
+  audit::AuditRecord record =
+      RequestRecord(audit::RecordKind::kDecision, check.request().now,
+                    decision_id, caller, request);
   record.resource_kind = request.resource().kind();
   record.resource_id = request.resource().id();
   record.resource_scope = request.resource().scope();
@@ -68,10 +88,6 @@ absl::Status TrailAuditSink::Record(
   record.rule_id = std::string(outcome.decision.rule_id);
   record.policy_version = outcome.policy_version;
   record.store_revision = outcome.store_revision;
-  record.request_id = request.request_id();
-  record.fields.assign(request.fields().begin(), request.fields().end());
-  record.purpose = request.purpose();
-  record.justification = request.justification();
   if (program != nullptr) {
     std::shared_ptr<const Minimization> plan = MinimizationFor(program);
     absl::StatusOr<audit::MinimizedAttributes> minimized =
@@ -96,13 +112,8 @@ absl::Status TrailAuditSink::RecordPlan(const Caller& caller,
     return absl::OkStatus();
   }
   const v1::PlanResourcesRequest& request = plan.source();
-  audit::AuditRecord record;
-  record.time = plan.request().now;
-  record.kind = audit::RecordKind::kPlan;
-  record.decision_id = std::string(plan_id);
-  record.caller = caller.key_name;
-  record.principal = request.principal_id();
-  record.action = request.action();
+  audit::AuditRecord record = RequestRecord(
+      audit::RecordKind::kPlan, plan.request().now, plan_id, caller, request);
   record.resource_kind = request.resource_kind();
   record.resource_scope = request.scope();
   record.effect = audit::RecordEffect::kOk;
@@ -112,10 +123,6 @@ absl::Status TrailAuditSink::RecordPlan(const Caller& caller,
                                v1::Reason_Name(outcome.reason()));
   record.policy_version = outcome.policy_version;
   record.store_revision = outcome.store_revision;
-  record.request_id = request.request_id();
-  record.fields.assign(request.fields().begin(), request.fields().end());
-  record.purpose = request.purpose();
-  record.justification = request.justification();
   // No attributes: a plan reads no resource, and the context it folded is
   // not kept (as Check keeps only what conditions read, minimized, a plan
   // keeps none of it).
