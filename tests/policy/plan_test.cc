@@ -653,7 +653,10 @@ RandomPrincipal MakePrincipal(testing::Generator& g, const Program& program,
   for (int i = 0; i < nb; ++i) {
     RoleBinding b;
     b.role = static_cast<RoleId>(g.Pick(program.role_count()));
-    b.scope = g.Chance(50) ? "" : kScopes[1 + g.Pick(4)];
+    // A view of kScopes' element itself: `? "" : kScopes[i]` would make a
+    // std::string temporary and leave the view dangling.
+    b.scope = g.Chance(50) ? absl::string_view()
+                           : absl::string_view(kScopes[1 + g.Pick(4)]);
     b.expires_at = g.Chance(20) ? absl::FromUnixSeconds(g.Pick(2000))
                                 : absl::InfiniteFuture();
     p.bindings.push_back(b);
