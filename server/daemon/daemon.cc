@@ -24,6 +24,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/audit/audit_queries.h"
 #include "server/audit/reader.h"
 #include "server/audit/retention.h"
 #include "server/audit/run_marker.h"
@@ -151,6 +152,7 @@ struct Daemon::Parts {
   std::unique_ptr<AdminServiceImpl> admin;
   std::unique_ptr<audit::AuditReader> reader;
   std::unique_ptr<audit::UsageIndex> usage;
+  std::unique_ptr<audit::AuditQueries> queries;
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<MetricsHttpServer> metrics_http;
   // Shared by the Authenticator and the HTTP gateway only (authenticator.h).
@@ -533,9 +535,10 @@ absl::Status Daemon::OpenServices() {
     return OpenError("cannot open the audit trail for reports", usage.status());
   }
   p.usage = std::move(*usage);
+  p.queries = std::make_unique<audit::SqliteAuditQueries>(p.reader.get());
   p.audit_service = std::make_unique<AuditServiceImpl>(
-      &p.store->principals(), &p.store->publisher(), p.reader.get(),
-      p.authenticator.get(), &p.clock, p.usage.get());
+      &p.store->principals(), &p.store->publisher(), p.queries.get(),
+      p.reader.get(), p.authenticator.get(), &p.clock, p.usage.get());
   return absl::OkStatus();
 }
 

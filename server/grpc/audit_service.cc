@@ -198,12 +198,14 @@ v1::AuditRecord ToProto(const audit::AuditRecord& record) {
 
 AuditServiceImpl::AuditServiceImpl(store::PrincipalRepository* store,
                                    const store::SnapshotPublisher* snapshots,
+                                   audit::AuditQueries* queries,
                                    audit::AuditReader* reader,
                                    Authenticator* authenticator,
                                    const store::Clock* clock,
                                    audit::UsageIndex* usage)
     : store_(store),
       snapshots_(snapshots),
+      queries_(queries),
       reader_(reader),
       authenticator_(authenticator),
       clock_(clock),
@@ -239,7 +241,7 @@ void AuditServiceImpl::QueryDecisions(const std::shared_ptr<UnaryCall>& call,
     absl::StatusOr<audit::QueryFilter> filter = FromProto(request->filter());
     if (!filter.ok()) return filter.status();
     absl::StatusOr<audit::QueryPage> page =
-        reader_->Query(*filter, *page_size, request->page_token());
+        queries_->Query(*filter, *page_size, request->page_token());
     if (!page.ok()) return page.status();
     for (const audit::AuditRecord& record : page->records) {
       *response->add_records() = ToProto(record);
@@ -253,7 +255,7 @@ void AuditServiceImpl::VerifyChain(const std::shared_ptr<UnaryCall>& call,
                                    const v1::VerifyChainRequest*,
                                    v1::VerifyChainResponse* response) {
   Run(call, [&]() -> absl::Status {
-    absl::StatusOr<audit::VerifyResult> result = reader_->VerifyChain();
+    absl::StatusOr<audit::VerifyResult> result = queries_->VerifyChain();
     if (!result.ok()) return result.status();
     response->set_ok(result->ok);
     response->set_records_checked(result->records_checked);

@@ -5,6 +5,7 @@
 #define STEWARD_SERVER_GRPC_AUDIT_SERVICE_H_
 
 #include "server/audit/access_reports.h"
+#include "server/audit/audit_queries.h"
 #include "server/audit/reader.h"
 #include "server/audit/usage.h"
 #include "server/auth/authenticator.h"
@@ -19,12 +20,14 @@ namespace steward::server {
 // Thread-safe; borrows everything it is given, which must outlive it.
 class AuditServiceImpl final : public DecodedService<v1::AuditService> {
  public:
-  // `usage` (may be null) speeds up UnusedGrants on large trails;
-  // DecisionSummary needs it (FAILED_PRECONDITION without).
+  // QueryDecisions and VerifyChain are answered from `queries`, whatever
+  // engine holds the trail; the other RPCs read the SQLite trail through
+  // `reader`. `usage` (may be null) speeds up UnusedGrants on large
+  // trails; DecisionSummary needs it (FAILED_PRECONDITION without).
   AuditServiceImpl(store::PrincipalRepository* store,
                    const store::SnapshotPublisher* snapshots,
-                   audit::AuditReader* reader, Authenticator* authenticator,
-                   const store::Clock* clock,
+                   audit::AuditQueries* queries, audit::AuditReader* reader,
+                   Authenticator* authenticator, const store::Clock* clock,
                    audit::UsageIndex* usage = nullptr);
 
  private:
@@ -64,6 +67,7 @@ class AuditServiceImpl final : public DecodedService<v1::AuditService> {
 
   store::PrincipalRepository* store_;
   const store::SnapshotPublisher* snapshots_;
+  audit::AuditQueries* queries_;
   audit::AuditReader* reader_;
   Authenticator* authenticator_;
   const store::Clock* clock_;

@@ -25,6 +25,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "migrations/migrations.h"
+#include "server/audit/audit_queries.h"
+#include "server/audit/postgresql/pg_audit_queries.h"
 #include "server/audit/postgresql/pg_reader.h"
 #include "server/audit/postgresql/pg_trail_writer.h"
 #include "server/audit/postgresql/pg_verify.h"
@@ -698,6 +700,92 @@ TEST(PgTrailTest, QueriesReadEveryChainNewestFirstAcrossPartitions) {
   absl::StatusOr<PgVerifyResult> verified = (*reader)->VerifyChains();
   ASSERT_THAT(verified.status(), IsOk());
   EXPECT_TRUE(verified->ok) << verified->message;
+}
+
+// What the AuditService asks of the trail (audit_queries.h), answered over
+// every chain: one page across replicas, newest first, and one verdict
+// that names the first broken chain and its first bad seq.
+TEST(PgTrailTest, AuditQueriesAnswerOverEveryChain) {
+  const std::string url = NewTrailDatabase();
+  ASSERT_FALSE(url.empty());
+  {
+    std::unique_ptr<PgTrailWriter> a = OpenWriter(url, "a");
+    std::unique_ptr<PgTrailWriter> b = OpenWriter(url, "b");
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_THAT(a->SubmitAndWait(Now("a", i)).status(), IsOk());
+      ASSERT_THAT(b->SubmitAndWait(Now("b", i)).status(), IsOk());
+    }
+  }
+  absl::StatusOr<std::unique_ptr<PgAuditReader>> reader =
+      PgAuditReader::Open(url);
+  ASSERT_THAT(reader.status(), IsOk());
+  PgAuditQueries pg(reader->get());
+  AuditQueries& queries = pg;
+
+  absl::StatusOr<QueryPage> page = queries.Query(QueryFilter(), 4, "");
+  ASSERT_THAT(page.status(), IsOk());
+  std::vector<std::string> ids;
+  for (const AuditRecord& record : page->records) {
+    ids.push_back(record.decision_id);
+  }
+  EXPECT_THAT(ids, ::testing::ElementsAre("b-2", "a-2", "b-1", "a-1"));
+  ASSERT_FALSE(page->next_page_token.empty());
+  page = queries.Query(QueryFilter(), 4, page->next_page_token);
+  ASSERT_THAT(page.status(), IsOk());
+  ASSERT_EQ(page->records.size(), 2u);
+  EXPECT_EQ(page->records[0].decision_id, "b-0");
+  EXPECT_EQ(page->records[1].decision_id, "a-0");
+  EXPECT_TRUE(page->next_page_token.empty());
+  EXPECT_THAT(queries.Query(QueryFilter(), -1, "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  absl::StatusOr<VerifyResult> verified = queries.VerifyChain();
+  ASSERT_THAT(verified.status(), IsOk());
+  EXPECT_TRUE(verified->ok) << verified->message;
+  EXPECT_EQ(verified->records_checked, 6);
+  EXPECT_EQ(verified->first_bad_seq, 0);
+  EXPECT_THAT(verified->message, HasSubstr("2 chains verified: 6 records"));
+
+  // b broken at 2 (a verifies): the verdict is b's.
+  Sql(url,
+      "UPDATE audit_records SET reason = 'x' WHERE chain = 'b' AND seq = 2");
+  verified = queries.VerifyChain();
+  ASSERT_THAT(verified.status(), IsOk());
+  EXPECT_FALSE(verified->ok);
+  EXPECT_EQ(verified->first_bad_seq, 2);
+  EXPECT_THAT(verified->message, HasSubstr("chain b: record 2"));
+  // a broken too, at 3: a is the first broken chain by name.
+  Sql(url,
+      "UPDATE audit_records SET reason = 'x' WHERE chain = 'a' AND seq = 3");
+  verified = queries.VerifyChain();
+  ASSERT_THAT(verified.status(), IsOk());
+  EXPECT_FALSE(verified->ok);
+  EXPECT_EQ(verified->first_bad_seq, 3);
+  EXPECT_THAT(verified->message, HasSubstr("chain a: record 3"));
+}
+
+// A chain's own message not naming it still comes out naming the chain.
+TEST(PgTrailTest, FoldedVerdictAlwaysNamesTheBrokenChain) {
+  PgVerifyResult chains;
+  chains.ok = false;
+  chains.message = "record 7 does not match its hash";
+  ChainVerifyResult good;
+  good.chain = "a";
+  good.result.records_checked = 5;
+  ChainVerifyResult bad;
+  bad.chain = "b";
+  bad.result.ok = false;
+  bad.result.records_checked = 6;
+  bad.result.first_bad_seq = 7;
+  bad.result.message = "record 7 does not match its hash";
+  chains.chains = {good, bad};
+  const VerifyResult folded = FoldPgVerifyResult(chains);
+  EXPECT_FALSE(folded.ok);
+  EXPECT_EQ(folded.first_bad_seq, 7);
+  EXPECT_EQ(folded.records_checked, 11);
+  EXPECT_EQ(folded.message, "chain b: record 7 does not match its hash");
 }
 
 TEST(PgTrailTest, OpenTrailWriterPicksTheEngineFromTheLocation) {
