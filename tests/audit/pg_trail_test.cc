@@ -438,6 +438,28 @@ TEST(PgTrailTest, LostConnectionFailsUncommittedRecordsAndTheWriterRecovers) {
   EXPECT_TRUE(verified.ok) << verified.message;
 }
 
+// A session that dies while idle (PostgreSQL restarted, an idle timeout)
+// is found out by the next batch's first statement; nothing was sent, so
+// the writer replaces it and that batch still commits.
+TEST(PgTrailTest, SessionKilledWhileIdleIsReplacedWithoutFailingTheNextBatch) {
+  const std::string url = NewTrailDatabase();
+  ASSERT_FALSE(url.empty());
+  std::unique_ptr<PgTrailWriter> w = OpenWriter(url, "r1");
+  ASSERT_NE(w, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_THAT(w->SubmitAndWait(Now("r1", i)).status(), IsOk());
+  }
+  TerminateWriterSessions(url);
+  for (int i = 3; i < 6; ++i) {
+    EXPECT_THAT(w->SubmitAndWait(Now("r1", i)).status(), IsOk());
+  }
+  EXPECT_FALSE(w->failing());
+  ASSERT_THAT(w->Shutdown(), IsOk());
+  EXPECT_EQ(StoredIds(url, "r1").size(), 6u);
+  const PgVerifyResult verified = Verify(url);
+  EXPECT_TRUE(verified.ok) << verified.message;
+}
+
 TEST(PgTrailTest, ConnectionLossMidStreamLosesNothingThatWasAnswered) {
   const std::string url = NewTrailDatabase();
   ASSERT_FALSE(url.empty());
@@ -447,10 +469,17 @@ TEST(PgTrailTest, ConnectionLossMidStreamLosesNothingThatWasAnswered) {
   constexpr int kRecords = 20000;
   std::atomic<bool> done{false};
   std::thread killer([&] {
-    // Three cuts while records stream in.
+    // Three cuts while records stream in, each with PostgreSQL refusing
+    // new sessions for a moment, so the writer's retry on a fresh session
+    // fails too and some records are refused.
+    const std::string allow = absl::StrCat(
+        "ALTER DATABASE \"", DatabaseName(url), "\" ALLOW_CONNECTIONS ");
     for (int i = 0; i < 3 && !done.load(); ++i) {
       absl::SleepFor(absl::Milliseconds(60));
+      Sql(AdminUrl(url), allow + "false");
       TerminateWriterSessions(url);
+      absl::SleepFor(absl::Milliseconds(30));
+      Sql(AdminUrl(url), allow + "true");
     }
   });
   for (int i = 0; i < kRecords; ++i) {
@@ -462,6 +491,12 @@ TEST(PgTrailTest, ConnectionLossMidStreamLosesNothingThatWasAnswered) {
   ASSERT_THAT(w->Flush(), IsOk());
   done.store(true);
   killer.join();
+  // The last cut may end after the stream did: the writer comes back with
+  // the next record.
+  int extra = kRecords;
+  EXPECT_TRUE(
+      WaitUntil([&] { return w->SubmitAndWait(Now("r1", extra++)).ok(); },
+                absl::Seconds(20), "writer recovers after the last cut"));
   ASSERT_THAT(w->Shutdown(), IsOk());
   const std::set<std::string> committed = outcomes.committed();
   const std::set<std::string> failed = outcomes.failed();

@@ -573,6 +573,7 @@ void PgTrailWriter::Run() {
 
 absl::Status PgTrailWriter::WriteTransaction(std::vector<Item>& batch,
                                              size_t begin, size_t end) {
+  commit_sent_ = false;
   absl::StatusOr<Transaction> txn =
       Transaction::Begin(*connection_, Transaction::Mode::kWrite);
   if (!txn.ok()) return txn.status();
@@ -623,6 +624,7 @@ absl::Status PgTrailWriter::WriteTransaction(std::vector<Item>& batch,
         connection_->Exec("audit records insert", kInsertSql, params);
     if (!inserted.ok()) return inserted.status();
   }
+  commit_sent_ = true;
   if (absl::Status s = txn->Commit(); !s.ok()) return s;
   head_.last_seq = seq - 1;
   head_.last_hash = prev;
@@ -634,6 +636,19 @@ void PgTrailWriter::CommitBatch(std::vector<Item>& batch) {
   std::vector<absl::Status> statuses(batch.size());
   absl::Status status = EnsureConnection(start);
   if (status.ok()) status = WriteTransaction(batch, 0, batch.size());
+  // A session that died while idle (PostgreSQL restarted, an idle
+  // timeout) fails the batch's first statement. Before COMMIT nothing of
+  // the batch is stored, so one retry on a fresh session is safe and keeps
+  // the first batch after an outage from failing needlessly. A failed
+  // COMMIT is never retried: it may have landed (the reconnect re-reads
+  // the head instead).
+  if (!status.ok() && !IsRecordError(status) && !commit_sent_ &&
+      connection_ != nullptr) {
+    connection_.reset();
+    next_reconnect_ = absl::InfinitePast();
+    status = EnsureConnection(absl::Now());
+    if (status.ok()) status = WriteTransaction(batch, 0, batch.size());
+  }
   if (status.ok()) {
     // statuses stay OK.
   } else if (IsRecordError(status) && batch.size() > 1) {

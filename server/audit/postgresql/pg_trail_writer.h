@@ -165,6 +165,9 @@ class PgTrailWriter final : public TrailWriter {
   // Writer thread only (and the constructor before it starts).
   std::unique_ptr<store::postgresql::Connection> connection_;  // null: down
   Head head_;
+  // Whether the current WriteTransaction got as far as sending COMMIT:
+  // before that a failed batch is certainly not stored. Writer thread only.
+  bool commit_sent_ = false;
   absl::Time next_reconnect_ = absl::InfinitePast();
   absl::Duration backoff_;
   absl::Time next_partition_check_ = absl::InfinitePast();
