@@ -104,7 +104,7 @@ class TrailWriter {
   // Submits and waits for the commit; returns the seq. For admin changes
   // and the retention job, whose callers may block.
   // kFailedPrecondition from a commit callback.
-  virtual absl::StatusOr<int64_t> SubmitAndWait(AuditRecord record) = 0;
+  absl::StatusOr<int64_t> SubmitAndWait(AuditRecord record);
 
   // Waits until every record accepted before the call has been committed
   // or failed, and its callback has run. OK then (a failed record is
@@ -126,6 +126,11 @@ class TrailWriter {
   TrailWriter() = default;
   TrailWriter(const TrailWriter&) = delete;
   TrailWriter& operator=(const TrailWriter&) = delete;
+
+ protected:
+  // Whether the caller is the writer thread (a commit callback), where
+  // waiting for a commit would deadlock.
+  virtual bool OnWriterThread() const = 0;
 
  private:
   // Submit (wait) and TrySubmit (!wait).

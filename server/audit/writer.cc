@@ -178,23 +178,6 @@ absl::Status AuditWriter::Enqueue(AuditRecord record, CommitCallback callback,
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> AuditWriter::SubmitAndWait(AuditRecord record) {
-  if (OnWriterThread()) {
-    return absl::FailedPreconditionError(
-        "AuditWriter::SubmitAndWait called from a commit callback");
-  }
-  absl::Notification done;
-  absl::StatusOr<int64_t> result;
-  absl::Status s =
-      Submit(std::move(record), [&result, &done](absl::StatusOr<int64_t> r) {
-        result = std::move(r);
-        done.Notify();
-      });
-  if (!s.ok()) return s;
-  done.WaitForNotification();
-  return result;
-}
-
 bool AuditWriter::OnWriterThread() const {
   return std::this_thread::get_id() == writer_thread_id_.load();
 }

@@ -149,7 +149,6 @@ class AuditWriter final : public TrailWriter {
   // (trail_writer.h) says. Submit refuses with kInvalidArgument a record
   // that breaks the schema's rules (decision without decision_id, effect
   // not matching the kind).
-  absl::StatusOr<int64_t> SubmitAndWait(AuditRecord record) override;
   absl::Status Flush() override;
   absl::Status Shutdown() override;
 
@@ -188,7 +187,7 @@ class AuditWriter final : public TrailWriter {
 
   absl::Status Enqueue(AuditRecord record, CommitCallback callback,
                        bool wait) override;
-  bool OnWriterThread() const;
+  bool OnWriterThread() const override;
   void Run();
   // Writes `batch` in one transaction; on failure of a batch of several
   // records that may be due to one bad record (a constraint), retries each

@@ -377,23 +377,6 @@ absl::Status PgTrailWriter::Enqueue(AuditRecord record, CommitCallback callback,
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> PgTrailWriter::SubmitAndWait(AuditRecord record) {
-  if (OnWriterThread()) {
-    return absl::FailedPreconditionError(
-        "PgTrailWriter::SubmitAndWait called from a commit callback");
-  }
-  absl::Notification done;
-  absl::StatusOr<int64_t> result;
-  absl::Status s =
-      Submit(std::move(record), [&result, &done](absl::StatusOr<int64_t> r) {
-        result = std::move(r);
-        done.Notify();
-      });
-  if (!s.ok()) return s;
-  done.WaitForNotification();
-  return result;
-}
-
 bool PgTrailWriter::OnWriterThread() const {
   return std::this_thread::get_id() == writer_thread_id_.load();
 }

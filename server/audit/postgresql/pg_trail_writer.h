@@ -114,7 +114,6 @@ class PgTrailWriter final : public TrailWriter {
 
   // As TrailWriter. Records are refused (kInvalidArgument) when they break
   // the schema's rules, as AuditWriter refuses them.
-  absl::StatusOr<int64_t> SubmitAndWait(AuditRecord record) override;
   absl::Status Flush() override;
   absl::Status Shutdown() override;
   WriterMetrics metrics() const override;
@@ -146,7 +145,7 @@ class PgTrailWriter final : public TrailWriter {
 
   absl::Status Enqueue(AuditRecord record, CommitCallback callback,
                        bool wait) override;
-  bool OnWriterThread() const;
+  bool OnWriterThread() const override;
   void Run();
   void CommitBatch(std::vector<Item>& batch);
   // One transaction for items [begin, end); on success advances head_.
