@@ -25,10 +25,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/audit/audit_queries.h"
+#include "server/audit/postgresql/pg_audit_queries.h"
+#include "server/audit/postgresql/pg_reader.h"
 #include "server/audit/reader.h"
 #include "server/audit/retention.h"
 #include "server/audit/run_marker.h"
 #include "server/audit/signed_checkpoint.h"
+#include "server/audit/trail_factory.h"
 #include "server/audit/usage.h"
 #include "server/audit/verify.h"
 #include "server/audit/writer.h"
@@ -143,15 +146,19 @@ struct Daemon::Parts {
   // Replicas on PostgreSQL only; stopped before the store closes.
   std::unique_ptr<store::StoreFollower> follower;
   absl::Time follower_started;
-  std::unique_ptr<audit::AuditWriter> writer;
-  std::unique_ptr<RetentionJob> retention;
+  // The trail's writer, whichever engine holds it; sqlite_writer is the
+  // same object with a SQLite trail and null with a PostgreSQL one.
+  std::unique_ptr<audit::TrailWriter> writer;
+  audit::AuditWriter* sqlite_writer = nullptr;
+  std::unique_ptr<RetentionJob> retention;  // SQLite trail only
   Metrics metrics;
   std::unique_ptr<TrailAuditSink> audit_sink;
   std::unique_ptr<Authenticator> authenticator;
   std::unique_ptr<AuthorizationServiceImpl> authorization;
   std::unique_ptr<AdminServiceImpl> admin;
-  std::unique_ptr<audit::AuditReader> reader;
-  std::unique_ptr<audit::UsageIndex> usage;
+  std::unique_ptr<audit::AuditReader> reader;       // SQLite trail only
+  std::unique_ptr<audit::UsageIndex> usage;         // SQLite trail only
+  std::unique_ptr<audit::PgAuditReader> pg_reader;  // PostgreSQL trail only
   std::unique_ptr<audit::AuditQueries> queries;
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<MetricsHttpServer> metrics_http;
@@ -351,35 +358,12 @@ absl::Status Daemon::OpenRoleStore() {
   return absl::OkStatus();
 }
 
-// The audit trail's database. Interim: until the trail can live in
-// PostgreSQL (branch pgaudit), a replica on PostgreSQL keeps its trail in
-// a SQLite file in its own data dir, exactly as a single node does, so
-// each replica's trail holds the decisions that replica made. Everything
-// that decides where the trail lives is here and in TrailLocation.
-absl::Status Daemon::PrepareTrailDatabase() {
-  const ServeConfig& config = config_;
-  const std::string path = TrailLocation();
-  if (!config.postgresql()) {
-    spdlog::info("audit trail: {}", path);
-    return absl::OkStatus();
-  }
-  // The SQLite migrations create the trail's tables (and an unused, empty
-  // role store beside them).
-  bool created = false;
-  absl::StatusOr<std::unique_ptr<store::Store>> local =
-      store::InitializeStore(path, parts_->clock, {}, &created);
-  if (!local.ok()) {
-    return OpenError(absl::StrCat("cannot prepare the audit trail ", path),
-                     local.status());
-  }
-  spdlog::info(
-      "audit trail: {} (interim: this replica's decisions only, in its data "
-      "dir, until the trail moves to PostgreSQL)",
-      path);
-  return absl::OkStatus();
-}
-
+// Where the trail lives: with a SQLite store, in steward.db beside it;
+// with a PostgreSQL store, in the same database, where each replica
+// appends its own chain (named by --replica-name) and the auditor queries
+// read every chain. Everything that decides where the trail lives is here.
 std::string Daemon::TrailLocation() const {
+  if (config_.postgresql()) return config_.store;
   return absl::StrCat(config_.data_dir, "/steward.db");
 }
 
@@ -388,8 +372,9 @@ std::string Daemon::TrailLocation() const {
 absl::Status Daemon::OpenTrail() {
   const ServeConfig& config = config_;
   Parts& p = *parts_;
-  if (absl::Status s = PrepareTrailDatabase(); !s.ok()) return s;
+  if (config.postgresql()) return OpenPgTrail();
   const std::string db_path = TrailLocation();
+  spdlog::info("audit trail: {}", db_path);
   // The signed tail is checked before anything is appended: appending to
   // a rewritten or cut trail would bless it with fresh signatures.
   std::shared_ptr<const audit::CheckpointSigningKey> signing_key;
@@ -466,6 +451,7 @@ absl::Status Daemon::OpenTrail() {
   if (!writer.ok()) {
     return OpenError("cannot open the audit trail", writer.status());
   }
+  p.sqlite_writer = writer->get();
   p.writer = std::move(*writer);
   if (!new_segment_failure.empty()) {
     absl::StatusOr<int64_t> seq =
@@ -474,14 +460,14 @@ absl::Status Daemon::OpenTrail() {
     if (!seq.ok()) {
       return OpenError("cannot record the new audit segment", seq.status());
     }
-    p.writer->RequestSignedCheckpoint();
+    p.sqlite_writer->RequestSignedCheckpoint();
     spdlog::warn("new audit segment starts at record {}", *seq);
   }
   if (absl::Status s = RecordPreviousRun(config, p); !s.ok()) return s;
   audit::RetentionOptions retention_options;
   retention_options.retention = config.audit_retention;
   absl::StatusOr<std::unique_ptr<audit::RetentionPurger>> purger =
-      audit::RetentionPurger::Open(db_path, p.clock, *p.writer,
+      audit::RetentionPurger::Open(db_path, p.clock, *p.sqlite_writer,
                                    retention_options);
   if (!purger.ok()) {
     return OpenError("cannot open the audit retention job", purger.status());
@@ -490,6 +476,55 @@ absl::Status Daemon::OpenTrail() {
       std::make_unique<RetentionJob>(std::move(*purger), absl::Hours(1));
 
   return absl::OkStatus();
+}
+
+// The audit trail in PostgreSQL: this replica's chain beside the other
+// replicas' in the shared database, and the record of an unclean stop of
+// the previous run on this data dir. What reads or rewrites the SQLite
+// file (the signed-tail check, a new segment, retention, the usage index)
+// has no PostgreSQL counterpart yet, and the start-up log says so.
+absl::Status Daemon::OpenPgTrail() {
+  const ServeConfig& config = config_;
+  Parts& p = *parts_;
+  audit::WriterOptions writer_options;
+  writer_options.queue_capacity =
+      static_cast<size_t>(config.audit_queue_capacity);
+  writer_options.signed_checkpoint_records = config.audit_checkpoint_records;
+  writer_options.signed_checkpoint_interval = config.audit_checkpoint_interval;
+  if (!config.audit_signing_key.empty()) {
+    absl::StatusOr<audit::CheckpointSigningKey> key =
+        audit::CheckpointSigningKey::LoadFile(config.audit_signing_key);
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--audit-signing-key: ", key.status().message()));
+    }
+    writer_options.signing_key =
+        std::make_shared<const audit::CheckpointSigningKey>(*std::move(key));
+    // The log line is the witness that leaves the machine with the logs;
+    // there is no witness file, since nothing checks one at start yet.
+    writer_options.on_signed_checkpoint =
+        [](const audit::SignedCheckpoint& checkpoint) {
+          spdlog::info("{}", audit::WitnessLine(checkpoint));
+        };
+  }
+  absl::StatusOr<std::unique_ptr<audit::TrailWriter>> writer =
+      audit::OpenTrailWriter(config.store, config.replica_name, writer_options);
+  if (!writer.ok()) {
+    return OpenError("cannot open the audit trail", writer.status());
+  }
+  p.writer = std::move(*writer);
+  spdlog::info(
+      "audit trail: {} (PostgreSQL, chain \"{}\"; auditor queries read "
+      "every replica's chain)",
+      store::RedactStoreLocation(config.store), config.replica_name);
+  spdlog::warn(
+      "audit trail in PostgreSQL: not available yet: the signed-tail check "
+      "at start-up{}, retention (--audit-retention), and the usage index, so "
+      "SubjectAccess and the access reports answer FAILED_PRECONDITION "
+      "(QueryDecisions and VerifyChain work)",
+      config.audit_start_new_segment ? " (--audit-start-new-segment ignored)"
+                                     : "");
+  return RecordPreviousRun(config, p);
 }
 
 // Metrics, the audit sink, authentication and the three services.
@@ -522,6 +557,20 @@ absl::Status Daemon::OpenServices() {
       &p.store->policies(), &p.store->principals(), &p.store->keys(),
       &p.store->publisher(), p.authenticator.get(), p.audit_sink.get(),
       &p.metrics);
+  if (config.postgresql()) {
+    absl::StatusOr<std::unique_ptr<audit::PgAuditReader>> reader =
+        audit::PgAuditReader::Open(db_path);
+    if (!reader.ok()) {
+      return OpenError("cannot open the audit trail for reading",
+                       reader.status());
+    }
+    p.pg_reader = std::move(*reader);
+    p.queries = std::make_unique<audit::PgAuditQueries>(p.pg_reader.get());
+    p.audit_service = std::make_unique<AuditServiceImpl>(
+        &p.store->principals(), &p.store->publisher(), p.queries.get(),
+        /*reader=*/nullptr, p.authenticator.get(), &p.clock);
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::unique_ptr<audit::AuditReader>> reader =
       audit::AuditReader::Open(db_path);
   if (!reader.ok()) {
@@ -672,20 +721,22 @@ absl::Status Daemon::Run() {
   // (seconds on millions of records); do it now rather than in the first
   // auditor's UnusedGrants or DecisionSummary call. Reports asked
   // meanwhile wait for it.
-  warm_usage_ = std::thread([index = p.usage.get()] {
-    const absl::Time start = absl::Now();
-    if (absl::Status s = index->Refresh(); !s.ok()) {
-      spdlog::warn("usage index for reports not built at start: {}",
-                   s.ToString());
-      return;
-    }
-    const audit::DecisionFoldSize size = index->FoldSize();
-    spdlog::info(
-        "usage index for reports built in {} ms ({} days, {} (day, "
-        "principal) deny counts, ~{} MiB)",
-        absl::ToInt64Milliseconds(absl::Now() - start), size.days,
-        size.deny_entries, size.approximate_bytes >> 20);
-  });
+  if (p.usage != nullptr) {
+    warm_usage_ = std::thread([index = p.usage.get()] {
+      const absl::Time start = absl::Now();
+      if (absl::Status s = index->Refresh(); !s.ok()) {
+        spdlog::warn("usage index for reports not built at start: {}",
+                     s.ToString());
+        return;
+      }
+      const audit::DecisionFoldSize size = index->FoldSize();
+      spdlog::info(
+          "usage index for reports built in {} ms ({} days, {} (day, "
+          "principal) deny counts, ~{} MiB)",
+          absl::ToInt64Milliseconds(absl::Now() - start), size.days,
+          size.deny_entries, size.approximate_bytes >> 20);
+    });
+  }
 
   while (true) {
     Signal signal = WaitForSignal(kHousekeepingPeriod);
@@ -700,8 +751,8 @@ absl::Status Daemon::Run() {
   if (http_ != nullptr) http_->Stop();
   server_->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
   server_->Wait();
-  warm_usage_.join();
-  p.retention->Stop();
+  if (warm_usage_.joinable()) warm_usage_.join();
+  if (p.retention != nullptr) p.retention->Stop();
   p.audit_sink->Shutdown();
   absl::Status flushed = p.writer->Shutdown();
   // Only a flushed trail makes this a clean stop (run_marker.h).

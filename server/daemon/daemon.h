@@ -11,8 +11,8 @@
 // usage index (auditor RPCs). SQLite's WAL lets the readers run beside the
 // one writer. A replica on PostgreSQL (--store) opens the role store
 // there and follows the other replicas' changes (store::StoreFollower);
-// its steward.db then holds only its own audit trail (interim, until the
-// trail moves to PostgreSQL; docs/deployment.md).
+// its audit trail is there too: its own chain, written by a PgTrailWriter,
+// and auditor queries over every replica's chain (docs/deployment.md).
 #ifndef STEWARD_SERVER_DAEMON_DAEMON_H_
 #define STEWARD_SERVER_DAEMON_DAEMON_H_
 
@@ -59,7 +59,7 @@ class Daemon {
   absl::Status OpenConfiguration();
   absl::Status OpenRoleStore();
   absl::Status OpenTrail();
-  absl::Status PrepareTrailDatabase();
+  absl::Status OpenPgTrail();
   std::string TrailLocation() const;
   absl::Status OpenServices();
   absl::Status RecordPreviousRun(const ServeConfig& config, Parts& parts);

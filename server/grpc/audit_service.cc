@@ -221,6 +221,16 @@ AuditServiceImpl::AuditServiceImpl(store::PrincipalRepository* store,
   Serve("DecisionSummary", &AuditServiceImpl::DecisionSummary);
 }
 
+// With a PostgreSQL trail only QueryDecisions and VerifyChain have an
+// answer (audit_queries.h); the rest read the SQLite trail's own tables,
+// and an answer from anywhere else would be wrong data.
+absl::Status AuditServiceImpl::RequireSqliteTrail() const {
+  if (reader_ != nullptr) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "not available with a PostgreSQL audit trail yet (QueryDecisions and "
+      "VerifyChain are)");
+}
+
 template <typename Fn>
 void AuditServiceImpl::Run(const std::shared_ptr<UnaryCall>& call, Fn fn) {
   absl::StatusOr<Caller> caller =
@@ -285,6 +295,7 @@ void AuditServiceImpl::SubjectAccess(const std::shared_ptr<UnaryCall>& call,
                                      const v1::SubjectAccessRequest* request,
                                      v1::SubjectAccessResponse* response) {
   Run(call, [&]() -> absl::Status {
+    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     if (request->resource_kind().empty() || request->resource_id().empty()) {
       return absl::InvalidArgumentError(
           "resource_kind and resource_id: both are required");
@@ -326,6 +337,7 @@ void AuditServiceImpl::WhoCan(const std::shared_ptr<UnaryCall>& call,
                               const v1::WhoCanRequest* request,
                               v1::WhoCanResponse* response) {
   Run(call, [&]() -> absl::Status {
+    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     absl::StatusOr<std::vector<audit::WhoCanEntry>> entries = Reports().WhoCan(
         {request->action(), request->resource_kind(), request->scope()});
     if (!entries.ok()) return entries.status();
@@ -349,6 +361,7 @@ void AuditServiceImpl::EffectivePermissions(
     const v1::EffectivePermissionsRequest* request,
     v1::EffectivePermissionsResponse* response) {
   Run(call, [&]() -> absl::Status {
+    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     absl::StatusOr<std::vector<audit::PermissionEntry>> entries;
     switch (request->subject_case()) {
       case v1::EffectivePermissionsRequest::kRole:
@@ -378,6 +391,7 @@ void AuditServiceImpl::UnusedGrants(const std::shared_ptr<UnaryCall>& call,
                                     const v1::UnusedGrantsRequest* request,
                                     v1::UnusedGrantsResponse* response) {
   Run(call, [&]() -> absl::Status {
+    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     if (request->days() < 0 || request->days() > audit::kMaxUnusedDays) {
       return absl::InvalidArgumentError(
           absl::StrCat("days: must be between 0 and ", audit::kMaxUnusedDays));
@@ -402,6 +416,7 @@ void AuditServiceImpl::SeparationViolations(
     const v1::SeparationViolationsRequest*,
     v1::SeparationViolationsResponse* response) {
   Run(call, [&]() -> absl::Status {
+    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     absl::StatusOr<std::vector<audit::SeparationViolation>> violations =
         Reports().SeparationViolations();
     if (!violations.ok()) return violations.status();
@@ -421,6 +436,7 @@ void AuditServiceImpl::ExpiringGrants(const std::shared_ptr<UnaryCall>& call,
                                       const v1::ExpiringGrantsRequest* request,
                                       v1::ExpiringGrantsResponse* response) {
   Run(call, [&]() -> absl::Status {
+    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     absl::Duration within = audit::kDefaultExpiringWithin;
     if (request->has_within()) {
       const google::protobuf::Duration& d = request->within();
@@ -446,6 +462,7 @@ void AuditServiceImpl::DecisionSummary(
     const v1::DecisionSummaryRequest* request,
     v1::DecisionSummaryResponse* response) {
   Run(call, [&]() -> absl::Status {
+    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     if (request->top_denied() < 0 ||
         request->top_denied() > audit::kMaxTopDenied) {
       return absl::InvalidArgumentError(

@@ -21,9 +21,10 @@ namespace steward::server {
 class AuditServiceImpl final : public DecodedService<v1::AuditService> {
  public:
   // QueryDecisions and VerifyChain are answered from `queries`, whatever
-  // engine holds the trail; the other RPCs read the SQLite trail through
-  // `reader`. `usage` (may be null) speeds up UnusedGrants on large
-  // trails; DecisionSummary needs it (FAILED_PRECONDITION without).
+  // engine holds the trail. The other RPCs read the SQLite trail through
+  // `reader`; null `reader` (a PostgreSQL trail) makes them
+  // FAILED_PRECONDITION. `usage` (may be null) speeds up UnusedGrants on
+  // large trails; DecisionSummary needs it (FAILED_PRECONDITION without).
   AuditServiceImpl(store::PrincipalRepository* store,
                    const store::SnapshotPublisher* snapshots,
                    audit::AuditQueries* queries, audit::AuditReader* reader,
@@ -60,6 +61,8 @@ class AuditServiceImpl final : public DecodedService<v1::AuditService> {
                        v1::DecisionSummaryResponse* response);
 
   audit::AccessReports Reports() const;
+  // OK with a SQLite trail; FAILED_PRECONDITION naming why without.
+  absl::Status RequireSqliteTrail() const;
 
   // Authorizes, runs `fn` and finishes the reactor with its status.
   template <typename Fn>
@@ -68,7 +71,7 @@ class AuditServiceImpl final : public DecodedService<v1::AuditService> {
   store::PrincipalRepository* store_;
   const store::SnapshotPublisher* snapshots_;
   audit::AuditQueries* queries_;
-  audit::AuditReader* reader_;
+  audit::AuditReader* reader_;  // null with a PostgreSQL trail
   Authenticator* authenticator_;
   const store::Clock* clock_;
   audit::UsageIndex* usage_;

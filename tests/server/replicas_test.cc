@@ -171,7 +171,7 @@ TEST_F(ReplicasTest,
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(keys.keys_size(), 3);  // one per role, not one per replica
   EXPECT_THAT(replicas_[0]->process.Log(),
-              HasSubstr("interim: this replica's decisions only"));
+              HasSubstr("(PostgreSQL, chain \"a\""));
   for (int i = 0; i < kReplicas; ++i) {
     EXPECT_THAT(replicas_[i]->process.Log(),
                 HasSubstr("postgresql://steward:REDACTED@127.0.0.1:"));
