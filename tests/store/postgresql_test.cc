@@ -425,6 +425,36 @@ TEST(PostgresqlConnectionTest, LostConnectionIsUnavailableThenReconnects) {
   EXPECT_TRUE(second->created);
 }
 
+// The test cluster runs with synchronous_commit=off (postgres_cluster.h);
+// our sessions must not inherit it, since a commit we answered for would
+// then be lost by a crash of the server.
+TEST(PostgresqlConnectionTest, SessionsCommitDurablyAndNameThemselves) {
+  using postgresql::Connection;
+  using postgresql::Result;
+  const std::string url = NewDatabase();
+  constexpr const char* kSettings =
+      "SELECT current_setting('synchronous_commit'), "
+      "current_setting('application_name')";
+  absl::StatusOr<std::unique_ptr<Connection>> plain = Connection::Open(url, {});
+  ASSERT_THAT(plain.status(), IsOk());
+  absl::StatusOr<Result> settings = (*plain)->Exec("settings", kSettings);
+  ASSERT_THAT(settings.status(), IsOk());
+  EXPECT_EQ(settings->Text(0, 0), "on");
+  EXPECT_EQ(settings->Text(0, 1), "stewardd");
+  // The operator's string wins over our defaults, and a stronger commit
+  // level is kept.
+  absl::StatusOr<std::unique_ptr<Connection>> tuned = Connection::Open(
+      absl::StrCat(url,
+                   "?application_name=billing-pdp&options=-csynchronous_"
+                   "commit%3Dremote_apply"),
+      {});
+  ASSERT_THAT(tuned.status(), IsOk());
+  settings = (*tuned)->Exec("settings", kSettings);
+  ASSERT_THAT(settings.status(), IsOk());
+  EXPECT_EQ(settings->Text(0, 0), "remote_apply");
+  EXPECT_EQ(settings->Text(0, 1), "billing-pdp");
+}
+
 // ---- Errors and secrets.
 
 TEST(PostgresqlStatusTest, SqlStatesMapToTheSqliteEnginesCodes) {

@@ -139,7 +139,21 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
         absl::StrCat("bad PostgreSQL connection string: ", reason));
   }
   PQconninfoFree(parsed);
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  // Our defaults come first and the operator's string last: libpq keeps
+  // the last value of a repeated keyword, so the URL overrides each one.
+  // Without them a PostgreSQL host that vanishes without a reset (a
+  // partition, a dead machine) would hold a session, and with it the
+  // trail writer and every sync Check, for the kernel's ~15 minutes of
+  // TCP retransmissions; with them the connection fails within about
+  // tcp_user_timeout and the writer reconnects.
+  static constexpr const char* kKeywords[] = {
+      "connect_timeout",     "keepalives",       "keepalives_idle",
+      "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+      "application_name",    "dbname",           nullptr};
+  const char* values[] = {"10",   "1",     "10",       "5",
+                          "3",    "20000", "stewardd", conninfo.c_str(),
+                          nullptr};
+  PGconn* conn = PQconnectdbParams(kKeywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) {
     return absl::ResourceExhaustedError("postgresql: out of memory");
   }
@@ -161,7 +175,12 @@ absl::Status Connection::ApplySessionSettings() {
       Exec("session settings",
            "SELECT set_config('lock_timeout', $1, false), "
            "set_config('bytea_output', 'hex', false), "
-           "set_config('client_min_messages', 'warning', false)",
+           "set_config('client_min_messages', 'warning', false), "
+           // A committed admin change or trail batch is one we answered
+           // for: never weaker than a local flush, whatever the server's
+           // default; stronger settings (remote_apply, ...) are kept.
+           "CASE WHEN current_setting('synchronous_commit') = 'off' "
+           "THEN set_config('synchronous_commit', 'on', false) END",
            Params().Text(absl::StrCat(
                absl::ToInt64Milliseconds(options_.lock_timeout), "ms")));
   return set.status();
