@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -224,8 +225,28 @@ absl::StatusOr<Result> Connection::Check(PGresult* result,
                   context);
 }
 
+namespace {
+
+bool IsReadOrBegin(const char* sql) {
+  const absl::string_view text(sql);
+  return absl::StartsWith(text, "SELECT ") || absl::StartsWith(text, "BEGIN");
+}
+
+}  // namespace
+
 absl::StatusOr<Result> Connection::Exec(absl::string_view context,
                                         const char* sql, const Params& params) {
+  absl::StatusOr<Result> result = ExecOnce(context, sql, params);
+  if (!result.ok() && options_.rerun_reads_on_new_session && !in_transaction_ &&
+      PQstatus(conn_) == CONNECTION_BAD && IsReadOrBegin(sql)) {
+    return ExecOnce(context, sql, params);  // EnsureConnected resets first
+  }
+  return result;
+}
+
+absl::StatusOr<Result> Connection::ExecOnce(absl::string_view context,
+                                            const char* sql,
+                                            const Params& params) {
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
   const int n = static_cast<int>(params.values_.size());
   std::vector<const char*> values(n);
