@@ -5,14 +5,18 @@
 // and then while PostgreSQL itself is killed and restarted (pg_ctl
 // restart -m immediate). Whatever failed, every decision a client got an
 // answer for must be in the shared trail afterwards, every chain must
-// verify, and the replicas must serve again by themselves. The cluster is
+// verify (hashes and each chain's signed checkpoints, as `stewardctl
+// audit verify --public-key` checks them), and the replicas must serve
+// again by themselves. The cluster is
 // this binary's own: restarting it would disturb other tests.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -23,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "server/audit/signed_checkpoint.h"
 #include "steward/v1/admin.grpc.pb.h"
 #include "steward/v1/audit.grpc.pb.h"
 #include "tests/server/grpc_client.h"
@@ -38,6 +43,12 @@ using ::steward::v1::AuthorizationService;
 
 constexpr int kReplicas = 3;
 constexpr int kClients = 3;
+
+void WriteFileWithMode(const std::string& path, const std::string& text,
+                       mode_t mode) {
+  std::ofstream(path, std::ios::trunc) << text;
+  ASSERT_EQ(::chmod(path.c_str(), mode), 0) << path;
+}
 
 struct Replica {
   std::string name;
@@ -64,6 +75,15 @@ class ReplicasFailoverTest : public ::testing::Test {
     absl::StatusOr<std::string> url = cluster_->CreateDatabase();
     ASSERT_THAT(url.status(), IsOk());
     url_ = *url;
+    // The replicas sign checkpoints of their chains with one key.
+    absl::StatusOr<audit::CheckpointSigningKey> key =
+        audit::CheckpointSigningKey::Generate();
+    ASSERT_THAT(key.status(), IsOk());
+    signing_key_ = absl::StrCat(dir_.path(), "/audit-signing.pem");
+    ASSERT_NO_FATAL_FAILURE(
+        WriteFileWithMode(signing_key_, key->PrivatePem(), 0600));
+    ASSERT_NO_FATAL_FAILURE(
+        WriteFileWithMode(PublicKey(), key->public_key().Pem(), 0644));
     for (int i = 0; i < kReplicas; ++i) {
       replicas_[i] = std::make_unique<Replica>();
       replicas_[i]->name = std::string(1, static_cast<char>('a' + i));
@@ -84,7 +104,9 @@ class ReplicasFailoverTest : public ::testing::Test {
             {"--dev", "--policy",
              std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy", "--store", url_,
              "--replica-name", replica.name, "--audit-durability", "sync",
-             "--store-poll-interval", "500ms", "--store-grace-period", "2s"}),
+             "--store-poll-interval", "500ms", "--store-grace-period", "2s",
+             "--audit-signing-key", signing_key_, "--audit-checkpoint-records",
+             "50"}),
         IsOk());
     std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
         replica.process.address(), grpc::InsecureChannelCredentials());
@@ -179,7 +201,26 @@ class ReplicasFailoverTest : public ::testing::Test {
     EXPECT_EQ(missing, 0) << "of " << load.answered.size() << " answered";
   }
 
+  std::string PublicKey() const { return signing_key_ + ".pub"; }
+
+  // `stewardctl audit verify --public-key` through replica `through`.
+  CommandResult VerifyWithPublicKey(int through) {
+    return RunCommand({STEWARDCTL_PATH, "--server",
+                       replicas_[through]->process.address(), "--api-key-file",
+                       absl::StrCat(replicas_[0]->data, "/dev-auditor.key"),
+                       "audit", "verify", "--public-key", PublicKey()});
+  }
+
+  // Every chain's records and signed checkpoints, as an auditor checks
+  // them: through the RPC and through the CLI with the public key.
   void ExpectEveryChainVerifies(int through) {
+    const CommandResult cli = VerifyWithPublicKey(through);
+    EXPECT_EQ(cli.exit_code, 0) << cli.out << cli.err;
+    EXPECT_THAT(cli.out, ::testing::HasSubstr("valid: "));
+    for (int i = 0; i < kReplicas; ++i) {
+      EXPECT_THAT(cli.out, ::testing::HasSubstr(
+                               absl::StrCat("chain ", replicas_[i]->name)));
+    }
     v1::VerifyChainResponse verified;
     std::unique_ptr<grpc::ClientContext> context = Context(auditor_key_);
     context->set_deadline(std::chrono::system_clock::now() +
@@ -198,6 +239,7 @@ class ReplicasFailoverTest : public ::testing::Test {
 
   PostgresCluster* cluster_ = nullptr;
   TempDir dir_;
+  std::string signing_key_;
   std::string url_;
   std::unique_ptr<Replica> replicas_[kReplicas];
   std::string client_key_;
@@ -296,6 +338,38 @@ TEST_F(ReplicasFailoverTest, ImmediateRestartOfPostgresqlUnderLoad) {
     ASSERT_TRUE(status.ok()) << i << ": " << status.error_message();
     EXPECT_EQ(response.effect(), v1::ALLOW) << i;
   }
+}
+
+// A checkpoint of one replica's chain altered in the database: the
+// hashes still verify, the signature does not, and the auditor is told
+// which chain.
+TEST_F(ReplicasFailoverTest, ForgedCheckpointNamesItsChain) {
+  LoadResult load = RunLoad([] {},
+                            [](const LoadResult& r) {
+                              for (int i = 0; i < kReplicas; ++i) {
+                                if (r.answered_after_mark[i] < 60) return false;
+                              }
+                              return true;
+                            },
+                            absl::Seconds(20));
+  ASSERT_NO_FATAL_FAILURE(ExpectEveryAnswerRecorded(load));
+  ASSERT_NO_FATAL_FAILURE(ExpectEveryChainVerifies(0));
+  PGconn* conn = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* forged = PQexec(
+      conn,
+      "UPDATE audit_signed_checkpoints "
+      "SET signature = set_byte(signature, 0, get_byte(signature, 0) # 1) "
+      "WHERE chain = 'b' AND seq = (SELECT max(seq) FROM "
+      "audit_signed_checkpoints WHERE chain = 'b')");
+  EXPECT_EQ(PQresultStatus(forged), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  EXPECT_STREQ(PQcmdTuples(forged), "1");
+  PQclear(forged);
+  PQfinish(conn);
+  const CommandResult cli = VerifyWithPublicKey(2);
+  EXPECT_EQ(cli.exit_code, 1) << cli.out << cli.err;
+  EXPECT_THAT(cli.err, ::testing::HasSubstr("chain b: the checkpoint at"));
+  EXPECT_THAT(cli.err, ::testing::HasSubstr("invalid signature"));
 }
 
 }  // namespace
