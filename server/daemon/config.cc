@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <tuple>
 
@@ -30,8 +31,21 @@ absl::Status CheckListenAddress(absl::string_view flag,
   return absl::OkStatus();
 }
 
+// systemd's StateDirectory= (the first one listed) when stewardd runs as
+// a unit that has one, else the working directory; one subdirectory per
+// replica name, which ValidateServe has checked is a safe path component,
+// so that two replicas on one host never share a lock.
+std::string DefaultReplicaDataDir(const ServeConfig& config) {
+  const char* state = std::getenv("STATE_DIRECTORY");
+  std::string base = state != nullptr && *state != '\0' ? state : ".";
+  base = base.substr(0, base.find(':'));
+  return absl::StrCat(base, "/stewardd-", config.replica_name);
+}
+
 absl::Status ValidateServe(const ServeConfig& config) {
-  if (config.data_dir.empty()) {
+  // A replica's data dir holds only what is local (lock, address file,
+  // dev keys, run marker), so it has a default (DefaultReplicaDataDir).
+  if (config.data_dir.empty() && !config.postgresql()) {
     return absl::InvalidArgumentError("--data-dir is required");
   }
   if (absl::Status s = CheckListenAddress("--listen", config.listen); !s.ok()) {
@@ -234,7 +248,11 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
   std::string checkpoint_interval = "10s";
   CLI::App* serve_cmd = app.add_subcommand(
       "serve", "serve the gRPC API (and, with --http-listen, HTTP/JSON)");
-  serve_cmd->add_option("--data-dir", serve.data_dir, "data directory");
+  serve_cmd->add_option(
+      "--data-dir", serve.data_dir,
+      "data directory; with --store it holds only the lock, address file, "
+      "dev keys and run marker, and defaults to "
+      "$STATE_DIRECTORY/stewardd-NAME or ./stewardd-NAME");
   serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")
       ->capture_default_str();
   serve_cmd->add_option("--tls-cert", serve.tls_cert, "PEM certificate chain");
@@ -392,6 +410,7 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
     *target = *parsed;
   }
   if (absl::Status s = ValidateServe(serve); !s.ok()) return s;
+  if (serve.data_dir.empty()) serve.data_dir = DefaultReplicaDataDir(serve);
   command.serve = serve;
   return command;
 }
