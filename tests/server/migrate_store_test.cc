@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "server/audit/signed_checkpoint.h"
 #include "server/auth/totp.h"
 #include "server/store/postgresql/connection.h"
 #include "server/store/sqlite/connection.h"
@@ -33,6 +34,7 @@
 #include "tests/testing/postgres_cluster.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/wait.h"
 
 namespace steward::testing {
 namespace {
@@ -109,6 +111,19 @@ constexpr TableQuery kTables[] = {
      "'NULL') FROM store_meta",
      "SELECT revision || '|' || COALESCE(CAST(initialized_at AS TEXT), "
      "'NULL') FROM store_meta"},
+    {"audit_signed_checkpoints",
+     "SELECT seq || '|' || lower(hex(head)) || '|' || time || '|' || key_id "
+     "|| '|' || lower(hex(signature)) FROM audit_signed_checkpoints ORDER BY "
+     "seq",
+     "SELECT seq || '|' || encode(head, 'hex') || '|' || time || '|' || "
+     "key_id || '|' || encode(signature, 'hex') FROM "
+     "audit_signed_checkpoints WHERE chain = 'migrated' ORDER BY seq"},
+    {"audit_checkpoints",
+     "SELECT seq || '|' || lower(hex(hash)) || '|' || time || '|' || "
+     "purged_count || '|' || created_at FROM audit_checkpoints ORDER BY seq",
+     "SELECT seq || '|' || encode(hash, 'hex') || '|' || time || '|' || "
+     "purged_count || '|' || created_at FROM audit_retention_checkpoints "
+     "WHERE chain = 'migrated' ORDER BY seq"},
     // The chain values of every record; the columns behind them are
     // covered by the hashes, which the verifiers recompute.
     {"audit",
@@ -118,6 +133,10 @@ constexpr TableQuery kTables[] = {
      "encode(hash, 'hex') FROM audit_records WHERE chain = 'migrated' "
      "ORDER BY seq"},
 };
+
+// Indexes into kTables.
+constexpr size_t kSignedCheckpoints = 5;
+constexpr size_t kAudit = 7;
 
 using Dump = std::vector<std::vector<std::string>>;  // per kTables entry
 
@@ -176,6 +195,45 @@ int64_t PgInt(const std::string& url, const std::string& sql) {
   EXPECT_THAT(result.status(), IsOk());
   if (!result.ok() || result->rows() != 1) return -1;
   return result->Int(0, 0);
+}
+
+// How many of `chain`'s signed checkpoints in the target carry a valid
+// signature by the key whose public half is in `public_key_file`; -1 when
+// any does not. (`stewardctl audit verify --public-key` cannot tell yet on
+// a PostgreSQL trail: the AuditService folds the chains without their
+// checkpoints.)
+int64_t ValidSignatures(const std::string& url, const std::string& chain,
+                        const std::string& public_key_file) {
+  absl::StatusOr<audit::CheckpointPublicKey> key =
+      audit::CheckpointPublicKey::LoadFile(public_key_file);
+  EXPECT_THAT(key.status(), IsOk());
+  absl::StatusOr<std::unique_ptr<store::postgresql::Connection>> db =
+      store::postgresql::Connection::Open(url, {});
+  EXPECT_THAT(db.status(), IsOk());
+  if (!key.ok() || !db.ok()) return -1;
+  absl::StatusOr<store::postgresql::Result> rows =
+      (*db)->Exec("test",
+                  "SELECT seq, head, time, key_id, signature FROM "
+                  "audit_signed_checkpoints WHERE chain = $1 ORDER BY seq",
+                  store::postgresql::Params().Text(chain));
+  EXPECT_THAT(rows.status(), IsOk());
+  if (!rows.ok()) return -1;
+  for (int i = 0; i < rows->rows(); ++i) {
+    audit::SignedCheckpoint checkpoint;
+    checkpoint.seq = rows->Int(i, 0);
+    const std::string head = rows->Bytes(i, 1);
+    if (head.size() != checkpoint.head.size()) return -1;
+    std::copy(head.begin(), head.end(), checkpoint.head.begin());
+    checkpoint.time_micros = rows->Int(i, 2);
+    checkpoint.key_id = std::string(rows->Text(i, 3));
+    checkpoint.signature = rows->Bytes(i, 4);
+    if (!key->Verify(checkpoint)) {
+      ADD_FAILURE() << "signed checkpoint " << checkpoint.seq
+                    << " does not verify";
+      return -1;
+    }
+  }
+  return rows->rows();
 }
 
 // What a decision says, without what differs per call (ids).
@@ -263,6 +321,13 @@ class MigrateStoreTest : public ::testing::Test {
                     policy, "--admin-key-out", secrets + "/admin.key",
                     "--totp-secret-out", secrets + "/admin.totp"});
     ASSERT_EQ(init.exit_code, 0) << init.err;
+    // Checkpoints of the source trail are signed with this key (a plain
+    // `serve` below), so signed checkpoints move too.
+    CommandResult signing =
+        RunCommand({STEWARDD_PATH, "init", "--data-dir", *source_,
+                    "--create-audit-signing-key", secrets + "/signing.pem"});
+    ASSERT_EQ(signing.exit_code, 0) << signing.err;
+    signing_key_ = new std::string(secrets + "/signing.pem");
     totp_admin_key_file_ = new std::string(secrets + "/admin.key");
     totp_uri_ = new std::string(ReadFile(secrets + "/admin.totp"));
 
@@ -310,9 +375,10 @@ class MigrateStoreTest : public ::testing::Test {
     }
     {
       ServerProcess plain;
-      ASSERT_THAT(
-          plain.Start(STEWARDD_PATH, *source_, {"--audit-durability", "async"}),
-          IsOk());
+      ASSERT_THAT(plain.Start(STEWARDD_PATH, *source_,
+                              {"--audit-durability", "async",
+                               "--audit-signing-key", *signing_key_}),
+                  IsOk());
       int64_t step = 0;
       const std::string code = TotpCodeAfter(*totp_uri_, 0, &step);
       CommandResult disabled =
@@ -329,6 +395,7 @@ class MigrateStoreTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     delete before_;
+    delete signing_key_;
     delete target_;
     delete revoked_key_;
     delete totp_uri_;
@@ -351,6 +418,7 @@ class MigrateStoreTest : public ::testing::Test {
   static std::string* totp_admin_key_file_;
   static std::string* totp_uri_;
   static std::string* revoked_key_;
+  static std::string* signing_key_;
   static int64_t totp_step_;
   static std::vector<std::string>* before_;
 };
@@ -361,6 +429,7 @@ std::string* MigrateStoreTest::target_ = nullptr;
 std::string* MigrateStoreTest::totp_admin_key_file_ = nullptr;
 std::string* MigrateStoreTest::totp_uri_ = nullptr;
 std::string* MigrateStoreTest::revoked_key_ = nullptr;
+std::string* MigrateStoreTest::signing_key_ = nullptr;
 int64_t MigrateStoreTest::totp_step_ = 0;
 std::vector<std::string>* MigrateStoreTest::before_ = nullptr;
 
@@ -371,7 +440,8 @@ TEST_F(MigrateStoreTest, TheSourceHoldsWhatTheTestNeeds) {
   EXPECT_EQ(source[1].size(), 300u);  // the workload's principals
   EXPECT_GT(source[2].size(), 300u);  // their roles and two more grants
   EXPECT_EQ(source[3].size(), 6u);    // init, three dev, two created
-  EXPECT_GT(source[5].size(), kSampleChecks);
+  EXPECT_GT(source[kAudit].size(), kSampleChecks);
+  EXPECT_FALSE(source[kSignedCheckpoints].empty());
   // The decisions are not all alike.
   int allows = 0;
   for (const std::string& outcome : *before_) {
@@ -402,9 +472,9 @@ TEST_F(MigrateStoreTest, CopiesEveryRowAndHashExactly) {
   EXPECT_THAT(migrated.out, HasSubstr("principals:      300 (1 disabled)"));
   EXPECT_THAT(migrated.out, HasSubstr("API keys:        6 (1 revoked)"));
   EXPECT_THAT(migrated.out,
-              HasSubstr(absl::StrCat("audit records:   ", source[5].size(),
+              HasSubstr(absl::StrCat("audit records:   ", source[kAudit].size(),
                                      " as chain \"migrated\" (seq 1..",
-                                     source[5].size())));
+                                     source[kAudit].size())));
   EXPECT_THAT(migrated.out, HasSubstr("verified:"));
   EXPECT_THAT(migrated.err, HasSubstr("audit records"));  // progress
   EXPECT_THAT(migrated.out + migrated.err, Not(HasSubstr(kPassword)));
@@ -422,7 +492,7 @@ TEST_F(MigrateStoreTest, CopiesEveryRowAndHashExactly) {
   EXPECT_EQ(PgInt(*target_,
                   "SELECT last_seq FROM audit_chains WHERE chain = "
                   "'migrated'"),
-            static_cast<int64_t>(source[5].size()));
+            static_cast<int64_t>(source[kAudit].size()));
   // The source is untouched.
   EXPECT_EQ(DumpSqlite(*source_), source);
 }
@@ -477,6 +547,19 @@ TEST_F(MigrateStoreTest, AReplicaOnTheTargetServesAsTheSourceDid) {
   const std::string auditor = *source_ + "/dev-auditor.key";
   CommandResult verify = Ctl(replica.address(), auditor, {"audit", "verify"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  // The source's signed checkpoints came along and still verify: they
+  // sign (seq, head, time), which the copy keeps.
+  EXPECT_GT(PgInt(*target_,
+                  "SELECT count(*) FROM audit_signed_checkpoints "
+                  "WHERE chain = 'migrated'"),
+            0);
+  EXPECT_GT(ValidSignatures(*target_, "migrated", *signing_key_ + ".pub"), 0);
+  // Each signs the hash the chain has at its seq.
+  EXPECT_EQ(PgInt(*target_,
+                  "SELECT count(*) FROM audit_signed_checkpoints s JOIN "
+                  "audit_records r ON r.chain = s.chain AND r.seq = s.seq "
+                  "WHERE s.chain = 'migrated' AND r.hash <> s.head"),
+            0);
   CommandResult admin_changes = Ctl(replica.address(), auditor,
                                     {"audit", "query", "--principal", "u0002",
                                      "--limit", "1000", "-o", "json"});
@@ -545,6 +628,58 @@ TEST_F(MigrateStoreTest, AReplicaNamedAsTheChainContinuesIt) {
                                "AND n.seq = ",
                                head + 1, " AND n.prev_hash = o.hash")),
             1);
+}
+
+TEST_F(MigrateStoreTest, APurgedTrailMovesWithItsRetentionAnchor) {
+  const std::string purged = CopyOfSource("purged");
+  {
+    // Retention of one second purges every record at start (on the
+    // retention job's thread), writing the anchor and a purge record.
+    ServerProcess server;
+    ASSERT_THAT(server.Start(STEWARDD_PATH, purged,
+                             {"--audit-retention", "1s", "--audit-signing-key",
+                              *signing_key_}),
+                IsOk());
+    WaitUntil(
+        [&] {
+          store::sqlite::ConnectionOptions options;
+          options.read_only = true;
+          auto db =
+              store::sqlite::Connection::Open(purged + "/steward.db", options);
+          if (!db.ok()) return false;
+          auto stmt = (*db)->Prepare(
+              "SELECT count(*) FROM audit_log WHERE action = "
+              "'retention_purge'");
+          return stmt.ok() && stmt->Step().value_or(false) && stmt->Int(0) > 0;
+        },
+        absl::Seconds(20), "the retention purge record");
+    ASSERT_EQ(server.Stop(), 0);
+  }
+  const Dump source = DumpSqlite(purged);
+  ASSERT_FALSE(source[kAudit].empty());
+  const std::string url = NewTargetUrl();
+  CommandResult migrated = Migrate(purged, url, {"--chain", "old-trail"});
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  EXPECT_THAT(migrated.out, HasSubstr("checkpoints:     1 retention"));
+  // The chain starts after the anchor, as in SQLite.
+  const int64_t anchor = PgInt(url,
+                               "SELECT seq FROM audit_retention_checkpoints "
+                               "WHERE chain = 'old-trail'");
+  EXPECT_GT(anchor, static_cast<int64_t>(kSampleChecks));
+  EXPECT_EQ(PgInt(url,
+                  "SELECT min(seq) FROM audit_records WHERE chain = "
+                  "'old-trail'"),
+            anchor + 1);
+  EXPECT_EQ(PgInt(url, "SELECT count(*) FROM audit_records"),
+            static_cast<int64_t>(source[kAudit].size()));
+  ServerProcess replica;
+  ASSERT_THAT(replica.Start(STEWARDD_PATH, dir_->path() + "/purged-r",
+                            {"--store", url, "--replica-name", "r1"}),
+              IsOk());
+  CommandResult verify = Ctl(replica.address(), *source_ + "/dev-auditor.key",
+                             {"audit", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_GT(ValidSignatures(url, "old-trail", *signing_key_ + ".pub"), 0);
 }
 
 TEST_F(MigrateStoreTest, RefusesASourceThatIsBeingServed) {
