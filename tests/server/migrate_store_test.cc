@@ -682,6 +682,47 @@ TEST_F(MigrateStoreTest, APurgedTrailMovesWithItsRetentionAnchor) {
   EXPECT_GT(ValidSignatures(url, "old-trail", *signing_key_ + ".pub"), 0);
 }
 
+// A copy that fails half-way (a trigger in the target refuses one record
+// after several batches went in) leaves the target as it was, and the same
+// command then succeeds.
+TEST_F(MigrateStoreTest, AFailedCopyLeavesTheTargetEmptyAndCanBeRerun) {
+  const std::string url = NewTargetUrl();
+  // Creates the schema only.
+  ASSERT_EQ(Migrate(*source_, url, {"--dry-run"}).exit_code, 0);
+  absl::StatusOr<std::unique_ptr<store::postgresql::Connection>> db =
+      store::postgresql::Connection::Open(url, {});
+  ASSERT_THAT(db.status(), IsOk());
+  ASSERT_THAT(
+      (*db)->ExecScript(
+          "test trigger",
+          "CREATE FUNCTION refuse_record() RETURNS trigger LANGUAGE plpgsql "
+          "AS $$ BEGIN RAISE EXCEPTION 'test refuses record %', NEW.seq; "
+          "END $$; "
+          "CREATE TRIGGER refuse_record BEFORE INSERT ON audit_records "
+          "FOR EACH ROW WHEN (NEW.seq = 1000) EXECUTE FUNCTION "
+          "refuse_record();"),
+      IsOk());
+  CommandResult failed = Migrate(*source_, url, {"--batch-records", "300"});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_THAT(failed.err,
+              AllOf(HasSubstr("copying the audit trail:"),
+                    HasSubstr("test refuses record 1000"),
+                    HasSubstr("rolled back: the target is unchanged")));
+  // Three batches of 300 went in before the failing one; none stayed.
+  for (const char* table : {"policy_versions", "principals", "role_bindings",
+                            "api_keys", "audit_chains", "audit_records"}) {
+    EXPECT_EQ(PgInt(url, absl::StrCat("SELECT count(*) FROM ", table)), 0)
+        << table;
+  }
+  EXPECT_EQ(PgInt(url, "SELECT revision FROM store_meta"), 0);
+  ASSERT_THAT((*db)->ExecScript("drop test trigger",
+                                "DROP TRIGGER refuse_record ON audit_records"),
+              IsOk());
+  CommandResult rerun = Migrate(*source_, url);
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(DumpPostgresql(url), DumpSqlite(*source_));
+}
+
 TEST_F(MigrateStoreTest, RefusesASourceThatIsBeingServed) {
   const std::string busy = CopyOfSource("busy");
   ServerProcess running;
