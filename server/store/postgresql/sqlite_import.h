@@ -76,11 +76,12 @@ absl::Status LockStoreForImport(Connection& target);
 // initialized_at to the source's. Returns the counts of what the target
 // then holds, read back in the same transaction; kDataLoss when they
 // differ from what was read from the source. Other codes: the engines'
-// (a row PostgreSQL's CHECKs refuse is kInvalidArgument naming the
-// table). REQUIRES: `target` inside a kWrite transaction after
-// LockStoreForImport with DescribeStoreContents empty; `source` inside a
-// read transaction (sqlite::Transaction::BeginRead) and its schema
-// checked by CheckSqliteSourceSchema.
+// (a row PostgreSQL's CHECKs refuse is kInvalidArgument, the message
+// naming the row: "principal \"u1\": ...").
+// REQUIRES: `target` inside a kWrite transaction after LockStoreForImport
+// with DescribeStoreContents empty; `source` inside a read transaction
+// (sqlite::Transaction::BeginRead) and its schema checked by
+// CheckSqliteSourceSchema.
 absl::StatusOr<StoreImportCounts> ImportSqliteStore(sqlite::Connection& source,
                                                     Connection& target);
 
