@@ -1,5 +1,7 @@
 // The service API keys repository: keys for the three service roles, their
-// revocation, authentication by key, and the admin keys' second factor.
+// revocation, authentication by key, and the admin keys' second factor:
+// single-use TOTP steps, and the failed-code count and lockout, kept on the
+// key's row so that every stewardd sharing the store sees the same ones.
 //
 // Public, and engine-neutral: the admin API, the authenticator
 // (server/authenticator) and `stewardd init` call it; store engines
@@ -59,7 +61,8 @@ class KeyRepository {
   // store are all counted (the lockout counts across replicas). Returns the
   // state after this failure. Nothing resets the count on success: a window
   // ends by time only. Not an admin change: no new revision.
-  // kInvalidArgument: max_failures < 1, a negative window or lockout.
+  // kInvalidArgument: max_failures < 1, a window or lockout negative or
+  // over 30 days.
   // kNotFound: no such key. kUnavailable: the store cannot be reached.
   virtual absl::StatusOr<SecondFactorFailures> RecordSecondFactorFailure(
       absl::string_view name, absl::Time now,
