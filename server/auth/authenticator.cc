@@ -7,6 +7,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "server/auth/totp.h"
+#include "spdlog/spdlog.h"
 
 namespace steward::server {
 namespace {
@@ -47,6 +48,19 @@ absl::string_view NeededRole(Permission permission) {
   return "admin";
 }
 
+// What a caller is told when the lockout state could not be read or
+// written: UNAVAILABLE whatever the store said (never fail open; the call
+// may be retried once the store is back). The store's reason goes to the
+// log, not to the caller.
+absl::Status SecondFactorStoreError(const std::string& key_name,
+                                    const absl::Status& cause) {
+  spdlog::error("second factor of key \"{}\": lockout state unavailable: {}",
+                key_name, cause.ToString());
+  return absl::UnavailableError(
+      "the second factor cannot be checked now (the key store is "
+      "unreachable); retry later");
+}
+
 }  // namespace
 
 std::string RpcName::FullName() const {
@@ -71,6 +85,8 @@ absl::string_view AuthFailureReasonName(AuthFailureReason reason) {
       return "bad_totp";
     case AuthFailureReason::kReplayedTotp:
       return "replayed_totp";
+    case AuthFailureReason::kLockoutUnavailable:
+      return "lockout_unavailable";
   }
   return "unknown";
 }
@@ -109,23 +125,14 @@ absl::Status Authenticator::Fail(const grpc::ServerContextBase& context,
                                  AuthFailureReason reason, absl::Status status,
                                  bool lock_out) {
   metrics_->RecordAuthFailure();
-  absl::Time now = clock_->Now();
   if (lock_out) {
-    absl::MutexLock lock(&mu_);
-    FailureWindow& window = failures_[key_name];
-    if (now - window.window_start > options_.failure_window) {
-      window.window_start = now;
-      window.failures = 0;
-    }
-    if (++window.failures >= options_.max_failures) {
-      window.locked_until = now + options_.lockout;
-    }
-    // Forget quiet peers so the map cannot grow without bound.
-    if (failures_.size() > 10000) {
-      absl::erase_if(failures_, [&](const auto& entry) {
-        return now - entry.second.window_start > options_.failure_window &&
-               now > entry.second.locked_until;
-      });
+    absl::StatusOr<store::SecondFactorFailures> counted =
+        keys_->RecordSecondFactorFailure(key_name, clock_->Now(),
+                                         options_.limits);
+    if (!counted.ok()) {
+      // Not counted means the lockout could be dodged: refuse, and say the
+      // store is the reason, not the code (which was wrong anyway).
+      status = SecondFactorStoreError(key_name, counted.status());
     }
   }
   if (on_failure_) {
@@ -168,16 +175,20 @@ absl::StatusOr<Caller> Authenticator::Authorize(
   }
   Caller caller{found->name, found->role, false};
   if (permission == Permission::kAdminMutate && options_.require_totp) {
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = failures_.find(found->name);
-      if (it != failures_.end() && clock_->Now() < it->second.locked_until) {
-        return Fail(context, rpc, found->name, AuthFailureReason::kLockedOut,
-                    absl::ResourceExhaustedError(absl::StrCat(
-                        "too many failed second factors with key \"",
-                        found->name, "\"; retry after ",
-                        absl::FormatTime(it->second.locked_until))));
-      }
+    // One store read per admin mutation (never on Checks): the lockout may
+    // have been set by another replica sharing the store.
+    absl::StatusOr<std::optional<absl::Time>> locked_until =
+        keys_->SecondFactorLockedUntil(found->name);
+    if (!locked_until.ok()) {
+      return Fail(context, rpc, found->name,
+                  AuthFailureReason::kLockoutUnavailable,
+                  SecondFactorStoreError(found->name, locked_until.status()));
+    }
+    if (locked_until->has_value() && clock_->Now() < **locked_until) {
+      return Fail(context, rpc, found->name, AuthFailureReason::kLockedOut,
+                  absl::ResourceExhaustedError(absl::StrCat(
+                      "too many failed second factors with key \"", found->name,
+                      "\"; retry after ", absl::FormatTime(**locked_until))));
     }
     std::string code = Metadata(context, "x-steward-otp");
     if (code.empty()) {

@@ -4,11 +4,14 @@
 // admin mutations a fresh TOTP code required and burned (replay refused).
 // Repeated failed second factors with one key lock that key out for a while
 // (RESOURCE_EXHAUSTED), so a stolen admin key cannot be used to guess TOTP
-// codes. Unknown keys are not locked out by source: guessing a 256-bit key
-// is hopeless, and locking an address out would let anyone deny service to
-// everyone behind it; they are counted and audited. Every refusal names
-// the RPC and a short reason code, so the trail can aggregate a flood of
-// them per peer instead of writing one record each (trail_audit_sink.h).
+// codes; the failures are counted in the store, across every replica that
+// shares it, and only admin mutations (the calls that take a second factor)
+// read or write them: Checks cost no store round trip. Unknown keys are not
+// locked out by source: guessing a 256-bit key is hopeless, and locking an
+// address out would let anyone deny service to everyone behind it; they are
+// counted and audited. Every refusal names the RPC and a short reason code, so
+// the trail can aggregate a flood of them per peer instead of writing one
+// record each (trail_audit_sink.h).
 #ifndef STEWARD_SERVER_AUTH_AUTHENTICATOR_H_
 #define STEWARD_SERVER_AUTH_AUTHENTICATOR_H_
 
@@ -17,10 +20,8 @@
 #include <functional>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/metrics/metrics.h"
 #include "server/store/clock.h"
@@ -73,10 +74,13 @@ enum class AuthFailureReason {
   kMissingTotp,   // admin mutation without x-steward-otp
   kBadTotp,       // wrong or stale TOTP code
   kReplayedTotp,  // TOTP code already used
+  // the key's lockout state could not be read from the store (refused:
+  // never fail open)
+  kLockoutUnavailable,
 };
 
 // "missing_key", "unknown_key", "revoked_key", "wrong_role", "locked_out",
-// "missing_totp", "bad_totp", "replayed_totp".
+// "missing_totp", "bad_totp", "replayed_totp", "lockout_unavailable".
 absl::string_view AuthFailureReasonName(AuthFailureReason reason);
 
 // One refused authentication, as reported to the AuthFailureSink.
@@ -98,11 +102,10 @@ class Authenticator {
  public:
   struct Options {
     bool require_totp = true;  // false only in --dev
-    // After this many failed second factors within `failure_window`, a key
-    // is refused for `lockout`.
-    int max_failures = 10;
-    absl::Duration failure_window = absl::Minutes(1);
-    absl::Duration lockout = absl::Minutes(1);
+    // When failed second factors lock a key out (10 within a minute lock
+    // it for a minute by default). Counted in the store, so the limit
+    // holds across replicas sharing it.
+    store::SecondFactorLimits limits;
     // The token of kForwardedPeerMetadata; "" trusts no forwarded peer.
     std::string forwarded_peer_token;
   };
@@ -112,8 +115,10 @@ class Authenticator {
 
   // OK with the caller, or: kUnauthenticated (no, unknown or revoked key;
   // missing, wrong or replayed TOTP code), kPermissionDenied naming the
-  // service role the RPC needs, kResourceExhausted for a locked-out key.
-  // `rpc` names the call in failure reports.
+  // service role the RPC needs, kResourceExhausted for a locked-out key,
+  // kUnavailable when an admin mutation's lockout state cannot be read or
+  // its failed second factor cannot be counted in the store (refused rather
+  // than let through uncounted). `rpc` names the call in failure reports.
   absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context,
                                    Permission permission, const RpcName& rpc);
 
@@ -134,20 +139,10 @@ class Authenticator {
   Options options_;
   AuthFailureSink on_failure_;
 
-  struct FailureWindow {
-    absl::Time window_start;
-    int failures = 0;
-    absl::Time locked_until = absl::InfinitePast();
-  };
-  absl::Mutex mu_;
-  // Second-factor failures by key name, in this process only: replicas
-  // sharing a PostgreSQL store each count their own (up to N x
-  // max_failures tries per window across N replicas), while the TOTP step
-  // itself is single-use across all of them (KeyRepository::
-  // RecordTotpStep). Why, and what counting in the store needs:
-  // docs/deployment.md, "TOTP".
-  absl::flat_hash_map<std::string, FailureWindow> failures_
-      ABSL_GUARDED_BY(mu_);
+  // No failure state here: second-factor failures and lockouts are kept on
+  // the key's row in the store (KeyRepository::RecordSecondFactorFailure),
+  // so replicas sharing a PostgreSQL store count them together and a
+  // single node's lockout survives a restart.
 };
 
 }  // namespace steward::server

@@ -65,6 +65,15 @@ absl::Status ValidateServe(const ServeConfig& config) {
       return s;
     }
   }
+  for (auto [flag, value] :
+       {std::pair{"--second-factor-window", config.second_factor_window},
+        std::pair{"--second-factor-lockout", config.second_factor_lockout}}) {
+    // The store refuses longer ones (its times are int64 microseconds).
+    if (value > absl::Hours(24 * 30)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " must be at most 30 days"));
+    }
+  }
   if (config.http_threads < 1 || config.http_threads > 4096) {
     return absl::InvalidArgumentError(
         "--http-threads must be between 1 and 4096");
@@ -325,6 +334,8 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
   std::string poll_interval = "1s";
   std::string grace_period = "10s";
   std::string min_revision_wait = "2s";
+  std::string second_factor_window = "1m";
+  std::string second_factor_lockout = "1m";
   serve_cmd
       ->add_option("--store", serve.store,
                    "serve from this PostgreSQL database, shared with other "
@@ -353,6 +364,16 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
       ->add_option("--min-revision-wait", min_revision_wait,
                    "longest wait of a Check with min_store_revision for "
                    "this replica to catch up")
+      ->capture_default_str();
+
+  serve_cmd
+      ->add_option("--second-factor-window", second_factor_window,
+                   "10 failed TOTP codes with one admin key within this "
+                   "long lock the key out (counted across replicas)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--second-factor-lockout", second_factor_lockout,
+                   "how long such a key is refused (RESOURCE_EXHAUSTED)")
       ->capture_default_str();
 
   MigrateConfig migrate;
@@ -456,7 +477,11 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
         std::tuple{"--store-grace-period", &grace_period,
                    &serve.store_grace_period},
         std::tuple{"--min-revision-wait", &min_revision_wait,
-                   &serve.min_revision_wait}}) {
+                   &serve.min_revision_wait},
+        std::tuple{"--second-factor-window", &second_factor_window,
+                   &serve.second_factor_window},
+        std::tuple{"--second-factor-lockout", &second_factor_lockout,
+                   &serve.second_factor_lockout}}) {
     absl::StatusOr<absl::Duration> parsed = ParseDurationFlag(*text);
     if (!parsed.ok()) {
       return absl::InvalidArgumentError(

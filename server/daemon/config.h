@@ -81,6 +81,11 @@ struct ServeConfig {
   // The longest a Check with min_store_revision waits for this replica to
   // catch up (the call's deadline may cut it shorter).
   absl::Duration min_revision_wait = absl::Seconds(2);
+  // Failed second factors (admin TOTP codes) lock a key out: 10 within
+  // `second_factor_window` refuse it for `second_factor_lockout`, counted
+  // in the store and so across replicas (Authenticator::Options::limits).
+  absl::Duration second_factor_window = absl::Minutes(1);
+  absl::Duration second_factor_lockout = absl::Minutes(1);
   bool postgresql() const { return !store.empty(); }
   bool tls() const { return !tls_cert.empty(); }
 };

@@ -546,6 +546,8 @@ absl::Status Daemon::OpenServices() {
   Authenticator::Options auth_options;
   auth_options.require_totp = !config.dev;
   auth_options.forwarded_peer_token = p.forwarded_peer_token;
+  auth_options.limits.failure_window = config.second_factor_window;
+  auth_options.limits.lockout = config.second_factor_lockout;
   p.authenticator = std::make_unique<Authenticator>(
       &p.store->keys(), &p.clock, &p.metrics, auth_options,
       [sink = p.audit_sink.get()](const AuthFailure& failure) {

@@ -1,5 +1,7 @@
 // The service API keys repository: keys for the three service roles, their
-// revocation, authentication by key, and the admin keys' second factor.
+// revocation, authentication by key, and the admin keys' second factor:
+// single-use TOTP steps, and the failed-code count and lockout, kept on the
+// key's row so that every stewardd sharing the store sees the same ones.
 //
 // Public, and engine-neutral: the admin API, the authenticator
 // (server/authenticator) and `stewardd init` call it; store engines
@@ -9,11 +11,13 @@
 #define STEWARD_SERVER_STORE_KEY_REPOSITORY_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "server/store/values.h"
 
 namespace steward::store {
@@ -48,6 +52,29 @@ class KeyRepository {
   // admin key, or a replayed/older step. Not an admin change: no new
   // revision.
   virtual absl::Status RecordTotpStep(absl::string_view name, int64_t step) = 0;
+  // Counts one failed second factor (missing, wrong or replayed code) of
+  // the key `name` at `now`: a failure more than `limits.failure_window`
+  // after the window's first failure starts a new window at `now`; the
+  // failure that brings the window to `limits.max_failures` or more sets
+  // locked_until to now + `limits.lockout`. One atomic statement, so
+  // failures recorded at the same moment by several stewardd sharing the
+  // store are all counted (the lockout counts across replicas). Returns the
+  // state after this failure. Nothing resets the count on success: a window
+  // ends by time only. Not an admin change: no new revision.
+  // kInvalidArgument: max_failures < 1, a window or lockout negative or
+  // over 30 days.
+  // kNotFound: no such key. kUnavailable: the store cannot be reached.
+  virtual absl::StatusOr<SecondFactorFailures> RecordSecondFactorFailure(
+      absl::string_view name, absl::Time now,
+      const SecondFactorLimits& limits) = 0;
+  // Until when the key `name` is locked out: nullopt when it never was
+  // (a past time means the lockout is over). One read of the key's row, so
+  // a lockout recorded by another replica is seen at once; the
+  // authenticator calls it only for second-factor calls (admin mutations),
+  // never for Checks. kNotFound: no such key. kUnavailable: the store
+  // cannot be reached.
+  virtual absl::StatusOr<std::optional<absl::Time>> SecondFactorLockedUntil(
+      absl::string_view name) = 0;
   // True when an unrevoked admin key exists (`stewardd init` idempotence).
   virtual absl::StatusOr<bool> HasAnyAdminKey() = 0;
 };

@@ -286,4 +286,26 @@ absl::Status TotpStepRefused(absl::string_view name, absl::string_view role,
       "TOTP code already used (or older than the last one used)");
 }
 
+absl::Status ValidateSecondFactorLimits(const SecondFactorLimits& limits) {
+  if (limits.max_failures < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("second-factor max_failures must be at least 1, not ",
+                     limits.max_failures));
+  }
+  // Bounded so that now + lockout stays far inside the int64 microseconds
+  // both engines store.
+  const absl::Duration kLongest = absl::Hours(24 * 30);
+  for (auto [what, value] : {std::pair{"failure window", limits.failure_window},
+                             std::pair{"lockout", limits.lockout}}) {
+    if (value < absl::ZeroDuration() || value > kLongest) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("second-factor ", what,
+                       " must be between 0 and 30 "
+                       "days, not ",
+                       absl::FormatDuration(value)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace steward::store::internal

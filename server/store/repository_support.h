@@ -128,6 +128,8 @@ absl::Status ApiKeyNameTaken(absl::string_view name);
 // nothing: the key's stored `role` and whether it is revoked say which.
 absl::Status TotpStepRefused(absl::string_view name, absl::string_view role,
                              bool revoked);
+// RecordSecondFactorFailure's argument checks (kInvalidArgument).
+absl::Status ValidateSecondFactorLimits(const SecondFactorLimits& limits);
 
 }  // namespace steward::store::internal
 

@@ -131,6 +131,24 @@ struct AuthenticatedKey {
   bool revoked = false;
 };
 
+// When failed second factors lock a key out: `max_failures` failures
+// within `failure_window` (counted from the first failure of the window)
+// refuse the key's second factor for `lockout` from the failure that
+// reached the limit. Every further failure in the same window extends it.
+struct SecondFactorLimits {
+  int max_failures = 10;
+  absl::Duration failure_window = absl::Minutes(1);
+  absl::Duration lockout = absl::Minutes(1);
+};
+
+// A key's failed second factors as the store counts them
+// (KeyRepository::RecordSecondFactorFailure).
+struct SecondFactorFailures {
+  int failures = 0;  // in the window that began at window_start
+  absl::Time window_start = absl::InfinitePast();
+  std::optional<absl::Time> locked_until;  // nullopt: never locked
+};
+
 }  // namespace steward::store
 
 #endif  // STEWARD_SERVER_STORE_VALUES_H_

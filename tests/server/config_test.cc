@@ -198,6 +198,28 @@ TEST(ParseCommandLineTest, ReplicaDataDirHasADefault) {
                        HasSubstr("--data-dir is required")));
 }
 
+TEST(ParseCommandLineTest, SecondFactorLockoutFlags) {
+  absl::StatusOr<Command> defaults = Parse({"serve", "--data-dir", "d"});
+  ASSERT_THAT(defaults, IsOk());
+  EXPECT_EQ(defaults->serve->second_factor_window, absl::Minutes(1));
+  EXPECT_EQ(defaults->serve->second_factor_lockout, absl::Minutes(1));
+  absl::StatusOr<Command> command =
+      Parse({"serve", "--data-dir", "d", "--second-factor-window", "10m",
+             "--second-factor-lockout", "2s"});
+  ASSERT_THAT(command, IsOk());
+  EXPECT_EQ(command->serve->second_factor_window, absl::Minutes(10));
+  EXPECT_EQ(command->serve->second_factor_lockout, absl::Seconds(2));
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--second-factor-lockout", "soon"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("--second-factor-lockout")));
+  EXPECT_THAT(
+      Parse({"serve", "--data-dir", "d", "--second-factor-window", "31d"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("--second-factor-window must be at most 30 "
+                         "days")));
+}
+
 TEST(ParseCommandLineTest, ReplicaFlagsAreChecked) {
   EXPECT_THAT(
       Parse({"serve", "--data-dir", "d", "--store", "postgresql://u@h/db"}),

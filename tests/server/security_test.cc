@@ -283,6 +283,27 @@ TEST_F(TotpTest, RepeatedWrongCodesLockTheKeyOut) {
   EXPECT_THAT(locked.error_message(), HasSubstr("too many failed"));
 }
 
+// The count is kept in the store (SQLite here), so restarting stewardd
+// does not lift a lockout.
+TEST_F(TotpTest, LockoutSurvivesARestart) {
+  int64_t step = server::TotpStep(absl::Now());
+  std::string right = server::TotpCode(secret_, step);
+  std::string wrong = right;
+  wrong[5] = wrong[5] == '9' ? '0' : wrong[5] + 1;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(Upsert(wrong, "u1").error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  ASSERT_EQ(server_.Stop(), 0);
+  ASSERT_THAT(server_.Start(STEWARDD_PATH, data_, {}), IsOk());
+  channel_ = grpc::CreateChannel(server_.address(),
+                                 grpc::InsecureChannelCredentials());
+  grpc::Status locked = Upsert(right, "u1");
+  EXPECT_EQ(locked.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << locked.error_message();
+  EXPECT_THAT(locked.error_message(), HasSubstr("too many failed"));
+}
+
 TEST_F(TotpTest, ReadsNeedNoCode) {
   auto stub = AdminService::NewStub(channel_);
   v1::ListPrincipalsRequest request;

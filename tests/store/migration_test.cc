@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -159,12 +160,17 @@ TEST(MigrationRunnerTest, PlanRecordMigrationKeepsTheTrail) {
   const std::string path = dir.File("m.db");
   FakeClock clock;
   absl::Span<const migrations::Migration> all = migrations::All();
-  ASSERT_EQ(all.back().name, "0009_audit_plan_records.sql");
+  auto plan = std::find_if(all.begin(), all.end(), [](const auto& m) {
+    return m.name == "0009_audit_plan_records.sql";
+  });
+  ASSERT_NE(plan, all.end());
   {
     auto connection = OpenConnection(path);
     ASSERT_THAT(connection, IsOk());
     ASSERT_THAT(sqlite::RunMigrations(
-                    **connection, all.subspan(0, all.size() - 1), clock.Now()),
+                    **connection,
+                    all.subspan(0, static_cast<size_t>(plan - all.begin())),
+                    clock.Now()),
                 IsOk());
   }
   const std::string hash = "x'" + std::string(64, 'a') + "'";
@@ -213,6 +219,57 @@ TEST(MigrationRunnerTest, PlanRecordMigrationKeepsTheTrail) {
             "2");
   EXPECT_EQ(raw.Exec(insert(4, "plan", "'p4'")), SQLITE_OK);
   EXPECT_NE(raw.Exec(insert(5, "plan", "NULL")), SQLITE_OK);
+  EXPECT_EQ(raw.QueryText("PRAGMA integrity_check"), "ok");
+}
+
+// 0010 adds the second-factor lockout columns to api_keys: keys made
+// before it start with no failures and no lockout, and the CHECKs refuse
+// a negative count.
+TEST(MigrationRunnerTest, SecondFactorLockoutMigrationKeepsKeys) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  FakeClock clock;
+  absl::Span<const migrations::Migration> all = migrations::All();
+  auto lockout = std::find_if(all.begin(), all.end(), [](const auto& m) {
+    return m.name == "0010_second_factor_lockout.sql";
+  });
+  ASSERT_NE(lockout, all.end());
+  {
+    auto connection = OpenConnection(path);
+    ASSERT_THAT(connection, IsOk());
+    ASSERT_THAT(sqlite::RunMigrations(
+                    **connection,
+                    all.subspan(0, static_cast<size_t>(lockout - all.begin())),
+                    clock.Now()),
+                IsOk());
+  }
+  {
+    RawDb raw(path);
+    std::string error;
+    ASSERT_EQ(raw.Exec("INSERT INTO api_keys (name, role, key_hash, "
+                       "totp_secret, totp_last_step, created_by, created_at) "
+                       "VALUES ('root', 'admin', zeroblob(32), "
+                       "'ABCDEFGHIJKLMNOP', 7, 'init', 1)",
+                       &error),
+              SQLITE_OK)
+        << error;
+  }
+  {
+    auto connection = OpenConnection(path);
+    ASSERT_THAT(connection, IsOk());
+    ASSERT_THAT(sqlite::RunMigrations(**connection, all, clock.Now()), IsOk());
+  }
+  RawDb raw(path);
+  EXPECT_EQ(raw.QueryText("SELECT totp_last_step || '/' || totp_failures || "
+                          "'/' || coalesce(totp_window_start, '-') || '/' || "
+                          "coalesce(totp_locked_until, '-') FROM api_keys"),
+            "7/0/-/-");
+  std::string error;
+  EXPECT_NE(raw.Exec("UPDATE api_keys SET totp_failures = -1", &error),
+            SQLITE_OK);
+  EXPECT_THAT(error, HasSubstr("CHECK"));
+  EXPECT_NE(raw.Exec("UPDATE api_keys SET totp_locked_until = 'soon'", &error),
+            SQLITE_OK);
   EXPECT_EQ(raw.QueryText("PRAGMA integrity_check"), "ok");
 }
 

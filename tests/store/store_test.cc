@@ -4,7 +4,11 @@
 // real PostgreSQL database (tests/testing/postgres_cluster.h).
 #include "server/store/store.h"
 
+#include <algorithm>
+#include <numeric>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -575,6 +579,210 @@ TEST_P(StoreTest, TotpStepsAreSingleUse) {
       store_->keys().RecordTotpStep("root", 2000),
       StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("revoked")));
   EXPECT_EQ(store_->publisher().revision(), revision + 1);
+}
+
+// ---- Second-factor failures and lockout. ----
+
+// Three failures within a minute lock for 30 s in these tests.
+SecondFactorLimits TestLimits() {
+  SecondFactorLimits limits;
+  limits.max_failures = 3;
+  limits.failure_window = absl::Seconds(60);
+  limits.lockout = absl::Seconds(30);
+  return limits;
+}
+
+TEST_P(StoreTest, SecondFactorFailuresCountWithinTheWindowThenLock) {
+  ASSERT_THAT(store_->keys().CreateApiKey("root", ServiceRole::kAdmin, "init"),
+              IsOk());
+  const int64_t revision = store_->publisher().revision();
+  const absl::Time t0 = clock_.Now();
+  KeyRepository& keys = store_->keys();
+  EXPECT_THAT(keys.SecondFactorLockedUntil("root"),
+              testing::IsOkAndHolds(std::optional<absl::Time>()));
+
+  auto first = keys.RecordSecondFactorFailure("root", t0, TestLimits());
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->failures, 1);
+  EXPECT_EQ(first->window_start, t0);
+  EXPECT_EQ(first->locked_until, std::nullopt);
+  auto second = keys.RecordSecondFactorFailure("root", t0 + absl::Seconds(10),
+                                               TestLimits());
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->failures, 2);
+  EXPECT_EQ(second->window_start, t0);
+  EXPECT_EQ(second->locked_until, std::nullopt);
+  EXPECT_THAT(keys.SecondFactorLockedUntil("root"),
+              testing::IsOkAndHolds(std::optional<absl::Time>()));
+
+  auto third = keys.RecordSecondFactorFailure("root", t0 + absl::Seconds(50),
+                                              TestLimits());
+  ASSERT_THAT(third, IsOk());
+  EXPECT_EQ(third->failures, 3);
+  EXPECT_EQ(third->window_start, t0);
+  EXPECT_EQ(third->locked_until, t0 + absl::Seconds(80));
+  EXPECT_THAT(
+      keys.SecondFactorLockedUntil("root"),
+      testing::IsOkAndHolds(std::optional<absl::Time>(t0 + absl::Seconds(80))));
+  // A further failure in the window (its very end still counts) extends
+  // the lockout from its own time.
+  auto fourth = keys.RecordSecondFactorFailure("root", t0 + absl::Seconds(60),
+                                               TestLimits());
+  ASSERT_THAT(fourth, IsOk());
+  EXPECT_EQ(fourth->failures, 4);
+  EXPECT_EQ(fourth->locked_until, t0 + absl::Seconds(90));
+  // Counting is not an admin change.
+  EXPECT_EQ(store_->publisher().revision(), revision);
+  // Kept in the store: a restart does not lift the lockout.
+  ASSERT_THAT(Reopen(), IsOk());
+  EXPECT_THAT(
+      store_->keys().SecondFactorLockedUntil("root"),
+      testing::IsOkAndHolds(std::optional<absl::Time>(t0 + absl::Seconds(90))));
+}
+
+TEST_P(StoreTest, SecondFactorWindowExpiryStartsANewCount) {
+  ASSERT_THAT(store_->keys().CreateApiKey("root", ServiceRole::kAdmin, "init"),
+              IsOk());
+  KeyRepository& keys = store_->keys();
+  const absl::Time t0 = clock_.Now();
+  ASSERT_THAT(keys.RecordSecondFactorFailure("root", t0, TestLimits()), IsOk());
+  ASSERT_THAT(keys.RecordSecondFactorFailure("root", t0 + absl::Seconds(30),
+                                             TestLimits()),
+              IsOk());
+  // 60 s after the window's FIRST failure (not its last) it is over.
+  const absl::Time later = t0 + absl::Seconds(60) + absl::Microseconds(1);
+  auto fresh = keys.RecordSecondFactorFailure("root", later, TestLimits());
+  ASSERT_THAT(fresh, IsOk());
+  EXPECT_EQ(fresh->failures, 1);
+  EXPECT_EQ(fresh->window_start, later);
+  EXPECT_EQ(fresh->locked_until, std::nullopt);
+  EXPECT_THAT(keys.SecondFactorLockedUntil("root"),
+              testing::IsOkAndHolds(std::optional<absl::Time>()));
+}
+
+TEST_P(StoreTest, SecondFactorLockoutExpires) {
+  ASSERT_THAT(store_->keys().CreateApiKey("root", ServiceRole::kAdmin, "init"),
+              IsOk());
+  KeyRepository& keys = store_->keys();
+  const absl::Time t0 = clock_.Now();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_THAT(keys.RecordSecondFactorFailure("root", t0, TestLimits()),
+                IsOk());
+  }
+  ASSERT_THAT(
+      keys.SecondFactorLockedUntil("root"),
+      testing::IsOkAndHolds(std::optional<absl::Time>(t0 + absl::Seconds(30))));
+  // After the lockout but within the window, the count goes on: one more
+  // failure locks again at once (the authenticator's semantics since the
+  // count was in memory).
+  auto relock = keys.RecordSecondFactorFailure("root", t0 + absl::Seconds(40),
+                                               TestLimits());
+  ASSERT_THAT(relock, IsOk());
+  EXPECT_EQ(relock->failures, 4);
+  EXPECT_EQ(relock->locked_until, t0 + absl::Seconds(70));
+  // Past the window, a failure starts a new count and leaves the old,
+  // expired lockout as it was: the key is usable.
+  auto fresh = keys.RecordSecondFactorFailure("root", t0 + absl::Seconds(80),
+                                              TestLimits());
+  ASSERT_THAT(fresh, IsOk());
+  EXPECT_EQ(fresh->failures, 1);
+  EXPECT_EQ(fresh->locked_until, t0 + absl::Seconds(70));
+  auto locked_until = keys.SecondFactorLockedUntil("root");
+  ASSERT_THAT(locked_until, IsOk());
+  ASSERT_TRUE(locked_until->has_value());
+  EXPECT_LT(**locked_until, t0 + absl::Seconds(80));
+}
+
+TEST_P(StoreTest, SecondFactorSuccessDoesNotResetTheCount) {
+  ASSERT_THAT(store_->keys().CreateApiKey("root", ServiceRole::kAdmin, "init"),
+              IsOk());
+  KeyRepository& keys = store_->keys();
+  const absl::Time t0 = clock_.Now();
+  ASSERT_THAT(keys.RecordSecondFactorFailure("root", t0, TestLimits()), IsOk());
+  ASSERT_THAT(keys.RecordSecondFactorFailure("root", t0, TestLimits()), IsOk());
+  ASSERT_THAT(keys.RecordTotpStep("root", 1000), IsOk());
+  auto third = keys.RecordSecondFactorFailure("root", t0 + absl::Seconds(1),
+                                              TestLimits());
+  ASSERT_THAT(third, IsOk());
+  EXPECT_EQ(third->failures, 3);
+  EXPECT_EQ(third->locked_until, t0 + absl::Seconds(31));
+}
+
+TEST_P(StoreTest, SecondFactorFailureArgumentsAndUnknownKeys) {
+  ASSERT_THAT(store_->keys().CreateApiKey("root", ServiceRole::kAdmin, "init"),
+              IsOk());
+  KeyRepository& keys = store_->keys();
+  const absl::Time now = clock_.Now();
+  EXPECT_THAT(keys.RecordSecondFactorFailure("nobody", now, TestLimits()),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nobody")));
+  EXPECT_THAT(keys.SecondFactorLockedUntil("nobody"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nobody")));
+  SecondFactorLimits limits = TestLimits();
+  limits.max_failures = 0;
+  EXPECT_THAT(
+      keys.RecordSecondFactorFailure("root", now, limits),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_failures")));
+  limits = TestLimits();
+  limits.failure_window = -absl::Seconds(1);
+  EXPECT_THAT(keys.RecordSecondFactorFailure("root", now, limits),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("failure window")));
+  limits = TestLimits();
+  limits.lockout = absl::InfiniteDuration();
+  EXPECT_THAT(
+      keys.RecordSecondFactorFailure("root", now, limits),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("lockout")));
+  // Refused arguments counted nothing.
+  EXPECT_EQ(
+      testing::RawQueryText(
+          path_, "SELECT totp_failures FROM api_keys WHERE name = 'root'"),
+      "0");
+}
+
+// Two stores on one database (two connections: on PostgreSQL what two
+// replicas are), two threads: every failure is counted once, and no two
+// see the same count (no read-modify-write between them).
+TEST_P(StoreTest, ConcurrentSecondFactorFailuresAreAllCounted) {
+  ASSERT_THAT(store_->keys().CreateApiKey("root", ServiceRole::kAdmin, "init"),
+              IsOk());
+  Store::Options options;
+  absl::StatusOr<std::unique_ptr<Store>> other =
+      OpenStore(path_, clock_, options);
+  ASSERT_THAT(other, IsOk());
+  SecondFactorLimits limits;
+  limits.max_failures = 1000;
+  limits.failure_window = absl::Hours(1);
+  limits.lockout = absl::Minutes(1);
+  constexpr int kPerThread = 100;
+  std::vector<int> seen[2];
+  absl::Status errors[2];
+  const absl::Time now = clock_.Now();
+  auto run = [&](KeyRepository* keys, int index) {
+    for (int i = 0; i < kPerThread; ++i) {
+      auto counted = keys->RecordSecondFactorFailure("root", now, limits);
+      if (!counted.ok()) {
+        errors[index] = counted.status();
+        return;
+      }
+      seen[index].push_back(counted->failures);
+    }
+  };
+  std::thread a(run, &store_->keys(), 0);
+  std::thread b(run, &(*other)->keys(), 1);
+  a.join();
+  b.join();
+  ASSERT_THAT(errors[0], IsOk());
+  ASSERT_THAT(errors[1], IsOk());
+  std::vector<int> all = seen[0];
+  all.insert(all.end(), seen[1].begin(), seen[1].end());
+  std::sort(all.begin(), all.end());
+  std::vector<int> expected(2 * kPerThread);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(all, expected);
+  EXPECT_EQ(
+      testing::RawQueryText(
+          path_, "SELECT totp_failures FROM api_keys WHERE name = 'root'"),
+      std::to_string(2 * kPerThread));
 }
 
 TEST_P(StoreTest, EveryMutationBumpsRevisionExactlyOnce) {

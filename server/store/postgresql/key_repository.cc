@@ -157,6 +157,62 @@ absl::Status PgKeyRepository::RecordTotpStep(absl::string_view name,
   return internal::TotpStepRefused(name, key->Text(0, 0), key->Bool(0, 1));
 }
 
+absl::StatusOr<SecondFactorFailures> PgKeyRepository::RecordSecondFactorFailure(
+    absl::string_view name, absl::Time now, const SecondFactorLimits& limits) {
+  if (absl::Status s = internal::ValidateSecondFactorLimits(limits); !s.ok()) {
+    return s;
+  }
+  absl::MutexLock lock(&db_->mu);
+  // READ COMMITTED: an UPDATE that waited for another replica's UPDATE of
+  // the row re-evaluates its SET on the committed version, so no failure is
+  // lost. SET expressions read the row as it was, hence the new count
+  // spelled out again for locked_until. $2 now, $3 window, $4 limit,
+  // $5 lockout (microseconds). A later lockout is never shortened (the
+  // replicas' clocks may differ a little).
+  absl::StatusOr<Result> updated = db_->connection->Exec(
+      "record second-factor failure",
+      "UPDATE api_keys SET "
+      "totp_failures = CASE WHEN totp_window_start IS NULL "
+      "  OR $2::bigint - totp_window_start > $3::bigint THEN 1 "
+      "  ELSE totp_failures + 1 END, "
+      "totp_window_start = CASE WHEN totp_window_start IS NULL "
+      "  OR $2::bigint - totp_window_start > $3::bigint THEN $2::bigint "
+      "  ELSE totp_window_start END, "
+      "totp_locked_until = CASE WHEN (CASE WHEN totp_window_start IS NULL "
+      "  OR $2::bigint - totp_window_start > $3::bigint THEN 1 "
+      "  ELSE totp_failures + 1 END) >= $4::int "
+      "  THEN GREATEST(totp_locked_until, $2::bigint + $5::bigint) "
+      "  ELSE totp_locked_until END "
+      "WHERE name = $1 "
+      "RETURNING totp_failures, totp_window_start, totp_locked_until",
+      Params()
+          .Text(name)
+          .Time(now)
+          .Int(absl::ToInt64Microseconds(limits.failure_window))
+          .Int(limits.max_failures)
+          .Int(absl::ToInt64Microseconds(limits.lockout)));
+  if (!updated.ok()) return updated.status();
+  if (updated->rows() == 0) {
+    return absl::NotFoundError(absl::StrCat("no API key \"", name, "\""));
+  }
+  return SecondFactorFailures{static_cast<int>(updated->Int(0, 0)),
+                              updated->Time(0, 1), updated->OptionalTime(0, 2)};
+}
+
+absl::StatusOr<std::optional<absl::Time>>
+PgKeyRepository::SecondFactorLockedUntil(absl::string_view name) {
+  absl::MutexLock lock(&db_->mu);
+  absl::StatusOr<Result> rows = db_->connection->Exec(
+      "read second-factor lockout",
+      "SELECT totp_locked_until FROM api_keys WHERE name = $1",
+      Params().Text(name));
+  if (!rows.ok()) return rows.status();
+  if (rows->rows() == 0) {
+    return absl::NotFoundError(absl::StrCat("no API key \"", name, "\""));
+  }
+  return rows->OptionalTime(0, 0);
+}
+
 absl::StatusOr<bool> PgKeyRepository::HasAnyAdminKey() {
   absl::MutexLock lock(&db_->mu);
   absl::StatusOr<Result> rows = db_->connection->Exec(

@@ -35,6 +35,14 @@ class PgKeyRepository : public KeyRepository {
   // Every stewardd sharing the database refuses a replayed step: the
   // conditional UPDATE is atomic in PostgreSQL too.
   absl::Status RecordTotpStep(absl::string_view name, int64_t step) override;
+  // One UPDATE ... RETURNING: PostgreSQL locks the key's row and computes
+  // the new window from its latest version, so concurrent failures on
+  // several replicas are all counted (no read-modify-write).
+  absl::StatusOr<SecondFactorFailures> RecordSecondFactorFailure(
+      absl::string_view name, absl::Time now,
+      const SecondFactorLimits& limits) override;
+  absl::StatusOr<std::optional<absl::Time>> SecondFactorLockedUntil(
+      absl::string_view name) override;
   absl::StatusOr<bool> HasAnyAdminKey() override;
 
   // Rebuilds the in-memory key index from the table (at open and after

@@ -191,6 +191,64 @@ absl::Status SqliteKeyRepository::RecordTotpStep(absl::string_view name,
   return internal::TotpStepRefused(name, stmt->Text(0), stmt->Int(1) != 0);
 }
 
+absl::StatusOr<SecondFactorFailures>
+SqliteKeyRepository::RecordSecondFactorFailure(
+    absl::string_view name, absl::Time now, const SecondFactorLimits& limits) {
+  if (absl::Status s = internal::ValidateSecondFactorLimits(limits); !s.ok()) {
+    return s;
+  }
+  absl::MutexLock lock(&db_->mu);
+  Connection& c = *db_->connection;
+  // SET expressions all read the row as it was, so the new count is spelled
+  // out again where locked_until needs it. ?2 now, ?3 window, ?4 limit,
+  // ?5 lockout (microseconds). A later lockout is never shortened.
+  absl::StatusOr<Statement> stmt = c.Prepare(
+      "UPDATE api_keys SET "
+      "totp_failures = CASE WHEN totp_window_start IS NULL "
+      "  OR ?2 - totp_window_start > ?3 THEN 1 ELSE totp_failures + 1 END, "
+      "totp_window_start = CASE WHEN totp_window_start IS NULL "
+      "  OR ?2 - totp_window_start > ?3 THEN ?2 ELSE totp_window_start END, "
+      "totp_locked_until = CASE WHEN (CASE WHEN totp_window_start IS NULL "
+      "  OR ?2 - totp_window_start > ?3 THEN 1 ELSE totp_failures + 1 END) "
+      "  >= ?4 THEN max(coalesce(totp_locked_until, 0), ?2 + ?5) "
+      "  ELSE totp_locked_until END "
+      "WHERE name = ?1 "
+      "RETURNING totp_failures, totp_window_start, totp_locked_until");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, name);
+  stmt->BindTime(2, now);
+  stmt->BindInt(3, absl::ToInt64Microseconds(limits.failure_window));
+  stmt->BindInt(4, limits.max_failures);
+  stmt->BindInt(5, absl::ToInt64Microseconds(limits.lockout));
+  absl::StatusOr<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    return absl::NotFoundError(absl::StrCat("no API key \"", name, "\""));
+  }
+  SecondFactorFailures result{static_cast<int>(stmt->Int(0)), stmt->Time(1),
+                              stmt->OptionalTime(2)};
+  // RETURNING's row comes before the statement is done; step it to the end
+  // so the autocommit transaction commits here.
+  absl::StatusOr<bool> done = stmt->Step();
+  if (!done.ok()) return done.status();
+  return result;
+}
+
+absl::StatusOr<std::optional<absl::Time>>
+SqliteKeyRepository::SecondFactorLockedUntil(absl::string_view name) {
+  absl::MutexLock lock(&db_->mu);
+  absl::StatusOr<Statement> stmt = db_->connection->Prepare(
+      "SELECT totp_locked_until FROM api_keys WHERE name = ?");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, name);
+  absl::StatusOr<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    return absl::NotFoundError(absl::StrCat("no API key \"", name, "\""));
+  }
+  return stmt->OptionalTime(0);
+}
+
 absl::StatusOr<bool> SqliteKeyRepository::HasAnyAdminKey() {
   absl::MutexLock lock(&db_->mu);
   absl::StatusOr<Statement> stmt = db_->connection->Prepare(

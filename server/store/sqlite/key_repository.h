@@ -33,6 +33,13 @@ class SqliteKeyRepository : public KeyRepository {
   absl::StatusOr<AuthenticatedKey> AuthenticateApiKey(
       absl::string_view key) const override;
   absl::Status RecordTotpStep(absl::string_view name, int64_t step) override;
+  // One UPDATE ... RETURNING under the database mutex; the count is on
+  // the key's row, so a lockout survives a restart.
+  absl::StatusOr<SecondFactorFailures> RecordSecondFactorFailure(
+      absl::string_view name, absl::Time now,
+      const SecondFactorLimits& limits) override;
+  absl::StatusOr<std::optional<absl::Time>> SecondFactorLockedUntil(
+      absl::string_view name) override;
   absl::StatusOr<bool> HasAnyAdminKey() override;
 
   // Rebuilds the in-memory key index from the table (at open and after
