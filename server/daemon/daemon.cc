@@ -27,6 +27,7 @@
 #include "server/audit/audit_queries.h"
 #include "server/audit/postgresql/pg_audit_queries.h"
 #include "server/audit/postgresql/pg_reader.h"
+#include "server/audit/postgresql/pg_usage.h"
 #include "server/audit/reader.h"
 #include "server/audit/retention.h"
 #include "server/audit/run_marker.h"
@@ -159,6 +160,7 @@ struct Daemon::Parts {
   std::unique_ptr<audit::AuditReader> reader;       // SQLite trail only
   std::unique_ptr<audit::UsageIndex> usage;         // SQLite trail only
   std::unique_ptr<audit::PgAuditReader> pg_reader;  // PostgreSQL trail only
+  std::unique_ptr<audit::PgTrailUsage> pg_usage;    // PostgreSQL trail only
   std::unique_ptr<audit::AuditQueries> queries;
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<MetricsHttpServer> metrics_http;
@@ -481,8 +483,8 @@ absl::Status Daemon::OpenTrail() {
 // The audit trail in PostgreSQL: this replica's chain beside the other
 // replicas' in the shared database, and the record of an unclean stop of
 // the previous run on this data dir. What reads or rewrites the SQLite
-// file (the signed-tail check, a new segment, retention, the usage index)
-// has no PostgreSQL counterpart yet, and the start-up log says so.
+// file (the signed-tail check, a new segment, retention) has no PostgreSQL
+// counterpart yet, and the start-up log says so.
 absl::Status Daemon::OpenPgTrail() {
   const ServeConfig& config = config_;
   Parts& p = *parts_;
@@ -519,9 +521,7 @@ absl::Status Daemon::OpenPgTrail() {
       store::RedactStoreLocation(config.store), config.replica_name);
   spdlog::warn(
       "audit trail in PostgreSQL: not available yet: the signed-tail check "
-      "at start-up{}, retention (--audit-retention), and the usage index, so "
-      "SubjectAccess and the access reports answer FAILED_PRECONDITION "
-      "(QueryDecisions and VerifyChain work)",
+      "at start-up{} and retention (--audit-retention)",
       config.audit_start_new_segment ? " (--audit-start-new-segment ignored)"
                                      : "");
   return RecordPreviousRun(config, p);
@@ -565,10 +565,19 @@ absl::Status Daemon::OpenServices() {
                        reader.status());
     }
     p.pg_reader = std::move(*reader);
+    // The reports' aggregates on their own connection, so a long report
+    // does not hold up QueryDecisions.
+    absl::StatusOr<std::unique_ptr<audit::PgTrailUsage>> usage =
+        audit::PgTrailUsage::Open(db_path);
+    if (!usage.ok()) {
+      return OpenError("cannot open the audit trail for reports",
+                       usage.status());
+    }
+    p.pg_usage = std::move(*usage);
     p.queries = std::make_unique<audit::PgAuditQueries>(p.pg_reader.get());
     p.audit_service = std::make_unique<AuditServiceImpl>(
         &p.store->principals(), &p.store->publisher(), p.queries.get(),
-        /*reader=*/nullptr, p.authenticator.get(), &p.clock);
+        p.authenticator.get(), &p.clock, p.pg_usage.get());
     return absl::OkStatus();
   }
   absl::StatusOr<std::unique_ptr<audit::AuditReader>> reader =
@@ -587,7 +596,7 @@ absl::Status Daemon::OpenServices() {
   p.queries = std::make_unique<audit::SqliteAuditQueries>(p.reader.get());
   p.audit_service = std::make_unique<AuditServiceImpl>(
       &p.store->principals(), &p.store->publisher(), p.queries.get(),
-      p.reader.get(), p.authenticator.get(), &p.clock, p.usage.get());
+      p.authenticator.get(), &p.clock, p.usage.get());
   return absl::OkStatus();
 }
 
