@@ -27,6 +27,7 @@
 #include "server/audit/audit_queries.h"
 #include "server/audit/postgresql/pg_audit_queries.h"
 #include "server/audit/postgresql/pg_reader.h"
+#include "server/audit/postgresql/pg_retention.h"
 #include "server/audit/postgresql/pg_usage.h"
 #include "server/audit/reader.h"
 #include "server/audit/retention.h"
@@ -151,7 +152,7 @@ struct Daemon::Parts {
   // same object with a SQLite trail and null with a PostgreSQL one.
   std::unique_ptr<audit::TrailWriter> writer;
   audit::AuditWriter* sqlite_writer = nullptr;
-  std::unique_ptr<RetentionJob> retention;  // SQLite trail only
+  std::unique_ptr<RetentionJob> retention;
   Metrics metrics;
   std::unique_ptr<TrailAuditSink> audit_sink;
   std::unique_ptr<Authenticator> authenticator;
@@ -483,8 +484,9 @@ absl::Status Daemon::OpenTrail() {
 // The audit trail in PostgreSQL: this replica's chain beside the other
 // replicas' in the shared database, and the record of an unclean stop of
 // the previous run on this data dir. What reads or rewrites the SQLite
-// file (the signed-tail check, a new segment, retention) has no PostgreSQL
-// counterpart yet, and the start-up log says so.
+// file (the signed-tail check, a new segment) has no PostgreSQL counterpart
+// yet, and the start-up log says so. Retention drops expired monthly
+// partitions (pg_retention.h).
 absl::Status Daemon::OpenPgTrail() {
   const ServeConfig& config = config_;
   Parts& p = *parts_;
@@ -521,10 +523,23 @@ absl::Status Daemon::OpenPgTrail() {
       store::RedactStoreLocation(config.store), config.replica_name);
   spdlog::warn(
       "audit trail in PostgreSQL: not available yet: the signed-tail check "
-      "at start-up{} and retention (--audit-retention)",
+      "at start-up{}",
       config.audit_start_new_segment ? " (--audit-start-new-segment ignored)"
                                      : "");
-  return RecordPreviousRun(config, p);
+  if (absl::Status s = RecordPreviousRun(config, p); !s.ok()) return s;
+  // Every replica runs the job; an advisory lock lets one purge at a time
+  // (pg_retention.h), so a stopped replica never stops retention.
+  audit::PgRetentionOptions retention_options;
+  retention_options.retention = config.audit_retention;
+  absl::StatusOr<std::unique_ptr<audit::PgRetentionPurger>> purger =
+      audit::PgRetentionPurger::Open(config.store, p.clock, *p.writer,
+                                     retention_options);
+  if (!purger.ok()) {
+    return OpenError("cannot open the audit retention job", purger.status());
+  }
+  p.retention =
+      std::make_unique<RetentionJob>(std::move(*purger), absl::Hours(1));
+  return absl::OkStatus();
 }
 
 // Metrics, the audit sink, authentication and the three services.

@@ -2,7 +2,8 @@
 // PostgreSQL (server/audit/postgresql/pg_usage.h, pg_audit_queries.h):
 // the same records written into a SQLite trail (one chain) and into a
 // PostgreSQL trail (spread over two replicas' chains, across monthly
-// partitions and the DEFAULT one) give the same reports. On a real
+// partitions and the DEFAULT one) give the same reports; and retention by
+// partition keeps every chain verifying. On a real
 // PostgreSQL 15 (tests/testing/postgres_cluster.h) and real SQLite files;
 // no mocks.
 #include <gmock/gmock.h>
@@ -22,8 +23,10 @@
 #include "server/audit/audit_queries.h"
 #include "server/audit/postgresql/pg_audit_queries.h"
 #include "server/audit/postgresql/pg_reader.h"
+#include "server/audit/postgresql/pg_retention.h"
 #include "server/audit/postgresql/pg_trail_writer.h"
 #include "server/audit/postgresql/pg_usage.h"
+#include "server/audit/postgresql/pg_verify.h"
 #include "server/audit/reader.h"
 #include "server/audit/usage.h"
 #include "server/audit/writer.h"
@@ -435,6 +438,227 @@ TEST_F(PgReportsTest, AnEmptyTrailGivesEmptyReports) {
   EXPECT_THAT(Rows(PgReports().UnusedGrants(90)),
               ElementsAreArray(Rows(SqliteReports().UnusedGrants(90))));
   EXPECT_EQ(Rows(PgReports().Summarize({})), SummaryRows());
+}
+
+// Retention by partition (pg_retention.h) on a trail of two chains.
+class PgRetentionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = NewTrailDatabase();
+    ASSERT_FALSE(url_.empty());
+    auto c = store::postgresql::Connection::Open(url_, {});
+    ASSERT_THAT(c.status(), IsOk());
+    sql_ = std::move(*c);
+    now_ = absl::Now();
+    clock_.Set(now_);
+  }
+
+  // The first column of the first row of constant `sql` (0 for NULL).
+  int64_t Int(const char* sql) {
+    absl::StatusOr<store::postgresql::Result> r = sql_->Exec("test", sql);
+    EXPECT_THAT(r.status(), IsOk()) << sql;
+    return r.ok() && r->rows() > 0 ? r->Int(0, 0) : -1;
+  }
+  void Exec(const char* sql) {
+    EXPECT_THAT(sql_->Exec("test", sql).status(), IsOk()) << sql;
+  }
+  int64_t Partitions() {
+    return Int(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = "
+        "'audit_records'::regclass");
+  }
+
+  std::unique_ptr<PgRetentionPurger> Purger(PgTrailWriter& writer,
+                                            int batch_rows = 10000) {
+    PgRetentionOptions options;
+    options.retention = absl::Hours(24 * 50);
+    options.batch_rows = batch_rows;
+    absl::StatusOr<std::unique_ptr<PgRetentionPurger>> purger =
+        PgRetentionPurger::Open(url_, clock_, writer, options);
+    EXPECT_THAT(purger.status(), IsOk());
+    return purger.ok() ? *std::move(purger) : nullptr;
+  }
+
+  PgVerifyResult Verify() {
+    absl::StatusOr<PgVerifyResult> result = VerifyPgChains(url_);
+    EXPECT_THAT(result.status(), IsOk());
+    return result.ok() ? *result : PgVerifyResult{false, {}, "unreadable"};
+  }
+
+  std::string url_;
+  std::unique_ptr<store::postgresql::Connection> sql_;
+  absl::Time now_;
+  store::FakeClock clock_;
+};
+
+AuditRecord At(absl::Time time, const std::string& id) {
+  AuditRecord r = DecisionAt(time, 0, "ann", true, "viewer/1", "acme", "c1");
+  r.decision_id = id;
+  return r;
+}
+
+TEST_F(PgRetentionTest, DropsExpiredPartitionsAndEveryChainStillVerifies) {
+  // Monthly partitions from 14 months back for 12 months (ending about 3
+  // months back); the last two months have none, so their records go to
+  // DEFAULT, like the writers' own current and coming months.
+  Exec(
+      "SELECT steward_audit_ensure_partitions((extract(epoch FROM now() - "
+      "interval '430 days') * 1000000)::bigint, 12)");
+  std::unique_ptr<PgTrailWriter> a = OpenPgWriter(url_, "a");
+  std::unique_ptr<PgTrailWriter> b = OpenPgWriter(url_, "b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  // a's first record is from a clock far off (DEFAULT, expired); then one
+  // record per chain every 30 days, oldest first, and one now.
+  ASSERT_THAT(
+      a->SubmitAndWait(At(absl::FromUnixSeconds(946684800), "a-2000")).status(),
+      IsOk());
+  const absl::Duration day = absl::Hours(24);
+  for (int k = 14; k >= 1; --k) {
+    const absl::Time t = now_ - day * 30 * k;
+    ASSERT_THAT(a->SubmitAndWait(At(t, absl::StrCat("a-", k))).status(),
+                IsOk());
+    ASSERT_THAT(
+        b->SubmitAndWait(At(t + absl::Seconds(1), absl::StrCat("b-", k)))
+            .status(),
+        IsOk());
+  }
+  ASSERT_THAT(a->SubmitAndWait(At(now_, "a-now")).status(), IsOk());
+  ASSERT_THAT(b->SubmitAndWait(At(now_, "b-now")).status(), IsOk());
+  ASSERT_TRUE(Verify().ok);
+  const int64_t partitions_before = Partitions();
+  // The 60-day-old records (and, depending on the day of the month, the
+  // 90-day-old ones) sit in DEFAULT and are expired: deleted in batches of
+  // one row after the partition drops.
+  EXPECT_GE(Int("SELECT count(*) FROM audit_records_default WHERE "
+                "time < (extract(epoch FROM now() - interval '50 days') "
+                "* 1000000)::bigint"),
+            3);
+
+  std::unique_ptr<PgRetentionPurger> purger = Purger(*a, /*batch_rows=*/1);
+  ASSERT_NE(purger, nullptr);
+  absl::StatusOr<PurgeResult> result = purger->PurgeExpired();
+  ASSERT_THAT(result.status(), IsOk());
+  EXPECT_FALSE(result->skipped);
+  EXPECT_EQ(result->partitions_dropped, 12);
+  EXPECT_EQ(Partitions(), partitions_before - 12);
+  // a: 2000 and k = 14..2; b: k = 14..2.
+  EXPECT_EQ(result->purged, 14 + 13);
+  EXPECT_GE(result->batches, 3);  // the drops, then DEFAULT rows one by one
+  EXPECT_GT(result->purge_record_seq, 0);
+  // Nothing older than the cutoff is left; everything newer is.
+  EXPECT_EQ(Int("SELECT count(*) FROM audit_records WHERE time < "
+                "(extract(epoch FROM now() - interval '50 days') * "
+                "1000000)::bigint"),
+            0);
+  EXPECT_EQ(Int("SELECT count(*) FROM audit_records WHERE kind = 'decision'"),
+            4);  // a-1, b-1, a-now, b-now
+  // Each chain's checkpoint is its last purged record.
+  EXPECT_EQ(Int("SELECT max(seq) FROM audit_retention_checkpoints "
+                "WHERE chain = 'a'"),
+            14);
+  EXPECT_EQ(Int("SELECT max(seq) FROM audit_retention_checkpoints "
+                "WHERE chain = 'b'"),
+            13);
+  // The purge is in a's chain.
+  EXPECT_EQ(Int("SELECT count(*) FROM audit_records WHERE chain = 'a' AND "
+                "kind = 'system' AND action = 'retention_purge' AND "
+                "details::jsonb -> 'checkpoints' ->> 'b' = '13'"),
+            1);
+
+  PgVerifyResult verified = Verify();
+  ASSERT_TRUE(verified.ok) << verified.message;
+  ASSERT_EQ(verified.chains.size(), 2u);
+  EXPECT_EQ(verified.chains[0].result.first_seq, 15);  // a
+  EXPECT_EQ(verified.chains[1].result.first_seq, 14);  // b
+
+  // A second run finds nothing more to do.
+  absl::StatusOr<PurgeResult> again = purger->PurgeExpired();
+  ASSERT_THAT(again.status(), IsOk());
+  EXPECT_EQ(again->purged, 0);
+  EXPECT_EQ(again->partitions_dropped, 0);
+
+  // Tampering after retention is still found, in the chain it hits.
+  Exec(
+      "UPDATE audit_records SET principal = 'mallory' "
+      "WHERE chain = 'b' AND seq = 14");
+  verified = Verify();
+  EXPECT_FALSE(verified.ok);
+  EXPECT_THAT(verified.message, ::testing::HasSubstr("chain b: record 14"));
+  Exec(
+      "UPDATE audit_records SET principal = 'ann' "
+      "WHERE chain = 'b' AND seq = 14");
+  ASSERT_TRUE(Verify().ok);
+  // Removing the first retained record (as if purged without a
+  // checkpoint) breaks the chain too.
+  Exec("DELETE FROM audit_records WHERE chain = 'a' AND seq = 15");
+  verified = Verify();
+  EXPECT_FALSE(verified.ok);
+  EXPECT_THAT(verified.message, ::testing::HasSubstr("chain a"));
+}
+
+TEST_F(PgRetentionTest, KeepsAPartitionHoldingRecordsPastItsChainsPrefix) {
+  Exec(
+      "SELECT steward_audit_ensure_partitions((extract(epoch FROM now() - "
+      "interval '400 days') * 1000000)::bigint, 2)");
+  std::unique_ptr<PgTrailWriter> a = OpenPgWriter(url_, "a");
+  ASSERT_NE(a, nullptr);
+  // A clock stepped back: record 2 is older than record 1, which is kept.
+  ASSERT_THAT(a->SubmitAndWait(At(now_ - absl::Hours(1), "a-1")).status(),
+              IsOk());
+  ASSERT_THAT(
+      a->SubmitAndWait(At(now_ - absl::Hours(24 * 390), "a-2")).status(),
+      IsOk());
+  const int64_t partitions_before = Partitions();
+  std::unique_ptr<PgRetentionPurger> purger = Purger(*a);
+  ASSERT_NE(purger, nullptr);
+  absl::StatusOr<PurgeResult> result = purger->PurgeExpired();
+  ASSERT_THAT(result.status(), IsOk());
+  EXPECT_EQ(result->purged, 0);
+  EXPECT_EQ(result->partitions_dropped, 0);
+  EXPECT_EQ(Partitions(), partitions_before);
+  EXPECT_EQ(Int("SELECT count(*) FROM audit_records"), 2);
+  EXPECT_TRUE(Verify().ok);
+}
+
+TEST_F(PgRetentionTest, OnlyOneReplicaPurgesAtATime) {
+  Exec(
+      "SELECT steward_audit_ensure_partitions((extract(epoch FROM now() - "
+      "interval '400 days') * 1000000)::bigint, 2)");
+  std::unique_ptr<PgTrailWriter> a = OpenPgWriter(url_, "a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_THAT(
+      a->SubmitAndWait(At(now_ - absl::Hours(24 * 390), "a-1")).status(),
+      IsOk());
+  const int64_t partitions_before = Partitions();
+  std::unique_ptr<PgRetentionPurger> purger = Purger(*a);
+  ASSERT_NE(purger, nullptr);
+  {
+    // Another replica's purge in progress: its transaction holds the lock.
+    auto other = store::postgresql::Connection::Open(url_, {});
+    ASSERT_THAT(other.status(), IsOk());
+    auto txn = store::postgresql::Transaction::Begin(
+        **other, store::postgresql::Transaction::Mode::kWrite);
+    ASSERT_THAT(txn.status(), IsOk());
+    ASSERT_THAT((*other)
+                    ->Exec("test",
+                           "SELECT pg_advisory_xact_lock(hashtextextended("
+                           "'steward.audit.retention', 0))")
+                    .status(),
+                IsOk());
+    absl::StatusOr<PurgeResult> skipped = purger->PurgeExpired();
+    ASSERT_THAT(skipped.status(), IsOk());
+    EXPECT_TRUE(skipped->skipped);
+    EXPECT_EQ(skipped->purged, 0);
+    EXPECT_EQ(Partitions(), partitions_before);
+  }
+  absl::StatusOr<PurgeResult> result = purger->PurgeExpired();
+  ASSERT_THAT(result.status(), IsOk());
+  EXPECT_FALSE(result->skipped);
+  EXPECT_EQ(result->purged, 1);
+  EXPECT_GE(result->partitions_dropped, 1);
+  EXPECT_LT(Partitions(), partitions_before);
+  EXPECT_TRUE(Verify().ok);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 // shared by replicas that each write their own chain, so an incremental
 // fold by seq (UsageIndex's) has no single position to continue from.
 // Instead each call reads PostgreSQL's indexes (migrations/postgresql/
-// 0004_audit_reports.sql):
+// 0004_audit_reports_retention.sql):
 //  * Read: one probe per distinct (principal, rule_id, resource_scope) of
 //    the ALLOW decisions, a skip scan down the partial index
 //    audit_records_allow_uses (each probe a backward index descent in each
