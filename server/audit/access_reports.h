@@ -168,10 +168,10 @@ class AccessReports {
   // engine (SQLite, or PostgreSQL across every replica's chain):
   // `queries` (audit_queries.h) and `usage` (usage.h, optional).
   // `usage` answers UnusedGrants and DecisionSummary from per-(principal,
-  // rule, scope) and per-day aggregates: on SQLite the UsageIndex's
-  // in-memory aggregate, brought up to date incrementally on each call (no
-  // scan of the trail per report); on PostgreSQL PgTrailUsage's SQL
-  // aggregates. Without it UnusedGrants probes `queries` per (binding,
+  // rule, scope) and per-day aggregates held in memory and brought up to
+  // date incrementally on each call (no scan of the trail per report): on
+  // SQLite the UsageIndex, on PostgreSQL PgTrailUsage (per replica chain).
+  // Without it UnusedGrants probes `queries` per (binding,
   // allow rule reachable from it) until it finds a use in the window — one
   // index range probe each (migrations/0003), fine for small stores, slow
   // at scale (see bench/reports_benchmark.cc) — and Summarize fails.

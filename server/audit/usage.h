@@ -116,8 +116,8 @@ struct DecisionFoldSize {
 // (principal, rule_id, resource_scope), and the decision counts of a
 // window. Two implementations, with the same answers for the same records:
 // UsageIndex below (SQLite; an in-memory aggregate kept up to date
-// incrementally) and PgTrailUsage (postgresql/pg_usage.h; SQL aggregates
-// over every chain). Implementations are thread-safe.
+// incrementally) and PgTrailUsage (postgresql/pg_usage.h; the same
+// aggregate, folded per replica chain). Implementations are thread-safe.
 class TrailUsage {
  public:
   virtual ~TrailUsage() = default;

@@ -132,6 +132,24 @@ std::string HostOf(const std::string& listen) {
   return listen.substr(0, listen.rfind(':'));
 }
 
+// Builds the reports' usage aggregate (SQLite's UsageIndex or
+// PostgreSQL's PgTrailUsage: the same two calls) and logs its size.
+template <typename Index>
+void WarmUsage(Index& index) {
+  const absl::Time start = absl::Now();
+  if (absl::Status s = index.Refresh(); !s.ok()) {
+    spdlog::warn("usage index for reports not built at start: {}",
+                 s.ToString());
+    return;
+  }
+  const audit::DecisionFoldSize size = index.FoldSize();
+  spdlog::info(
+      "usage index for reports built in {} ms ({} days, {} (day, "
+      "principal) deny counts, ~{} MiB)",
+      absl::ToInt64Milliseconds(absl::Now() - start), size.days,
+      size.deny_entries, size.approximate_bytes >> 20);
+}
+
 }  // namespace
 
 // Everything Run() serves with, in construction order (destroyed in
@@ -746,20 +764,10 @@ absl::Status Daemon::Run() {
   // auditor's UnusedGrants or DecisionSummary call. Reports asked
   // meanwhile wait for it.
   if (p.usage != nullptr) {
-    warm_usage_ = std::thread([index = p.usage.get()] {
-      const absl::Time start = absl::Now();
-      if (absl::Status s = index->Refresh(); !s.ok()) {
-        spdlog::warn("usage index for reports not built at start: {}",
-                     s.ToString());
-        return;
-      }
-      const audit::DecisionFoldSize size = index->FoldSize();
-      spdlog::info(
-          "usage index for reports built in {} ms ({} days, {} (day, "
-          "principal) deny counts, ~{} MiB)",
-          absl::ToInt64Milliseconds(absl::Now() - start), size.days,
-          size.deny_entries, size.approximate_bytes >> 20);
-    });
+    warm_usage_ = std::thread([index = p.usage.get()] { WarmUsage(*index); });
+  } else if (p.pg_usage != nullptr) {
+    warm_usage_ =
+        std::thread([index = p.pg_usage.get()] { WarmUsage(*index); });
   }
 
   while (true) {

@@ -140,7 +140,8 @@ class PgReportsTest : public ::testing::Test {
     ASSERT_THAT(store_->principals().Grant(grant).status(), IsOk());
   }
 
-  // Writes `records` into both trails, then opens the readers.
+  // Writes `records` into both trails, then opens the readers (on the
+  // first call; later calls add to the trails the readers already read).
   void WriteBoth(const std::vector<AuditRecord>& records) {
     {
       absl::StatusOr<std::unique_ptr<AuditWriter>> sqlite =
@@ -156,6 +157,7 @@ class PgReportsTest : public ::testing::Test {
                     IsOk());
       }
     }
+    if (sqlite_reader_ != nullptr) return;  // opened by an earlier call
     absl::StatusOr<std::unique_ptr<AuditReader>> reader =
         AuditReader::Open(db_);
     ASSERT_THAT(reader.status(), IsOk());
@@ -451,6 +453,107 @@ TEST_F(PgReportsTest, EveryReportIsTheSameOnBothEngines) {
   ASSERT_THAT(expiring.status(), IsOk());
   ASSERT_FALSE(expiring->empty());
   EXPECT_EQ((*expiring)[0].binding.principal, "cy");
+}
+
+// PgTrailUsage folds each chain incrementally: what it has folded must
+// give the answers a fresh fold (and the probing path) gives, after more
+// records arrive and after retention removed some.
+TEST_F(PgReportsTest, IncrementalFoldStaysRightAcrossWritesAndRetention) {
+  ASSERT_NO_FATAL_FAILURE(Grant("ann", "support", "acme"));
+  ASSERT_NO_FATAL_FAILURE(Grant("bo", "viewer", "acme/eu"));
+  ASSERT_NO_FATAL_FAILURE(Grant("cy", "viewer", ""));
+  {
+    auto c = store::postgresql::Connection::Open(url_, {});
+    ASSERT_THAT(c.status(), IsOk());
+    ASSERT_THAT((*c)->Exec("test",
+                           "SELECT steward_audit_ensure_partitions((extract("
+                           "epoch FROM now() - interval '300 days') * "
+                           "1000000)::bigint, 10)")
+                    .status(),
+                IsOk());
+  }
+  const absl::Duration day = absl::Hours(24);
+  int i = 0;
+  auto decision = [&](absl::Duration ago, const std::string& principal,
+                      bool allow, const std::string& rule,
+                      const std::string& scope) {
+    AuditRecord r = DecisionAt(now_ - ago + absl::Microseconds(i), i, principal,
+                               allow, rule, scope, "c1");
+    ++i;
+    return r;
+  };
+  ASSERT_NO_FATAL_FAILURE(WriteBoth({
+      decision(day * 200, "bo", true, "viewer/1", "acme/eu"),
+      decision(day * 190, "ann", true, "support/1", "acme/eu"),
+      decision(day * 180, "bo", false, "", "acme/eu"),
+      decision(day * 10, "cy", true, "viewer/1", "x"),
+  }));
+  auto fresh = [&](int page_rows) {
+    absl::StatusOr<std::unique_ptr<PgTrailUsage>> usage =
+        PgTrailUsage::Open(url_, page_rows);
+    EXPECT_THAT(usage.status(), IsOk());
+    return usage.ok() ? *std::move(usage) : nullptr;
+  };
+  auto compare = [&](const std::string& when) {
+    std::unique_ptr<PgTrailUsage> cold = fresh(1);  // one row per page
+    ASSERT_NE(cold, nullptr);
+    AccessReports cold_reports(&store_->principals(), &store_->publisher(),
+                               pg_queries_.get(), &clock_, cold.get());
+    for (int days : {7, 90, 365}) {
+      std::vector<UnusedRow> expected = Rows(cold_reports.UnusedGrants(days));
+      EXPECT_THAT(Rows(PgReports().UnusedGrants(days)),
+                  ElementsAreArray(expected))
+          << when << ", " << days << " days";
+      EXPECT_THAT(Rows(PgReports(false).UnusedGrants(days)),
+                  ElementsAreArray(expected))
+          << when << ", " << days << " days, probing";
+    }
+    for (std::optional<absl::Time> since :
+         {std::optional<absl::Time>(),
+          std::optional<absl::Time>(now_ - day * 185 - absl::Hours(3))}) {
+      DecisionWindow window;
+      window.since = since;
+      EXPECT_EQ(Rows(PgReports().Summarize(window)),
+                Rows(cold_reports.Summarize(window)))
+          << when;
+    }
+  };
+  ASSERT_NO_FATAL_FAILURE(compare("first fold"));
+  EXPECT_EQ(Rows(PgReports().Summarize({})).total_allow, 3);
+
+  // More decisions, on a new day and by a new denied principal.
+  ASSERT_NO_FATAL_FAILURE(WriteBoth({
+      decision(day * 2, "ann", true, "viewer/1", "acme"),
+      decision(day * 1, "dee", false, "", "acme"),
+      decision(absl::Hours(1), "bo", true, "viewer/1", "acme/eu"),
+  }));
+  ASSERT_NO_FATAL_FAILURE(compare("after more records"));
+  EXPECT_EQ(Rows(PgReports().Summarize({})).total_allow, 5);
+  // The engines still agree.
+  EXPECT_EQ(Rows(PgReports().Summarize({})),
+            Rows(SqliteReports().Summarize({})));
+  EXPECT_THAT(Rows(PgReports().UnusedGrants(30)),
+              ElementsAreArray(Rows(SqliteReports().UnusedGrants(30))));
+
+  // Retention drops the months 180-200 days back from the PostgreSQL
+  // trail; the folded aggregate notices and forgets them.
+  {
+    std::unique_ptr<PgTrailWriter> a = OpenPgWriter(url_, "a");
+    ASSERT_NE(a, nullptr);
+    PgRetentionOptions options;
+    options.retention = day * 50;
+    absl::StatusOr<std::unique_ptr<PgRetentionPurger>> purger =
+        PgRetentionPurger::Open(url_, clock_, *a, options);
+    ASSERT_THAT(purger.status(), IsOk());
+    absl::StatusOr<PurgeResult> purged = (*purger)->PurgeExpired();
+    ASSERT_THAT(purged.status(), IsOk());
+    EXPECT_EQ(purged->purged, 3);
+  }
+  ASSERT_NO_FATAL_FAILURE(compare("after retention"));
+  const SummaryRows after = Rows(PgReports().Summarize({}));
+  EXPECT_EQ(after.total_allow, 3);
+  EXPECT_EQ(after.total_deny, 1);  // dee's; bo's was purged
+  EXPECT_EQ(after.denied_principals, 1);
 }
 
 TEST_F(PgReportsTest, AnEmptyTrailGivesEmptyReports) {
