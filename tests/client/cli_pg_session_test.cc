@@ -74,6 +74,14 @@ class PgAuditorSessionTest : public CliSessionTest {
 
 TEST_F(PgAuditorSessionTest, SubjectAccessAndReportsAnswerFromPostgresql) {
   EXPECT_THAT(server_.Log(), HasSubstr("(PostgreSQL, chain \"r1\""));
+  // The reports' aggregate is built at start, in the background.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return server_.Log().find("usage index for reports built") !=
+               std::string::npos;
+      },
+      absl::Seconds(10), "the usage aggregate to be built"))
+      << server_.Log();
   CommandResult r =
       Ctl(As::kAuditor, {"report", "subject-access", "customer/c1"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
