@@ -7,6 +7,10 @@
 //    Reports committed records/s, the average batch, the average commit
 //    (BEGIN to COMMIT) and client CPU per record, and whether the server
 //    flushes its WAL (fsync counter: 1 = durable figures).
+//  * BM_ImportSqliteTrail/N: `stewardd migrate-store`'s trail copy
+//    (server/audit/postgresql/pg_import.h): a SQLite trail of N records
+//    streamed into a fresh database as one chain, in one transaction,
+//    every hash recomputed on the way. Reports records/s.
 //
 // The database: $STEWARD_BENCH_PG_URL (a superuser URL; the benchmark
 // creates a database steward_bench_PID_N there per case and leaves it for
@@ -46,12 +50,18 @@
 #include "benchmark/benchmark.h"
 #include "migrations/migrations.h"
 #include "server/audit/postgresql/pg_audit_queries.h"
+#include "server/audit/postgresql/pg_import.h"
 #include "server/audit/postgresql/pg_reader.h"
 #include "server/audit/postgresql/pg_trail_writer.h"
 #include "server/audit/postgresql/pg_usage.h"
 #include "server/audit/record.h"
+#include "server/audit/writer.h"
+#include "server/store/clock.h"
 #include "server/store/postgresql/connection.h"
 #include "server/store/postgresql/migration_runner.h"
+#include "server/store/sqlite/connection.h"
+#include "server/store/sqlite/transaction.h"
+#include "server/store/store.h"
 #include "tests/testing/postgres_cluster.h"
 
 namespace steward::audit {
@@ -399,6 +409,96 @@ void BM_PgSubjectAccess(benchmark::State& state) {
 BENCHMARK(BM_PgSubjectAccess)
     ->Arg(100000)
     ->Arg(1000000)
+    // A SQLite data dir's steward.db holding a trail of `records` decisions,
+    // made once per size and kept for the process (under $TMPDIR).
+    absl::StatusOr<std::string> SqliteTrail(int64_t records) {
+  static absl::Mutex mu;
+  static auto* made = new std::map<int64_t, std::string>();
+  absl::MutexLock lock(&mu);
+  if (auto it = made->find(records); it != made->end()) return it->second;
+  std::string dir = absl::StrCat(
+      std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp",
+      "/steward-import-bench-XXXXXX");
+  if (::mkdtemp(dir.data()) == nullptr) {
+    return absl::InternalError("mkdtemp failed");
+  }
+  const std::string path = dir + "/steward.db";
+  store::RealClock clock;
+  bool created = false;
+  {
+    absl::StatusOr<std::unique_ptr<store::Store>> store =
+        store::InitializeStore(path, clock, {}, &created);
+    if (!store.ok()) return store.status();
+  }
+  absl::StatusOr<std::unique_ptr<AuditWriter>> writer = AuditWriter::Open(path);
+  if (!writer.ok()) return writer.status();
+  for (int64_t n = 0; n < records; ++n) {
+    if (absl::Status s = (*writer)->Submit(Decision(n)); !s.ok()) return s;
+  }
+  if (absl::Status s = (*writer)->Flush(); !s.ok()) return s;
+  (*made)[records] = path;
+  return path;
+}
+
+void BM_ImportSqliteTrail(benchmark::State& state) {
+  const int64_t records = state.range(0);
+  absl::StatusOr<std::string> source_path = SqliteTrail(records);
+  if (!source_path.ok()) {
+    state.SkipWithError(source_path.status().ToString().c_str());
+    return;
+  }
+  store::sqlite::ConnectionOptions read_only;
+  read_only.read_only = true;
+  absl::StatusOr<std::unique_ptr<store::sqlite::Connection>> source =
+      store::sqlite::Connection::Open(*source_path, read_only);
+  if (!source.ok()) {
+    state.SkipWithError(source.status().ToString().c_str());
+    return;
+  }
+  int64_t copied = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    absl::StatusOr<std::string> url = NewDatabase();
+    if (!url.ok()) {
+      state.SkipWithError(url.status().ToString().c_str());
+      return;
+    }
+    absl::StatusOr<std::unique_ptr<Connection>> target =
+        Connection::Open(*url, {});
+    if (!target.ok()) {
+      state.SkipWithError(target.status().ToString().c_str());
+      return;
+    }
+    state.ResumeTiming();
+    absl::StatusOr<store::postgresql::Transaction> txn =
+        store::postgresql::Transaction::Begin(
+            **target, store::postgresql::Transaction::Mode::kWrite);
+    absl::StatusOr<store::sqlite::Transaction> read =
+        store::sqlite::Transaction::BeginRead(**source);
+    if (!txn.ok() || !read.ok()) {
+      state.SkipWithError("cannot begin the transactions");
+      return;
+    }
+    TrailImportOptions options;
+    options.chain = "migrated";
+    options.now = absl::Now();
+    absl::StatusOr<TrailImportResult> imported =
+        ImportSqliteTrail(**source, **target, options);
+    if (!imported.ok()) {
+      state.SkipWithError(imported.status().ToString().c_str());
+      return;
+    }
+    if (absl::Status s = txn->Commit(); !s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      return;
+    }
+    copied += imported->records;
+  }
+  state.counters["records/s"] = benchmark::Counter(static_cast<double>(copied),
+                                                   benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ImportSqliteTrail)
+    ->Arg(100000)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -128,29 +128,57 @@ absl::StatusOr<std::vector<std::string>> CheckSignatures(
     return absl::StrCat("the checkpoint at ", SeqOf(c), " is signed by key ",
                         c.key_id(), ", which no --public-key names");
   };
+  // One chain (a single node's trail, chain "") or one per replica.
+  std::vector<std::string> chains;
+  for (const v1::ChainVerification& chain : response.chains()) {
+    chains.push_back(chain.chain());
+  }
+  if (chains.empty()) chains.push_back("");
+  auto named = [](const std::string& chain) {
+    return chain.empty() ? std::string() : absl::StrCat("chain ", chain, ": ");
+  };
   if (keys.empty()) {
     summary = checkpoints.empty()
                   ? "unsigned: no signed checkpoints; history can be "
                     "rewritten by anyone who can write the database"
                   : absl::StrCat("not checked: ", checkpoints.size(),
                                  " signed checkpoints (pass --public-key)");
-  } else if (checkpoints.empty()) {
-    problems.push_back(
-        "no signed checkpoint: the trail was never signed, or its "
-        "checkpoints were removed");
-    summary = "missing";
   } else {
     for (const v1::SignedCheckpoint& c : checkpoints) {
-      if (std::string bad = verify(c); !bad.empty()) problems.push_back(bad);
+      if (std::string bad = verify(c); !bad.empty()) {
+        problems.push_back(absl::StrCat(named(c.chain()), bad));
+      }
     }
-    const int64_t signed_through = checkpoints.rbegin()->seq();
-    summary = absl::StrCat(
-        problems.empty() ? "valid: " : "INVALID: ", checkpoints.size(),
-        " signed checkpoints, newest at record ", signed_through,
-        response.last_seq() > signed_through
-            ? absl::StrCat("; records ", signed_through + 1, "..",
-                           response.last_seq(), " not signed yet")
-            : "");
+    std::vector<std::string> parts;
+    for (const std::string& chain : chains) {
+      const v1::SignedCheckpoint* newest = nullptr;
+      for (const v1::SignedCheckpoint& c : checkpoints) {
+        if (c.chain() == chain) newest = &c;  // by seq within a chain
+      }
+      int64_t last_seq = response.last_seq();
+      for (const v1::ChainVerification& v : response.chains()) {
+        if (v.chain() == chain) last_seq = v.last_seq();
+      }
+      if (newest == nullptr) {
+        problems.push_back(absl::StrCat(
+            named(chain),
+            "no signed checkpoint: the trail was never signed, or its "
+            "checkpoints were removed"));
+        parts.push_back(absl::StrCat(named(chain), "missing"));
+        continue;
+      }
+      parts.push_back(absl::StrCat(
+          named(chain), "newest at record ", newest->seq(),
+          last_seq > newest->seq()
+              ? absl::StrCat("; records ", newest->seq() + 1, "..", last_seq,
+                             " not signed yet")
+              : ""));
+    }
+    summary = checkpoints.empty()
+                  ? "missing"
+                  : absl::StrCat(problems.empty() ? "valid: " : "INVALID: ",
+                                 checkpoints.size(), " signed checkpoints, ",
+                                 absl::StrJoin(parts, "; "));
   }
   if (!options.witness.empty()) {
     absl::StatusOr<std::optional<v1::SignedCheckpoint>> witness =
@@ -211,6 +239,15 @@ absl::Status RunVerify(CommandContext& context, const VerifyOptions& options) {
         {"records_checked", absl::StrCat(response.records_checked())},
         {"first_seq", absl::StrCat(response.first_seq())},
         {"signatures", signatures}};
+    for (const v1::ChainVerification& chain : response.chains()) {
+      details.emplace_back(
+          absl::StrCat("chain ", chain.chain()),
+          chain.ok() ? absl::StrCat(chain.records_checked(), " records (",
+                                    chain.first_seq(), "..", chain.last_seq(),
+                                    ") verified")
+                     : absl::StrCat("BROKEN at seq ", chain.first_bad_seq(),
+                                    ": ", chain.message()));
+    }
     if (response.possible_gap_seqs_size() > 0) {
       details.emplace_back(
           "possible_gaps",

@@ -90,7 +90,8 @@ absl::StatusOr<VerifyResult> VerifyChain(Connection& connection) {
         LoadSignedCheckpoints(connection);
     if (!signed_checkpoints.ok()) return signed_checkpoints.status();
     for (SignedCheckpoint& c : *signed_checkpoints) {
-      result.checkpoints.push_back(CheckpointCheck{std::move(c)});
+      result.checkpoints.push_back(
+          CheckpointCheck{std::move(c), CheckpointState::kNotReached, ""});
     }
   }
   // Signed checkpoints at or before the retention checkpoint: their

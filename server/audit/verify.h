@@ -44,6 +44,18 @@ enum class CheckpointState {
 struct CheckpointCheck {
   SignedCheckpoint checkpoint;
   CheckpointState state = CheckpointState::kNotReached;
+  std::string chain;  // "" for the SQLite trail's one chain
+};
+
+// One chain of a trail with several (PostgreSQL: one per replica).
+struct ChainOutcome {
+  std::string chain;
+  bool ok = true;
+  int64_t records_checked = 0;
+  int64_t first_seq = 0;
+  int64_t last_seq = 0;
+  int64_t first_bad_seq = 0;
+  std::string message;
 };
 
 struct VerifyResult {
@@ -64,6 +76,9 @@ struct VerifyResult {
   // before writing them (async): decisions answered just before each may
   // be missing, up to the bound the record states (run_marker.h).
   std::vector<int64_t> possible_gaps;
+  // A trail of several chains: each one, by name (the fields above then
+  // sum or report the first broken one). Empty for the SQLite trail.
+  std::vector<ChainOutcome> chains;
 };
 
 // The check stewardd runs before it appends: the newest signed checkpoint

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <tuple>
 
@@ -30,8 +31,21 @@ absl::Status CheckListenAddress(absl::string_view flag,
   return absl::OkStatus();
 }
 
+// systemd's StateDirectory= (the first one listed) when stewardd runs as
+// a unit that has one, else the working directory; one subdirectory per
+// replica name, which ValidateServe has checked is a safe path component,
+// so that two replicas on one host never share a lock.
+std::string DefaultReplicaDataDir(const ServeConfig& config) {
+  const char* state = std::getenv("STATE_DIRECTORY");
+  std::string base = state != nullptr && *state != '\0' ? state : ".";
+  base = base.substr(0, base.find(':'));
+  return absl::StrCat(base, "/stewardd-", config.replica_name);
+}
+
 absl::Status ValidateServe(const ServeConfig& config) {
-  if (config.data_dir.empty()) {
+  // A replica's data dir holds only what is local (lock, address file,
+  // dev keys, run marker), so it has a default (DefaultReplicaDataDir).
+  if (config.data_dir.empty() && !config.postgresql()) {
     return absl::InvalidArgumentError("--data-dir is required");
   }
   if (absl::Status s = CheckListenAddress("--listen", config.listen); !s.ok()) {
@@ -118,21 +132,29 @@ absl::Status ValidateServe(const ServeConfig& config) {
         "--replica-name is only for replicas sharing a PostgreSQL --store");
   }
   if (!config.replica_name.empty()) {
-    const bool valid_chars = std::all_of(
-        config.replica_name.begin(), config.replica_name.end(), [](char c) {
-          return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-                 c == '_' || c == '.' || c == '-';
-        });
-    if (config.replica_name.size() > 64 || !valid_chars) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--replica-name \"", config.replica_name,
-                       "\": expected 1 to 64 characters of A-Z a-z 0-9 _ . -"));
+    if (absl::Status s =
+            CheckReplicaName("--replica-name", config.replica_name);
+        !s.ok()) {
+      return s;
     }
   }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+absl::Status CheckReplicaName(absl::string_view flag, absl::string_view name) {
+  const bool valid_chars = std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+           c == '.' || c == '-';
+  });
+  if (name.empty() || name.size() > 64 || !valid_chars) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " \"", name,
+                     "\": expected 1 to 64 characters of A-Z a-z 0-9 _ . -"));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text) {
   if (text.size() < 2) {
@@ -234,7 +256,11 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
   std::string checkpoint_interval = "10s";
   CLI::App* serve_cmd = app.add_subcommand(
       "serve", "serve the gRPC API (and, with --http-listen, HTTP/JSON)");
-  serve_cmd->add_option("--data-dir", serve.data_dir, "data directory");
+  serve_cmd->add_option(
+      "--data-dir", serve.data_dir,
+      "data directory; with --store it holds only the lock, address file, "
+      "dev keys and run marker, and defaults to "
+      "$STATE_DIRECTORY/stewardd-NAME or ./stewardd-NAME");
   serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")
       ->capture_default_str();
   serve_cmd->add_option("--tls-cert", serve.tls_cert, "PEM certificate chain");
@@ -329,6 +355,41 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
                    "this replica to catch up")
       ->capture_default_str();
 
+  MigrateConfig migrate;
+  CLI::App* migrate_cmd = app.add_subcommand(
+      "migrate-store",
+      "copy a SQLite data dir's store and audit trail into an empty "
+      "PostgreSQL database");
+  migrate_cmd
+      ->add_option("--from", migrate.from,
+                   "data dir holding steward.db (no stewardd may be serving "
+                   "it)")
+      ->required();
+  migrate_cmd
+      ->add_option("--to", migrate.to,
+                   "empty PostgreSQL database (postgresql://USER@HOST/DB?"
+                   "sslmode=...; put the password in ~/.pgpass or "
+                   "PGPASSWORD, not here)")
+      ->required()
+      ->check(
+          [](const std::string& url) -> std::string {
+            if (store::IsPostgresqlLocation(url)) return "";
+            return "--to takes a postgresql:// URL";
+          },
+          "URL");
+  migrate_cmd
+      ->add_option("--chain", migrate.chain,
+                   "audit chain the SQLite trail becomes; `serve "
+                   "--replica-name` with this name continues it")
+      ->capture_default_str();
+  migrate_cmd->add_flag("--dry-run", migrate.dry_run,
+                        "copy and check inside the transaction, then roll "
+                        "back (the schema is still created)");
+  migrate_cmd
+      ->add_option("--batch-records", migrate.batch_records,
+                   "audit records per INSERT and per progress line")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -336,6 +397,7 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
     command.help = app.help();
     if (*init_cmd) command.help = init_cmd->help();
     if (*serve_cmd) command.help = serve_cmd->help();
+    if (*migrate_cmd) command.help = migrate_cmd->help();
     return command;
   } catch (const CLI::ParseError& e) {
     return absl::InvalidArgumentError(e.what());
@@ -348,9 +410,20 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
     command.init = init;
     return command;
   }
+  if (*migrate_cmd) {
+    if (absl::Status s = CheckReplicaName("--chain", migrate.chain); !s.ok()) {
+      return s;
+    }
+    if (migrate.batch_records < 1 || migrate.batch_records > 1'000'000) {
+      return absl::InvalidArgumentError(
+          "--batch-records must be between 1 and 1000000");
+    }
+    command.migrate = migrate;
+    return command;
+  }
   if (!*serve_cmd) {
     return absl::InvalidArgumentError(
-        "a subcommand is required: init or serve (see --help)");
+        "a subcommand is required: init, serve or migrate-store (see --help)");
   }
   serve.audit_durability = durability == "async" ? AuditDurability::kAsync
                            : durability == "off" ? AuditDurability::kOff
@@ -392,6 +465,7 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
     *target = *parsed;
   }
   if (absl::Status s = ValidateServe(serve); !s.ok()) return s;
+  if (serve.data_dir.empty()) serve.data_dir = DefaultReplicaDataDir(serve);
   command.serve = serve;
   return command;
 }

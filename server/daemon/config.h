@@ -1,7 +1,7 @@
-// Command-line configuration of `stewardd`: the `init` and `serve`
-// subcommands of docs/INTERFACES (shared/design/INTERFACES.md), parsed and
-// validated into plain structs before anything starts. Wiring in main.cc
-// turns a parse failure into one clear line on stderr and exit code 2.
+// Command-line configuration of `stewardd`: the `init`, `serve` and
+// `migrate-store` subcommands of docs/INTERFACES (shared/design/INTERFACES.md),
+// parsed and validated into plain structs before anything starts. Wiring in
+// main.cc turns a parse failure into one clear line on stderr and exit code 2.
 #ifndef STEWARD_SERVER_DAEMON_CONFIG_H_
 #define STEWARD_SERVER_DAEMON_CONFIG_H_
 
@@ -85,17 +85,34 @@ struct ServeConfig {
   bool tls() const { return !tls_cert.empty(); }
 };
 
+// `stewardd migrate-store`: copy a SQLite data dir's store and audit trail
+// into an empty PostgreSQL database (migrate_command.h).
+struct MigrateConfig {
+  std::string from;  // the data dir holding steward.db
+  std::string to;    // postgresql:// URL; shown only redacted
+  // The audit chain the SQLite trail becomes: a valid --replica-name, so
+  // the replica of that name would continue it.
+  std::string chain = "migrated";
+  bool dry_run = false;  // copy inside the transaction, then roll back
+  int batch_records = 5000;
+};
+
 // Exactly one of the members is set after a successful parse; `help` holds
 // the text to print when the user asked for --help.
 struct Command {
   std::optional<InitConfig> init;
   std::optional<ServeConfig> serve;
+  std::optional<MigrateConfig> migrate;
   std::string help;
   bool version = false;
 };
 
 // Parses argv. InvalidArgument carries a one-line message naming the flag.
 absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv);
+
+// OK when `name` is a valid --replica-name (and so --chain): 1 to 64
+// characters of A-Z a-z 0-9 _ . -; otherwise InvalidArgument naming `flag`.
+absl::Status CheckReplicaName(absl::string_view flag, absl::string_view name);
 
 // Parses "400d", "24h", "90m", "30s", "250ms" (one unit, positive
 // integer).

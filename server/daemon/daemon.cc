@@ -263,6 +263,10 @@ absl::Status Daemon::OpenConfiguration() {
       DataDirLock::Acquire(config.data_dir);
   if (!lock.ok()) return ConfigError(lock.status());
   p.lock = std::move(*lock);
+  if (config.postgresql()) {
+    spdlog::info("replica {}: local data dir {}", config.replica_name,
+                 config.data_dir);
+  }
   if (config.dev) {
     spdlog::warn(
         "DEVELOPMENT MODE: no TLS, no TOTP second factor, loopback only; "

@@ -1,12 +1,13 @@
 // stewardd entry point: wiring only. Parses the command line, then hands over
-// to `init` or `serve`; exit codes: 0 success, 1 runtime failure, 2 usage or
-// configuration error.
+// to `init`, `serve` or `migrate-store`; exit codes: 0 success, 1 runtime
+// failure, 2 usage or configuration error.
 #include <cstdio>
 
 #include "absl/synchronization/mutex.h"
 #include "server/daemon/config.h"
 #include "server/daemon/daemon.h"
 #include "server/daemon/init_command.h"
+#include "server/daemon/migrate_command.h"
 #include "server/daemon/shutdown_signal.h"
 
 int main(int argc, char** argv) {
@@ -36,5 +37,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command->init) return steward::server::RunInit(*command->init);
+  if (command->migrate) {
+    return steward::server::RunMigrateStore(*command->migrate);
+  }
   return steward::server::RunServe(*command->serve);
 }

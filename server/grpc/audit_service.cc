@@ -274,6 +274,17 @@ void AuditServiceImpl::VerifyChain(const std::shared_ptr<UnaryCall>& call,
       out->set_key_id(c.key_id);
       out->set_signature(c.signature);
       out->set_state(ToProtoCheckpointState(check.state));
+      out->set_chain(check.chain);
+    }
+    for (const audit::ChainOutcome& chain : result->chains) {
+      v1::ChainVerification* out = response->add_chains();
+      out->set_chain(chain.chain);
+      out->set_ok(chain.ok);
+      out->set_records_checked(chain.records_checked);
+      out->set_first_seq(chain.first_seq);
+      out->set_last_seq(chain.last_seq);
+      out->set_first_bad_seq(chain.first_bad_seq);
+      out->set_message(chain.message);
     }
     return absl::OkStatus();
   });

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -171,6 +172,30 @@ TEST(ParseCommandLineTest, ReplicaOnPostgresql) {
   EXPECT_EQ(defaults->serve->store_poll_interval, absl::Seconds(1));
   EXPECT_EQ(defaults->serve->store_grace_period, absl::Seconds(10));
   EXPECT_EQ(defaults->serve->min_revision_wait, absl::Seconds(2));
+}
+
+// A replica's data dir holds only local files, so it may be left out:
+// one per replica name, under systemd's StateDirectory= when set.
+TEST(ParseCommandLineTest, ReplicaDataDirHasADefault) {
+  ::unsetenv("STATE_DIRECTORY");
+  absl::StatusOr<Command> command = Parse(
+      {"serve", "--store", "postgresql://u@h/db", "--replica-name", "r-1"});
+  ASSERT_THAT(command, IsOk());
+  EXPECT_EQ(command->serve->data_dir, "./stewardd-r-1");
+  ::setenv("STATE_DIRECTORY", "/var/lib/steward:/var/lib/other", 1);
+  command = Parse(
+      {"serve", "--store", "postgresql://u@h/db", "--replica-name", "r-1"});
+  ::unsetenv("STATE_DIRECTORY");
+  ASSERT_THAT(command, IsOk());
+  EXPECT_EQ(command->serve->data_dir, "/var/lib/steward/stewardd-r-1");
+  // Given, it is used as is; without --store it stays required.
+  command = Parse({"serve", "--data-dir", "d", "--store", "postgresql://u@h/db",
+                   "--replica-name", "r-1"});
+  ASSERT_THAT(command, IsOk());
+  EXPECT_EQ(command->serve->data_dir, "d");
+  EXPECT_THAT(Parse({"serve", "--dev"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--data-dir is required")));
 }
 
 TEST(ParseCommandLineTest, ReplicaFlagsAreChecked) {

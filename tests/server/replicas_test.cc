@@ -359,7 +359,7 @@ TEST_F(ReplicasTest, RevokedKeyAndDisabledPrincipalReachEveryReplica) {
 }
 
 // Last: stops PostgreSQL under the replicas and starts it again.
-TEST_F(ReplicasTest, PostgresqlOutageFailsAdminCallsAndRecovers) {
+TEST_F(ReplicasTest, PostgresqlOutageRefusesChecksAndAdminCallsAndRecovers) {
   for (int i = 0; i < kReplicas; ++i) EXPECT_EQ(Health(i), "SERVING\n") << i;
   ASSERT_THAT(cluster_->Pause(), IsOk());
 
@@ -374,8 +374,19 @@ TEST_F(ReplicasTest, PostgresqlOutageFailsAdminCallsAndRecovers) {
       replicas_[0]->admin->Grant(context.get(), grant, &granted);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
       << status.error_message();
-  // Decisions go on from the last snapshot meanwhile.
-  EXPECT_TRUE(Allowed(1, ReadCustomer("fresh-probe")));
+  // With the trail in PostgreSQL and sync durability, a decision that
+  // cannot be recorded is not answered.
+  {
+    v1::CheckResponse response;
+    auto check_context = Context(*client_key_);
+    check_context->set_deadline(std::chrono::system_clock::now() +
+                                std::chrono::seconds(10));
+    grpc::Status check = replicas_[1]->authz->Check(
+        check_context.get(), ReadCustomer("fresh-probe"), &response);
+    EXPECT_EQ(check.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << check.error_message();
+    EXPECT_THAT(check.error_message(), HasSubstr("audit"));
+  }
   for (int i = 0; i < kReplicas; ++i) {
     EXPECT_TRUE(WaitUntil([&] { return Health(i) == "NOT_SERVING\n"; },
                           absl::Seconds(6), "health NOT_SERVING"))
@@ -390,7 +401,21 @@ TEST_F(ReplicasTest, PostgresqlOutageFailsAdminCallsAndRecovers) {
                           absl::Seconds(10), "health SERVING again"))
         << i;
   }
-  // Admin calls work again, and their changes reach the others.
+  // Decisions are answered (and recorded) again without a restart, and
+  // admin calls work again, their changes reaching the others.
+  for (int i = 0; i < kReplicas; ++i) {
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          v1::CheckResponse response;
+          return replicas_[i]
+              ->authz
+              ->Check(Context(*client_key_).get(), ReadCustomer("fresh-probe"),
+                      &response)
+              .ok();
+        },
+        absl::Seconds(10), "decisions answered again"))
+        << i;
+  }
   const int64_t revision = GrantSupportAgent(0, "outage-probe");
   ASSERT_GT(revision, 0);
   v1::CheckRequest request = ReadCustomer("outage-probe");

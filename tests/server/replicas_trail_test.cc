@@ -263,6 +263,19 @@ TEST_F(ReplicasTrailTest, VerifyChainNamesTheChainAndSeqOfAnEditedRecord) {
   EXPECT_TRUE(response.ok()) << response.message();
 }
 
+// Two processes under one replica name would interleave one chain: the
+// second is refused at start, naming the name, and the first goes on.
+TEST_F(ReplicasTrailTest, SecondReplicaWithTheSameNameIsRefused) {
+  const CommandResult second =
+      RunCommand({STEWARDD_PATH, "serve", "--dev", "--data-dir",
+                  absl::StrCat(dir_->path(), "/a-again"), "--listen",
+                  "127.0.0.1:0", "--store", *url_, "--replica-name", "a"});
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_THAT(second.err, HasSubstr("\"a\""));
+  EXPECT_THAT(second.err, HasSubstr("another"));
+  EXPECT_FALSE(Check(0, "after-duplicate").empty());
+}
+
 // Last: kills replica b.
 TEST_F(ReplicasTrailTest, SyncDecisionsSurviveSigkillOfTheAnsweringReplica) {
   std::vector<std::string> answered;

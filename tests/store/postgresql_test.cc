@@ -402,27 +402,98 @@ TEST(PostgresqlFollowTest, OwnChangeAfterAnothersCatchesUpWithBoth) {
   EXPECT_THAT((*b)->keys().AuthenticateApiKey(key->key).status(), IsOk());
 }
 
-TEST(PostgresqlConnectionTest, LostConnectionIsUnavailableThenReconnects) {
-  const std::string url = NewDatabase();
-  FakeClock clock;
-  absl::StatusOr<std::unique_ptr<Store>> store = Open(url, clock, true);
-  ASSERT_THAT(store.status(), IsOk());
-  // The server ends every other session on the database (as a restart or
-  // a failover would).
+// Ends every other session on the database, as a restart or failover of
+// the server would.
+void TerminateOtherSessions(const std::string& url) {
   ASSERT_EQ(RawExec(url,
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() "
                     "AND pid <> pg_backend_pid()"),
             "");
+}
+
+// The store's session died while idle: its next change runs on a new
+// session (BEGIN had no effect), so the restart costs the caller nothing.
+TEST(PostgresqlConnectionTest, SessionLostWhileIdleIsReplacedForTheNextCall) {
+  const std::string url = NewDatabase();
+  FakeClock clock;
+  absl::StatusOr<std::unique_ptr<Store>> store = Open(url, clock, true);
+  ASSERT_THAT(store.status(), IsOk());
+  ASSERT_NO_FATAL_FAILURE(TerminateOtherSessions(url));
   absl::StatusOr<UpsertPrincipalResult> first =
       (*store)->principals().UpsertPrincipal("u1", "", {});
-  EXPECT_THAT(first.status(), StatusIs(absl::StatusCode::kUnavailable));
-  // Nothing half-done: the next call reconnects and is revision 1.
-  absl::StatusOr<UpsertPrincipalResult> second =
-      (*store)->principals().UpsertPrincipal("u1", "", {});
-  ASSERT_THAT(second.status(), IsOk());
-  EXPECT_EQ(second->store_revision, 1);
-  EXPECT_TRUE(second->created);
+  ASSERT_THAT(first.status(), IsOk());
+  EXPECT_EQ(first->store_revision, 1);
+  EXPECT_TRUE(first->created);
+  // Reads too.
+  ASSERT_NO_FATAL_FAILURE(TerminateOtherSessions(url));
+  EXPECT_THAT((*store)->principals().GetPrincipal("u1").status(), IsOk());
+}
+
+// What may already have had an effect is never run twice: a write outside
+// a transaction, or any statement inside one, fails UNAVAILABLE when the
+// session is lost, and the next statement runs on a new session.
+TEST(PostgresqlConnectionTest, LostSessionNeverRerunsAWriteOrATransaction) {
+  using postgresql::Connection;
+  using postgresql::Transaction;
+  const std::string url = NewDatabase();
+  ASSERT_EQ(RawExec(url, "CREATE TABLE t (n int)"), "");
+  postgresql::ConnectionOptions options;
+  options.rerun_reads_on_new_session = true;
+  absl::StatusOr<std::unique_ptr<Connection>> c =
+      Connection::Open(url, options);
+  ASSERT_THAT(c.status(), IsOk());
+
+  ASSERT_NO_FATAL_FAILURE(TerminateOtherSessions(url));
+  EXPECT_THAT((*c)->Exec("insert", "INSERT INTO t VALUES (1)").status(),
+              StatusIs(absl::StatusCode::kUnavailable));
+  {
+    absl::StatusOr<Transaction> transaction =
+        Transaction::Begin(**c, Transaction::Mode::kWrite);
+    ASSERT_THAT(transaction.status(), IsOk());
+    ASSERT_THAT((*c)->Exec("insert", "INSERT INTO t VALUES (2)").status(),
+                IsOk());
+    ASSERT_NO_FATAL_FAILURE(TerminateOtherSessions(url));
+    EXPECT_THAT((*c)->Exec("select", "SELECT count(*) FROM t").status(),
+                StatusIs(absl::StatusCode::kUnavailable));
+    EXPECT_THAT(transaction->Commit(),
+                StatusIs(absl::StatusCode::kUnavailable));
+  }
+  EXPECT_EQ(RawQueryText(url, "SELECT count(*) FROM t"), "0");
+  absl::StatusOr<postgresql::Result> count =
+      (*c)->Exec("select", "SELECT count(*) FROM t");
+  ASSERT_THAT(count.status(), IsOk());
+  EXPECT_EQ(count->Text(0, 0), "0");
+}
+
+// The test cluster runs with synchronous_commit=off (postgres_cluster.h);
+// our sessions must not inherit it, since a commit we answered for would
+// then be lost by a crash of the server.
+TEST(PostgresqlConnectionTest, SessionsCommitDurablyAndNameThemselves) {
+  using postgresql::Connection;
+  using postgresql::Result;
+  const std::string url = NewDatabase();
+  constexpr const char* kSettings =
+      "SELECT current_setting('synchronous_commit'), "
+      "current_setting('application_name')";
+  absl::StatusOr<std::unique_ptr<Connection>> plain = Connection::Open(url, {});
+  ASSERT_THAT(plain.status(), IsOk());
+  absl::StatusOr<Result> settings = (*plain)->Exec("settings", kSettings);
+  ASSERT_THAT(settings.status(), IsOk());
+  EXPECT_EQ(settings->Text(0, 0), "on");
+  EXPECT_EQ(settings->Text(0, 1), "stewardd");
+  // The operator's string wins over our defaults, and a stronger commit
+  // level is kept.
+  absl::StatusOr<std::unique_ptr<Connection>> tuned = Connection::Open(
+      absl::StrCat(url,
+                   "?application_name=billing-pdp&options=-csynchronous_"
+                   "commit%3Dremote_apply"),
+      {});
+  ASSERT_THAT(tuned.status(), IsOk());
+  settings = (*tuned)->Exec("settings", kSettings);
+  ASSERT_THAT(settings.status(), IsOk());
+  EXPECT_EQ(settings->Text(0, 0), "remote_apply");
+  EXPECT_EQ(settings->Text(0, 1), "billing-pdp");
 }
 
 // ---- Errors and secrets.

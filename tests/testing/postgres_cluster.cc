@@ -156,6 +156,23 @@ absl::Status PostgresCluster::Resume() {
   return started;
 }
 
+absl::Status PostgresCluster::RestartImmediate() {
+  absl::MutexLock lock(&mu_);
+  if (!running_) return absl::FailedPreconditionError("cluster not running");
+  running_ = false;
+  absl::Status stopped =
+      Run({absl::StrCat(kBinDir, "/pg_ctl"), "-D", absl::StrCat(dir_, "/data"),
+           "-m", "immediate", "-w", "stop"},
+          "pg_ctl stop -m immediate");
+  if (!stopped.ok()) return stopped;
+  // Started as Start() does (same port and options), not with pg_ctl
+  // restart, which would reuse the options of the last start as recorded
+  // in postmaster.opts: the same here, but not a contract.
+  absl::Status started = StartServer();
+  if (started.ok()) running_ = true;
+  return started;
+}
+
 void PostgresCluster::Stop() {
   if (running_) {
     // Immediate: no checkpoint, the data is thrown away anyway.

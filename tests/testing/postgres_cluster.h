@@ -42,6 +42,9 @@ class PostgresCluster {
   // again on the same port. Not for concurrent use with each other.
   absl::Status Pause();
   absl::Status Resume();
+  // pg_ctl restart -m immediate: the server is killed without a
+  // checkpoint (as a crash would) and recovers from its WAL on start.
+  absl::Status RestartImmediate();
 
   int port() const { return port_; }
   // The superuser's URL for database `name`.

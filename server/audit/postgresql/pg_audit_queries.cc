@@ -54,6 +54,15 @@ VerifyResult FoldPgVerifyResult(const PgVerifyResult& chains) {
     out.records_checked += chain.result.records_checked;
   }
   out.message = chains.message;
+  for (const ChainVerifyResult& chain : chains.chains) {
+    const VerifyResult& r = chain.result;
+    out.chains.push_back({chain.chain, r.ok, r.records_checked, r.first_seq,
+                          r.last_seq, r.first_bad_seq, r.message});
+    for (CheckpointCheck check : r.checkpoints) {
+      check.chain = chain.chain;
+      out.checkpoints.push_back(std::move(check));
+    }
+  }
   if (chains.ok) return out;
   // The first broken chain in name order is the one reported (as
   // VerifyPgChains reports its message); rows of a chain without a head

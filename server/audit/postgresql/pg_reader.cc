@@ -91,7 +91,7 @@ absl::StatusOr<ChainRecord> ToChainRecord(const Result& r, int row) {
 absl::StatusOr<std::unique_ptr<PgAuditReader>> PgAuditReader::Open(
     const std::string& conninfo) {
   absl::StatusOr<std::unique_ptr<Connection>> connection =
-      Connection::Open(conninfo, {});
+      Connection::Open(conninfo, internal::ReaderSessionOptions());
   if (!connection.ok()) return connection.status();
   return std::unique_ptr<PgAuditReader>(
       new PgAuditReader(*std::move(connection)));

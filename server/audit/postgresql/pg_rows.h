@@ -2,7 +2,7 @@
 // and their decoding into the stored form record.h hashes.
 //
 // Internal to server/audit/postgresql: pg_verify and pg_reader share it so
-// both read a row the same way.
+// both read a row the same way, and open their sessions the same way.
 #ifndef STEWARD_SERVER_AUDIT_POSTGRESQL_PG_ROWS_H_
 #define STEWARD_SERVER_AUDIT_POSTGRESQL_PG_ROWS_H_
 
@@ -28,6 +28,15 @@ StoredRow PgStoredRow(const store::postgresql::Result& result, int row);
 
 // A 32-byte bytea as a Hash; nullopt for any other length.
 std::optional<Hash> PgHash(const std::string& bytes);
+
+// The readers' sessions: they keep no session state and their SELECTs
+// have no side effects, so a session a server restart closed is replaced
+// on the next query instead of failing it.
+inline store::postgresql::ConnectionOptions ReaderSessionOptions() {
+  store::postgresql::ConnectionOptions options;
+  options.rerun_reads_on_new_session = true;
+  return options;
+}
 
 }  // namespace steward::audit::internal
 

@@ -7,11 +7,11 @@
 #include <utility>
 
 #include "absl/random/random.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "server/audit/postgresql/pg_insert.h"
 #include "server/store/postgresql/connection.h"
 #include "spdlog/spdlog.h"
 
@@ -55,171 +55,6 @@ absl::StatusOr<Hash> ToHash(const std::string& bytes, absl::string_view what) {
   }
   std::memcpy(hash.data(), bytes.data(), hash.size());
   return hash;
-}
-
-absl::string_view HashBytes(const Hash& hash) {
-  return absl::string_view(reinterpret_cast<const char*>(hash.data()),
-                           hash.size());
-}
-
-// One INSERT per batch (or per max_rows_per_insert rows): the chain as $1
-// and each other column as one array parameter, unnested into rows. The
-// statement text is constant whatever the batch size, so PostgreSQL parses
-// and plans 26 parameters instead of 26 per row (a VALUES list of
-// placeholders cost about 100 us a row at 137-row batches).
-constexpr char kInsertSql[] =
-    "INSERT INTO audit_records (chain, seq, time, kind, decision_id, "
-    "caller, principal, action, resource_kind, resource_id, "
-    "resource_scope, effect, reason, rule_id, policy_version, "
-    "store_revision, request_id, fields, purpose, justification, "
-    "attributes, key_id, details, totp_verified, prev_hash, hash) "
-    "SELECT $1::text, r.* FROM unnest($2::bigint[], $3::bigint[], "
-    "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
-    "$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], "
-    "$14::text[], $15::bigint[], $16::bigint[], $17::text[], $18::text[], "
-    "$19::text[], $20::text[], $21::bytea[], $22::text[], $23::text[], "
-    "$24::bigint[], $25::bytea[], $26::bytea[]) AS r";
-
-// Array literals (PostgreSQL's text input of arrays): elements separated
-// by commas inside braces; every text element double-quoted with `"` and
-// `\` backslash-escaped, so any bytes round-trip exactly; NULL unquoted.
-class ArrayBuilder {
- public:
-  void Text(absl::string_view value) {
-    Separator();
-    out_ += '"';
-    for (char c : value) {
-      if (c == '"' || c == '\\') out_ += '\\';
-      out_ += c;
-    }
-    out_ += '"';
-  }
-  void OptionalText(const std::optional<std::string>& value) {
-    if (value.has_value()) {
-      Text(*value);
-    } else {
-      Null();
-    }
-  }
-  void Int(int64_t value) {
-    Separator();
-    absl::StrAppend(&out_, value);
-  }
-  void OptionalInt(const std::optional<int64_t>& value) {
-    if (value.has_value()) {
-      Int(*value);
-    } else {
-      Null();
-    }
-  }
-  // bytea's hex input form, \x then two digits a byte (the backslash
-  // escaped for the array literal).
-  void Bytes(absl::string_view value) {
-    Separator();
-    out_ += "\"\\\\x";
-    out_ += absl::BytesToHexString(value);
-    out_ += '"';
-  }
-  void OptionalBytes(const std::optional<std::string>& value) {
-    if (value.has_value()) {
-      Bytes(*value);
-    } else {
-      Null();
-    }
-  }
-  void Null() {
-    Separator();
-    out_ += "NULL";
-  }
-  std::string Finish() {
-    if (out_.empty()) out_ += '{';
-    out_ += '}';
-    return std::move(out_);
-  }
-
- private:
-  void Separator() { out_ += out_.empty() ? '{' : ','; }
-  std::string out_;
-};
-
-// The 25 array parameters ($2..$26) of rows [begin, end) of a batch.
-struct InsertArrays {
-  ArrayBuilder seq, time, kind, decision_id, caller, principal, action,
-      resource_kind, resource_id, resource_scope, effect, reason, rule_id,
-      policy_version, store_revision, request_id, fields, purpose,
-      justification, attributes, key_id, details, totp_verified, prev_hash,
-      hash;
-
-  void Add(const internal::StoredRow& r, const Hash& prev, const Hash& h) {
-    seq.Int(r.seq);
-    time.Int(r.time_micros);
-    kind.Text(r.kind);
-    decision_id.OptionalText(r.decision_id);
-    caller.Text(r.caller);
-    principal.Text(r.principal);
-    action.Text(r.action);
-    resource_kind.Text(r.resource_kind);
-    resource_id.Text(r.resource_id);
-    resource_scope.Text(r.resource_scope);
-    effect.Text(r.effect);
-    reason.Text(r.reason);
-    rule_id.Text(r.rule_id);
-    policy_version.OptionalInt(r.policy_version);
-    store_revision.OptionalInt(r.store_revision);
-    request_id.Text(r.request_id);
-    fields.Text(r.fields_json);
-    purpose.Text(r.purpose);
-    justification.Text(r.justification);
-    attributes.OptionalBytes(r.attributes);
-    key_id.OptionalText(r.key_id);
-    details.OptionalText(r.details);
-    totp_verified.OptionalInt(r.totp_verified);
-    prev_hash.Bytes(HashBytes(prev));
-    hash.Bytes(HashBytes(h));
-  }
-
-  void AppendTo(Params& p) {
-    for (ArrayBuilder* a :
-         {&seq,         &time,           &kind,           &decision_id,
-          &caller,      &principal,      &action,         &resource_kind,
-          &resource_id, &resource_scope, &effect,         &reason,
-          &rule_id,     &policy_version, &store_revision, &request_id,
-          &fields,      &purpose,        &justification,  &attributes,
-          &key_id,      &details,        &totp_verified,  &prev_hash,
-          &hash}) {
-      p.Text(a->Finish());
-    }
-  }
-};
-
-// PostgreSQL text cannot hold a NUL byte (libpq would cut the value at
-// it), so the stored row would differ from the hashed one: refused.
-absl::Status CheckStorableText(const internal::StoredRow& r) {
-  static const std::string kNone;
-  const std::pair<const char*, const std::string*> texts[] = {
-      {"decision_id", r.decision_id.has_value() ? &*r.decision_id : &kNone},
-      {"caller", &r.caller},
-      {"principal", &r.principal},
-      {"action", &r.action},
-      {"resource_kind", &r.resource_kind},
-      {"resource_id", &r.resource_id},
-      {"resource_scope", &r.resource_scope},
-      {"reason", &r.reason},
-      {"rule_id", &r.rule_id},
-      {"request_id", &r.request_id},
-      {"fields", &r.fields_json},
-      {"purpose", &r.purpose},
-      {"justification", &r.justification},
-      {"key_id", r.key_id.has_value() ? &*r.key_id : &kNone},
-      {"details", r.details.has_value() ? &*r.details : &kNone}};
-  for (const auto& [column, value] : texts) {
-    if (value->find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("audit record has a NUL byte in ", column,
-                       ", which the PostgreSQL trail cannot store"));
-    }
-  }
-  return absl::OkStatus();
 }
 
 // The advisory lock of a chain (pg_trail_writer.h, "Ownership").
@@ -276,7 +111,10 @@ absl::StatusOr<std::unique_ptr<Connection>> PgTrailWriter::Connect(
       "audit chain create",
       "INSERT INTO audit_chains (chain, last_seq, last_hash, created_at, "
       "updated_at) VALUES ($1, 0, $2, $3, $3) ON CONFLICT (chain) DO NOTHING",
-      Params().Text(options.chain).Bytes(HashBytes(kZeroHash)).Int(now));
+      Params()
+          .Text(options.chain)
+          .Bytes(internal::HashBytes(kZeroHash))
+          .Int(now));
   if (!created.ok()) return created.status();
   absl::StatusOr<Result> taken =
       c.Exec("audit chain take",
@@ -355,7 +193,9 @@ absl::Status PgTrailWriter::Enqueue(AuditRecord record, CommitCallback callback,
   if (OnWriterThread()) wait = false;
   Item item;
   item.row = internal::ToStoredRow(std::move(record));
-  if (absl::Status s = CheckStorableText(item.row); !s.ok()) return s;
+  if (absl::Status s = internal::CheckPgStorableText(item.row); !s.ok()) {
+    return s;
+  }
   item.body = internal::CanonicalBody(item.row);
   item.callback = std::move(callback);
   absl::MutexLock lock(&mu_);
@@ -453,7 +293,7 @@ void PgTrailWriter::SignHead() {
                         Params()
                             .Text(options_.chain)
                             .Int(checkpoint->seq)
-                            .Bytes(HashBytes(checkpoint->head))
+                            .Bytes(internal::HashBytes(checkpoint->head))
                             .Int(checkpoint->time_micros)
                             .Text(checkpoint->key_id)
                             .Bytes(checkpoint->signature))
@@ -584,7 +424,7 @@ absl::Status PgTrailWriter::WriteTransaction(std::vector<Item>& batch,
           .Text(options_.chain)
           .Int(head_.last_seq)
           .Int(seq - 1)
-          .Bytes(HashBytes(prev))
+          .Bytes(internal::HashBytes(prev))
           .Int(absl::ToUnixMicros(absl::Now()))
           .Text(kTokenSetting));
   if (!advanced.ok()) return advanced.status();
@@ -596,15 +436,15 @@ absl::Status PgTrailWriter::WriteTransaction(std::vector<Item>& batch,
   for (size_t chunk = begin; chunk < end;
        chunk += options_.max_rows_per_insert) {
     const size_t rows = std::min(options_.max_rows_per_insert, end - chunk);
-    InsertArrays arrays;
+    internal::PgInsertArrays arrays;
     for (size_t i = chunk; i < chunk + rows; ++i) {
       arrays.Add(batch[i].row, prevs[i - begin], hashes[i - begin]);
     }
     Params params;
     params.Text(options_.chain);
     arrays.AppendTo(params);
-    absl::StatusOr<Result> inserted =
-        connection_->Exec("audit records insert", kInsertSql, params);
+    absl::StatusOr<Result> inserted = connection_->Exec(
+        "audit records insert", internal::kPgInsertSql, params);
     if (!inserted.ok()) return inserted.status();
   }
   commit_sent_ = true;

@@ -229,7 +229,7 @@ absl::StatusOr<PgVerifyResult> VerifyPgChains(Connection& connection) {
 
 absl::StatusOr<PgVerifyResult> VerifyPgChains(const std::string& conninfo) {
   absl::StatusOr<std::unique_ptr<Connection>> connection =
-      Connection::Open(conninfo, {});
+      Connection::Open(conninfo, internal::ReaderSessionOptions());
   if (!connection.ok()) return connection.status();
   return VerifyPgChains(**connection);
 }

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -139,7 +140,21 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
         absl::StrCat("bad PostgreSQL connection string: ", reason));
   }
   PQconninfoFree(parsed);
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  // Our defaults come first and the operator's string last: libpq keeps
+  // the last value of a repeated keyword, so the URL overrides each one.
+  // Without them a PostgreSQL host that vanishes without a reset (a
+  // partition, a dead machine) would hold a session, and with it the
+  // trail writer and every sync Check, for the kernel's ~15 minutes of
+  // TCP retransmissions; with them the connection fails within about
+  // tcp_user_timeout and the writer reconnects.
+  static constexpr const char* kKeywords[] = {
+      "connect_timeout",     "keepalives",       "keepalives_idle",
+      "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+      "application_name",    "dbname",           nullptr};
+  const char* values[] = {"10",   "1",     "10",       "5",
+                          "3",    "20000", "stewardd", conninfo.c_str(),
+                          nullptr};
+  PGconn* conn = PQconnectdbParams(kKeywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) {
     return absl::ResourceExhaustedError("postgresql: out of memory");
   }
@@ -161,7 +176,12 @@ absl::Status Connection::ApplySessionSettings() {
       Exec("session settings",
            "SELECT set_config('lock_timeout', $1, false), "
            "set_config('bytea_output', 'hex', false), "
-           "set_config('client_min_messages', 'warning', false)",
+           "set_config('client_min_messages', 'warning', false), "
+           // A committed admin change or trail batch is one we answered
+           // for: never weaker than a local flush, whatever the server's
+           // default; stronger settings (remote_apply, ...) are kept.
+           "CASE WHEN current_setting('synchronous_commit') = 'off' "
+           "THEN set_config('synchronous_commit', 'on', false) END",
            Params().Text(absl::StrCat(
                absl::ToInt64Milliseconds(options_.lock_timeout), "ms")));
   return set.status();
@@ -205,8 +225,28 @@ absl::StatusOr<Result> Connection::Check(PGresult* result,
                   context);
 }
 
+namespace {
+
+bool IsReadOrBegin(const char* sql) {
+  const absl::string_view text(sql);
+  return absl::StartsWith(text, "SELECT ") || absl::StartsWith(text, "BEGIN");
+}
+
+}  // namespace
+
 absl::StatusOr<Result> Connection::Exec(absl::string_view context,
                                         const char* sql, const Params& params) {
+  absl::StatusOr<Result> result = ExecOnce(context, sql, params);
+  if (!result.ok() && options_.rerun_reads_on_new_session && !in_transaction_ &&
+      PQstatus(conn_) == CONNECTION_BAD && IsReadOrBegin(sql)) {
+    return ExecOnce(context, sql, params);  // EnsureConnected resets first
+  }
+  return result;
+}
+
+absl::StatusOr<Result> Connection::ExecOnce(absl::string_view context,
+                                            const char* sql,
+                                            const Params& params) {
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
   const int n = static_cast<int>(params.values_.size());
   std::vector<const char*> values(n);

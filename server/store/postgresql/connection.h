@@ -84,6 +84,16 @@ struct ConnectionOptions {
   // How long a statement waits for a row lock (another writer's revision
   // lock) before failing with kUnavailable (lock_timeout).
   absl::Duration lock_timeout = absl::Seconds(5);
+  // For owners that keep no state in the session (no advisory lock, no
+  // LISTEN, no settings of their own): a statement outside a transaction
+  // that finds the session dead (a server restart or failover closed it
+  // while idle) is run once more on a new session, if it is a SELECT or a
+  // BEGIN. Neither has had an effect when the session was already gone,
+  // so the caller sees the restart only as latency. REQUIRES of the
+  // owner: every SELECT it runs is free of side effects outside its
+  // session. Writes outside a transaction and COMMIT are never re-run:
+  // the first may have landed.
+  bool rerun_reads_on_new_session = false;
 };
 
 // An open connection. Owns the PGconn. Thread-compatible: the owner
@@ -129,6 +139,8 @@ class Connection {
 
  private:
   friend class Transaction;
+  absl::StatusOr<Result> ExecOnce(absl::string_view context, const char* sql,
+                                  const Params& params);
   absl::Status ApplySessionSettings();
   absl::Status EnsureConnected();
   absl::StatusOr<Result> Check(pg_result* result, absl::string_view context);

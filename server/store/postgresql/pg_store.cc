@@ -113,6 +113,7 @@ absl::StatusOr<std::unique_ptr<PgStore>> PgStore::Open(
     const StoreOptions& options) {
   ConnectionOptions connection_options;
   connection_options.lock_timeout = options.busy_timeout;
+  connection_options.rerun_reads_on_new_session = true;
   absl::StatusOr<std::unique_ptr<Connection>> connection =
       Connection::Open(conninfo, connection_options);
   if (!connection.ok()) return connection.status();
