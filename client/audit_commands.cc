@@ -167,12 +167,12 @@ absl::StatusOr<std::vector<std::string>> CheckSignatures(
         parts.push_back(absl::StrCat(named(chain), "missing"));
         continue;
       }
-      parts.push_back(absl::StrCat(
-          named(chain), "newest at record ", newest->seq(),
-          last_seq > newest->seq()
-              ? absl::StrCat("; records ", newest->seq() + 1, "..", last_seq,
-                             " not signed yet")
-              : ""));
+      parts.push_back(
+          absl::StrCat(named(chain), "newest at record ", newest->seq(),
+                       last_seq > newest->seq()
+                           ? absl::StrCat("; records ", newest->seq() + 1, "..",
+                                          last_seq, " not signed yet")
+                           : ""));
     }
     summary = checkpoints.empty()
                   ? "missing"
