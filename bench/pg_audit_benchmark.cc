@@ -409,9 +409,12 @@ void BM_PgSubjectAccess(benchmark::State& state) {
 BENCHMARK(BM_PgSubjectAccess)
     ->Arg(100000)
     ->Arg(1000000)
-    // A SQLite data dir's steward.db holding a trail of `records` decisions,
-    // made once per size and kept for the process (under $TMPDIR).
-    absl::StatusOr<std::string> SqliteTrail(int64_t records) {
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// A SQLite data dir's steward.db holding a trail of `records` decisions,
+// made once per size and kept for the process (under $TMPDIR).
+absl::StatusOr<std::string> SqliteTrail(int64_t records) {
   static absl::Mutex mu;
   static auto* made = new std::map<int64_t, std::string>();
   absl::MutexLock lock(&mu);
