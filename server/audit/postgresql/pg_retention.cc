@@ -332,6 +332,9 @@ absl::StatusOr<PurgeResult> PgRetentionPurger::PurgeExpired() {
   // Phase 2: what remains of each prefix in DEFAULT, oldest first, in
   // bounded transactions.
   for (Chain& chain : chains) {
+    // Nothing of this chain's prefix is left (the usual case): no
+    // transaction.
+    if (chain.prefix_end <= chain.anchor) continue;
     while (failure.ok()) {
       absl::StatusOr<Transaction> txn =
           Transaction::Begin(c, Transaction::Mode::kWrite);
