@@ -745,6 +745,50 @@ TEST_F(PgRetentionTest, KeepsAPartitionHoldingRecordsPastItsChainsPrefix) {
   EXPECT_TRUE(Verify().ok);
 }
 
+TEST_F(PgRetentionTest, ALongReaderMakesTheRunFailWithoutAHalfPurge) {
+  Exec(
+      "SELECT steward_audit_ensure_partitions((extract(epoch FROM now() - "
+      "interval '400 days') * 1000000)::bigint, 2)");
+  std::unique_ptr<PgTrailWriter> a = OpenPgWriter(url_, "a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_THAT(
+      a->SubmitAndWait(At(now_ - absl::Hours(24 * 390), "a-1")).status(),
+      IsOk());
+  ASSERT_THAT(a->SubmitAndWait(At(now_, "a-2")).status(), IsOk());
+  const int64_t partitions_before = Partitions();
+  PgRetentionOptions options;
+  options.retention = absl::Hours(24 * 50);
+  options.lock_timeout = absl::Milliseconds(200);
+  absl::StatusOr<std::unique_ptr<PgRetentionPurger>> purger =
+      PgRetentionPurger::Open(url_, clock_, *a, options);
+  ASSERT_THAT(purger.status(), IsOk());
+  {
+    // A report reading audit_records holds it: DETACH cannot have it.
+    auto reader = store::postgresql::Connection::Open(url_, {});
+    ASSERT_THAT(reader.status(), IsOk());
+    auto txn = store::postgresql::Transaction::Begin(
+        **reader, store::postgresql::Transaction::Mode::kReadSnapshot);
+    ASSERT_THAT(txn.status(), IsOk());
+    ASSERT_THAT(
+        (*reader)->Exec("test", "SELECT count(*) FROM audit_records").status(),
+        IsOk());
+    const absl::Time start = absl::Now();
+    absl::StatusOr<PurgeResult> failed = (*purger)->PurgeExpired();
+    EXPECT_FALSE(failed.ok());
+    EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+    // Nothing half done: the partition, its record and no checkpoint.
+    EXPECT_EQ(Partitions(), partitions_before);
+    EXPECT_EQ(Int("SELECT count(*) FROM audit_records"), 2);
+    EXPECT_EQ(Int("SELECT count(*) FROM audit_retention_checkpoints"), 0);
+  }
+  EXPECT_TRUE(Verify().ok);
+  // The next run, with the reader gone, purges.
+  absl::StatusOr<PurgeResult> result = (*purger)->PurgeExpired();
+  ASSERT_THAT(result.status(), IsOk());
+  EXPECT_EQ(result->purged, 1);
+  EXPECT_TRUE(Verify().ok);
+}
+
 TEST_F(PgRetentionTest, OnlyOneReplicaPurgesAtATime) {
   Exec(
       "SELECT steward_audit_ensure_partitions((extract(epoch FROM now() - "
