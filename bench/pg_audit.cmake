@@ -1,6 +1,7 @@
-# pg_audit_benchmark: records/s one replica's PgTrailWriter sustains into
-# PostgreSQL with group commit (sync durability: a record's slot frees only
-# after its COMMIT). Runs against $STEWARD_BENCH_PG_URL, or, when unset and
+# pg_audit_benchmark: the reports over a PostgreSQL trail at 100k and 1M
+# records (pg_audit_benchmark.cc), and records/s one replica's
+# PgTrailWriter sustains into PostgreSQL with group commit (sync
+# durability: a record's slot frees only after its COMMIT). Runs against $STEWARD_BENCH_PG_URL, or, when unset and
 # tests are built, a throwaway cluster (tests/testing/postgres_cluster.h;
 # fsync off there, so those figures exclude the WAL flush). Included by
 # bench/CMakeLists.txt.

@@ -19,6 +19,19 @@
 // with default settings and point the variable at it, e.g.
 //   STEWARD_BENCH_PG_URL=postgresql://steward@127.0.0.1:5433/postgres
 //   pg_audit_benchmark --benchmark_filter=BM_PgWriterSync
+//
+// The reports over a PostgreSQL trail (server/audit/postgresql/pg_usage.h,
+// pg_audit_queries.h), on N decision records of three chains spread over
+// the last 365 days in monthly partitions, generated server-side (10,000
+// principals, each using 3 (rule, scope) pairs: 30,000 distinct uses;
+// 20% denies):
+//  * BM_PgUsageBuild/N: a new PgTrailUsage's first fold of every chain
+//    (what stewardd does in the background at start);
+//  * BM_PgUnusedUses/N: PgTrailUsage::Read once built, the newest ALLOW
+//    per (principal, rule, scope) UnusedGrants needs;
+//  * BM_PgDecisionSummary/N: DecisionSummary of the whole trail, and
+//    BM_PgDecisionSummaryDay/N of one day (a window cutting two days);
+//  * BM_PgSubjectAccess/N: the first page (100) of one resource's records.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -26,6 +39,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -35,8 +49,11 @@
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
 #include "migrations/migrations.h"
+#include "server/audit/postgresql/pg_audit_queries.h"
 #include "server/audit/postgresql/pg_import.h"
+#include "server/audit/postgresql/pg_reader.h"
 #include "server/audit/postgresql/pg_trail_writer.h"
+#include "server/audit/postgresql/pg_usage.h"
 #include "server/audit/record.h"
 #include "server/audit/writer.h"
 #include "server/store/clock.h"
@@ -201,6 +218,197 @@ BENCHMARK(BM_PgWriterSync)
     ->Arg(64)
     ->Arg(256)
     ->Arg(1024)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// A database holding `n` generated decision records (see the top), one
+// per `n` for the whole run.
+absl::StatusOr<std::string> ReportsDatabase(int64_t n) {
+  static absl::Mutex mu;
+  static auto* databases = new std::map<int64_t, std::string>();
+  absl::MutexLock lock(&mu);
+  if (auto it = databases->find(n); it != databases->end()) return it->second;
+  absl::StatusOr<std::string> url = NewDatabase();
+  if (!url.ok()) return url.status();
+  absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(*url, {});
+  if (!c.ok()) return c.status();
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  constexpr int64_t kYear = int64_t{365} * 86400 * 1000000;
+  absl::StatusOr<store::postgresql::Result> parts = (*c)->Exec(
+      "bench partitions", "SELECT steward_audit_ensure_partitions($1, 14)",
+      Params().Int(now - kYear - int64_t{31} * 86400 * 1000000));
+  if (!parts.ok()) return parts.status();
+  absl::StatusOr<store::postgresql::Result> inserted = (*c)->Exec(
+      "bench records",
+      "INSERT INTO audit_records (chain, seq, time, kind, decision_id, "
+      "caller, principal, action, resource_kind, resource_id, "
+      "resource_scope, effect, reason, rule_id, prev_hash, hash) "
+      "SELECT 'r' || (i % 3), i, $1::bigint - ($2::bigint - i) * "
+      "($3::bigint / $2::bigint), 'decision', "
+      "'d-' || i, 'crm', 'user-' || (i % 10000), 'read', 'customer', "
+      "'c' || (i % 100000), 'acme/s' || ((i % 10000 + i % 3) % 50), "
+      "CASE WHEN i % 5 = 0 THEN 'DENY' ELSE 'ALLOW' END, '', "
+      "CASE WHEN i % 5 = 0 THEN '' "
+      "ELSE 'role' || ((i % 10000 + i % 3) % 20) || '/1' END, "
+      "decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex') "
+      "FROM generate_series(1, $2::bigint) i",
+      Params().Int(now).Int(n).Int(kYear));
+  if (!inserted.ok()) return inserted.status();
+  // The chains' heads, as the writers keep them (seqs need not be dense
+  // here: nothing verifies these chains).
+  absl::StatusOr<store::postgresql::Result> heads = (*c)->Exec(
+      "bench heads",
+      "INSERT INTO audit_chains (chain, last_seq, last_hash, created_at, "
+      "updated_at) SELECT chain, max(seq), decode(repeat('00', 32), 'hex'), "
+      "0, 0 FROM audit_records GROUP BY chain");
+  if (!heads.ok()) return heads.status();
+  if (absl::Status s = (*c)->ExecScript("analyze", "ANALYZE audit_records");
+      !s.ok()) {
+    return s;
+  }
+  (*databases)[n] = *url;
+  return *url;
+}
+
+void BM_PgUsageBuild(benchmark::State& state) {
+  absl::StatusOr<std::string> url = ReportsDatabase(state.range(0));
+  if (!url.ok()) {
+    state.SkipWithError(url.status().ToString().c_str());
+    return;
+  }
+  DecisionFoldSize size;
+  for (auto _ : state) {
+    absl::StatusOr<std::unique_ptr<PgTrailUsage>> usage =
+        PgTrailUsage::Open(*url);
+    if (!usage.ok()) {
+      state.SkipWithError(usage.status().ToString().c_str());
+      break;
+    }
+    if (absl::Status s = (*usage)->Refresh(); !s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
+    size = (*usage)->FoldSize();
+  }
+  state.counters["days"] = static_cast<double>(size.days);
+  state.counters["fold_MiB"] =
+      static_cast<double>(size.approximate_bytes) / (1 << 20);
+}
+BENCHMARK(BM_PgUsageBuild)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_PgUnusedUses(benchmark::State& state) {
+  absl::StatusOr<std::string> url = ReportsDatabase(state.range(0));
+  if (!url.ok()) {
+    state.SkipWithError(url.status().ToString().c_str());
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<PgTrailUsage>> usage =
+      PgTrailUsage::Open(*url);
+  if (!usage.ok()) {
+    state.SkipWithError(usage.status().ToString().c_str());
+    return;
+  }
+  // Built before timing (BM_PgUsageBuild times that).
+  if (absl::Status s = (*usage)->Refresh(); !s.ok()) {
+    state.SkipWithError(s.ToString().c_str());
+    return;
+  }
+  size_t uses = 0;
+  for (auto _ : state) {
+    absl::Status s = (*usage)->Read([&](const UsageMap& map) {
+      uses = 0;
+      for (const auto& [principal, list] : map) uses += list.size();
+    });
+    if (!s.ok()) state.SkipWithError(s.ToString().c_str());
+  }
+  state.counters["uses"] = static_cast<double>(uses);
+}
+BENCHMARK(BM_PgUnusedUses)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void Summary(benchmark::State& state, bool one_day) {
+  absl::StatusOr<std::string> url = ReportsDatabase(state.range(0));
+  if (!url.ok()) {
+    state.SkipWithError(url.status().ToString().c_str());
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<PgTrailUsage>> usage =
+      PgTrailUsage::Open(*url);
+  if (!usage.ok()) {
+    state.SkipWithError(usage.status().ToString().c_str());
+    return;
+  }
+  // Built before timing (BM_PgUsageBuild times that).
+  if (absl::Status s = (*usage)->Refresh(); !s.ok()) {
+    state.SkipWithError(s.ToString().c_str());
+    return;
+  }
+  DecisionWindow window;
+  if (one_day) {
+    window.since = absl::Now() - absl::Hours(36);
+    window.until = absl::Now() - absl::Hours(12);
+  }
+  int64_t decisions = 0;
+  for (auto _ : state) {
+    absl::StatusOr<DecisionSummary> summary = (*usage)->Summarize(window);
+    if (!summary.ok()) {
+      state.SkipWithError(summary.status().ToString().c_str());
+      break;
+    }
+    decisions = summary->total_allow + summary->total_deny;
+  }
+  state.counters["decisions"] = static_cast<double>(decisions);
+}
+void BM_PgDecisionSummary(benchmark::State& state) { Summary(state, false); }
+void BM_PgDecisionSummaryDay(benchmark::State& state) { Summary(state, true); }
+BENCHMARK(BM_PgDecisionSummary)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_PgDecisionSummaryDay)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_PgSubjectAccess(benchmark::State& state) {
+  absl::StatusOr<std::string> url = ReportsDatabase(state.range(0));
+  if (!url.ok()) {
+    state.SkipWithError(url.status().ToString().c_str());
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<PgAuditReader>> reader =
+      PgAuditReader::Open(*url);
+  if (!reader.ok()) {
+    state.SkipWithError(reader.status().ToString().c_str());
+    return;
+  }
+  PgAuditQueries queries(reader->get());
+  size_t records = 0;
+  int64_t n = 0;
+  for (auto _ : state) {
+    absl::StatusOr<QueryPage> page =
+        queries.SubjectAccess("customer", absl::StrCat("c", n++ % 100000),
+                              std::nullopt, std::nullopt, 100, "");
+    if (!page.ok()) {
+      state.SkipWithError(page.status().ToString().c_str());
+      break;
+    }
+    records = page->records.size();
+  }
+  state.counters["records"] = static_cast<double>(records);
+}
+BENCHMARK(BM_PgSubjectAccess)
+    ->Arg(100000)
+    ->Arg(1000000)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -2,6 +2,7 @@
 #include "server/audit/access_reports.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -159,11 +160,22 @@ std::vector<const PermissionRow*> MatrixOrder(
 
 AccessReports::AccessReports(store::PrincipalRepository* store,
                              const store::SnapshotPublisher* snapshots,
-                             AuditReader* reader, const store::Clock* clock,
-                             UsageIndex* usage)
+                             AuditQueries* queries, const store::Clock* clock,
+                             TrailUsage* usage)
     : store_(store),
       snapshots_(snapshots),
-      reader_(reader),
+      queries_(queries),
+      clock_(clock),
+      usage_(usage) {}
+
+AccessReports::AccessReports(store::PrincipalRepository* store,
+                             const store::SnapshotPublisher* snapshots,
+                             AuditReader* reader, const store::Clock* clock,
+                             TrailUsage* usage)
+    : store_(store),
+      snapshots_(snapshots),
+      owned_queries_(std::make_unique<SqliteAuditQueries>(reader)),
+      queries_(owned_queries_.get()),
       clock_(clock),
       usage_(usage) {}
 
@@ -358,13 +370,14 @@ absl::StatusOr<std::optional<absl::Time>> AccessReports::NewestAllowInScope(
   filter.kinds = {RecordKind::kDecision};
   // Newest first (the principal's records through audit_idx_principal,
   // the rule, effect and kind tested on each row, plus the records not
-  // indexed yet: server/audit/reader.cc): the first record in a scope the
+  // indexed yet: server/audit/reader.cc; on PostgreSQL the (principal,
+  // time) index): the first record in a scope the
   // binding covers is the answer. Only used without a usage index
   // (stewardd always has one). Records in other
   // scopes went through another binding of the same role.
   std::string token;
   do {
-    absl::StatusOr<QueryPage> page = reader_->Query(filter, 4, token);
+    absl::StatusOr<QueryPage> page = queries_->Query(filter, 4, token);
     if (!page.ok()) return page.status();
     for (const AuditRecord& record : page->records) {
       if (store::ScopeCovers(scope, record.resource_scope)) {
@@ -586,7 +599,7 @@ absl::StatusOr<DecisionSummaryReport> AccessReports::Summarize(
   }
   if (usage_ == nullptr) {
     return absl::FailedPreconditionError(
-        "DecisionSummary needs the usage index of the trail");
+        "DecisionSummary needs the usage aggregates of the trail");
   }
   std::shared_ptr<const store::Snapshot> snapshot = snapshots_->snapshot();
   absl::StatusOr<DecisionSummary> summary = usage_->Summarize(window);

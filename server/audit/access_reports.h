@@ -60,7 +60,7 @@
 //    (principal, role, scope) order.
 //  * Summarize(since, until, top_denied): DECISION records with
 //    since <= time < until (either side open when unset), from the usage
-//    index's per-day aggregate (usage.h): allow/deny per UTC day
+//    usage's per-day aggregate (usage.h): allow/deny per UTC day
 //    (non-ALLOW counts as deny), totals, and the principals with most
 //    denies (ties by id). Exact at any instant, not rounded to days. Also
 //    names the active policy's roles (none when no policy is active:
@@ -69,6 +69,7 @@
 #define STEWARD_SERVER_AUDIT_ACCESS_REPORTS_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +77,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/audit/audit_queries.h"
 #include "server/audit/reader.h"
 #include "server/audit/usage.h"
 #include "server/store/clock.h"
@@ -153,25 +155,36 @@ struct DecisionSummaryReport {
 };
 
 // Computes the reports. Borrows everything (all must outlive it); holds no
-// state between calls, so one instance may serve concurrent calls when the
-// borrowed objects are thread-safe (they are). Every method returns the
-// report, or:
+// state between calls (movable, not copyable), so one instance may serve
+// concurrent calls when the borrowed objects are thread-safe (they are). Every
+// method returns the report, or:
 //   kInvalidArgument  a malformed query (the message names the field);
 //   kNotFound         the permissions of an unknown principal or role;
 //   kFailedPrecondition  no policy is active yet;
 //   other codes from the store or the trail, unchanged.
 class AccessReports {
  public:
-  // `usage` (optional) answers UnusedGrants from its in-memory aggregate
-  // of the newest ALLOW per (principal, rule, resource scope), brought up
-  // to date incrementally on each call (usage.h); no scan of the trail per
-  // report. Without it UnusedGrants probes the AuditReader per (binding,
+  // The trail is read through two seams, so every report works on either
+  // engine (SQLite, or PostgreSQL across every replica's chain):
+  // `queries` (audit_queries.h) and `usage` (usage.h, optional).
+  // `usage` answers UnusedGrants and DecisionSummary from per-(principal,
+  // rule, scope) and per-day aggregates held in memory and brought up to
+  // date incrementally on each call (no scan of the trail per report): on
+  // SQLite the UsageIndex, on PostgreSQL PgTrailUsage (per replica chain).
+  // Without it UnusedGrants probes `queries` per (binding,
   // allow rule reachable from it) until it finds a use in the window — one
   // index range probe each (migrations/0003), fine for small stores, slow
-  // at scale (see bench/reports_benchmark.cc).
+  // at scale (see bench/reports_benchmark.cc) — and Summarize fails.
+  // WhoCan, the permission matrices, SeparationViolations and
+  // ExpiringGrants read only the store and its snapshot.
+  AccessReports(store::PrincipalRepository* store,
+                const store::SnapshotPublisher* snapshots,
+                AuditQueries* queries, const store::Clock* clock,
+                TrailUsage* usage = nullptr);
+  // The same over a SQLite trail's reader (tests and benchmarks).
   AccessReports(store::PrincipalRepository* store,
                 const store::SnapshotPublisher* snapshots, AuditReader* reader,
-                const store::Clock* clock, UsageIndex* usage = nullptr);
+                const store::Clock* clock, TrailUsage* usage = nullptr);
 
   absl::StatusOr<std::vector<WhoCanEntry>> WhoCan(const WhoCanQuery& query);
   absl::StatusOr<std::vector<PermissionEntry>> RolePermissions(
@@ -193,7 +206,7 @@ class AccessReports {
   absl::StatusOr<std::vector<store::Binding>> AllBindings(
       const store::BindingFilter& filter);
   // The newest ALLOW decision of `principal` through rule `rule_id` on a
-  // resource in a scope `scope` covers, by AuditReader probes; nullopt when
+  // resource in a scope `scope` covers, by AuditQueries probes; nullopt when
   // the trail has none.
   absl::StatusOr<std::optional<absl::Time>> NewestAllowInScope(
       const std::string& principal, const std::string& rule_id,
@@ -201,9 +214,11 @@ class AccessReports {
 
   store::PrincipalRepository* store_;
   const store::SnapshotPublisher* snapshots_;
-  AuditReader* reader_;
+  // Set by the AuditReader constructor only: the queries it reads through.
+  std::unique_ptr<SqliteAuditQueries> owned_queries_;
+  AuditQueries* queries_;
   const store::Clock* clock_;
-  UsageIndex* usage_;
+  TrailUsage* usage_;
 };
 
 }  // namespace steward::audit

@@ -1,20 +1,22 @@
-// AuditQueries: what the AuditService asks of an audit trail whatever
-// database holds it — one page of records, newest first, and the
+// AuditQueries: what the AuditService and the access reports ask of an
+// audit trail whatever database holds it — one page of records, newest
+// first, the records about one resource (subject access), and the
 // verification of the whole trail.
 //
 // Public; the seam between AuditServiceImpl (server/grpc) and the engines.
 // Two implementations: SqliteAuditQueries, over the SQLite trail's
 // AuditReader (reader.h), and PgAuditQueries
 // (postgresql/pg_audit_queries.h), over PgAuditReader, which answers
-// across every replica's chain. Only what both engines can answer
-// correctly is here; the SQLite-only queries (subject access, the reports'
-// usage index) stay on AuditReader, so a PostgreSQL trail can never be
-// asked for them by accident.
+// across every replica's chain, ordered by time. The reports' usage
+// aggregates have their own seam, TrailUsage (usage.h).
 #ifndef STEWARD_SERVER_AUDIT_AUDIT_QUERIES_H_
 #define STEWARD_SERVER_AUDIT_AUDIT_QUERIES_H_
 
+#include <optional>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "server/audit/reader.h"
 #include "server/audit/verify.h"
 
@@ -30,6 +32,14 @@ class AuditQueries {
   virtual absl::StatusOr<QueryPage> Query(const QueryFilter& filter,
                                           int page_size,
                                           absl::string_view page_token) = 0;
+
+  // Subject access: every record about one resource in [since, until),
+  // newest first; the contract of AuditReader::SubjectAccess (both ids
+  // required, kInvalidArgument otherwise; pages as Query).
+  virtual absl::StatusOr<QueryPage> SubjectAccess(
+      absl::string_view resource_kind, absl::string_view resource_id,
+      std::optional<absl::Time> since, std::optional<absl::Time> until,
+      int page_size, absl::string_view page_token) = 0;
 
   // The whole trail verified: ok only if every chain verifies; otherwise
   // first_bad_seq and message are those of the first broken chain.
@@ -51,6 +61,13 @@ class SqliteAuditQueries final : public AuditQueries {
   absl::StatusOr<QueryPage> Query(const QueryFilter& filter, int page_size,
                                   absl::string_view page_token) override {
     return reader_->Query(filter, page_size, page_token);
+  }
+  absl::StatusOr<QueryPage> SubjectAccess(
+      absl::string_view resource_kind, absl::string_view resource_id,
+      std::optional<absl::Time> since, std::optional<absl::Time> until,
+      int page_size, absl::string_view page_token) override {
+    return reader_->SubjectAccess(resource_kind, resource_id, since, until,
+                                  page_size, page_token);
   }
   absl::StatusOr<VerifyResult> VerifyChain() override {
     return reader_->VerifyChain();

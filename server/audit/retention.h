@@ -41,11 +41,32 @@ struct PurgeResult {
   int64_t checkpoint_seq = 0;    // last purged seq (0: nothing purged)
   int64_t purge_record_seq = 0;  // the retention_purge record (0: none)
   absl::Time cutoff;
+  // PostgreSQL (postgresql/pg_retention.h) only: the monthly partitions
+  // dropped, and whether another replica was purging (nothing done).
+  // checkpoint_seq stays 0 there: each chain has its own checkpoint.
+  int64_t partitions_dropped = 0;
+  bool skipped = false;
+};
+
+// What the daemon's retention job runs, whatever engine holds the trail:
+// RetentionPurger below (SQLite) or PgRetentionPurger
+// (postgresql/pg_retention.h). Thread-compatible.
+class TrailPurger {
+ public:
+  virtual ~TrailPurger() = default;
+  // Removes the records older than the retention period (see each
+  // implementation) and records the purge in the trail.
+  virtual absl::StatusOr<PurgeResult> PurgeExpired() = 0;
+
+ protected:
+  TrailPurger() = default;
+  TrailPurger(const TrailPurger&) = delete;
+  TrailPurger& operator=(const TrailPurger&) = delete;
 };
 
 // Owns its own connection. Thread-compatible: one caller at a time (the
 // server's retention job). The clock and writer must outlive it.
-class RetentionPurger {
+class RetentionPurger final : public TrailPurger {
  public:
   // REQUIRES: options.retention > 0, options.batch_rows > 0
   // (kInvalidArgument otherwise). kNotFound: no such database.
@@ -55,7 +76,7 @@ class RetentionPurger {
 
   RetentionPurger(const RetentionPurger&) = delete;
   RetentionPurger& operator=(const RetentionPurger&) = delete;
-  ~RetentionPurger();
+  ~RetentionPurger() override;
 
   // Removes every record of the oldest seq prefix whose time is before
   // clock.Now() - retention (a record newer than the cutoff stops the
@@ -63,7 +84,7 @@ class RetentionPurger {
   // anything was removed, records the purge and waits for that record's
   // commit. A failure after some batches committed leaves a consistent
   // trail (each batch carries its checkpoint) and returns the error.
-  absl::StatusOr<PurgeResult> PurgeExpired();
+  absl::StatusOr<PurgeResult> PurgeExpired() override;
 
  private:
   RetentionPurger(std::unique_ptr<store::sqlite::Connection> connection,

@@ -65,7 +65,9 @@ struct ScopedUse {
   std::string rule_id;
   std::string resource_scope;
   absl::Time last_allow;
-  int64_t last_seq = 0;  // the largest seq among those decisions
+  // The largest seq among those decisions (SQLite; on PostgreSQL the
+  // largest within one chain, which the reports do not use).
+  int64_t last_seq = 0;
 };
 
 // Principal id -> its uses, in no particular order.
@@ -94,7 +96,9 @@ struct DecisionSummary {
   int64_t total_allow = 0;
   int64_t total_deny = 0;
   int64_t denied_principals = 0;
-  // The retained trail read: seqs first_seq..last_seq (0, 0 when empty).
+  // The retained trail read: seqs first_seq..last_seq (0, 0 when empty,
+  // and on a PostgreSQL trail, where each replica's chain has its own
+  // seqs and no one range describes them).
   int64_t first_seq = 0;
   int64_t last_seq = 0;
 };
@@ -107,8 +111,32 @@ struct DecisionFoldSize {
   int64_t approximate_bytes = 0;
 };
 
+// What the UnusedGrants and DecisionSummary reports (access_reports.h)
+// ask of a trail, whatever engine holds it: the newest ALLOW per
+// (principal, rule_id, resource_scope), and the decision counts of a
+// window. Two implementations, with the same answers for the same records:
+// UsageIndex below (SQLite; an in-memory aggregate kept up to date
+// incrementally) and PgTrailUsage (postgresql/pg_usage.h; the same
+// aggregate, folded per replica chain). Implementations are thread-safe.
+class TrailUsage {
+ public:
+  virtual ~TrailUsage() = default;
+  // Calls `fn` with the newest ALLOW decision per (principal, rule_id,
+  // resource_scope) of the retained trail (DECISION records with a rule).
+  // `fn` must not call back into this object.
+  virtual absl::Status Read(absl::FunctionRef<void(const UsageMap&)> fn) = 0;
+  // The decision counts of `window`, as DecisionSummary documents.
+  virtual absl::StatusOr<DecisionSummary> Summarize(
+      const DecisionWindow& window) = 0;
+
+ protected:
+  TrailUsage() = default;
+  TrailUsage(const TrailUsage&) = delete;
+  TrailUsage& operator=(const TrailUsage&) = delete;
+};
+
 // Thread-safe: calls are serialized on its own connection. Owns it.
-class UsageIndex {
+class UsageIndex final : public TrailUsage {
  public:
   // kNotFound: no such file.
   static absl::StatusOr<std::unique_ptr<UsageIndex>> Open(
@@ -120,7 +148,7 @@ class UsageIndex {
 
   UsageIndex(const UsageIndex&) = delete;
   UsageIndex& operator=(const UsageIndex&) = delete;
-  ~UsageIndex();
+  ~UsageIndex() override;
 
   // Folds in the records committed since the last call (the whole trail on
   // the first call) and drops entries retention purged. A server may call
@@ -131,12 +159,13 @@ class UsageIndex {
 
   // Refresh(), then calls `fn` with the aggregate, under the index's lock
   // (do not call back into the index from `fn`).
-  absl::Status Read(absl::FunctionRef<void(const UsageMap&)> fn);
+  absl::Status Read(absl::FunctionRef<void(const UsageMap&)> fn) override;
 
   // Refresh(), then the decision counts of `window`. The fold and the
   // edge-day reads see one state of the trail (one read transaction).
   // Errors from SQLite per sqlite_status.h.
-  absl::StatusOr<DecisionSummary> Summarize(const DecisionWindow& window);
+  absl::StatusOr<DecisionSummary> Summarize(
+      const DecisionWindow& window) override;
 
   // The current size of the decision aggregate (no refresh).
   DecisionFoldSize FoldSize();

@@ -27,6 +27,8 @@
 #include "server/audit/audit_queries.h"
 #include "server/audit/postgresql/pg_audit_queries.h"
 #include "server/audit/postgresql/pg_reader.h"
+#include "server/audit/postgresql/pg_retention.h"
+#include "server/audit/postgresql/pg_usage.h"
 #include "server/audit/reader.h"
 #include "server/audit/retention.h"
 #include "server/audit/run_marker.h"
@@ -130,6 +132,24 @@ std::string HostOf(const std::string& listen) {
   return listen.substr(0, listen.rfind(':'));
 }
 
+// Builds the reports' usage aggregate (SQLite's UsageIndex or
+// PostgreSQL's PgTrailUsage: the same two calls) and logs its size.
+template <typename Index>
+void WarmUsage(Index& index) {
+  const absl::Time start = absl::Now();
+  if (absl::Status s = index.Refresh(); !s.ok()) {
+    spdlog::warn("usage index for reports not built at start: {}",
+                 s.ToString());
+    return;
+  }
+  const audit::DecisionFoldSize size = index.FoldSize();
+  spdlog::info(
+      "usage index for reports built in {} ms ({} days, {} (day, "
+      "principal) deny counts, ~{} MiB)",
+      absl::ToInt64Milliseconds(absl::Now() - start), size.days,
+      size.deny_entries, size.approximate_bytes >> 20);
+}
+
 }  // namespace
 
 // Everything Run() serves with, in construction order (destroyed in
@@ -150,7 +170,7 @@ struct Daemon::Parts {
   // same object with a SQLite trail and null with a PostgreSQL one.
   std::unique_ptr<audit::TrailWriter> writer;
   audit::AuditWriter* sqlite_writer = nullptr;
-  std::unique_ptr<RetentionJob> retention;  // SQLite trail only
+  std::unique_ptr<RetentionJob> retention;
   Metrics metrics;
   std::unique_ptr<TrailAuditSink> audit_sink;
   std::unique_ptr<Authenticator> authenticator;
@@ -159,6 +179,7 @@ struct Daemon::Parts {
   std::unique_ptr<audit::AuditReader> reader;       // SQLite trail only
   std::unique_ptr<audit::UsageIndex> usage;         // SQLite trail only
   std::unique_ptr<audit::PgAuditReader> pg_reader;  // PostgreSQL trail only
+  std::unique_ptr<audit::PgTrailUsage> pg_usage;    // PostgreSQL trail only
   std::unique_ptr<audit::AuditQueries> queries;
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<MetricsHttpServer> metrics_http;
@@ -485,8 +506,9 @@ absl::Status Daemon::OpenTrail() {
 // The audit trail in PostgreSQL: this replica's chain beside the other
 // replicas' in the shared database, and the record of an unclean stop of
 // the previous run on this data dir. What reads or rewrites the SQLite
-// file (the signed-tail check, a new segment, retention, the usage index)
-// has no PostgreSQL counterpart yet, and the start-up log says so.
+// file (the signed-tail check, a new segment) has no PostgreSQL counterpart
+// yet, and the start-up log says so. Retention drops expired monthly
+// partitions (pg_retention.h).
 absl::Status Daemon::OpenPgTrail() {
   const ServeConfig& config = config_;
   Parts& p = *parts_;
@@ -523,12 +545,23 @@ absl::Status Daemon::OpenPgTrail() {
       store::RedactStoreLocation(config.store), config.replica_name);
   spdlog::warn(
       "audit trail in PostgreSQL: not available yet: the signed-tail check "
-      "at start-up{}, retention (--audit-retention), and the usage index, so "
-      "SubjectAccess and the access reports answer FAILED_PRECONDITION "
-      "(QueryDecisions and VerifyChain work)",
+      "at start-up{}",
       config.audit_start_new_segment ? " (--audit-start-new-segment ignored)"
                                      : "");
-  return RecordPreviousRun(config, p);
+  if (absl::Status s = RecordPreviousRun(config, p); !s.ok()) return s;
+  // Every replica runs the job; an advisory lock lets one purge at a time
+  // (pg_retention.h), so a stopped replica never stops retention.
+  audit::PgRetentionOptions retention_options;
+  retention_options.retention = config.audit_retention;
+  absl::StatusOr<std::unique_ptr<audit::PgRetentionPurger>> purger =
+      audit::PgRetentionPurger::Open(config.store, p.clock, *p.writer,
+                                     retention_options);
+  if (!purger.ok()) {
+    return OpenError("cannot open the audit retention job", purger.status());
+  }
+  p.retention =
+      std::make_unique<RetentionJob>(std::move(*purger), absl::Hours(1));
+  return absl::OkStatus();
 }
 
 // Metrics, the audit sink, authentication and the three services.
@@ -571,10 +604,19 @@ absl::Status Daemon::OpenServices() {
                        reader.status());
     }
     p.pg_reader = std::move(*reader);
+    // The reports' aggregates on their own connection, so a long report
+    // does not hold up QueryDecisions.
+    absl::StatusOr<std::unique_ptr<audit::PgTrailUsage>> usage =
+        audit::PgTrailUsage::Open(db_path);
+    if (!usage.ok()) {
+      return OpenError("cannot open the audit trail for reports",
+                       usage.status());
+    }
+    p.pg_usage = std::move(*usage);
     p.queries = std::make_unique<audit::PgAuditQueries>(p.pg_reader.get());
     p.audit_service = std::make_unique<AuditServiceImpl>(
         &p.store->principals(), &p.store->publisher(), p.queries.get(),
-        /*reader=*/nullptr, p.authenticator.get(), &p.clock);
+        p.authenticator.get(), &p.clock, p.pg_usage.get());
     return absl::OkStatus();
   }
   absl::StatusOr<std::unique_ptr<audit::AuditReader>> reader =
@@ -593,7 +635,7 @@ absl::Status Daemon::OpenServices() {
   p.queries = std::make_unique<audit::SqliteAuditQueries>(p.reader.get());
   p.audit_service = std::make_unique<AuditServiceImpl>(
       &p.store->principals(), &p.store->publisher(), p.queries.get(),
-      p.reader.get(), p.authenticator.get(), &p.clock, p.usage.get());
+      p.authenticator.get(), &p.clock, p.usage.get());
   return absl::OkStatus();
 }
 
@@ -728,20 +770,10 @@ absl::Status Daemon::Run() {
   // auditor's UnusedGrants or DecisionSummary call. Reports asked
   // meanwhile wait for it.
   if (p.usage != nullptr) {
-    warm_usage_ = std::thread([index = p.usage.get()] {
-      const absl::Time start = absl::Now();
-      if (absl::Status s = index->Refresh(); !s.ok()) {
-        spdlog::warn("usage index for reports not built at start: {}",
-                     s.ToString());
-        return;
-      }
-      const audit::DecisionFoldSize size = index->FoldSize();
-      spdlog::info(
-          "usage index for reports built in {} ms ({} days, {} (day, "
-          "principal) deny counts, ~{} MiB)",
-          absl::ToInt64Milliseconds(absl::Now() - start), size.days,
-          size.deny_entries, size.approximate_bytes >> 20);
-    });
+    warm_usage_ = std::thread([index = p.usage.get()] { WarmUsage(*index); });
+  } else if (p.pg_usage != nullptr) {
+    warm_usage_ =
+        std::thread([index = p.pg_usage.get()] { WarmUsage(*index); });
   }
 
   while (true) {

@@ -4,7 +4,7 @@
 
 namespace steward::server {
 
-RetentionJob::RetentionJob(std::unique_ptr<audit::RetentionPurger> purger,
+RetentionJob::RetentionJob(std::unique_ptr<audit::TrailPurger> purger,
                            absl::Duration period)
     : purger_(std::move(purger)), period_(period), thread_([this] { Run(); }) {}
 
@@ -24,6 +24,15 @@ void RetentionJob::Run() {
     if (!result.ok()) {
       spdlog::error("audit retention purge failed: {}",
                     result.status().ToString());
+    } else if (result->skipped) {
+      spdlog::info(
+          "audit retention: another replica is purging; skipped this run");
+    } else if (result->partitions_dropped > 0) {
+      spdlog::info(
+          "audit retention: purged {} records older than {} ({} partitions "
+          "dropped; each chain's checkpoint advanced)",
+          result->purged, absl::FormatTime(result->cutoff),
+          result->partitions_dropped);
     } else if (result->purged > 0) {
       spdlog::info(
           "audit retention: purged {} records older than {} "

@@ -16,7 +16,7 @@ namespace steward::server {
 // Owns the purger and the thread; Stop() (or the destructor) joins.
 class RetentionJob {
  public:
-  RetentionJob(std::unique_ptr<audit::RetentionPurger> purger,
+  RetentionJob(std::unique_ptr<audit::TrailPurger> purger,
                absl::Duration period);
   ~RetentionJob();
   RetentionJob(const RetentionJob&) = delete;
@@ -27,7 +27,7 @@ class RetentionJob {
  private:
   void Run();
 
-  std::unique_ptr<audit::RetentionPurger> purger_;
+  std::unique_ptr<audit::TrailPurger> purger_;
   absl::Duration period_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -199,14 +199,12 @@ v1::AuditRecord ToProto(const audit::AuditRecord& record) {
 AuditServiceImpl::AuditServiceImpl(store::PrincipalRepository* store,
                                    const store::SnapshotPublisher* snapshots,
                                    audit::AuditQueries* queries,
-                                   audit::AuditReader* reader,
                                    Authenticator* authenticator,
                                    const store::Clock* clock,
-                                   audit::UsageIndex* usage)
+                                   audit::TrailUsage* usage)
     : store_(store),
       snapshots_(snapshots),
       queries_(queries),
-      reader_(reader),
       authenticator_(authenticator),
       clock_(clock),
       usage_(usage) {
@@ -219,16 +217,6 @@ AuditServiceImpl::AuditServiceImpl(store::PrincipalRepository* store,
   Serve("SeparationViolations", &AuditServiceImpl::SeparationViolations);
   Serve("ExpiringGrants", &AuditServiceImpl::ExpiringGrants);
   Serve("DecisionSummary", &AuditServiceImpl::DecisionSummary);
-}
-
-// With a PostgreSQL trail only QueryDecisions and VerifyChain have an
-// answer (audit_queries.h); the rest read the SQLite trail's own tables,
-// and an answer from anywhere else would be wrong data.
-absl::Status AuditServiceImpl::RequireSqliteTrail() const {
-  if (reader_ != nullptr) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      "not available with a PostgreSQL audit trail yet (QueryDecisions and "
-      "VerifyChain are)");
 }
 
 template <typename Fn>
@@ -306,7 +294,6 @@ void AuditServiceImpl::SubjectAccess(const std::shared_ptr<UnaryCall>& call,
                                      const v1::SubjectAccessRequest* request,
                                      v1::SubjectAccessResponse* response) {
   Run(call, [&]() -> absl::Status {
-    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     if (request->resource_kind().empty() || request->resource_id().empty()) {
       return absl::InvalidArgumentError(
           "resource_kind and resource_id: both are required");
@@ -324,9 +311,9 @@ void AuditServiceImpl::SubjectAccess(const std::shared_ptr<UnaryCall>& call,
       if (!t.ok()) return t.status();
       until = *t;
     }
-    absl::StatusOr<audit::QueryPage> page =
-        reader_->SubjectAccess(request->resource_kind(), request->resource_id(),
-                               since, until, *page_size, request->page_token());
+    absl::StatusOr<audit::QueryPage> page = queries_->SubjectAccess(
+        request->resource_kind(), request->resource_id(), since, until,
+        *page_size, request->page_token());
     if (!page.ok()) return page.status();
     for (const audit::AuditRecord& record : page->records) {
       *response->add_records() = ToProto(record);
@@ -341,14 +328,13 @@ void AuditServiceImpl::SubjectAccess(const std::shared_ptr<UnaryCall>& call,
 // Here requests become queries (protocol defaults and ranges) and reports
 // become protos.
 audit::AccessReports AuditServiceImpl::Reports() const {
-  return audit::AccessReports(store_, snapshots_, reader_, clock_, usage_);
+  return audit::AccessReports(store_, snapshots_, queries_, clock_, usage_);
 }
 
 void AuditServiceImpl::WhoCan(const std::shared_ptr<UnaryCall>& call,
                               const v1::WhoCanRequest* request,
                               v1::WhoCanResponse* response) {
   Run(call, [&]() -> absl::Status {
-    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     absl::StatusOr<std::vector<audit::WhoCanEntry>> entries = Reports().WhoCan(
         {request->action(), request->resource_kind(), request->scope()});
     if (!entries.ok()) return entries.status();
@@ -372,7 +358,6 @@ void AuditServiceImpl::EffectivePermissions(
     const v1::EffectivePermissionsRequest* request,
     v1::EffectivePermissionsResponse* response) {
   Run(call, [&]() -> absl::Status {
-    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     absl::StatusOr<std::vector<audit::PermissionEntry>> entries;
     switch (request->subject_case()) {
       case v1::EffectivePermissionsRequest::kRole:
@@ -402,7 +387,6 @@ void AuditServiceImpl::UnusedGrants(const std::shared_ptr<UnaryCall>& call,
                                     const v1::UnusedGrantsRequest* request,
                                     v1::UnusedGrantsResponse* response) {
   Run(call, [&]() -> absl::Status {
-    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     if (request->days() < 0 || request->days() > audit::kMaxUnusedDays) {
       return absl::InvalidArgumentError(
           absl::StrCat("days: must be between 0 and ", audit::kMaxUnusedDays));
@@ -427,7 +411,6 @@ void AuditServiceImpl::SeparationViolations(
     const v1::SeparationViolationsRequest*,
     v1::SeparationViolationsResponse* response) {
   Run(call, [&]() -> absl::Status {
-    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     absl::StatusOr<std::vector<audit::SeparationViolation>> violations =
         Reports().SeparationViolations();
     if (!violations.ok()) return violations.status();
@@ -447,7 +430,6 @@ void AuditServiceImpl::ExpiringGrants(const std::shared_ptr<UnaryCall>& call,
                                       const v1::ExpiringGrantsRequest* request,
                                       v1::ExpiringGrantsResponse* response) {
   Run(call, [&]() -> absl::Status {
-    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     absl::Duration within = audit::kDefaultExpiringWithin;
     if (request->has_within()) {
       const google::protobuf::Duration& d = request->within();
@@ -473,7 +455,6 @@ void AuditServiceImpl::DecisionSummary(
     const v1::DecisionSummaryRequest* request,
     v1::DecisionSummaryResponse* response) {
   Run(call, [&]() -> absl::Status {
-    if (absl::Status s = RequireSqliteTrail(); !s.ok()) return s;
     if (request->top_denied() < 0 ||
         request->top_denied() > audit::kMaxTopDenied) {
       return absl::InvalidArgumentError(

@@ -6,7 +6,6 @@
 
 #include "server/audit/access_reports.h"
 #include "server/audit/audit_queries.h"
-#include "server/audit/reader.h"
 #include "server/audit/usage.h"
 #include "server/auth/authenticator.h"
 #include "server/grpc/decoded_service.h"
@@ -20,16 +19,17 @@ namespace steward::server {
 // Thread-safe; borrows everything it is given, which must outlive it.
 class AuditServiceImpl final : public DecodedService<v1::AuditService> {
  public:
-  // QueryDecisions and VerifyChain are answered from `queries`, whatever
-  // engine holds the trail. The other RPCs read the SQLite trail through
-  // `reader`; null `reader` (a PostgreSQL trail) makes them
-  // FAILED_PRECONDITION. `usage` (may be null) speeds up UnusedGrants on
-  // large trails; DecisionSummary needs it (FAILED_PRECONDITION without).
+  // Every RPC works whatever engine holds the trail: QueryDecisions,
+  // SubjectAccess and VerifyChain are answered from `queries`; the reports
+  // from audit::AccessReports over `queries` and `usage` (may be null: it
+  // speeds up UnusedGrants on large trails; DecisionSummary needs it,
+  // FAILED_PRECONDITION without). The daemon passes the SQLite trail's
+  // UsageIndex or the PostgreSQL trail's PgTrailUsage.
   AuditServiceImpl(store::PrincipalRepository* store,
                    const store::SnapshotPublisher* snapshots,
-                   audit::AuditQueries* queries, audit::AuditReader* reader,
-                   Authenticator* authenticator, const store::Clock* clock,
-                   audit::UsageIndex* usage = nullptr);
+                   audit::AuditQueries* queries, Authenticator* authenticator,
+                   const store::Clock* clock,
+                   audit::TrailUsage* usage = nullptr);
 
  private:
   // The RPCs, served by DecodedService (see the constructor).
@@ -61,8 +61,6 @@ class AuditServiceImpl final : public DecodedService<v1::AuditService> {
                        v1::DecisionSummaryResponse* response);
 
   audit::AccessReports Reports() const;
-  // OK with a SQLite trail; FAILED_PRECONDITION naming why without.
-  absl::Status RequireSqliteTrail() const;
 
   // Authorizes, runs `fn` and finishes the reactor with its status.
   template <typename Fn>
@@ -71,10 +69,9 @@ class AuditServiceImpl final : public DecodedService<v1::AuditService> {
   store::PrincipalRepository* store_;
   const store::SnapshotPublisher* snapshots_;
   audit::AuditQueries* queries_;
-  audit::AuditReader* reader_;  // null with a PostgreSQL trail
   Authenticator* authenticator_;
   const store::Clock* clock_;
-  audit::UsageIndex* usage_;
+  audit::TrailUsage* usage_;
 };
 
 // Wire form of a stored record.

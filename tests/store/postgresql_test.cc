@@ -139,8 +139,9 @@ TEST(PostgresqlMigrationTest, AppendedMigrationRunsInItsTransaction) {
   std::vector<migrations::Migration> list(migrations::AllPostgresql().begin(),
                                           migrations::AllPostgresql().end());
   const std::string good_sha(64, 'b');
-  // Versions after the embedded ones, however many have landed.
-  const int latest = static_cast<int>(list.size());
+  // Versions after the embedded ones, however many have landed (and with
+  // gaps in the numbering: 0004 may land before 0003).
+  const int latest = list.back().version;
   const std::string extra_name = absl::StrFormat("%04d_extra.sql", latest + 1);
   const std::string bad_name = absl::StrFormat("%04d_bad.sql", latest + 2);
   list.push_back(

@@ -23,6 +23,24 @@ absl::StatusOr<QueryPage> PgAuditQueries::Query(const QueryFilter& filter,
   return out;
 }
 
+absl::StatusOr<QueryPage> PgAuditQueries::SubjectAccess(
+    absl::string_view resource_kind, absl::string_view resource_id,
+    std::optional<absl::Time> since, std::optional<absl::Time> until,
+    int page_size, absl::string_view page_token) {
+  // The same refusal as AuditReader::SubjectAccess: without both ids this
+  // would be a query of the whole trail.
+  if (resource_kind.empty() || resource_id.empty()) {
+    return absl::InvalidArgumentError(
+        "subject access needs a resource kind and id");
+  }
+  QueryFilter filter;
+  filter.resource_kind = std::string(resource_kind);
+  filter.resource_id = std::string(resource_id);
+  filter.since = since;
+  filter.until = until;
+  return Query(filter, page_size, page_token);
+}
+
 absl::StatusOr<VerifyResult> PgAuditQueries::VerifyChain() {
   absl::StatusOr<PgVerifyResult> chains = reader_->VerifyChains();
   if (!chains.ok()) return chains.status();
