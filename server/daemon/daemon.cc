@@ -29,6 +29,7 @@
 #include "server/audit/postgresql/pg_reader.h"
 #include "server/audit/postgresql/pg_retention.h"
 #include "server/audit/postgresql/pg_usage.h"
+#include "server/audit/postgresql/pg_verify.h"
 #include "server/audit/reader.h"
 #include "server/audit/retention.h"
 #include "server/audit/run_marker.h"
@@ -517,6 +518,7 @@ absl::Status Daemon::OpenPgTrail() {
       static_cast<size_t>(config.audit_queue_capacity);
   writer_options.signed_checkpoint_records = config.audit_checkpoint_records;
   writer_options.signed_checkpoint_interval = config.audit_checkpoint_interval;
+  std::string new_segment_failure;
   if (!config.audit_signing_key.empty()) {
     absl::StatusOr<audit::CheckpointSigningKey> key =
         audit::CheckpointSigningKey::LoadFile(config.audit_signing_key);
@@ -526,8 +528,35 @@ absl::Status Daemon::OpenPgTrail() {
     }
     writer_options.signing_key =
         std::make_shared<const audit::CheckpointSigningKey>(*std::move(key));
+    // Before the writer opens (it signs the head at Open): appending to a
+    // rewritten or cut chain would bless it with fresh signatures.
+    absl::StatusOr<audit::VerifyResult> tail =
+        audit::VerifyPgChainTail(config.store, config.replica_name,
+                                 writer_options.signing_key->public_key());
+    if (!tail.ok()) {
+      return OpenError("cannot check the audit trail", tail.status());
+    }
+    if (!tail->ok && !config.audit_start_new_segment) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the audit trail does not verify: ", tail->message,
+          ". Refusing to append to it. Investigate with `stewardctl audit "
+          "verify --public-key`, or start with --audit-start-new-segment to "
+          "continue in a new segment that records this failure"));
+    }
+    if (!tail->ok) {
+      spdlog::warn(
+          "the audit trail does not verify: {}; starting a new segment "
+          "(--audit-start-new-segment)",
+          tail->message);
+      new_segment_failure = tail->message;
+    } else {
+      spdlog::info("audit trail signed with key {}: {}",
+                   writer_options.signing_key->key_id(), tail->message);
+    }
     // The log line is the witness that leaves the machine with the logs;
-    // there is no witness file, since nothing checks one at start yet.
+    // there is no witness file on a replica: its data dir may be lost with
+    // its machine, while the chain's signed checkpoints live on in
+    // PostgreSQL and the logs.
     writer_options.on_signed_checkpoint =
         [](const audit::SignedCheckpoint& checkpoint) {
           spdlog::info("{}", audit::WitnessLine(checkpoint));
@@ -543,11 +572,20 @@ absl::Status Daemon::OpenPgTrail() {
       "audit trail: {} (PostgreSQL, chain \"{}\"; auditor queries read "
       "every replica's chain)",
       store::RedactStoreLocation(config.store), config.replica_name);
-  spdlog::warn(
-      "audit trail in PostgreSQL: not available yet: the signed-tail check "
-      "at start-up{}",
-      config.audit_start_new_segment ? " (--audit-start-new-segment ignored)"
-                                     : "");
+  if (!new_segment_failure.empty()) {
+    absl::StatusOr<int64_t> seq = p.writer->SubmitAndWait(
+        audit::NewSegmentRecord(p.clock.Now(), new_segment_failure,
+                                writer_options.signing_key->key_id()));
+    if (!seq.ok()) {
+      return OpenError("cannot record the new audit segment", seq.status());
+    }
+    spdlog::warn("new audit segment of chain \"{}\" starts at record {}",
+                 config.replica_name, *seq);
+  } else if (config.audit_signing_key.empty()) {
+    spdlog::info(
+        "audit trail is unsigned (no --audit-signing-key): its history can be "
+        "rewritten by anyone who can write the database");
+  }
   if (absl::Status s = RecordPreviousRun(config, p); !s.ok()) return s;
   // Every replica runs the job; an advisory lock lets one purge at a time
   // (pg_retention.h), so a stopped replica never stops retention.

@@ -372,5 +372,56 @@ TEST_F(ReplicasFailoverTest, ForgedCheckpointNamesItsChain) {
   EXPECT_THAT(cli.err, ::testing::HasSubstr("invalid signature"));
 }
 
+// A replica with a signing key checks its own chain's tail before it
+// appends: a record after the newest signed checkpoint edited while the
+// replica was down makes it refuse to start (appending would bless the
+// edit with fresh signatures) unless told to begin a new segment, which
+// it then records.
+TEST_F(ReplicasFailoverTest, RestartRefusesAChainEditedAfterItsCheckpoint) {
+  LoadResult load = RunLoad(
+      [] {}, [](const LoadResult& r) { return r.answered_after_mark[1] >= 30; },
+      absl::Seconds(20));
+  ASSERT_NO_FATAL_FAILURE(ExpectEveryAnswerRecorded(load));
+  // A clean stop signs the head of b's chain; then its last decision is
+  // edited.
+  ASSERT_EQ(replicas_[1]->process.Stop(), 0);
+  PGconn* conn = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* edited = PQexec(
+      conn,
+      "UPDATE audit_records SET principal = 'mallory' WHERE chain = 'b' AND "
+      "seq = (SELECT max(seq) FROM audit_records WHERE chain = 'b' AND "
+      "principal IS NOT NULL)");
+  EXPECT_EQ(PQresultStatus(edited), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  EXPECT_STREQ(PQcmdTuples(edited), "1");
+  PQclear(edited);
+  PQfinish(conn);
+
+  Replica& b = *replicas_[1];
+  absl::Status started =
+      b.process.Start(STEWARDD_PATH, b.data,
+                      {"--dev", "--store", url_, "--replica-name", "b",
+                       "--audit-signing-key", signing_key_});
+  ASSERT_FALSE(started.ok());
+  EXPECT_THAT(std::string(started.message()),
+              ::testing::HasSubstr("the audit trail does not verify: chain b"));
+  EXPECT_THAT(std::string(started.message()),
+              ::testing::HasSubstr("Refusing to append"));
+  // The others were not disturbed.
+  EXPECT_EQ(Health(0), "SERVING\n");
+
+  ASSERT_THAT(b.process.Start(STEWARDD_PATH, b.data,
+                              {"--dev", "--store", url_, "--replica-name", "b",
+                               "--audit-signing-key", signing_key_,
+                               "--audit-start-new-segment"}),
+              IsOk());
+  EXPECT_THAT(b.process.Log(),
+              ::testing::HasSubstr("new audit segment of chain \"b\""));
+  // The edit is still reported by a full verification.
+  const CommandResult cli = VerifyWithPublicKey(0);
+  EXPECT_EQ(cli.exit_code, 1) << cli.out << cli.err;
+  EXPECT_THAT(cli.err, ::testing::HasSubstr("chain b"));
+}
+
 }  // namespace
 }  // namespace steward::testing

@@ -41,28 +41,40 @@ void Break(VerifyResult& result, int64_t seq, std::string message) {
   result.message = std::move(message);
 }
 
-absl::StatusOr<VerifyResult> VerifyOneChain(Connection& c,
-                                            const std::string& chain,
-                                            int64_t head_seq,
-                                            const Hash& head_hash) {
+// Where a verification starts: after record `seq`, whose hash is `hash`.
+struct ChainStart {
+  int64_t seq = 0;
+  Hash hash = kZeroHash;
+};
+
+// Verifies `chain` up to its head. From `from` when given (the signed-tail
+// check), else from the chain's newest retention anchor or its start.
+absl::StatusOr<VerifyResult> VerifyOneChain(
+    Connection& c, const std::string& chain, int64_t head_seq,
+    const Hash& head_hash, const std::optional<ChainStart>& from = {}) {
   VerifyResult result;
   // Where the retained chain starts.
   int64_t start_seq = 0;
   Hash prev = kZeroHash;
-  absl::StatusOr<Result> anchor = c.Exec(
-      "audit verify anchor",
-      "SELECT seq, hash FROM audit_retention_checkpoints WHERE chain = $1 "
-      "ORDER BY seq DESC LIMIT 1",
-      Params().Text(chain));
-  if (!anchor.ok()) return anchor.status();
-  if (anchor->rows() == 1) {
-    start_seq = anchor->Int(0, 0);
-    std::optional<Hash> h = PgHash(anchor->Bytes(0, 1));
-    if (!h.has_value()) {
-      Break(result, start_seq, "the retention anchor's hash is not 32 bytes");
-      return result;
+  if (from.has_value()) {
+    start_seq = from->seq;
+    prev = from->hash;
+  } else {
+    absl::StatusOr<Result> anchor = c.Exec(
+        "audit verify anchor",
+        "SELECT seq, hash FROM audit_retention_checkpoints WHERE chain = $1 "
+        "ORDER BY seq DESC LIMIT 1",
+        Params().Text(chain));
+    if (!anchor.ok()) return anchor.status();
+    if (anchor->rows() == 1) {
+      start_seq = anchor->Int(0, 0);
+      std::optional<Hash> h = PgHash(anchor->Bytes(0, 1));
+      if (!h.has_value()) {
+        Break(result, start_seq, "the retention anchor's hash is not 32 bytes");
+        return result;
+      }
+      prev = *h;
     }
-    prev = *h;
   }
   // Signed checkpoints by seq, and the chain's hash at each once scanned.
   std::map<int64_t, CheckpointCheck> checks;
@@ -225,6 +237,97 @@ absl::StatusOr<PgVerifyResult> VerifyPgChains(Connection& connection) {
                                " records");
   }
   return out;
+}
+
+absl::StatusOr<VerifyResult> VerifyPgChainTail(const std::string& conninfo,
+                                               const std::string& chain,
+                                               const CheckpointPublicKey& key) {
+  absl::StatusOr<std::unique_ptr<Connection>> opened =
+      Connection::Open(conninfo, internal::ReaderSessionOptions());
+  if (!opened.ok()) return opened.status();
+  Connection& c = **opened;
+  absl::StatusOr<Transaction> txn =
+      Transaction::Begin(c, Transaction::Mode::kReadSnapshot);
+  if (!txn.ok()) return txn.status();
+  VerifyResult result;
+  absl::StatusOr<Result> head =
+      c.Exec("audit tail head",
+             "SELECT last_seq, last_hash FROM audit_chains WHERE chain = $1",
+             Params().Text(chain));
+  if (!head.ok()) return head.status();
+  absl::StatusOr<Result> newest = c.Exec(
+      "audit tail checkpoint",
+      "SELECT seq, head, time, key_id, signature FROM "
+      "audit_signed_checkpoints WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
+      Params().Text(chain));
+  if (!newest.ok()) return newest.status();
+  if (head->rows() == 0 || newest->rows() == 0) {
+    result.message = absl::StrCat(
+        "chain ", chain,
+        head->rows() == 0 ? " is new" : " has no signed checkpoint yet");
+    return result;
+  }
+  const std::optional<Hash> head_hash = PgHash(head->Bytes(0, 1));
+  SignedCheckpoint checkpoint;
+  checkpoint.seq = newest->Int(0, 0);
+  checkpoint.head = PgHash(newest->Bytes(0, 1)).value_or(kZeroHash);
+  checkpoint.time_micros = newest->Int(0, 2);
+  checkpoint.key_id = std::string(newest->Text(0, 3));
+  checkpoint.signature = newest->Bytes(0, 4);
+  if (!head_hash.has_value()) {
+    Break(result, checkpoint.seq,
+          absl::StrCat("chain ", chain, ": its head hash is not 32 bytes"));
+    return result;
+  }
+  if (!key.Verify(checkpoint)) {
+    Break(
+        result, checkpoint.seq,
+        absl::StrCat("chain ", chain, ": its newest signed checkpoint (record ",
+                     checkpoint.seq, ", key ", checkpoint.key_id,
+                     ") is not validly signed by the signing key (key ",
+                     key.key_id(), "): forged, or signed by another key"));
+    return result;
+  }
+  // Start just before the checkpoint's record, from the hash that record
+  // names as its predecessor: the scan then recomputes that record's hash
+  // and compares it with the signed head. A retention anchor at or past
+  // the checkpoint leaves nothing signed to check against.
+  std::optional<ChainStart> from;
+  absl::StatusOr<Result> anchor = c.Exec(
+      "audit tail anchor",
+      "SELECT seq, hash FROM audit_retention_checkpoints WHERE chain = $1 "
+      "ORDER BY seq DESC LIMIT 1",
+      Params().Text(chain));
+  if (!anchor.ok()) return anchor.status();
+  if (checkpoint.seq == 0) {
+    from = ChainStart{};
+  } else if (anchor->rows() == 0 || anchor->Int(0, 0) < checkpoint.seq) {
+    absl::StatusOr<Result> signed_record = c.Exec(
+        "audit tail record",
+        "SELECT prev_hash FROM audit_records WHERE chain = $1 AND seq = $2",
+        Params().Text(chain).Int(checkpoint.seq));
+    if (!signed_record.ok()) return signed_record.status();
+    if (signed_record->rows() == 0) {
+      Break(result, checkpoint.seq,
+            absl::StrCat("chain ", chain, ": record ", checkpoint.seq,
+                         ", which the newest signed checkpoint covers, is "
+                         "missing: the chain was cut"));
+      return result;
+    }
+    from = ChainStart{checkpoint.seq - 1,
+                      PgHash(signed_record->Bytes(0, 0)).value_or(kZeroHash)};
+  }
+  absl::StatusOr<VerifyResult> tail =
+      VerifyOneChain(c, chain, head->Int(0, 0), *head_hash, from);
+  if (!tail.ok()) return tail.status();
+  if (tail->ok) {
+    tail->message = absl::StrCat("chain ", chain,
+                                 " verified from its newest signed "
+                                 "checkpoint (record ",
+                                 checkpoint.seq, ") to its head (record ",
+                                 tail->last_seq, ")");
+  }
+  return tail;
 }
 
 absl::StatusOr<PgVerifyResult> VerifyPgChains(const std::string& conninfo) {

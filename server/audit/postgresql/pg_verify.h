@@ -52,6 +52,18 @@ absl::StatusOr<PgVerifyResult> VerifyPgChains(const std::string& conninfo);
 absl::StatusOr<PgVerifyResult> VerifyPgChains(
     store::postgresql::Connection& connection);
 
+// The check a replica runs before it appends to its chain with a signing
+// key (VerifySignedTail's counterpart, verify.h): the chain's newest
+// signed checkpoint carries a valid signature by `key`, the record it
+// names still hashes to its head, and every later record follows up to
+// the head audit_chains records. Reads only that tail. A new chain, or
+// one never signed, is ok. Tampering is a value (ok = false, message
+// names the chain and record); non-OK only when the database cannot be
+// read.
+absl::StatusOr<VerifyResult> VerifyPgChainTail(const std::string& conninfo,
+                                               const std::string& chain,
+                                               const CheckpointPublicKey& key);
+
 }  // namespace steward::audit
 
 #endif  // STEWARD_SERVER_AUDIT_POSTGRESQL_PG_VERIFY_H_
