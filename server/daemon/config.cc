@@ -235,8 +235,9 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
   InitConfig init;
   CLI::App* init_cmd =
       app.add_subcommand("init", "create a new store and the first admin key");
-  init_cmd->add_option("--data-dir", init.data_dir, "data directory")
-      ->required();
+  init_cmd->add_option(
+      "--data-dir", init.data_dir,
+      "data directory for the SQLite store (not needed with --store)");
   init_cmd->add_option("--policy", init.policy_file,
                        "policy file applied as version 1");
   init_cmd->add_option("--admin-key-out", init.admin_key_out,
@@ -428,6 +429,12 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
   command.version = version;
   if (version) return command;
   if (*init_cmd) {
+    // With --store the store is in PostgreSQL and nothing is written
+    // locally but the files the *-out flags name.
+    if (init.data_dir.empty() && init.store.empty()) {
+      return absl::InvalidArgumentError(
+          "--data-dir is required (or --store postgresql://...)");
+    }
     command.init = init;
     return command;
   }

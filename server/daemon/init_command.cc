@@ -64,13 +64,15 @@ int CreateSigningKey(const std::string& path) {
 }  // namespace
 
 int RunInit(const InitConfig& config) {
-  std::error_code error;
-  std::filesystem::create_directories(config.data_dir, error);
-  if (error) {
-    return Fail(
-        absl::StrCat("cannot create ", config.data_dir, ": ", error.message()));
+  if (!config.data_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(config.data_dir, error);
+    if (error) {
+      return Fail(absl::StrCat("cannot create ", config.data_dir, ": ",
+                               error.message()));
+    }
+    ::chmod(config.data_dir.c_str(), 0700);
   }
-  ::chmod(config.data_dir.c_str(), 0700);
   if (!config.create_audit_signing_key.empty()) {
     if (int rc = CreateSigningKey(config.create_audit_signing_key); rc != 0) {
       return rc;

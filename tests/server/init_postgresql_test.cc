@@ -64,11 +64,17 @@ TEST(InitPostgresqlTest, CreatesTheStoreInTheDatabaseOnce) {
   // Policy version 1 and the admin key: two changes.
   EXPECT_EQ((*store)->publisher().revision(), 2);
 
-  CommandResult again =
-      RunCommand({STEWARDD_PATH, "init", "--data-dir", data, "--store", url});
+  // INTERFACES.md's form: with --store, no data dir is needed.
+  CommandResult again = RunCommand({STEWARDD_PATH, "init", "--store", url});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("nothing changed"));
   EXPECT_THAT(again.out + again.err, Not(HasSubstr(kPassword)));
+}
+
+TEST(InitPostgresqlTest, WithoutStoreTheDataDirIsRequired) {
+  CommandResult init = RunCommand({STEWARDD_PATH, "init"});
+  EXPECT_EQ(init.exit_code, 2) << init.err;
+  EXPECT_THAT(init.err, HasSubstr("error: --data-dir is required"));
 }
 
 TEST(InitPostgresqlTest, BadStoreIsAClearErrorWithoutThePassword) {
