@@ -359,7 +359,8 @@ absl::StatusOr<Command> ParseCommandLine(int argc, const char* const* argv) {
   serve_cmd
       ->add_option("--store-grace-period", grace_period,
                    "health turns NOT_SERVING after this long without "
-                   "reaching the PostgreSQL store")
+                   "reaching the PostgreSQL store, and stays NOT_SERVING "
+                   "this long after each failed audit trail commit")
       ->capture_default_str();
   serve_cmd
       ->add_option("--min-revision-wait", min_revision_wait,

@@ -792,6 +792,23 @@ void Daemon::Housekeep() {
       why = "PostgreSQL store unreachable";
     }
   }
+  // A trail that cannot take records means every sync decision is
+  // refused: load balancers should send calls elsewhere. The writer only
+  // learns it recovered from a batch that commits, which needs calls, so
+  // the replica reports NOT_SERVING for a grace period after each failed
+  // batch rather than until a success: drained, it turns SERVING again,
+  // and the next calls either succeed or fail it once more (a circuit
+  // breaker's half-open state, driven by the balancer's retries).
+  const audit::WriterMetrics trail = parts_->writer->metrics();
+  if (trail.batches_failed != trail_batches_failed_) {
+    trail_batches_failed_ = trail.batches_failed;
+    trail_last_failure_ = absl::Now();
+  }
+  if (now_serving && trail.failing &&
+      absl::Now() - trail_last_failure_ <= config_.store_grace_period) {
+    now_serving = false;
+    why = "audit trail commits failing";
+  }
   if (now_serving == serving_) return;
   serving_ = now_serving;
   server_->GetHealthCheckService()->SetServingStatus(now_serving);

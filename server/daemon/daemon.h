@@ -74,6 +74,10 @@ class Daemon {
   std::unique_ptr<HttpGateway> http_;
   bool serving_ = true;
   bool store_reachable_ = true;
+  // The trail writer's failed batches as last seen by Housekeep, and when
+  // the count last grew (health, daemon.cc).
+  uint64_t trail_batches_failed_ = 0;
+  absl::Time trail_last_failure_ = absl::InfinitePast();
   bool ran_ = false;
   std::thread warm_usage_;
 };

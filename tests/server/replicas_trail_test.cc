@@ -11,11 +11,14 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/audit/postgresql/pg_reader.h"
 #include "steward/v1/audit.grpc.pb.h"
 #include "tests/server/grpc_client.h"
@@ -66,14 +69,14 @@ class ReplicasTrailTest : public ::testing::Test {
 
   static void Start(int i) {
     TrailReplica& replica = *replicas_[i];
-    ASSERT_THAT(
-        replica.process.Start(
-            STEWARDD_PATH, replica.data,
-            {"--dev", "--policy",
-             std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy", "--store",
-             *url_, "--replica-name", replica.name, "--audit-durability",
-             "sync", "--store-poll-interval", "500ms"}),
-        IsOk());
+    ASSERT_THAT(replica.process.Start(
+                    STEWARDD_PATH, replica.data,
+                    {"--dev", "--policy",
+                     std::string(STEWARD_WORKLOAD_DIR) + "/crm.policy",
+                     "--store", *url_, "--replica-name", replica.name,
+                     "--audit-durability", "sync", "--store-poll-interval",
+                     "500ms", "--store-grace-period", "2s"}),
+                IsOk());
     replica.channel = grpc::CreateChannel(replica.process.address(),
                                           grpc::InsecureChannelCredentials());
     replica.audit = AuditService::NewStub(replica.channel);
@@ -123,6 +126,22 @@ class ReplicasTrailTest : public ::testing::Test {
       principals.push_back(record.principal_id());
     }
     return principals;
+  }
+
+  static std::string Health(int i) {
+    return RunCommand({STEWARDCTL_PATH, "health", "--server",
+                       replicas_[i]->process.address()})
+        .out;
+  }
+
+  static bool WaitFor(const std::function<bool()>& condition,
+                      absl::Duration limit) {
+    const absl::Time deadline = absl::Now() + limit;
+    while (absl::Now() < deadline) {
+      if (condition()) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return condition();
   }
 
   static std::string* url_;
@@ -274,6 +293,46 @@ TEST_F(ReplicasTrailTest, SecondReplicaWithTheSameNameIsRefused) {
   EXPECT_THAT(second.err, HasSubstr("\"a\""));
   EXPECT_THAT(second.err, HasSubstr("another"));
   EXPECT_FALSE(Check(0, "after-duplicate").empty());
+}
+
+// Health follows the trail, not only the store: while a replica's
+// commits fail (here: another session holds audit_records locked, so its
+// inserts time out), every sync Check there is refused, so it reports
+// NOT_SERVING and the balancer sends calls to the other; once drained
+// for the grace period it reports SERVING again and, the lock gone,
+// answers.
+TEST_F(ReplicasTrailTest, FailingTrailCommitsTurnHealthNotServing) {
+  PGconn* locker = PQconnectdb(url_->c_str());
+  ASSERT_EQ(PQstatus(locker), CONNECTION_OK) << PQerrorMessage(locker);
+  PGresult* locked = PQexec(
+      locker, "BEGIN; LOCK TABLE audit_records IN ACCESS EXCLUSIVE MODE");
+  ASSERT_EQ(PQresultStatus(locked), PGRES_COMMAND_OK) << PQerrorMessage(locker);
+  PQclear(locked);
+
+  v1::CheckRequest request;
+  request.set_principal_id("while-locked");
+  request.set_action("read");
+  request.mutable_resource()->set_kind("customer");
+  request.mutable_resource()->set_id("customer-1");
+  v1::CheckResponse response;
+  auto context = Context(*client_key_);
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(20));
+  grpc::Status status =
+      replicas_[0]->authz->Check(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_TRUE(
+      WaitFor([] { return Health(0) == "NOT_SERVING\n"; }, absl::Seconds(5)));
+  EXPECT_EQ(Health(1), "SERVING\n");  // it has made no call meanwhile
+  EXPECT_THAT(replicas_[0]->process.Log(),
+              HasSubstr("NOT_SERVING (audit trail commits failing)"));
+
+  PQclear(PQexec(locker, "ROLLBACK"));
+  PQfinish(locker);
+  EXPECT_TRUE(
+      WaitFor([] { return Health(0) == "SERVING\n"; }, absl::Seconds(10)));
+  EXPECT_FALSE(Check(0, "after-unlock").empty());
 }
 
 // Last: kills replica b.
