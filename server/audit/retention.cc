@@ -160,17 +160,11 @@ absl::StatusOr<PurgeResult> RetentionPurger::PurgeExpired() {
     // old content does not linger in the -wal file. Best effort: readers
     // may hold the WAL, in which case SQLite checkpoints what it can.
     (void)connection_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
-
-    nlohmann::json details = nlohmann::json::object();
-    details["checkpoint_seq"] = result.checkpoint_seq;
-    if (absl::Status s = internal::RecordRetentionPurge(
-            writer_, now, options_.retention, failure, details, result);
-        !s.ok()) {
-      return s;
-    }
   }
-  if (!failure.ok()) return failure;
-  return result;
+  nlohmann::json details = nlohmann::json::object();
+  details["checkpoint_seq"] = result.checkpoint_seq;
+  return internal::FinishRetentionRun(writer_, now, options_.retention, failure,
+                                      details, std::move(result));
 }
 
 }  // namespace steward::audit

@@ -14,6 +14,7 @@
 #define STEWARD_SERVER_AUDIT_RETENTION_RECORD_H_
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "nlohmann/json_fwd.hpp"
 #include "server/audit/retention.h"
@@ -24,16 +25,16 @@ namespace steward::audit::internal {
 // kInvalidArgument unless the retention and the batch size are positive.
 absl::Status CheckRetentionLimits(const RetentionLimits& limits);
 
-// Writes the retention_purge record of a run that removed result.purged
-// (> 0) records, `failure` being how the run ended (OK, or the error that
-// stopped it part-way: the record then says so), and waits for its commit;
-// sets result.purge_record_seq. `engine_details` (a JSON object) is merged
-// into the details. Errors: the writer's.
-absl::Status RecordRetentionPurge(TrailWriter& writer, absl::Time now,
-                                  absl::Duration retention,
-                                  const absl::Status& failure,
-                                  const nlohmann::json& engine_details,
-                                  PurgeResult& result);
+// Ends a run, `failure` being how it went (OK, or the error that stopped
+// it part-way). When it removed anything (result.purged > 0): writes the
+// retention_purge record (saying so when the run was incomplete), waits
+// for its commit and sets result.purge_record_seq; `engine_details` (a
+// JSON object) is merged into the record's details. Then returns
+// `failure` if set, else the result. Errors: `failure`, or the writer's.
+absl::StatusOr<PurgeResult> FinishRetentionRun(
+    TrailWriter& writer, absl::Time now, absl::Duration retention,
+    const absl::Status& failure, const nlohmann::json& engine_details,
+    PurgeResult result);
 
 }  // namespace steward::audit::internal
 

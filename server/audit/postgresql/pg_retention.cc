@@ -405,24 +405,17 @@ absl::StatusOr<PurgeResult> PgRetentionPurger::PurgeExpired() {
     }
   }
 
-  if (result.purged > 0) {
-    nlohmann::json details = nlohmann::json::object();
-    nlohmann::json parts = nlohmann::json::array();
-    for (const Partition& part : dropped) parts.push_back(part.name);
-    details["partitions_dropped"] = parts;
-    nlohmann::json checkpoints = nlohmann::json::object();
-    for (const Chain& chain : chains) {
-      if (chain.anchor > 0) checkpoints[chain.name] = chain.anchor;
-    }
-    details["checkpoints"] = checkpoints;
-    if (absl::Status s = internal::RecordRetentionPurge(
-            writer_, now, options_.retention, failure, details, result);
-        !s.ok()) {
-      return s;
-    }
+  nlohmann::json details = nlohmann::json::object();
+  nlohmann::json parts = nlohmann::json::array();
+  for (const Partition& part : dropped) parts.push_back(part.name);
+  details["partitions_dropped"] = parts;
+  nlohmann::json checkpoints = nlohmann::json::object();
+  for (const Chain& chain : chains) {
+    if (chain.anchor > 0) checkpoints[chain.name] = chain.anchor;
   }
-  if (!failure.ok()) return failure;
-  return result;
+  details["checkpoints"] = checkpoints;
+  return internal::FinishRetentionRun(writer_, now, options_.retention, failure,
+                                      details, std::move(result));
 }
 
 }  // namespace steward::audit
