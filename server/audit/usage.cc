@@ -145,9 +145,14 @@ absl::Status UsageIndex::FoldLocked() {
   absl::Status read = ForEachRow(
       *stmt, [&](const Statement& row) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         const int64_t seq = row.Int(0);
-        fold_->Add(seq, row.Time(4), row.Text(1), row.Text(2), row.Text(3),
-                   row.Text(5) == "ALLOW");
+        const absl::string_view principal = row.Text(1);
+        const absl::Time time = row.Time(4);
+        const bool allow = row.Text(5) == "ALLOW";
+        fold_->AddDecision(seq, time, principal, allow);
         counted = seq;
+        if (allow) {
+          fold_->AddAllow(seq, time, principal, row.Text(2), row.Text(3));
+        }
         return absl::OkStatus();
       });
   if (!read.ok()) {

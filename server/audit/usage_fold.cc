@@ -47,16 +47,21 @@ void DecisionFold::Count(DayCounts& counts, int64_t seq,
   }
 }
 
-void DecisionFold::Add(int64_t seq, absl::Time time,
-                       absl::string_view principal, absl::string_view rule_id,
-                       absl::string_view resource_scope, bool allow) {
+void DecisionFold::AddDecision(int64_t seq, absl::Time time,
+                               absl::string_view principal, bool allow) {
   if (const int64_t day = UtcDayOf(time);
       cached_ == nullptr || day != cached_day_) {
     cached_ = &days_[day];
     cached_day_ = day;
   }
   Count(*cached_, seq, principal, allow);
-  if (!allow || rule_id.empty()) return;
+}
+
+void DecisionFold::AddAllow(int64_t seq, absl::Time time,
+                            absl::string_view principal,
+                            absl::string_view rule_id,
+                            absl::string_view resource_scope) {
+  if (rule_id.empty()) return;
   auto found = uses_.find(principal);
   if (found == uses_.end()) {
     found = uses_.try_emplace(std::string(principal)).first;

@@ -69,11 +69,15 @@ class DecisionFold {
   DecisionFold(const DecisionFold&) = delete;
   DecisionFold& operator=(const DecisionFold&) = delete;
 
-  // Folds one DECISION record. Not idempotent for the day counts: the
-  // engine folds each record once (the uses alone would tolerate repeats).
-  void Add(int64_t seq, absl::Time time, absl::string_view principal,
-           absl::string_view rule_id, absl::string_view resource_scope,
-           bool allow);
+  // Folds one DECISION record into its day's counts. Not idempotent: the
+  // engine folds each record once.
+  void AddDecision(int64_t seq, absl::Time time, absl::string_view principal,
+                   bool allow);
+  // Folds an ALLOW (already given to AddDecision) into the uses; one
+  // without a rule is none. Separate so the engine reads the rule and
+  // scope columns only for ALLOWs. Harmless to repeat.
+  void AddAllow(int64_t seq, absl::Time time, absl::string_view principal,
+                absl::string_view rule_id, absl::string_view resource_scope);
 
   // Forgets everything (an empty trail, or PostgreSQL starting over after
   // a purge).
@@ -123,8 +127,8 @@ class DecisionFold {
   UsageMap uses_;
   // Day number (since 1970-01-01 UTC) -> its decision counts.
   std::map<int64_t, DayCounts> days_;
-  // Records come mostly in time order: Add looks the day up only when it
-  // changes. Map nodes stay put; anything that erases resets this.
+  // Records come mostly in time order: AddDecision looks the day up only
+  // when it changes. Map nodes stay put; anything that erases resets this.
   DayCounts* cached_ = nullptr;
   int64_t cached_day_ = 0;
   // Interned names of denied principals (ids index principal_names_).

@@ -26,6 +26,14 @@ using ::testing::Pair;
 const absl::Time kDay0 = absl::FromUnixSeconds(1709251200);
 const int64_t kDay0Number = 1709251200 / 86400;
 
+// One decision row, as both engines feed it.
+void Fold(DecisionFold& fold, int64_t seq, absl::Time time,
+          absl::string_view principal, absl::string_view rule_id,
+          absl::string_view scope, bool allow) {
+  fold.AddDecision(seq, time, principal, allow);
+  if (allow) fold.AddAllow(seq, time, principal, rule_id, scope);
+}
+
 absl::Status NoReads(absl::Time, absl::Time, DecisionFold::DecisionSink) {
   ADD_FAILURE() << "unexpected read";
   return absl::InternalError("unexpected read");
@@ -42,8 +50,8 @@ const ScopedUse& OnlyUse(const DecisionFold& fold, const std::string& who) {
 // own; a clock stepped back does not pull either back.
 TEST(DecisionFoldTest, LargestKeepsTheNewestTimeAndTheLargestSeq) {
   DecisionFold fold(DecisionFold::UseSeq::kLargest);
-  fold.Add(1, kDay0 + absl::Hours(5), "alice", "r1", "s", true);
-  fold.Add(2, kDay0 + absl::Hours(3), "alice", "r1", "s", true);
+  Fold(fold, 1, kDay0 + absl::Hours(5), "alice", "r1", "s", true);
+  Fold(fold, 2, kDay0 + absl::Hours(3), "alice", "r1", "s", true);
   const ScopedUse& use = OnlyUse(fold, "alice");
   EXPECT_EQ(use.last_allow, kDay0 + absl::Hours(5));
   EXPECT_EQ(use.last_seq, 2);
@@ -54,11 +62,11 @@ TEST(DecisionFoldTest, LargestKeepsTheNewestTimeAndTheLargestSeq) {
 // larger seq there, changes nothing.
 TEST(DecisionFoldTest, OfNewestKeepsTheSeqOfTheNewestUse) {
   DecisionFold fold(DecisionFold::UseSeq::kOfNewest);
-  fold.Add(7, kDay0 + absl::Hours(5), "alice", "r1", "s", true);
-  fold.Add(40, kDay0 + absl::Hours(3), "alice", "r1", "s", true);
+  Fold(fold, 7, kDay0 + absl::Hours(5), "alice", "r1", "s", true);
+  Fold(fold, 40, kDay0 + absl::Hours(3), "alice", "r1", "s", true);
   EXPECT_EQ(OnlyUse(fold, "alice").last_allow, kDay0 + absl::Hours(5));
   EXPECT_EQ(OnlyUse(fold, "alice").last_seq, 7);
-  fold.Add(3, kDay0 + absl::Hours(6), "alice", "r1", "s", true);
+  Fold(fold, 3, kDay0 + absl::Hours(6), "alice", "r1", "s", true);
   EXPECT_EQ(OnlyUse(fold, "alice").last_allow, kDay0 + absl::Hours(6));
   EXPECT_EQ(OnlyUse(fold, "alice").last_seq, 3);
 }
@@ -67,10 +75,10 @@ TEST(DecisionFoldTest, OfNewestKeepsTheSeqOfTheNewestUse) {
 // (rule, scope).
 TEST(DecisionFoldTest, OnlyAllowsWithARuleAreUses) {
   DecisionFold fold(DecisionFold::UseSeq::kLargest);
-  fold.Add(1, kDay0, "alice", "r1", "s", false);
-  fold.Add(2, kDay0, "bob", "", "s", true);
-  fold.Add(3, kDay0, "carol", "r1", "s1", true);
-  fold.Add(4, kDay0, "carol", "r1", "s2", true);
+  Fold(fold, 1, kDay0, "alice", "r1", "s", false);
+  Fold(fold, 2, kDay0, "bob", "", "s", true);
+  Fold(fold, 3, kDay0, "carol", "r1", "s1", true);
+  Fold(fold, 4, kDay0, "carol", "r1", "s2", true);
   EXPECT_EQ(fold.uses().count("alice"), 0u);
   EXPECT_EQ(fold.uses().count("bob"), 0u);
   EXPECT_EQ(fold.uses().at("carol").size(), 2u);
@@ -87,9 +95,9 @@ TEST(DecisionFoldTest, SummarizeReadsOnlyTheCutDayPart) {
   DecisionFold fold(DecisionFold::UseSeq::kLargest);
   for (int d = 0; d < 3; ++d) {
     const absl::Time t = kDay0 + absl::Hours(24 * d + 1);
-    fold.Add(10 * d + 1, t, "alice", "r1", "s", true);
-    fold.Add(10 * d + 2, t, "mallory", "", "", false);
-    fold.Add(10 * d + 3, t, "eve", "", "", false);
+    Fold(fold, 10 * d + 1, t, "alice", "r1", "s", true);
+    Fold(fold, 10 * d + 2, t, "mallory", "", "", false);
+    Fold(fold, 10 * d + 3, t, "eve", "", "", false);
   }
   DecisionWindow window;
   window.since = kDay0;
@@ -126,7 +134,7 @@ TEST(DecisionFoldTest, SummarizeReadsOnlyTheCutDayPart) {
 
 TEST(DecisionFoldTest, SummarizeReturnsTheReadsError) {
   DecisionFold fold(DecisionFold::UseSeq::kLargest);
-  fold.Add(1, kDay0 + absl::Hours(1), "alice", "", "", false);
+  Fold(fold, 1, kDay0 + absl::Hours(1), "alice", "", "", false);
   DecisionWindow window;
   window.since = kDay0 + absl::Minutes(30);
   EXPECT_THAT(
@@ -145,12 +153,12 @@ TEST(DecisionFoldTest, SummarizeReturnsTheReadsError) {
 // the engine reads of it; day 2 is untouched.
 TEST(DecisionFoldTest, DropBeforeDropsWholeDaysAndRecountsACutOne) {
   DecisionFold fold(DecisionFold::UseSeq::kLargest);
-  fold.Add(1, kDay0 + absl::Hours(1), "old", "r0", "s", true);
-  fold.Add(2, kDay0 + absl::Hours(2), "gone", "", "", false);
-  fold.Add(11, kDay0 + absl::Hours(25), "bob", "", "", false);
-  fold.Add(12, kDay0 + absl::Hours(26), "bob", "", "", false);
-  fold.Add(13, kDay0 + absl::Hours(27), "alice", "r1", "s", true);
-  fold.Add(21, kDay0 + absl::Hours(49), "carol", "", "", false);
+  Fold(fold, 1, kDay0 + absl::Hours(1), "old", "r0", "s", true);
+  Fold(fold, 2, kDay0 + absl::Hours(2), "gone", "", "", false);
+  Fold(fold, 11, kDay0 + absl::Hours(25), "bob", "", "", false);
+  Fold(fold, 12, kDay0 + absl::Hours(26), "bob", "", "", false);
+  Fold(fold, 13, kDay0 + absl::Hours(27), "alice", "r1", "s", true);
+  Fold(fold, 21, kDay0 + absl::Hours(49), "carol", "", "", false);
   EXPECT_EQ(fold.Size().principals, 3);
 
   std::vector<absl::Time> recounted;
@@ -181,8 +189,8 @@ TEST(DecisionFoldTest, DropBeforeDropsWholeDaysAndRecountsACutOne) {
 // A failed recount leaves the cut day's counts as they were.
 TEST(DecisionFoldTest, AFailedRecountKeepsTheDay) {
   DecisionFold fold(DecisionFold::UseSeq::kLargest);
-  fold.Add(11, kDay0 + absl::Hours(1), "bob", "", "", false);
-  fold.Add(12, kDay0 + absl::Hours(2), "bob", "", "", false);
+  Fold(fold, 11, kDay0 + absl::Hours(1), "bob", "", "", false);
+  Fold(fold, 12, kDay0 + absl::Hours(2), "bob", "", "", false);
   EXPECT_THAT(
       fold.DropBefore(12,
                       [](absl::Time, absl::Time, DecisionFold::DecisionSink) {

@@ -103,10 +103,15 @@ absl::Status PgTrailUsage::FoldLocked() {
       if (!rows.ok()) return rows.status();
       for (int i = 0; i < rows->rows(); ++i) {
         const int64_t seq = rows->Int(i, 0);
-        fold_.Add(seq, absl::FromUnixMicros(rows->Int(i, 1)), rows->Text(i, 2),
-                  rows->Text(i, 3), rows->Text(i, 4),
-                  rows->Text(i, 5) == "ALLOW");
+        const absl::Time time = absl::FromUnixMicros(rows->Int(i, 1));
+        const absl::string_view principal = rows->Text(i, 2);
+        const bool allow = rows->Text(i, 5) == "ALLOW";
+        fold_.AddDecision(seq, time, principal, allow);
         folded = seq;
+        if (allow) {
+          fold_.AddAllow(seq, time, principal, rows->Text(i, 3),
+                         rows->Text(i, 4));
+        }
       }
       // A short page is the chain's last: its other records up to the head
       // are not decisions.
