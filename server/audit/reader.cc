@@ -575,10 +575,9 @@ absl::StatusOr<QueryPage> AuditReader::Query(const QueryFilter& filter,
   return page;
 }
 
-absl::StatusOr<QueryPage> AuditReader::SubjectAccess(
+absl::StatusOr<QueryFilter> SubjectAccessFilter(
     absl::string_view resource_kind, absl::string_view resource_id,
-    std::optional<absl::Time> since, std::optional<absl::Time> until,
-    int page_size, absl::string_view page_token) {
+    std::optional<absl::Time> since, std::optional<absl::Time> until) {
   if (resource_kind.empty() || resource_id.empty()) {
     return absl::InvalidArgumentError(
         "subject access needs a resource kind and id");
@@ -588,7 +587,17 @@ absl::StatusOr<QueryPage> AuditReader::SubjectAccess(
   filter.resource_id = std::string(resource_id);
   filter.since = since;
   filter.until = until;
-  return Query(filter, page_size, page_token);
+  return filter;
+}
+
+absl::StatusOr<QueryPage> AuditReader::SubjectAccess(
+    absl::string_view resource_kind, absl::string_view resource_id,
+    std::optional<absl::Time> since, std::optional<absl::Time> until,
+    int page_size, absl::string_view page_token) {
+  absl::StatusOr<QueryFilter> filter =
+      SubjectAccessFilter(resource_kind, resource_id, since, until);
+  if (!filter.ok()) return filter.status();
+  return Query(*filter, page_size, page_token);
 }
 
 absl::StatusOr<AuditRecord> AuditReader::FindDecision(

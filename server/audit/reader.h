@@ -54,6 +54,14 @@ struct QueryFilter {
   std::vector<RecordKind> kinds;    // empty = every kind
 };
 
+// The filter of a subject access query (every record about one resource
+// in [since, until)), for every engine's SubjectAccess. kInvalidArgument
+// unless both ids are set: without them it would be a query of the whole
+// trail.
+absl::StatusOr<QueryFilter> SubjectAccessFilter(
+    absl::string_view resource_kind, absl::string_view resource_id,
+    std::optional<absl::Time> since, std::optional<absl::Time> until);
+
 struct QueryPage {
   std::vector<AuditRecord> records;  // newest first
   std::string next_page_token;       // "" = no more

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/audit/indexer.h"
+#include "server/audit/retention_record.h"
 #include "server/audit/rows.h"
 #include "server/store/sqlite/connection.h"
 
@@ -29,9 +30,8 @@ struct BatchOutcome {
 absl::StatusOr<std::unique_ptr<RetentionPurger>> RetentionPurger::Open(
     const std::string& db_path, const store::Clock& clock, AuditWriter& writer,
     const RetentionOptions& options) {
-  if (options.retention <= absl::ZeroDuration() || options.batch_rows <= 0) {
-    return absl::InvalidArgumentError(
-        "retention and batch size must be positive");
+  if (absl::Status s = internal::CheckRetentionLimits(options); !s.ok()) {
+    return s;
   }
   ConnectionOptions copts;
   copts.busy_timeout = options.busy_timeout;
@@ -160,28 +160,11 @@ absl::StatusOr<PurgeResult> RetentionPurger::PurgeExpired() {
     // old content does not linger in the -wal file. Best effort: readers
     // may hold the WAL, in which case SQLite checkpoints what it can.
     (void)connection_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
-
-    nlohmann::json details = nlohmann::json::object();
-    details["cutoff_us"] = cutoff_us;
-    details["purged"] = result.purged;
-    details["batches"] = result.batches;
-    details["checkpoint_seq"] = result.checkpoint_seq;
-    details["retention_s"] = absl::ToInt64Seconds(options_.retention);
-    if (!failure.ok()) details["incomplete"] = true;
-    AuditRecord record;
-    record.time = now;
-    record.kind = RecordKind::kRetentionPurge;
-    record.caller = "stewardd";
-    record.action = "retention_purge";
-    record.effect = failure.ok() ? RecordEffect::kOk : RecordEffect::kFailed;
-    record.reason = failure.ok() ? "RETENTION" : "RETENTION_INCOMPLETE";
-    record.details = details.dump();
-    absl::StatusOr<int64_t> seq = writer_.SubmitAndWait(std::move(record));
-    if (!seq.ok()) return seq.status();
-    result.purge_record_seq = *seq;
   }
-  if (!failure.ok()) return failure;
-  return result;
+  nlohmann::json details = nlohmann::json::object();
+  details["checkpoint_seq"] = result.checkpoint_seq;
+  return internal::FinishRetentionRun(writer_, now, options_.retention, failure,
+                                      details, std::move(result));
 }
 
 }  // namespace steward::audit

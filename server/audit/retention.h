@@ -29,9 +29,16 @@ class Connection;
 
 namespace steward::audit {
 
-struct RetentionOptions {
+// What every engine's retention takes (RetentionOptions below,
+// PgRetentionOptions in postgresql/pg_retention.h): how long records are
+// kept, and how many rows one purge transaction removes at most.
+struct RetentionLimits {
   absl::Duration retention = absl::Hours(24 * 400);
   int batch_rows = 10000;  // rows deleted per transaction
+};
+
+struct RetentionOptions : RetentionLimits {
+  // How long a purge transaction waits for SQLite's write lock.
   absl::Duration busy_timeout = absl::Seconds(5);
 };
 

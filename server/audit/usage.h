@@ -32,12 +32,14 @@
 // Memory: one entry per (day, principal with a deny that day) — about
 // 10-20 bytes each in a flat hash map — plus one name per distinct denied
 // principal; bench/reports_benchmark.cc reports it at 5,000,000 records.
-// Read-only towards the database.
+// The aggregate itself (the maps, folding a record, Summarize's ranking,
+// the purge drop) is DecisionFold (usage_fold.h), shared with
+// PgTrailUsage; this class reads SQLite for it. Read-only towards the
+// database.
 #ifndef STEWARD_SERVER_AUDIT_USAGE_H_
 #define STEWARD_SERVER_AUDIT_USAGE_H_
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +60,8 @@ class Connection;
 }  // namespace steward::store::sqlite
 
 namespace steward::audit {
+
+class DecisionFold;  // usage_fold.h
 
 // The newest ALLOW decision of one principal through rule `rule_id` on a
 // resource in scope `resource_scope`.
@@ -117,7 +121,8 @@ struct DecisionFoldSize {
 // window. Two implementations, with the same answers for the same records:
 // UsageIndex below (SQLite; an in-memory aggregate kept up to date
 // incrementally) and PgTrailUsage (postgresql/pg_usage.h; the same
-// aggregate, folded per replica chain). Implementations are thread-safe.
+// aggregate, a DecisionFold too, folded per replica chain). Implementations are
+// thread-safe.
 class TrailUsage {
  public:
   virtual ~TrailUsage() = default;
@@ -178,45 +183,21 @@ class UsageIndex final : public TrailUsage {
   absl::StatusOr<std::string> ExplainDayRead();
 
  private:
-  // Decision counts of one UTC day.
-  struct DayCounts {
-    int64_t allow = 0;
-    int64_t deny = 0;
-    int64_t min_seq = 0;  // seq range of the day's folded decisions
-    int64_t max_seq = 0;
-    // Principal id (index into principal_names_) -> denies that day.
-    absl::flat_hash_map<uint32_t, uint32_t> denies;
-  };
-
   absl::Status RefreshLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // RefreshLocked's work, inside the caller's read transaction.
   absl::Status FoldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Folds one decision into `counts`, its day's.
-  void CountDecision(DayCounts& counts, int64_t seq,
-                     absl::string_view principal, bool allow)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Recounts day `day` from the records with seq in [from_seq, to_seq]
-  // (after a purge removed part of it); erases it when none is left.
-  absl::Status RecountDayLocked(int64_t day, int64_t from_seq, int64_t to_seq)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // EXPLAIN QUERY PLAN of `sql`, its `parameters` bound to 0.
   absl::StatusOr<std::string> ExplainLocked(const char* sql, int parameters)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  uint32_t PrincipalIdLocked(absl::string_view principal)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   std::unique_ptr<store::sqlite::Connection> owned_;
   store::sqlite::Connection* connection_ ABSL_GUARDED_BY(mu_);
-  UsageMap uses_ ABSL_GUARDED_BY(mu_);
+  // The uses and the per-day decision counts (usage_fold.h; held by
+  // pointer because that header builds on this one's types).
+  std::unique_ptr<DecisionFold> fold_ ABSL_GUARDED_BY(mu_);
   int64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;  // every seq <= it is folded
   int64_t min_seq_ ABSL_GUARDED_BY(mu_) = 0;   // trail's smallest seq seen
-  // Day number (since 1970-01-01 UTC) -> its decision counts.
-  std::map<int64_t, DayCounts> days_ ABSL_GUARDED_BY(mu_);
-  // Interned names of denied principals (ids index principal_names_).
-  std::vector<std::string> principal_names_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, uint32_t> principal_ids_
-      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace steward::audit

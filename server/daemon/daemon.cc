@@ -499,7 +499,7 @@ absl::Status Daemon::OpenTrail() {
     return OpenError("cannot open the audit retention job", purger.status());
   }
   p.retention =
-      std::make_unique<RetentionJob>(std::move(*purger), absl::Hours(1));
+      std::make_unique<RetentionJob>(std::move(*purger), kRetentionJobPeriod);
 
   return absl::OkStatus();
 }
@@ -598,7 +598,7 @@ absl::Status Daemon::OpenPgTrail() {
     return OpenError("cannot open the audit retention job", purger.status());
   }
   p.retention =
-      std::make_unique<RetentionJob>(std::move(*purger), absl::Hours(1));
+      std::make_unique<RetentionJob>(std::move(*purger), kRetentionJobPeriod);
   return absl::OkStatus();
 }
 

@@ -13,6 +13,11 @@
 
 namespace steward::server {
 
+// How often the daemon runs the purge, whatever engine holds the trail:
+// hourly, so a record outlives --audit-retention by at most an hour (on
+// PostgreSQL, plus the rest of its month; pg_retention.h).
+inline constexpr absl::Duration kRetentionJobPeriod = absl::Hours(1);
+
 // Owns the purger and the thread; Stop() (or the destructor) joins.
 class RetentionJob {
  public:

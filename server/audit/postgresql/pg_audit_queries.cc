@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/audit/reader.h"
 
 namespace steward::audit {
 
@@ -27,18 +28,10 @@ absl::StatusOr<QueryPage> PgAuditQueries::SubjectAccess(
     absl::string_view resource_kind, absl::string_view resource_id,
     std::optional<absl::Time> since, std::optional<absl::Time> until,
     int page_size, absl::string_view page_token) {
-  // The same refusal as AuditReader::SubjectAccess: without both ids this
-  // would be a query of the whole trail.
-  if (resource_kind.empty() || resource_id.empty()) {
-    return absl::InvalidArgumentError(
-        "subject access needs a resource kind and id");
-  }
-  QueryFilter filter;
-  filter.resource_kind = std::string(resource_kind);
-  filter.resource_id = std::string(resource_id);
-  filter.since = since;
-  filter.until = until;
-  return Query(filter, page_size, page_token);
+  absl::StatusOr<QueryFilter> filter =
+      SubjectAccessFilter(resource_kind, resource_id, since, until);
+  if (!filter.ok()) return filter.status();
+  return Query(*filter, page_size, page_token);
 }
 
 absl::StatusOr<VerifyResult> PgAuditQueries::VerifyChain() {

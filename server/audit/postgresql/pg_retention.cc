@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/audit/retention_record.h"
 #include "server/store/postgresql/connection.h"
 
 namespace steward::audit {
@@ -139,9 +140,8 @@ absl::Status WriteCheckpoint(Connection& c, const std::string& chain,
 absl::StatusOr<std::unique_ptr<PgRetentionPurger>> PgRetentionPurger::Open(
     const std::string& conninfo, const store::Clock& clock, TrailWriter& writer,
     const PgRetentionOptions& options) {
-  if (options.retention <= absl::ZeroDuration() || options.batch_rows <= 0) {
-    return absl::InvalidArgumentError(
-        "retention and batch size must be positive");
+  if (absl::Status s = internal::CheckRetentionLimits(options); !s.ok()) {
+    return s;
   }
   store::postgresql::ConnectionOptions copts;
   copts.lock_timeout = options.lock_timeout;
@@ -405,35 +405,17 @@ absl::StatusOr<PurgeResult> PgRetentionPurger::PurgeExpired() {
     }
   }
 
-  if (result.purged > 0) {
-    nlohmann::json details = nlohmann::json::object();
-    details["cutoff_us"] = cutoff_us;
-    details["purged"] = result.purged;
-    details["batches"] = result.batches;
-    details["retention_s"] = absl::ToInt64Seconds(options_.retention);
-    nlohmann::json parts = nlohmann::json::array();
-    for (const Partition& part : dropped) parts.push_back(part.name);
-    details["partitions_dropped"] = parts;
-    nlohmann::json checkpoints = nlohmann::json::object();
-    for (const Chain& chain : chains) {
-      if (chain.anchor > 0) checkpoints[chain.name] = chain.anchor;
-    }
-    details["checkpoints"] = checkpoints;
-    if (!failure.ok()) details["incomplete"] = true;
-    AuditRecord record;
-    record.time = now;
-    record.kind = RecordKind::kRetentionPurge;
-    record.caller = "stewardd";
-    record.action = "retention_purge";
-    record.effect = failure.ok() ? RecordEffect::kOk : RecordEffect::kFailed;
-    record.reason = failure.ok() ? "RETENTION" : "RETENTION_INCOMPLETE";
-    record.details = details.dump();
-    absl::StatusOr<int64_t> seq = writer_.SubmitAndWait(std::move(record));
-    if (!seq.ok()) return seq.status();
-    result.purge_record_seq = *seq;
+  nlohmann::json details = nlohmann::json::object();
+  nlohmann::json parts = nlohmann::json::array();
+  for (const Partition& part : dropped) parts.push_back(part.name);
+  details["partitions_dropped"] = parts;
+  nlohmann::json checkpoints = nlohmann::json::object();
+  for (const Chain& chain : chains) {
+    if (chain.anchor > 0) checkpoints[chain.name] = chain.anchor;
   }
-  if (!failure.ok()) return failure;
-  return result;
+  details["checkpoints"] = checkpoints;
+  return internal::FinishRetentionRun(writer_, now, options_.retention, failure,
+                                      details, std::move(result));
 }
 
 }  // namespace steward::audit

@@ -55,9 +55,9 @@ class Connection;
 
 namespace steward::audit {
 
-struct PgRetentionOptions {
-  absl::Duration retention = absl::Hours(24 * 400);
-  int batch_rows = 10000;  // DEFAULT rows deleted per transaction
+// RetentionLimits (retention.h); batch_rows bounds the DEFAULT rows
+// deleted per transaction.
+struct PgRetentionOptions : RetentionLimits {
   // How long the drop transaction waits for a lock (a long report holding
   // audit_records) before the run fails and waits for the next period.
   absl::Duration lock_timeout = absl::Seconds(2);

@@ -25,6 +25,9 @@
 // last call, the aggregate is rebuilt from the records left (a full read,
 // about once a month with monthly partitions).
 //
+// The aggregate is a DecisionFold (usage_fold.h), as UsageIndex's; this
+// class holds the PostgreSQL reads that feed it.
+//
 // Every call reads in one REPEATABLE READ transaction: the chain heads,
 // the records folded and a window edge's records are one state of the
 // trail. Memory: as UsageIndex's (one entry per (day, denied principal)
@@ -36,16 +39,14 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/audit/usage.h"
+#include "server/audit/usage_fold.h"
 
 namespace steward::store::postgresql {
 class Connection;
@@ -77,21 +78,11 @@ class PgTrailUsage final : public TrailUsage {
   DecisionFoldSize FoldSize();
 
  private:
-  struct DayCounts {
-    int64_t allow = 0;
-    int64_t deny = 0;
-    // Principal id (index into principal_names_) -> denies that day.
-    absl::flat_hash_map<uint32_t, uint32_t> denies;
-  };
-
   PgTrailUsage(std::unique_ptr<store::postgresql::Connection> connection,
                int page_rows);
 
   // Refresh's work, inside the caller's snapshot transaction.
   absl::Status FoldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ClearLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  uint32_t PrincipalIdLocked(absl::string_view principal)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const int page_rows_;
   absl::Mutex mu_;
@@ -102,11 +93,9 @@ class PgTrailUsage final : public TrailUsage {
   // audit_retention_checkpoints as last seen (row count, newest
   // created_at); a change means records were removed.
   std::string retention_mark_ ABSL_GUARDED_BY(mu_);
-  UsageMap uses_ ABSL_GUARDED_BY(mu_);
-  std::map<int64_t, DayCounts> days_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> principal_names_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, uint32_t> principal_ids_
-      ABSL_GUARDED_BY(mu_);
+  // The uses and the per-day decision counts (usage_fold.h). Seqs are
+  // per chain: a use keeps the seq of its newest decision.
+  DecisionFold fold_ ABSL_GUARDED_BY(mu_){DecisionFold::UseSeq::kOfNewest};
 };
 
 }  // namespace steward::audit
