@@ -133,6 +133,12 @@ class TrailUsage {
   // The decision counts of `window`, as DecisionSummary documents.
   virtual absl::StatusOr<DecisionSummary> Summarize(
       const DecisionWindow& window) = 0;
+  // Folds in what was committed since the last call (everything on the
+  // first), so a server can build the aggregate at start rather than in
+  // the first report. The aggregate is unchanged on error.
+  virtual absl::Status Refresh() = 0;
+  // The current size of the aggregate (no refresh).
+  virtual DecisionFoldSize FoldSize() = 0;
 
  protected:
   TrailUsage() = default;
@@ -160,7 +166,7 @@ class UsageIndex final : public TrailUsage {
   // it once at start so the first report does not pay the full read.
   // Errors from SQLite per sqlite_status.h; the aggregate is then left as
   // it was (the next call retries from the same seq).
-  absl::Status Refresh();
+  absl::Status Refresh() override;
 
   // Refresh(), then calls `fn` with the aggregate, under the index's lock
   // (do not call back into the index from `fn`).
@@ -173,7 +179,7 @@ class UsageIndex final : public TrailUsage {
       const DecisionWindow& window) override;
 
   // The current size of the decision aggregate (no refresh).
-  DecisionFoldSize FoldSize();
+  DecisionFoldSize FoldSize() override;
 
   // The query plan of the incremental read (EXPLAIN QUERY PLAN rows joined
   // by "\n"), so tests can check it is a rowid range, not a scan.

@@ -135,8 +135,7 @@ std::string HostOf(const std::string& listen) {
 
 // Builds the reports' usage aggregate (SQLite's UsageIndex or
 // PostgreSQL's PgTrailUsage: the same two calls) and logs its size.
-template <typename Index>
-void WarmUsage(Index& index) {
+void WarmUsage(audit::TrailUsage& index) {
   const absl::Time start = absl::Now();
   if (absl::Status s = index.Refresh(); !s.ok()) {
     spdlog::warn("usage index for reports not built at start: {}",
@@ -149,6 +148,31 @@ void WarmUsage(Index& index) {
       "principal) deny counts, ~{} MiB)",
       absl::ToInt64Milliseconds(absl::Now() - start), size.days,
       size.deny_entries, size.approximate_bytes >> 20);
+}
+
+// The trail's reader (kept in `reader`), its reports' usage aggregate on
+// a connection of its own (so a long report does not hold up
+// QueryDecisions), and the queries over the reader, for one engine.
+template <typename Reader, typename Usage, typename Queries>
+absl::Status OpenTrailReaders(const std::string& location,
+                              std::unique_ptr<Reader>& reader,
+                              std::unique_ptr<audit::TrailUsage>& usage,
+                              std::unique_ptr<audit::AuditQueries>& queries) {
+  absl::StatusOr<std::unique_ptr<Reader>> opened_reader =
+      Reader::Open(location);
+  if (!opened_reader.ok()) {
+    return OpenError("cannot open the audit trail for reading",
+                     opened_reader.status());
+  }
+  absl::StatusOr<std::unique_ptr<Usage>> opened_usage = Usage::Open(location);
+  if (!opened_usage.ok()) {
+    return OpenError("cannot open the audit trail for reports",
+                     opened_usage.status());
+  }
+  reader = std::move(*opened_reader);
+  usage = std::move(*opened_usage);
+  queries = std::make_unique<Queries>(reader.get());
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -178,9 +202,8 @@ struct Daemon::Parts {
   std::unique_ptr<AuthorizationServiceImpl> authorization;
   std::unique_ptr<AdminServiceImpl> admin;
   std::unique_ptr<audit::AuditReader> reader;       // SQLite trail only
-  std::unique_ptr<audit::UsageIndex> usage;         // SQLite trail only
   std::unique_ptr<audit::PgAuditReader> pg_reader;  // PostgreSQL trail only
-  std::unique_ptr<audit::PgTrailUsage> pg_usage;    // PostgreSQL trail only
+  std::unique_ptr<audit::TrailUsage> usage;
   std::unique_ptr<audit::AuditQueries> queries;
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<MetricsHttpServer> metrics_http;
@@ -634,43 +657,15 @@ absl::Status Daemon::OpenServices() {
       &p.store->policies(), &p.store->principals(), &p.store->keys(),
       &p.store->publisher(), p.authenticator.get(), p.audit_sink.get(),
       &p.metrics);
-  if (config.postgresql()) {
-    absl::StatusOr<std::unique_ptr<audit::PgAuditReader>> reader =
-        audit::PgAuditReader::Open(db_path);
-    if (!reader.ok()) {
-      return OpenError("cannot open the audit trail for reading",
-                       reader.status());
-    }
-    p.pg_reader = std::move(*reader);
-    // The reports' aggregates on their own connection, so a long report
-    // does not hold up QueryDecisions.
-    absl::StatusOr<std::unique_ptr<audit::PgTrailUsage>> usage =
-        audit::PgTrailUsage::Open(db_path);
-    if (!usage.ok()) {
-      return OpenError("cannot open the audit trail for reports",
-                       usage.status());
-    }
-    p.pg_usage = std::move(*usage);
-    p.queries = std::make_unique<audit::PgAuditQueries>(p.pg_reader.get());
-    p.audit_service = std::make_unique<AuditServiceImpl>(
-        &p.store->principals(), &p.store->publisher(), p.queries.get(),
-        p.authenticator.get(), &p.clock, p.pg_usage.get());
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::unique_ptr<audit::AuditReader>> reader =
-      audit::AuditReader::Open(db_path);
-  if (!reader.ok()) {
-    return OpenError("cannot open the audit trail for reading",
-                     reader.status());
-  }
-  p.reader = std::move(*reader);
-  absl::StatusOr<std::unique_ptr<audit::UsageIndex>> usage =
-      audit::UsageIndex::Open(db_path);
-  if (!usage.ok()) {
-    return OpenError("cannot open the audit trail for reports", usage.status());
-  }
-  p.usage = std::move(*usage);
-  p.queries = std::make_unique<audit::SqliteAuditQueries>(p.reader.get());
+  absl::Status opened =
+      config.postgresql()
+          ? OpenTrailReaders<audit::PgAuditReader, audit::PgTrailUsage,
+                             audit::PgAuditQueries>(db_path, p.pg_reader,
+                                                    p.usage, p.queries)
+          : OpenTrailReaders<audit::AuditReader, audit::UsageIndex,
+                             audit::SqliteAuditQueries>(db_path, p.reader,
+                                                        p.usage, p.queries);
+  if (!opened.ok()) return opened;
   p.audit_service = std::make_unique<AuditServiceImpl>(
       &p.store->principals(), &p.store->publisher(), p.queries.get(),
       p.authenticator.get(), &p.clock, p.usage.get());
@@ -824,12 +819,7 @@ absl::Status Daemon::Run() {
   // (seconds on millions of records); do it now rather than in the first
   // auditor's UnusedGrants or DecisionSummary call. Reports asked
   // meanwhile wait for it.
-  if (p.usage != nullptr) {
-    warm_usage_ = std::thread([index = p.usage.get()] { WarmUsage(*index); });
-  } else if (p.pg_usage != nullptr) {
-    warm_usage_ =
-        std::thread([index = p.pg_usage.get()] { WarmUsage(*index); });
-  }
+  warm_usage_ = std::thread([index = p.usage.get()] { WarmUsage(*index); });
 
   while (true) {
     Signal signal = WaitForSignal(kHousekeepingPeriod);

@@ -67,7 +67,7 @@ class PgTrailUsage final : public TrailUsage {
   // Folds in the decisions committed since the last call (everything on
   // the first). Errors per pg_status.h; the aggregate then keeps what was
   // folded and the next call continues from there.
-  absl::Status Refresh();
+  absl::Status Refresh() override;
 
   // TrailUsage: Refresh(), then the answer. Errors per pg_status.h.
   absl::Status Read(absl::FunctionRef<void(const UsageMap&)> fn) override;
@@ -75,7 +75,7 @@ class PgTrailUsage final : public TrailUsage {
       const DecisionWindow& window) override;
 
   // The current size of the decision aggregate (no refresh).
-  DecisionFoldSize FoldSize();
+  DecisionFoldSize FoldSize() override;
 
  private:
   PgTrailUsage(std::unique_ptr<store::postgresql::Connection> connection,
