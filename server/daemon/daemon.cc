@@ -150,6 +150,34 @@ void WarmUsage(audit::TrailUsage& index) {
       size.deny_entries, size.approximate_bytes >> 20);
 }
 
+// What the start-up check of the signed tail decides, for either engine:
+// refuse a trail that does not verify, or with --audit-start-new-segment
+// go on and set `new_segment_failure` to what the new segment's first
+// record must state.
+absl::Status ActOnSignedTail(const audit::VerifyResult& tail,
+                             const ServeConfig& config,
+                             const std::string& key_id,
+                             std::string& new_segment_failure) {
+  if (tail.ok) {
+    spdlog::info("audit trail signed with key {}: {}", key_id, tail.message);
+    return absl::OkStatus();
+  }
+  if (!config.audit_start_new_segment) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the audit trail does not verify: ", tail.message,
+        ". Refusing to append to it. Investigate with `stewardctl audit "
+        "verify --public-key`, restore a good copy, or start with "
+        "--audit-start-new-segment to continue in a new segment that "
+        "records this failure"));
+  }
+  spdlog::warn(
+      "the audit trail does not verify: {}; starting a new segment "
+      "(--audit-start-new-segment)",
+      tail.message);
+  new_segment_failure = tail.message;
+  return absl::OkStatus();
+}
+
 // The trail's reader (kept in `reader`), its reports' usage aggregate on
 // a connection of its own (so a long report does not hold up
 // QueryDecisions), and the queries over the reader, for one engine.
@@ -453,23 +481,10 @@ absl::Status Daemon::OpenTrail() {
     if (witness->has_value()) {
       writer_min_next_seq = (*witness)->seq + 1;
     }
-    if (!tail->ok && !config.audit_start_new_segment) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the audit trail does not verify: ", tail->message,
-          ". Refusing to append to it. Investigate with `stewardctl audit "
-          "verify --public-key`, restore a good copy, or start with "
-          "--audit-start-new-segment to continue in a new segment that "
-          "records this failure"));
-    }
-    if (!tail->ok) {
-      spdlog::warn(
-          "the audit trail does not verify: {}; starting a new segment "
-          "(--audit-start-new-segment)",
-          tail->message);
-      new_segment_failure = tail->message;
-    } else {
-      spdlog::info("audit trail signed with key {}: {}", signing_key->key_id(),
-                   tail->message);
+    if (absl::Status s = ActOnSignedTail(*tail, config, signing_key->key_id(),
+                                         new_segment_failure);
+        !s.ok()) {
+      return s;
     }
   } else {
     spdlog::info(
@@ -559,22 +574,11 @@ absl::Status Daemon::OpenPgTrail() {
     if (!tail.ok()) {
       return OpenError("cannot check the audit trail", tail.status());
     }
-    if (!tail->ok && !config.audit_start_new_segment) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the audit trail does not verify: ", tail->message,
-          ". Refusing to append to it. Investigate with `stewardctl audit "
-          "verify --public-key`, or start with --audit-start-new-segment to "
-          "continue in a new segment that records this failure"));
-    }
-    if (!tail->ok) {
-      spdlog::warn(
-          "the audit trail does not verify: {}; starting a new segment "
-          "(--audit-start-new-segment)",
-          tail->message);
-      new_segment_failure = tail->message;
-    } else {
-      spdlog::info("audit trail signed with key {}: {}",
-                   writer_options.signing_key->key_id(), tail->message);
+    if (absl::Status s =
+            ActOnSignedTail(*tail, config, writer_options.signing_key->key_id(),
+                            new_segment_failure);
+        !s.ok()) {
+      return s;
     }
     // The log line is the witness that leaves the machine with the logs;
     // there is no witness file on a replica: its data dir may be lost with
