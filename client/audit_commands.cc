@@ -242,11 +242,21 @@ absl::Status RunVerify(CommandContext& context, const VerifyOptions& options) {
     for (const v1::ChainVerification& chain : response.chains()) {
       details.emplace_back(
           absl::StrCat("chain ", chain.chain()),
-          chain.ok() ? absl::StrCat(chain.records_checked(), " records (",
-                                    chain.first_seq(), "..", chain.last_seq(),
-                                    ") verified")
-                     : absl::StrCat("BROKEN at seq ", chain.first_bad_seq(),
-                                    ": ", chain.message()));
+          chain.ok()
+              ? absl::StrCat(
+                    chain.records_checked(), " records (", chain.first_seq(),
+                    "..", chain.last_seq(), ") verified",
+                    chain.possible_gap_seqs_size() == 0
+                        ? ""
+                        : absl::StrCat(
+                              "; possible gaps: ",
+                              chain.possible_gap_seqs_size(),
+                              " unclean stop(s) of an async run: "
+                              "answered decisions may be missing "
+                              "before record(s) ",
+                              absl::StrJoin(chain.possible_gap_seqs(), ", ")))
+              : absl::StrCat("BROKEN at seq ", chain.first_bad_seq(), ": ",
+                             chain.message()));
     }
     if (response.possible_gap_seqs_size() > 0) {
       details.emplace_back(

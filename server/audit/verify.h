@@ -56,6 +56,7 @@ struct ChainOutcome {
   int64_t last_seq = 0;
   int64_t first_bad_seq = 0;
   std::string message;
+  std::vector<int64_t> possible_gaps;  // as VerifyResult's, this chain's seqs
 };
 
 struct VerifyResult {

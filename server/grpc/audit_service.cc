@@ -285,6 +285,7 @@ void AuditServiceImpl::VerifyChain(const std::shared_ptr<UnaryCall>& call,
       out->set_last_seq(chain.last_seq);
       out->set_first_bad_seq(chain.first_bad_seq);
       out->set_message(chain.message);
+      for (int64_t seq : chain.possible_gaps) out->add_possible_gap_seqs(seq);
     }
     return absl::OkStatus();
   });

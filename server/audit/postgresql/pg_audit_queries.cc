@@ -50,7 +50,8 @@ VerifyResult FoldPgVerifyResult(const PgVerifyResult& chains) {
   for (const ChainVerifyResult& chain : chains.chains) {
     const VerifyResult& r = chain.result;
     out.chains.push_back({chain.chain, r.ok, r.records_checked, r.first_seq,
-                          r.last_seq, r.first_bad_seq, r.message});
+                          r.last_seq, r.first_bad_seq, r.message,
+                          r.possible_gaps});
     for (CheckpointCheck check : r.checkpoints) {
       check.chain = chain.chain;
       out.checkpoints.push_back(std::move(check));

@@ -8,8 +8,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/audit/postgresql/pg_rows.h"
 #include "server/audit/record.h"
+#include "server/audit/run_marker.h"
 #include "server/store/postgresql/connection.h"
 
 namespace steward::audit {
@@ -137,6 +139,12 @@ absl::StatusOr<VerifyResult> VerifyOneChain(
                                ? CheckpointState::kMatches
                                : CheckpointState::kMismatch;
       }
+      // As on SQLite (verify.cc): an async run of this replica that
+      // stopped uncleanly may have answered decisions it never wrote.
+      if (row.kind == "system" && row.action == kUncleanStopAction &&
+          UncleanStopMayHaveLostRecords(row.details.value_or(""))) {
+        result.possible_gaps.push_back(seq);
+      }
       prev = computed;
       result.last_seq = seq;
       ++result.records_checked;
@@ -176,6 +184,12 @@ absl::StatusOr<VerifyResult> VerifyOneChain(
     result.message = absl::StrCat(
         "chain ", chain, " verified: ", result.records_checked, " records (",
         result.first_seq, "..", result.last_seq, ")");
+    if (!result.possible_gaps.empty()) {
+      absl::StrAppend(&result.message, "; ", result.possible_gaps.size(),
+                      " unclean stop(s) of an async run: answered decisions "
+                      "may be missing before record(s) ",
+                      absl::StrJoin(result.possible_gaps, ", "));
+    }
   }
   return result;
 }
